@@ -1,0 +1,67 @@
+# Tertulia: `make demo` and `make test` are all a newcomer needs. `make help` lists the rest.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+CONFIG ?= community.example.yml
+
+# Telemetry off everywhere; Prefect keeps its state inside the project's data folder.
+export DBT_SEND_ANONYMOUS_USAGE_STATS := false
+export DO_NOT_TRACK := 1
+export PREFECT_SERVER_ANALYTICS_ENABLED := false
+export GX_ANALYTICS_ENABLED := false
+export PREFECT_HOME ?= $(CURDIR)/data/prefect
+
+.DEFAULT_GOAL := help
+.PHONY: help install demo test test-fast lint format serve stop bench bench-quick quality-report sentiment-eval docs clean
+
+help: ## List the targets
+	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-16s %s\n", $$1, $$2}'
+
+$(STAMP): pyproject.toml constraints.txt
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[dev]'
+	@touch $(STAMP)
+
+install: $(STAMP) ## Create .venv and install the pinned dependencies
+
+demo: $(STAMP) ## Run the whole pipeline once on the bundled sample community and print what it found
+	$(BIN)/tertulia demo --config $(CONFIG)
+
+test: $(STAMP) ## Run the test suite (unit, dbt, integration)
+	$(BIN)/python -m pytest
+
+test-fast: $(STAMP) ## Run the tests that need no dbt build or Prefect server
+	$(BIN)/python -m pytest -m "not integration and not browser"
+
+lint: $(STAMP) ## ruff lint and format check
+	$(BIN)/ruff check . && $(BIN)/ruff format --check .
+
+format: $(STAMP) ## ruff format and fix
+	$(BIN)/ruff format . && $(BIN)/ruff check --fix .
+
+serve: $(STAMP) ## Start a local Prefect server, worker and the scheduled deployments (UI address printed)
+	$(BIN)/tertulia serve --config $(CONFIG)
+
+stop: $(STAMP) ## Stop what `make serve` started
+	$(BIN)/tertulia stop
+
+bench: $(STAMP) ## Benchmarks at 1M and 10M comments (long); results in bench/results/
+	$(BIN)/python bench/run.py
+
+bench-quick: $(STAMP) ## Benchmarks at small sizes, a few minutes
+	$(BIN)/python bench/run.py --quick
+
+sentiment-eval: $(STAMP) ## Accuracy and macro-F1 of the sentiment engine per language
+	$(BIN)/python bench/sentiment_eval.py
+
+quality-report: $(STAMP) ## Run the bad-input corpus and write docs/quality.md figures
+	$(BIN)/python bench/quality_report.py
+
+docs: $(STAMP) ## dbt docs generate (catalog of every model and column)
+	$(BIN)/tertulia build --config $(CONFIG) --docs
+
+clean: ## Remove the warehouse, published marts and dbt artefacts (keeps .venv)
+	rm -rf data dbt_project/target dbt_project/logs

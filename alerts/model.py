@@ -1,0 +1,47 @@
+"""The alert record every rule produces and every delivery path consumes.
+
+Rules are pure functions from mart rows to `Alert`s: no Slack, no I/O. Delivery (outbox, Slack
+client, console) is separate. Member text travels untouched in `member_text` and is escaped only at
+rendering time, for the medium it is rendered to.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from typing import Literal
+
+Kind = Literal["crisis", "sla", "data_quality", "digest"]
+Severity = Literal["info", "warning", "critical"]
+SEVERITY_ORDER = {"info": 0, "warning": 1, "critical": 2}
+
+
+@dataclass(frozen=True)
+class Link:
+    label: str
+    url: str
+
+
+@dataclass(frozen=True)
+class Alert:
+    kind: Kind
+    severity: Severity
+    # Same key = same alert: sent at most once, whatever the number of runs.
+    dedupe_key: str
+    title: str
+    # Ordered (label, value) pairs shown as fields: the numbers that matter.
+    facts: tuple[tuple[str, str], ...] = ()
+    # Words of members, untrusted: quoted and escaped when rendered.
+    member_text: tuple[str, ...] = ()
+    links: tuple[Link, ...] = ()
+    # Team member id (team table) to mention; resolved to a Slack user id at routing.
+    owner: str | None = None
+    # Alerts with the same thread key go in one Slack thread (at-risk -> breach -> resolved).
+    thread_key: str | None = None
+    # When the situation it reports happened (UTC), and why it fired, for the context line.
+    occurred_at: dt.datetime | None = None
+    reason: str = ""
+    # Marks the thread's incident as over: the root message is updated to say so.
+    resolves: bool = False
+    # Extra payload for the renderer (e.g. a chart path for the digest); never member text.
+    extra: dict[str, str] = field(default_factory=dict)

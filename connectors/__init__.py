@@ -1,0 +1,1 @@
+"""Connectors land records from file exports and platform APIs in the warehouse's raw contract."""

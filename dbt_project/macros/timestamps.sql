@@ -1,0 +1,35 @@
+{#
+  Raw timestamps are ISO 8601 text. With an offset (Z, +01:00, -0500) they are exact; without one
+  they are wall-clock time in the community's timezone (the bundle contract says so). Either way the
+  result is a UTC timestamp without zone, the convention of every model below staging.
+#}
+{% macro parse_ts(col) -%}
+    {{ return(adapter.dispatch('parse_ts', 'tertulia')(col)) }}
+{%- endmacro %}
+
+{% macro default__parse_ts(col) -%}
+    case
+        when nullif(trim({{ col }}), '') is null then null
+        when regexp_matches(trim({{ col }}), '[T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?\s*(Z|z|[+-]\d{2}(:?\d{2})?)$')
+            then cast(timezone('UTC', try_cast(trim({{ col }}) as timestamptz)) as timestamp)
+        else cast(timezone('UTC', timezone('{{ var("community_timezone") }}', try_cast(trim({{ col }}) as timestamp))) as timestamp)
+    end
+{%- endmacro %}
+
+{# A UTC timestamp shown as wall-clock time in the community's timezone. #}
+{% macro to_local(col) -%}
+    {{ return(adapter.dispatch('to_local', 'tertulia')(col)) }}
+{%- endmacro %}
+
+{% macro default__to_local(col) -%}
+    cast(timezone('{{ var("community_timezone") }}', timezone('UTC', {{ col }})) as timestamp)
+{%- endmacro %}
+
+{# The instant a run evaluates status at: var('as_of') when tests pin it, else now (UTC). #}
+{% macro as_of() -%}
+    {%- if var('as_of', '') != '' -%}
+        cast('{{ var("as_of") }}' as timestamp)
+    {%- else -%}
+        cast(timezone('UTC', current_timestamp) as timestamp)
+    {%- endif -%}
+{%- endmacro %}

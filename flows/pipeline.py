@@ -1,0 +1,80 @@
+"""`community_pipeline`: the whole pipeline once, as a Prefect flow.
+
+The flow is the job's table of contents; every step is a plain function in tertulia.pipeline.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+from prefect import flow, get_run_logger, task
+from prefect.artifacts import create_markdown_artifact
+
+from tertulia import pipeline, warehouse
+from tertulia.config import load_config
+from tertulia.summary import render_markdown
+
+
+@task(name="Prepare warehouse and configuration")
+def prepare(config):
+    pipeline.prepare_warehouse(config)
+
+
+@task(name="Import file exports", retries=2, retry_delay_seconds=10)
+def import_files(config, bundle_dir):
+    return pipeline.import_files(config, bundle_dir)
+
+
+@task(name="Enrich new comments (language, sentiment, intent)")
+def enrich(config):
+    return pipeline.enrich(config)
+
+
+@task(name="Build marts (dbt)")
+def build(config, select, as_of):
+    return pipeline.build(config, select=select, as_of=as_of)
+
+
+@task(name="Check data quality (Great Expectations)")
+def check_quality(config, now):
+    return pipeline.check_quality(config, now=now)
+
+
+@task(name="Send alerts to Slack", retries=3, retry_delay_seconds=30)
+def send_alerts(config, now, dry_run, held_kinds):
+    return pipeline.evaluate_and_send_alerts(config, now=now, dry_run=dry_run, held_kinds=held_kinds)
+
+
+@task(name="Publish marts for BI tools")
+def publish(config):
+    return pipeline.publish(config)
+
+
+@flow(name="community_pipeline", log_prints=True)
+def community_pipeline(
+    config_path: str = "community.example.yml",
+    bundle_dir: str | None = None,
+    select: str | None = None,
+    dry_run: bool = False,
+    as_of: str | None = None,
+):
+    """Import, enrich, build, check, alert and publish, once."""
+    logger = get_run_logger()
+    config = load_config(config_path)
+    now = dt.datetime.fromisoformat(as_of) if as_of else pipeline.utcnow()
+    report = pipeline.RunReport(started_at=now)
+    with warehouse.writer_lock(config.warehouse_path):
+        prepare(config)
+        report.imported = import_files(config, Path(bundle_dir) if bundle_dir else None)
+        report.enriched = enrich(config)
+        built = build(config, select, now if as_of else None)
+        report.models_built = built.models_built
+        report.quality = check_quality(config, now)
+        held = frozenset(getattr(report.quality, "held_kinds", ()) or ())
+        report.alerts = send_alerts(config, now, dry_run, held)
+        report.published = publish(config)
+    summary = render_markdown(config, report)
+    create_markdown_artifact(key="run-summary", markdown=summary, description="What this run found")
+    logger.info("Run finished: %s models built", len(report.models_built))
+    return report

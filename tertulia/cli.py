@@ -1,0 +1,210 @@
+"""The `tertulia` command. Heavy libraries (Prefect, dbt, Great Expectations) load only in the commands
+that use them, so `tertulia --help` and `tertulia status` answer at once."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+app = typer.Typer(
+    help="Tertulia: community data pipeline (imports, dbt marts, SLA and crisis alerts).",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+ConfigOpt = Annotated[Path, typer.Option("--config", "-c", help="community.yml to use.")]
+DEFAULT_CONFIG = Path(os.environ.get("TERTULIA_CONFIG", "community.yml"))
+
+for _k, _v in {
+    "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
+    "DO_NOT_TRACK": "1",
+    "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
+    "GX_ANALYTICS_ENABLED": "false",
+}.items():
+    os.environ.setdefault(_k, _v)
+
+
+def _fail(message: str, code: int = 1) -> typer.Exit:
+    typer.secho(message, fg=typer.colors.RED, err=True)
+    return typer.Exit(code)
+
+
+def _config(path: Path):
+    from tertulia.config import ConfigError, load_config
+
+    if not path.exists() and path == Path("community.yml") and Path("community.example.yml").exists():
+        path = Path("community.example.yml")
+    try:
+        return load_config(path)
+    except ConfigError as exc:
+        raise _fail(str(exc)) from None
+
+
+def _parse_now(value: str | None) -> dt.datetime | None:
+    if not value:
+        return None
+    t = dt.datetime.fromisoformat(value)
+    return t.astimezone(dt.UTC).replace(tzinfo=None) if t.tzinfo else t
+
+
+@app.command()
+def sample(
+    out_dir: Annotated[Path, typer.Argument(help="Folder to write the bundle into.")],
+    days: Annotated[int, typer.Option(help="Days of history.")] = 90,
+    seed: Annotated[int, typer.Option(help="Random seed; the same seed writes the same bundle.")] = 7,
+    scale: Annotated[int, typer.Option(help="Multiply the community's size (1: about 10k comments).")] = 1,
+    end: Annotated[str | None, typer.Option(help="Last day of the sample (YYYY-MM-DD); default today.")] = None,
+    scenario: Annotated[str, typer.Option(help="default (a sudden crisis) or slow_burn (negative share rising over three days).")] = "default",
+    fmt: Annotated[str, typer.Option("--format", help="jsonl, csv or parquet for the comments file.")] = "jsonl",
+) -> None:
+    """Write a deterministic sample community (a Quito coffee brand) as an import bundle."""
+    from tertulia.sample import write_sample
+
+    end_date = dt.date.fromisoformat(end) if end else None
+    facts = write_sample(out_dir, days=days, seed=seed, scale=scale, end=end_date, scenario=scenario, comments_format=fmt)
+    typer.echo(f"Wrote {out_dir}: {facts.describe()}")
+
+
+@app.command("import")
+def import_(
+    bundle_dir: Annotated[Path, typer.Argument(help="Bundle folder: one file or folder per entity.")],
+    config: ConfigOpt = DEFAULT_CONFIG,
+) -> None:
+    """Land a bundle of CSV, JSONL or Parquet exports in the warehouse (safe to repeat)."""
+    from tertulia import pipeline, warehouse
+
+    cfg = _config(config)
+    try:
+        with warehouse.writer_lock(cfg.warehouse_path, wait_seconds=60):
+            pipeline.prepare_warehouse(cfg)
+            report = pipeline.import_files(cfg, bundle_dir)
+    except (warehouse.WarehouseBusy, FileNotFoundError) as exc:
+        raise _fail(str(exc)) from None
+    typer.echo(report.render())
+    if report.errors:
+        raise typer.Exit(1)
+
+
+@app.command()
+def build(
+    config: ConfigOpt = DEFAULT_CONFIG,
+    select: Annotated[str | None, typer.Option(help="dbt selector, e.g. 'marts' or '+fct_sla_events'.")] = None,
+    full_refresh: Annotated[bool, typer.Option(help="Rebuild incremental models from scratch.")] = False,
+    docs: Annotated[bool, typer.Option(help="Also run `dbt docs generate`.")] = False,
+) -> None:
+    """Build the dbt models and run their tests."""
+    from tertulia import pipeline, warehouse
+    from tertulia.dbt_runner import DbtError, run_dbt
+
+    cfg = _config(config)
+    try:
+        with warehouse.writer_lock(cfg.warehouse_path, wait_seconds=60):
+            pipeline.prepare_warehouse(cfg)
+            result = pipeline.build(cfg, select=select, full_refresh=full_refresh)
+            if docs:
+                run_dbt(cfg, ["docs", "generate"])
+    except (DbtError, warehouse.WarehouseBusy) as exc:
+        raise _fail(str(exc)) from None
+    typer.echo(f"Built {len(result.models_built)} models; {len(result.nodes)} nodes ran.")
+
+
+@app.command()
+def run(
+    config: ConfigOpt = DEFAULT_CONFIG,
+    bundle_dir: Annotated[Path | None, typer.Option(help="Bundle to import first (default: bundle_dir in config).")] = None,
+    dry_run: Annotated[bool, typer.Option(help="Print alerts instead of sending them, even with a Slack token.")] = False,
+    now: Annotated[str | None, typer.Option(help="Evaluate SLAs and signals as of this instant (ISO 8601).")] = None,
+) -> None:
+    """Run the whole pipeline once (import, enrich, build, checks, alerts, publish) as a Prefect flow."""
+    from tertulia.summary import render_text
+
+    cfg = _config(config)
+    report = _run_flow(config, bundle_dir, dry_run, now)
+    typer.echo(render_text(cfg, report))
+
+
+def _run_flow(config: Path, bundle_dir: Path | None, dry_run: bool, now: str | None):
+    from flows.pipeline import community_pipeline
+    from tertulia.dbt_runner import DbtError
+    from tertulia.warehouse import WarehouseBusy
+
+    try:
+        return community_pipeline(
+            config_path=str(config), bundle_dir=str(bundle_dir) if bundle_dir else None, dry_run=dry_run, as_of=now
+        )
+    except (DbtError, WarehouseBusy) as exc:
+        raise _fail(str(exc)) from None
+
+
+@app.command()
+def demo(
+    config: ConfigOpt = Path("community.example.yml"),
+    days: Annotated[int, typer.Option(help="Days of sample history.")] = 90,
+) -> None:
+    """Write the sample community, run the whole pipeline on it and print what it found."""
+    from tertulia.summary import render_text
+
+    cfg = _config(config)
+    bundle = cfg.resolve(cfg.bundle_dir or "data/sample")
+    from tertulia.sample import write_sample
+
+    facts = write_sample(bundle, days=days, seed=7)
+    typer.echo(f"Sample community written to {bundle}: {facts.describe()}")
+    # Evaluate "now" as the end of the sample, so the sample's open items look like today's.
+    report = _run_flow(config, bundle, True, facts.now.isoformat())
+    typer.echo(render_text(cfg, report))
+
+
+@app.command()
+def status(config: ConfigOpt = DEFAULT_CONFIG) -> None:
+    """What the warehouse holds and when each source last landed."""
+    from tertulia.status import render_status
+
+    cfg = _config(config)
+    try:
+        typer.echo(render_status(cfg))
+    except FileNotFoundError as exc:
+        raise _fail(str(exc)) from None
+
+
+@app.command()
+def quarantine(
+    config: ConfigOpt = DEFAULT_CONFIG,
+    entity: Annotated[str | None, typer.Option(help="Only this entity.")] = None,
+    limit: Annotated[int, typer.Option(help="At most this many rows.")] = 50,
+) -> None:
+    """List rows held back from landing, with the file, line and reason."""
+    from connectors.quarantine import render_quarantine
+
+    cfg = _config(config)
+    try:
+        typer.echo(render_quarantine(cfg, entity=entity, limit=limit))
+    except FileNotFoundError as exc:
+        raise _fail(str(exc)) from None
+
+
+@app.command()
+def serve(config: ConfigOpt = DEFAULT_CONFIG) -> None:
+    """Start a local Prefect server and worker, and register the scheduled deployments."""
+    from tertulia.serve import start
+
+    cfg = _config(config)
+    typer.echo(start(cfg, config))
+
+
+@app.command()
+def stop() -> None:
+    """Stop the Prefect server and worker that `tertulia serve` started."""
+    from tertulia.serve import stop as stop_services
+
+    typer.echo(stop_services())
+
+
+def main() -> None:  # pragma: no cover
+    sys.exit(app())

@@ -1,0 +1,195 @@
+"""The raw contract: the entities a bundle (or a live connector) delivers, their columns and keys.
+
+This is the project's public data contract (documented in docs/bundle-format.md). Every connector,
+file or API, lands records in these shapes into the warehouse's `raw` schema; dbt staging is the only
+place that renames and casts them.
+
+Raw columns are stored as text exactly as delivered, so a value that does not parse is kept and
+quarantined with a reason instead of being lost in a failed cast. `kind` says what the value must
+parse as; the file connector checks it row by row in SQL and staging casts it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+# Kinds a raw value must parse as.
+TEXT = "text"
+TIMESTAMP = "timestamp"  # ISO 8601; without an offset it is read in the community's timezone
+DATE = "date"
+INTEGER = "integer"
+
+
+@dataclass(frozen=True)
+class Column:
+    name: str
+    kind: str = TEXT
+    required: bool = True  # the column must be present in the file header / record
+    nullable: bool = True  # the value may be empty
+
+
+@dataclass(frozen=True)
+class Entity:
+    name: str
+    key: tuple[str, ...]
+    columns: tuple[Column, ...]
+    # Column that decides which of two versions of the same key wins. None: the later load wins.
+    version_column: str | None = None
+    description: str = ""
+    # Values allowed in a column (checked at landing; others are quarantined).
+    allowed: dict[str, tuple[str, ...]] = field(default_factory=dict)
+
+    @property
+    def column_names(self) -> list[str]:
+        return [c.name for c in self.columns]
+
+    def column(self, name: str) -> Column:
+        for c in self.columns:
+            if c.name == name:
+                return c
+        raise KeyError(name)
+
+
+def _c(name: str, kind: str = TEXT, *, required: bool = True, nullable: bool = True) -> Column:
+    return Column(name, kind, required, nullable)
+
+
+PLATFORMS = (
+    "instagram",
+    "facebook",
+    "youtube",
+    "tiktok",
+    "x",
+    "linkedin",
+    "reddit",
+    "discourse",
+    "mastodon",
+    "google_business",
+)
+CHANNELS = ("comment", "reply", "mention", "dm", "review")
+
+ENTITIES: dict[str, Entity] = {
+    e.name: e
+    for e in (
+        Entity(
+            "accounts",
+            key=("platform", "account_id"),
+            columns=(
+                _c("platform", nullable=False),
+                _c("account_id", nullable=False),
+                _c("handle"),
+                _c("name"),
+            ),
+            description="The brand's own accounts on each platform.",
+            allowed={"platform": PLATFORMS},
+        ),
+        Entity(
+            "posts",
+            key=("platform", "post_id"),
+            columns=(
+                _c("platform", nullable=False),
+                _c("post_id", nullable=False),
+                _c("account_id", nullable=False),
+                _c("published_at", TIMESTAMP, nullable=False),
+                _c("message"),
+                _c("content_type"),
+                _c("permalink"),
+                _c("campaign", required=False),
+            ),
+            description="Posts published by the brand's accounts.",
+            allowed={"platform": PLATFORMS},
+        ),
+        Entity(
+            "post_metrics",
+            key=("platform", "post_id", "captured_at"),
+            columns=(
+                _c("platform", nullable=False),
+                _c("post_id", nullable=False),
+                _c("captured_at", TIMESTAMP, nullable=False),
+                _c("impressions", INTEGER),
+                _c("reach", INTEGER),
+                _c("reactions", INTEGER),
+                _c("comments", INTEGER),
+                _c("shares", INTEGER),
+                _c("saves", INTEGER, required=False),
+                _c("clicks", INTEGER, required=False),
+                _c("video_views", INTEGER, required=False),
+            ),
+            description="Lifetime counters of a post as of captured_at (snapshots).",
+            allowed={"platform": PLATFORMS},
+        ),
+        Entity(
+            "account_metrics",
+            key=("platform", "account_id", "date"),
+            columns=(
+                _c("platform", nullable=False),
+                _c("account_id", nullable=False),
+                _c("date", DATE, nullable=False),
+                _c("followers", INTEGER),
+                _c("impressions", INTEGER),
+                _c("reach", INTEGER),
+            ),
+            description="Daily values of an account (followers at end of day, that day's impressions and reach).",
+            allowed={"platform": PLATFORMS},
+        ),
+        Entity(
+            "comments",
+            key=("platform", "comment_id"),
+            columns=(
+                _c("platform", nullable=False),
+                _c("comment_id", nullable=False),
+                _c("post_id"),
+                _c("parent_id"),
+                _c("thread_id"),
+                _c("author_id", nullable=False),
+                _c("author_name"),
+                _c("created_at", TIMESTAMP, nullable=False),
+                _c("updated_at", TIMESTAMP, required=False),
+                _c("message"),
+                _c("channel", nullable=False),
+                _c("like_count", INTEGER, required=False),
+                _c("is_deleted", TEXT, required=False),
+            ),
+            version_column="updated_at",
+            description="Comments, replies, mentions, direct messages and reviews, by members and by the brand.",
+            allowed={"platform": PLATFORMS, "channel": CHANNELS},
+        ),
+        Entity(
+            "content_calendar",
+            key=("planned_id",),
+            columns=(
+                _c("planned_id", nullable=False),
+                _c("platform", nullable=False),
+                _c("account_id", nullable=False),
+                _c("planned_at", TIMESTAMP, nullable=False),
+                _c("topic"),
+                _c("content_type"),
+                _c("owner"),
+                _c("post_id"),
+            ),
+            description="Planned posts; post_id is empty until published.",
+            allowed={"platform": PLATFORMS},
+        ),
+        Entity(
+            "team",
+            key=("member_id",),
+            columns=(
+                _c("member_id", nullable=False),
+                _c("name"),
+                _c("email"),
+                _c("slack_user_id"),
+                _c("handles"),
+            ),
+            description="The community team; handles are `platform:author_id` pairs separated by spaces or commas.",
+        ),
+    )
+}
+
+# Columns every raw table carries besides the contract's own.
+META_COLUMNS = (
+    "_extra",  # JSON object of the columns the contract does not name, kept as delivered
+    "_source",  # file path or connector name the row came from
+    "_source_line",  # line (CSV/JSONL, 1-based, header excluded for CSV) or row number (Parquet)
+    "_batch_id",  # id of the import batch that last wrote the row
+    "_loaded_at",  # when that batch landed (UTC)
+)

@@ -1,0 +1,124 @@
+"""Run dbt on the configured warehouse, in-process.
+
+dbt's target and log folders live beside the warehouse file, not in the project, so two warehouses
+(a test's and the demo's) never share partial-parse state or logs.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from tertulia.config import Config
+
+PROJECT_DIR = Path(__file__).resolve().parent.parent / "dbt_project"
+
+
+class DbtError(RuntimeError):
+    """dbt failed; the message lists the failing nodes and what they said."""
+
+
+@dataclass
+class NodeResult:
+    name: str
+    resource_type: str
+    status: str
+    message: str = ""
+    rows: int | None = None
+
+
+@dataclass
+class DbtResult:
+    success: bool
+    nodes: list[NodeResult] = field(default_factory=list)
+
+    @property
+    def failures(self) -> list[NodeResult]:
+        return [n for n in self.nodes if n.status in ("error", "fail", "runtime error")]
+
+    @property
+    def models_built(self) -> list[str]:
+        return [n.name for n in self.nodes if n.resource_type == "model" and n.status == "success"]
+
+
+def dbt_vars(config: Config, as_of: dt.datetime | None = None) -> dict[str, object]:
+    v: dict[str, object] = {
+        "community_timezone": config.community.timezone,
+        "at_risk_share": config.sla.at_risk_share,
+        "lookback_hours": config.warehouse.lookback_hours,
+        "calendar_tolerance_minutes": config.calendar.on_time_tolerance_minutes,
+    }
+    if as_of is not None:
+        if as_of.tzinfo is not None:
+            as_of = as_of.astimezone(dt.UTC).replace(tzinfo=None)
+        v["as_of"] = as_of.isoformat(sep=" ")
+    return v
+
+
+def run_dbt(config: Config, args: list[str], *, as_of: dt.datetime | None = None) -> DbtResult:
+    """Invoke dbt with `args` (e.g. ["build", "--select", "marts"]) against the configured warehouse."""
+    from dbt.cli.main import dbtRunner  # dbt takes ~2 s to import: only when a build runs
+
+    wh = config.warehouse_path
+    work = wh.parent / "dbt"
+    os.environ["TERTULIA_WAREHOUSE"] = str(wh)
+    os.environ.setdefault("DBT_SEND_ANONYMOUS_USAGE_STATS", "false")
+    os.environ.setdefault("DO_NOT_TRACK", "1")
+    full = [
+        *args,
+        "--project-dir",
+        str(PROJECT_DIR),
+        "--profiles-dir",
+        str(PROJECT_DIR),
+        "--target-path",
+        str(work / "target"),
+        "--log-path",
+        str(work / "logs"),
+        "--vars",
+        json.dumps(dbt_vars(config, as_of)),
+    ]
+    res = dbtRunner().invoke(full)
+    nodes: list[NodeResult] = []
+    result = res.result
+    for r in getattr(result, "results", None) or []:
+        node = getattr(r, "node", None)
+        adapter = getattr(r, "adapter_response", None) or {}
+        nodes.append(
+            NodeResult(
+                name=getattr(node, "name", "?"),
+                resource_type=str(getattr(node, "resource_type", "")),
+                status=str(getattr(r, "status", "")),
+                message=str(getattr(r, "message", "") or ""),
+                rows=adapter.get("rows_affected") if isinstance(adapter, dict) else None,
+            )
+        )
+    out = DbtResult(success=bool(res.success), nodes=nodes)
+    if not res.success and res.exception is not None and not nodes:
+        raise DbtError(f"dbt {' '.join(args)} could not run: {res.exception}")
+    return out
+
+
+def build(
+    config: Config,
+    *,
+    select: str | None = None,
+    full_refresh: bool = False,
+    as_of: dt.datetime | None = None,
+    raise_on_failure: bool = True,
+) -> DbtResult:
+    args = ["build"]
+    if select:
+        args += ["--select", select]
+    if full_refresh:
+        args.append("--full-refresh")
+    result = run_dbt(config, args, as_of=as_of)
+    if raise_on_failure and not result.success:
+        lines = [f"  - {n.resource_type} {n.name}: {n.status}: {n.message}" for n in result.failures]
+        raise DbtError(
+            "dbt build failed; fix these and run again (logs in "
+            f"{config.warehouse_path.parent / 'dbt' / 'logs'}):\n" + "\n".join(lines or ["  (no node result)"])
+        )
+    return result

@@ -1,0 +1,114 @@
+"""The pipeline's steps as plain functions: what the Prefect flows call, and what tests call directly.
+
+Each step opens the warehouse for as long as it needs it and closes it, because dbt (in the same
+process) opens the file itself. The caller holds `warehouse.writer_lock` for the whole run, so two
+runs never interleave; steps do not take it again (flock is per open file, so they would deadlock).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from tertulia import warehouse
+from tertulia.config import Config
+from tertulia.config_tables import sync_config_tables
+from tertulia.raw_schema import ensure_raw_tables
+
+
+def utcnow() -> dt.datetime:
+    return dt.datetime.now(dt.UTC).replace(tzinfo=None)
+
+
+@dataclass
+class RunReport:
+    started_at: dt.datetime
+    imported: dict[str, Any] = field(default_factory=dict)
+    enriched: int = 0
+    models_built: list[str] = field(default_factory=list)
+    quality: Any = None
+    alerts: Any = None
+    published: Any = None
+    errors: list[str] = field(default_factory=list)
+
+
+def prepare_warehouse(config: Config) -> None:
+    """Create schemas and raw tables, and write community.yml's tables for dbt."""
+    con = warehouse.connect(config.warehouse_path)
+    try:
+        ensure_raw_tables(con)
+        sync_config_tables(con, config)
+        from alerts.outbox import ensure_outbox  # small module, no Slack import
+
+        ensure_outbox(con)
+    finally:
+        con.close()
+
+
+def import_files(config: Config, bundle_dir: Path | None = None):
+    """Land a bundle directory (default: config.bundle_dir) through the file connector."""
+    from connectors.files import import_bundle
+
+    bundle = bundle_dir or (config.resolve(config.bundle_dir) if config.bundle_dir else None)
+    if bundle is None:
+        return None
+    con = warehouse.connect(config.warehouse_path)
+    try:
+        return import_bundle(con, Path(bundle), config)
+    finally:
+        con.close()
+
+
+def enrich(config: Config) -> int:
+    """Score language, sentiment, intent and priority of comments not scored yet (or edited since)."""
+    from enrichment.store import enrich_new_comments
+
+    con = warehouse.connect(config.warehouse_path)
+    try:
+        return enrich_new_comments(con, config)
+    finally:
+        con.close()
+
+
+def build(config: Config, *, select: str | None = None, full_refresh: bool = False, as_of: dt.datetime | None = None):
+    from tertulia.dbt_runner import build as dbt_build
+
+    return dbt_build(config, select=select, full_refresh=full_refresh, as_of=as_of)
+
+
+def check_quality(config: Config, *, now: dt.datetime | None = None):
+    """Great Expectations gates on the new raw data and on the marts alerts and BI read."""
+    from quality.gates import run_quality_gates
+
+    con = warehouse.connect(config.warehouse_path)
+    try:
+        return run_quality_gates(con, config, now=now or utcnow())
+    finally:
+        con.close()
+
+
+def evaluate_and_send_alerts(
+    config: Config, *, now: dt.datetime | None = None, dry_run: bool = False, held_kinds: frozenset[str] = frozenset()
+):
+    """Turn mart rows into alerts, write them to the outbox, deliver what is pending."""
+    from alerts.delivery import deliver_pending
+    from alerts.outbox import enqueue
+    from alerts.rules import evaluate_all
+
+    now = now or utcnow()
+    con = warehouse.connect(config.warehouse_path)
+    try:
+        new_alerts = evaluate_all(con, config, now=now)
+        enqueue(con, new_alerts, now=now, held_kinds=held_kinds)
+        return deliver_pending(con, config, now=now, dry_run=dry_run)
+    finally:
+        con.close()
+
+
+def publish(config: Config):
+    """Copy the marts to the read-only file and Parquet folder BI tools read (atomic swap)."""
+    from tertulia.publish import publish_marts
+
+    return publish_marts(config)
