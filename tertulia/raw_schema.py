@@ -20,8 +20,30 @@ def raw_table_ddl(entity: Entity) -> str:
     return f"create table if not exists raw.{entity.name} ({', '.join(cols)}, primary key ({key}))"
 
 
+# Enrichment results live beside the raw comments they score, keyed the same way, so rebuilding the
+# marts never re-scores history. content_hash says which version of the text was scored: an edited
+# comment (new hash) is scored again, an unchanged one never.
+COMMENT_ENRICHMENT_DDL = """
+create table if not exists raw.comment_enrichment (
+    platform varchar not null,
+    comment_id varchar not null,
+    content_hash varchar not null,
+    language varchar,            -- ISO 639-1 (es, en, pt, ...) or 'und'
+    sentiment_score double,      -- -1 (very negative) .. +1 (very positive)
+    sentiment_label varchar,     -- negative | neutral | positive
+    intent varchar,              -- question | complaint | praise | spam | other
+    priority varchar,            -- high | normal | low
+    keywords varchar,            -- crisis keywords found, comma-separated, lower-case
+    model_version varchar,
+    enriched_at timestamp,
+    primary key (platform, comment_id)
+)
+"""
+
+
 def ensure_raw_tables(con: duckdb.DuckDBPyConnection) -> None:
     """Create every raw table (empty) so dbt can build on a warehouse that has seen no data yet."""
     con.execute("create schema if not exists raw")
     for entity in ENTITIES.values():
         con.execute(raw_table_ddl(entity))
+    con.execute(COMMENT_ENRICHMENT_DDL)
