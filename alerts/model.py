@@ -43,5 +43,8 @@ class Alert:
     reason: str = ""
     # Marks the thread's incident as over: the root message is updated to say so.
     resolves: bool = False
+    # Flood control: when more new alerts of one group arrive in a run than the group allows
+    # (e.g. sla.max_individual_breach_alerts for "sla_breach"), they go out as one digest message.
+    digest_group: str | None = None
     # Extra payload for the renderer (e.g. a chart path for the digest); never member text.
     extra: dict[str, str] = field(default_factory=dict)
