@@ -11,6 +11,7 @@ from pathlib import Path
 from prefect import flow, get_run_logger, task
 from prefect.artifacts import create_markdown_artifact
 
+from flows import artifacts
 from tertulia import pipeline, warehouse
 from tertulia.config import load_config
 from tertulia.summary import render_markdown
@@ -74,6 +75,12 @@ def community_pipeline(
         held = frozenset(getattr(report.quality, "held_kinds", ()) or ())
         report.alerts = send_alerts(config, now, dry_run, held)
         report.published = publish(config)
+    artifacts.publish_import(report.imported)
+    artifacts.publish_marts(config)
+    artifacts.publish_sla(config)
+    artifacts.publish_crisis(config)
+    artifacts.publish_quality(report.quality)
+    artifacts.publish_alerts(report.alerts)
     summary = render_markdown(config, report)
     create_markdown_artifact(key="run-summary", markdown=summary, description="What this run found")
     logger.info("Run finished: %s models built", len(report.models_built))

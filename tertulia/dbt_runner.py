@@ -108,8 +108,11 @@ def build(
     full_refresh: bool = False,
     as_of: dt.datetime | None = None,
     raise_on_failure: bool = True,
+    run_tests: bool = True,
 ) -> DbtResult:
-    args = ["build"]
+    # The frequent watches use `dbt run`: data tests over the whole history cost what the history costs,
+    # so they run in the nightly build instead.
+    args = ["build" if run_tests else "run"]
     if select:
         args += ["--select", select]
     if full_refresh:
@@ -118,7 +121,7 @@ def build(
     if raise_on_failure and not result.success:
         lines = [f"  - {n.resource_type} {n.name}: {n.status}: {n.message}" for n in result.failures]
         raise DbtError(
-            "dbt build failed; fix these and run again (logs in "
+            f"dbt {args[0]} failed; fix these and run again (logs in "
             f"{config.warehouse_path.parent / 'dbt' / 'logs'}):\n" + "\n".join(lines or ["  (no node result)"])
         )
     return result

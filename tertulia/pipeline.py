@@ -72,10 +72,17 @@ def enrich(config: Config) -> int:
         con.close()
 
 
-def build(config: Config, *, select: str | None = None, full_refresh: bool = False, as_of: dt.datetime | None = None):
+def build(
+    config: Config,
+    *,
+    select: str | None = None,
+    full_refresh: bool = False,
+    as_of: dt.datetime | None = None,
+    run_tests: bool = True,
+):
     from tertulia.dbt_runner import build as dbt_build
 
-    return dbt_build(config, select=select, full_refresh=full_refresh, as_of=as_of)
+    return dbt_build(config, select=select, full_refresh=full_refresh, as_of=as_of, run_tests=run_tests)
 
 
 def check_quality(config: Config, *, now: dt.datetime | None = None):
@@ -112,3 +119,20 @@ def publish(config: Config):
     from tertulia.publish import publish_marts
 
     return publish_marts(config)
+
+
+def send_digest(config: Config, *, day: dt.date | None = None, dry_run: bool = False):
+    """Yesterday's numbers (in the community's timezone) to the digest channel, once per day."""
+    from alerts.delivery import deliver_pending
+    from alerts.digest import daily_digest
+    from alerts.outbox import enqueue
+
+    now = utcnow()
+    if day is None:
+        day = dt.datetime.now(config.tz).date() - dt.timedelta(days=1)
+    con = warehouse.connect(config.warehouse_path)
+    try:
+        enqueue(con, [daily_digest(con, config, day=day)], now=now)
+        return deliver_pending(con, config, now=now, dry_run=dry_run)
+    finally:
+        con.close()

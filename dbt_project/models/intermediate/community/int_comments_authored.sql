@@ -1,3 +1,7 @@
+{{ config(materialized="view") }}
+-- A view, not a table: the SLA and crisis watches read only recent comments through it every few
+-- minutes, and a table would copy the whole history on each run.
+
 -- Every message with who wrote it: one of the brand's accounts, a team member, or a member of the
 -- community. The brand speaking is what answers members; everything else is member activity.
 with brand_accounts as (

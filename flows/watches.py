@@ -1,0 +1,144 @@
+"""The scheduled jobs of prefect.yaml, besides the whole-pipeline flow and the per-source ingest flow.
+
+Each flow takes the warehouse writer lock for its whole run: two jobs that write the warehouse never
+overlap, whichever work pool or worker runs them (the work pool's concurrency limit is a second fence).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+from prefect import flow, task
+
+from flows import artifacts
+from tertulia import pipeline, warehouse
+from tertulia.config import load_config
+
+# Models the watches rebuild: the SLA mart and its daily aggregate; the crisis marts. `+` takes their
+# parents (staging views, incremental intermediates) so a watch never reads a stale input.
+SLA_MODELS = "+fct_sla_events +agg_response_times_daily"
+CRISIS_MODELS = "+fct_crisis_signals +fct_crisis_incidents"
+
+
+def _now(as_of: str | None) -> dt.datetime:
+    return dt.datetime.fromisoformat(as_of) if as_of else pipeline.utcnow()
+
+
+@task(name="Prepare warehouse and configuration")
+def prepare(config):
+    pipeline.prepare_warehouse(config)
+
+
+@task(name="Import file drops", retries=2, retry_delay_seconds=30)
+def import_files(config, bundle_dir):
+    return pipeline.import_files(config, Path(bundle_dir) if bundle_dir else None)
+
+
+@task(name="Enrich new comments")
+def enrich(config):
+    return pipeline.enrich(config)
+
+
+@task(name="Rebuild models")
+def rebuild(config, select, as_of, run_tests):
+    return pipeline.build(config, select=select, as_of=as_of, run_tests=run_tests)
+
+
+@task(name="Check data quality")
+def check_quality(config, now):
+    return pipeline.check_quality(config, now=now)
+
+
+@task(name="Send alerts", retries=3, retry_delay_seconds=30)
+def send_alerts(config, now, dry_run, held_kinds=frozenset()):
+    return pipeline.evaluate_and_send_alerts(config, now=now, dry_run=dry_run, held_kinds=held_kinds)
+
+
+@task(name="Publish marts for BI tools")
+def publish(config):
+    return pipeline.publish(config)
+
+
+@flow(name="file_drop_import", log_prints=True)
+def file_drop_import(config_path: str = "community.yml", bundle_dir: str | None = None):
+    """Land whatever file exports were dropped in the bundle folder (safe to repeat)."""
+    config = load_config(config_path)
+    with warehouse.writer_lock(config.warehouse_path):
+        prepare(config)
+        report = import_files(config, bundle_dir)
+    artifacts.publish_import(report)
+    return report
+
+
+@flow(name="sla_watch", log_prints=True)
+def sla_watch(config_path: str = "community.yml", dry_run: bool = False, as_of: str | None = None):
+    """Every few minutes: enrich new comments, rebuild the response models, send SLA alerts."""
+    config = load_config(config_path)
+    now = _now(as_of)
+    with warehouse.writer_lock(config.warehouse_path):
+        prepare(config)
+        enrich(config)
+        rebuild(config, SLA_MODELS, now if as_of else None, False)
+        report = send_alerts(config, now, dry_run)
+    artifacts.publish_sla(config)
+    artifacts.publish_alerts(report)
+    return report
+
+
+@flow(name="crisis_watch", log_prints=True)
+def crisis_watch(config_path: str = "community.yml", dry_run: bool = False, as_of: str | None = None):
+    """Every few minutes: enrich new comments, rebuild the crisis signals, send crisis alerts."""
+    config = load_config(config_path)
+    now = _now(as_of)
+    with warehouse.writer_lock(config.warehouse_path):
+        prepare(config)
+        enrich(config)
+        rebuild(config, CRISIS_MODELS, now if as_of else None, False)
+        report = send_alerts(config, now, dry_run)
+    artifacts.publish_crisis(config)
+    artifacts.publish_alerts(report)
+    return report
+
+
+@flow(name="nightly_build", log_prints=True)
+def nightly_build(config_path: str = "community.yml", dry_run: bool = False, as_of: str | None = None):
+    """Every night: every model and its tests, the data-quality gates, alerts, and a fresh BI copy."""
+    config = load_config(config_path)
+    now = _now(as_of)
+    with warehouse.writer_lock(config.warehouse_path):
+        prepare(config)
+        enrich(config)
+        rebuild(config, None, now if as_of else None, True)
+        quality = check_quality(config, now)
+        held = frozenset(getattr(quality, "held_kinds", ()) or ())
+        report = send_alerts(config, now, dry_run, held)
+        publish(config)
+    artifacts.publish_marts(config)
+    artifacts.publish_quality(quality)
+    artifacts.publish_alerts(report)
+    return report
+
+
+@flow(name="daily_digest", log_prints=True)
+def daily_digest(config_path: str = "community.yml", dry_run: bool = False, day: str | None = None):
+    """Every morning: yesterday's numbers and a 14-day chart to the community channel."""
+    config = load_config(config_path)
+    with warehouse.writer_lock(config.warehouse_path):
+        prepare(config)
+        report = pipeline.send_digest(config, day=dt.date.fromisoformat(day) if day else None, dry_run=dry_run)
+    artifacts.publish_alerts(report)
+    return report
+
+
+@flow(name="weekly_report", log_prints=True)
+def weekly_report(config_path: str = "community.yml"):
+    """Monday morning: the week in one page (goals, engagement, response times, top members) in the UI."""
+    from prefect.artifacts import create_markdown_artifact
+
+    from tertulia.summary import weekly_markdown
+
+    config = load_config(config_path)
+    markdown = weekly_markdown(config)
+    create_markdown_artifact(key="weekly-report", markdown=markdown, description="The week in one page")
+    return markdown

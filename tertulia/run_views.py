@@ -1,0 +1,108 @@
+"""Plain views of a run's results, for the Prefect UI artifacts and the console summary.
+
+Every function reads what exists: a mart that a run did not build (yet) gives an empty answer rather
+than an error, because a summary must never fail the run it summarises.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import duckdb
+
+from tertulia import warehouse
+from tertulia.config import Config
+
+
+def _query(config: Config, sql: str, params: list | None = None) -> list[dict[str, Any]]:
+    """Rows as dicts; [] when the warehouse or a table is missing."""
+    path = config.warehouse_path
+    if not path.exists():
+        return []
+    con = warehouse.connect(path)
+    try:
+        cur = con.execute(sql, params or [])
+        cols = [d[0] for d in cur.description]
+        return [dict(zip(cols, r, strict=True)) for r in cur.fetchall()]
+    except duckdb.CatalogException:
+        return []
+    finally:
+        con.close()
+
+
+def import_rows(report) -> list[dict[str, Any]]:
+    entities = getattr(report, "entities", None) or {}
+    rows = []
+    for name, r in entities.items():
+        rows.append(
+            {
+                "entity": name,
+                "rows_read": getattr(r, "rows_in", None),
+                "inserted": getattr(r, "inserted", None),
+                "updated": getattr(r, "updated", None),
+                "unchanged": getattr(r, "unchanged", None),
+                "quarantined": getattr(r, "quarantined", None),
+            }
+        )
+    return rows
+
+
+def mart_row_counts(config: Config) -> list[dict[str, Any]]:
+    tables = _query(
+        config,
+        "select table_name from information_schema.tables where table_schema = 'marts' order by table_name",
+    )
+    out = []
+    for t in tables:
+        name = t["table_name"]
+        # Names come from the catalog, not from users; quoted as identifiers.
+        n = _query(config, f'select count(*) as n from marts."{name}"')  # noqa: S608
+        out.append({"mart": name, "rows": n[0]["n"] if n else None})
+    return out
+
+
+def sla_attention_rows(config: Config, limit: int = 50) -> list[dict[str, Any]]:
+    return _query(
+        config,
+        """
+        select status, platform, channel, policy_name, arrived_at, sla_breach_at, owner_member_id,
+               left(coalesce(item_message, ''), 80) as message
+        from marts.fct_sla_events
+        where is_active and status in ('at_risk', 'breached')
+        order by sla_breach_at
+        limit ?
+        """,
+        [limit],
+    )
+
+
+def sla_counts(config: Config) -> dict[str, int]:
+    rows = _query(config, "select status, count(*) as n from marts.fct_sla_events group by status")
+    return {r["status"]: r["n"] for r in rows}
+
+
+def crisis_incidents(config: Config, limit: int = 10) -> list[dict[str, Any]]:
+    return _query(config, "select * from marts.fct_crisis_incidents order by started_at desc limit ?", [limit])
+
+
+def crisis_markdown(config: Config) -> str:
+    incidents = crisis_incidents(config)
+    if not incidents:
+        return "## Crisis signals\n\nNo crisis incident detected."
+    lines = ["## Crisis incidents", "", "| started | ended | platform | account | signal | severity |", "|---|---|---|---|---|---|"]
+    for i in incidents:
+        lines.append(
+            f"| {i.get('started_at')} | {i.get('ended_at') or 'ongoing'} | {i.get('platform')} | "
+            f"{i.get('account_id')} | {i.get('signal')} | {i.get('peak_severity') or i.get('severity')} |"
+        )
+    return "\n".join(lines)
+
+
+def raw_counts(config: Config) -> dict[str, int]:
+    from tertulia.contract import ENTITIES
+
+    out = {}
+    for name in ENTITIES:
+        rows = _query(config, f"select count(*) as n from raw.{name}")  # noqa: S608 (names from the contract)
+        out[name] = rows[0]["n"] if rows else 0
+    return out
