@@ -26,6 +26,9 @@ for _k, _v in {
     "DO_NOT_TRACK": "1",
     "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
     "GX_ANALYTICS_ENABLED": "false",
+    # Without a Prefect server configured, a run starts a temporary one; on a busy 2-core machine it can
+    # need more than Prefect's default 20 s to come up.
+    "PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS": "180",
 }.items():
     os.environ.setdefault(_k, _v)
 
@@ -66,8 +69,13 @@ def sample(
     """Write a deterministic sample community (a Quito coffee brand) as an import bundle."""
     from tertulia.sample import write_sample
 
-    end_date = dt.date.fromisoformat(end) if end else None
-    facts = write_sample(out_dir, days=days, seed=seed, scale=scale, end=end_date, scenario=scenario, comments_format=fmt)
+    try:
+        end_date = dt.date.fromisoformat(end) if end else None
+        facts = write_sample(
+            out_dir, days=days, seed=seed, scale=scale, end=end_date, scenario=scenario, comments_format=fmt
+        )
+    except ValueError as exc:
+        raise _fail(str(exc)) from None
     typer.echo(f"Wrote {out_dir}: {facts.describe()}")
 
 
