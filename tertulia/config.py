@@ -196,6 +196,13 @@ class QuietHours(_Model):
     # Alerts below this severity wait until the quiet hours end.
     hold_below: Literal["info", "warning", "critical"] = "warning"
 
+    @field_validator("start", "end")
+    @classmethod
+    def _hh_mm(cls, v: str) -> str:
+        if not re.match(r"^([01]\d|2[0-3]):[0-5]\d$", v):
+            raise ValueError(f"{v!r} is not a time like '21:00' (24-hour HH:MM, community timezone)")
+        return v
+
 
 class Slack(_Model):
     token_env: str = "SLACK_BOT_TOKEN"
@@ -217,6 +224,12 @@ class Slack(_Model):
         default_factory=lambda: {"crisis": 60, "sla": 0, "data_quality": 120, "digest": 0}
     )
     seconds_per_message_per_channel: float = Field(1.0, ge=0)
+    # Flood control for digest groups other than "sla_breach" (which uses sla.max_individual_breach_alerts).
+    digest_group_limits: dict[str, int] = Field(default_factory=dict)
+    # An alert Slack could not take for this long is given up (suppressed as expired), so fixing a
+    # token after a week does not flood the channel with stale alerts.
+    give_up_after_hours: int = Field(72, ge=1)
+    timeout_seconds: float = Field(10.0, gt=0)
 
 
 class MemberLevels(_Model):
@@ -251,6 +264,18 @@ class Warehouse(_Model):
     lookback_hours: int = Field(72, ge=0)
 
 
+class Quality(_Model):
+    """Great Expectations gates (quality/): tolerances and how much each run keeps."""
+
+    # A timestamp this far past the run's instant is still accepted (clock skew, mis-zoned exports);
+    # the same 24 h the importer allows before it quarantines a row as "future".
+    future_tolerance_minutes: int = Field(1440, ge=0)
+    # Rows read per suite and run; more new rows than this are checked on a repeatable sample.
+    max_rows_per_suite: int = Field(200_000, ge=1)
+    # How many runs of results `tertulia.dq_results` and the Data Docs keep.
+    keep_runs: int = Field(50, ge=1)
+
+
 class ConnectorSource(_Model):
     """One live source; credentials are named here and read from the environment or a Secret block."""
 
@@ -273,6 +298,7 @@ class Config(_Model):
     members: Members = Field(default_factory=Members)
     calendar: Calendar = Field(default_factory=Calendar)
     warehouse: Warehouse = Field(default_factory=Warehouse)
+    quality: Quality = Field(default_factory=Quality)
     sources: dict[str, ConnectorSource] = Field(default_factory=dict)
     # Folder the file connector imports from on each run (a bundle directory).
     bundle_dir: Path | None = None

@@ -1,0 +1,522 @@
+"""Deliver what the outbox holds: each alert once, in order, to the right channel, or printed to the console.
+
+One run:
+1. Rows left `sending` by an interrupted run are looked up in Slack by their idempotency marker: found
+   means it was posted (recorded now, not sent again); not found means it was not (back to pending).
+2. Flood control: more alerts of one `digest_group` in one enqueue than allowed become one digest row;
+   the individual rows are suppressed ("in digest <key>").
+3. Rows waiting longer than `slack.give_up_after_hours` are suppressed as expired.
+4. Each pending (or earlier failed) row, oldest first: quiet hours may hold it, a cooldown may suppress
+   it, otherwise it is marked `sending` with a fresh marker, posted, and recorded `sent`.
+5. Threads whose incident was resolved get their root message updated; digest charts are uploaded.
+
+With no token and no webhook (or with `dry_run`), the same decisions are made and the alerts are printed.
+A dry run writes nothing: it runs in a transaction that is rolled back.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import duckdb
+
+from alerts.model import SEVERITY_ORDER, Alert
+from alerts.outbox import alert_from_json, ensure_outbox, insert_row
+from alerts.render import console_safe, render_console, render_message, slack_mention
+from alerts.routing import Owner, load_team, quiet_hold, route_channel
+from alerts.slack_client import BotSender, DeliveryError, Posted, WebhookSender, load_token
+from tertulia.config import Config
+
+log = logging.getLogger("tertulia.alerts")
+
+# How far before the send attempt the look-up starts, for clock skew between us and Slack.
+LOOKUP_SLACK_SECONDS = 120.0
+
+
+@dataclass
+class DeliveryReport:
+    mode: str  # bot | webhook | console | dry-run
+    sent: int = 0
+    failed: int = 0
+    pending: int = 0
+    suppressed: int = 0
+    printed: int = 0
+    held: int = 0
+    recovered: int = 0  # interrupted sends found in Slack and recorded without sending again
+    problems: list[str] = field(default_factory=list)
+    lines: list[str] = field(default_factory=list)
+
+    def problem(self, message: str) -> None:
+        if message not in self.problems:
+            self.problems.append(message)
+            log.warning("Slack delivery: %s", message)
+
+    def render(self) -> str:
+        head = {
+            "bot": "Slack (bot)", "webhook": "Slack (webhook)", "console": "console (no Slack token set)",
+            "dry-run": "console (dry run: nothing sent, outbox unchanged)",
+        }[self.mode]
+        parts = [f"{head}: {self.sent} sent, {self.printed} printed, {self.suppressed} suppressed, "
+                 f"{self.failed} failed, {self.pending} waiting ({self.held} held)"]
+        if self.recovered:
+            parts.append(f"  {self.recovered} interrupted send(s) found already posted; not sent again")
+        parts += [f"  ! {p}" for p in self.problems]
+        return "\n".join(parts)
+
+
+@dataclass
+class _Row:
+    id: int
+    dedupe_key: str
+    state: str
+    attempts: int
+    marker: str | None
+    started_epoch: float | None
+    channel: str | None
+    channel_id: str | None
+    thread_ts: str | None
+    possible_repeat: bool
+    batch_id: str
+    alert: Alert
+
+
+_ROW_COLUMNS = ("id, dedupe_key, state, attempts, idempotency_marker, sending_started_epoch, channel, channel_id, "
+                "thread_ts, possible_repeat, batch_id, payload")
+
+
+def _rows(con: duckdb.DuckDBPyConnection, where: str, params: list[Any] | None = None) -> list[_Row]:
+    sql = f"select {_ROW_COLUMNS} from tertulia.alert_outbox where {where} order by id"  # noqa: S608 - fixed fragments
+    return [
+        _Row(int(r[0]), r[1], r[2], int(r[3]), r[4], r[5], r[6], r[7], r[8], bool(r[9]), r[10], alert_from_json(r[11]))
+        for r in con.execute(sql, params or []).fetchall()
+    ]
+
+
+def _set(con: duckdb.DuckDBPyConnection, row_id: int, now: dt.datetime, **values: Any) -> None:
+    cols = ", ".join(f"{k} = ?" for k in values)
+    con.execute(f"update tertulia.alert_outbox set {cols}, updated_at = ? where id = ?",  # noqa: S608 - our column names
+                [*values.values(), now, row_id])
+
+
+def _make_sender(config: Config, report: DeliveryReport, sleep: Callable[[float], None],
+                 clock: Callable[[], float]) -> BotSender | WebhookSender | None:
+    import os
+
+    token, problem = load_token(config)
+    if problem:
+        report.problem(problem)
+    if token:
+        return BotSender(token, config, sleep=sleep, clock=clock)
+    url = os.environ.get(config.slack.webhook_url_env, "").strip()
+    if url:
+        return WebhookSender(url, config, sleep=sleep, clock=clock)
+    return None
+
+
+def deliver_pending(
+    con: duckdb.DuckDBPyConnection,
+    config: Config,
+    *,
+    now: dt.datetime,
+    dry_run: bool = False,
+    sleep: Callable[[float], None] = time.sleep,
+    clock: Callable[[], float] = time.monotonic,
+    out: Callable[[str], None] | None = None,
+) -> DeliveryReport:
+    """Send (or print) every deliverable outbox row; see the module docstring for the order of things."""
+    ensure_outbox(con)
+    out = out or (lambda text: print(text, flush=True))
+    report = DeliveryReport(mode="dry-run" if dry_run else "console")
+    sender = None if dry_run else _make_sender(config, report, sleep, clock)
+    if sender is not None:
+        report.mode = sender.mode
+    run = _Run(con, config, now, report, sender, out, dry_run)
+    if dry_run:
+        con.execute("begin transaction")
+    try:
+        run.go()
+    finally:
+        if dry_run:
+            con.execute("rollback")
+    counts = dict(con.execute(
+        "select state, count(*) from tertulia.alert_outbox group by state").fetchall())
+    report.pending = int(counts.get("pending", 0) + counts.get("sending", 0) + counts.get("held", 0))
+    report.held = int(counts.get("held", 0)) + int(con.execute(
+        "select count(*) from tertulia.alert_outbox where state = 'pending' and hold_reason is not null"
+    ).fetchone()[0])
+    return report
+
+
+def record_sent(con: duckdb.DuckDBPyConnection, row: _Row, *, channel: str, posted: Posted, via: str,
+                thread_ts: str | None, now: dt.datetime) -> None:
+    """The outbox learns the message is in Slack. A crash before this line is what the marker look-up covers."""
+    _set(con, row.id, now, state="sent", channel=channel, channel_id=posted.channel_id or None,
+         message_ts=posted.ts or None, thread_ts=thread_ts, sent_at=now, delivered_via=via, last_error=None,
+         hold_reason=None)
+    if posted.channel_id:
+        con.execute("insert or replace into tertulia.slack_channels values (?, ?, ?)", [channel, posted.channel_id, now])
+    alert = row.alert
+    if alert.thread_key and posted.ts and thread_ts is None:
+        con.execute(
+            "insert or ignore into tertulia.alert_threads (thread_key, channel, channel_id, root_ts, root_outbox_id, "
+            "root_severity) values (?, ?, ?, ?, ?, ?)",
+            [alert.thread_key, channel, posted.channel_id, posted.ts, row.id, alert.severity],
+        )
+    if alert.resolves and alert.thread_key and via == "bot":
+        con.execute(
+            "update tertulia.alert_threads set resolve_requested_at = ?, resolve_note = ? "
+            "where thread_key = ? and resolved_at is null",
+            [now, alert.title, alert.thread_key],
+        )
+
+
+FLOOD_LIST_MAX = 20
+
+
+def _listing(alerts: list[Alert], config: Config) -> list[str]:
+    """One line per alert of a flood digest (the first FLOOD_LIST_MAX), with its local time."""
+    lines = []
+    for a in alerts[:FLOOD_LIST_MAX]:
+        when = ""
+        if a.occurred_at is not None:
+            local = a.occurred_at.replace(tzinfo=dt.UTC).astimezone(config.tz) if a.occurred_at.tzinfo is None \
+                else a.occurred_at.astimezone(config.tz)
+            when = f"{local:%d %b %H:%M} · "
+        lines.append(when + a.title)
+    if len(alerts) > FLOOD_LIST_MAX:
+        lines.append(f"…and {len(alerts) - FLOOD_LIST_MAX} more (all in tertulia.alert_outbox)")
+    return lines
+
+
+class _Run:
+    def __init__(self, con: duckdb.DuckDBPyConnection, config: Config, now: dt.datetime, report: DeliveryReport,
+                 sender: BotSender | WebhookSender | None, out: Callable[[str], None], dry_run: bool):
+        self.con, self.config, self.now, self.report = con, config, now, report
+        self.sender, self.out, self.dry_run = sender, out, dry_run
+        self.team: dict[str, Owner] = load_team(con)
+        self.stopped = False
+        self.uploaded_this_run: set[int] = set()
+
+    def go(self) -> None:
+        if self.sender is not None:
+            try:
+                self.sender.check_auth()
+            except DeliveryError as err:
+                self.report.problem(str(err))
+                return  # nothing is sent with a bad token or while Slack is down; rows stay pending
+            self.recover_interrupted()
+            if self.stopped:
+                return
+        elif not self.dry_run:
+            # Interrupted Slack sends, and now no token: print them, flagged, rather than keep them forever.
+            self.con.execute(
+                "update tertulia.alert_outbox set state = 'pending', possible_repeat = true, updated_at = ? "
+                "where state = 'sending'", [self.now])
+        self.flood_control()
+        self.expire()
+        self.send_rows()
+        if isinstance(self.sender, BotSender) and not self.stopped:
+            self.finish_resolutions()
+            self.retry_attachments()
+
+    # 1. interrupted sends
+    def recover_interrupted(self) -> None:
+        for row in _rows(self.con, "state = 'sending'"):
+            verdict = self._lookup(row)
+            if verdict is None:
+                return
+            found, ts, channel_id = verdict
+            if found:
+                record_sent(self.con, row, channel=row.channel or "", posted=Posted(channel_id or "", ts or ""),
+                            via=self.sender.mode if self.sender else "bot", thread_ts=row.thread_ts, now=self.now)
+                self.report.recovered += 1
+            else:
+                _set(self.con, row.id, self.now, state="pending", idempotency_marker=None)
+
+    def _lookup(self, row: _Row) -> tuple[bool, str | None, str | None] | None:
+        """(found, ts, channel_id); (False, ...) also when we cannot tell (then marked possible repeat); None: stop."""
+        sender = self.sender
+        channel_id = row.channel_id or self._known_channel_id(row.channel)
+        if isinstance(sender, BotSender) and not channel_id and row.channel and row.marker:
+            # The first message ever to this channel was interrupted, so we never learnt its id.
+            try:
+                channel_id = sender.channel_id_for(row.channel)
+            except DeliveryError as err:
+                if err.outage:
+                    self.report.problem(str(err))
+                    self.stopped = True
+                    return None
+                channel_id = None  # no channels:read scope: cannot look, treated as a possible repeat below
+        if not isinstance(sender, BotSender) or not channel_id or not row.marker:
+            why = ("the channel's id is unknown: give the app channels:read / groups:read, or write channel IDs "
+                   "in slack.channels")
+            _set(self.con, row.id, self.now, possible_repeat=True)
+            self.report.problem(
+                f"alert {row.dedupe_key} was being sent when a run stopped and cannot be looked up in Slack "
+                f"({'a webhook cannot read messages' if isinstance(sender, WebhookSender) else why}); it is sent again "
+                "and marked as a possible repeat")
+            return False, None, None
+        oldest = (row.started_epoch or 0.0) - LOOKUP_SLACK_SECONDS
+        try:
+            ts = sender.find_marker(channel_id, row.marker, oldest=oldest, thread_ts=row.thread_ts)
+        except DeliveryError as err:
+            if err.outage:
+                self.report.problem(str(err))
+                self.stopped = True
+                return None
+            _set(self.con, row.id, self.now, possible_repeat=True)
+            self.report.problem(f"cannot check whether alert {row.dedupe_key} was already posted: {err}; it is sent "
+                                "again and marked as a possible repeat")
+            return False, None, None
+        return ts is not None, ts, channel_id
+
+    def _known_channel_id(self, channel: str | None) -> str | None:
+        if not channel:
+            return None
+        if channel[:1] in ("C", "G", "D") and channel.isalnum() and channel.isupper():
+            return channel
+        row = self.con.execute("select channel_id from tertulia.slack_channels where channel = ?", [channel]).fetchone()
+        return row[0] if row else None
+
+    # 2. flood control
+    def _limit(self, group: str) -> int:
+        if group == "sla_breach":
+            return self.config.sla.max_individual_breach_alerts
+        return self.config.slack.digest_group_limits.get(group, 10)
+
+    def flood_control(self) -> None:
+        groups = self.con.execute(
+            "select batch_id, digest_group, count(*) from tertulia.alert_outbox "
+            "where state = 'pending' and digest_group is not null group by all order by 1, 2"
+        ).fetchall()
+        for batch_id, group, n in groups:
+            limit = self._limit(group)
+            if n <= limit:
+                continue
+            rows = _rows(self.con, "state = 'pending' and batch_id = ? and digest_group = ?", [batch_id, group])
+            alerts = [r.alert for r in rows]
+            worst = max(alerts, key=lambda a: SEVERITY_ORDER.get(a.severity, 0))
+            key = f"flood:{group}:{batch_id}"
+            occurred = [a.occurred_at for a in alerts if a.occurred_at]
+            digest = Alert(
+                kind=worst.kind, severity=worst.severity, dedupe_key=key,
+                title=f"{len(alerts)} {group.replace('_', ' ')} alerts at once",
+                facts=(("Alerts", str(len(alerts))), ("Most severe", worst.severity)),
+                extra={"list": "\n".join(_listing(alerts, self.config))},
+                occurred_at=max(occurred) if occurred else None,
+                reason=f"more than {limit} at once are sent as one message instead of one each",
+            )
+            if not self.dry_run:
+                self.con.execute("begin transaction")
+            try:
+                insert_row(self.con, digest, now=self.now, batch_id=batch_id)
+                self.con.execute(
+                    "update tertulia.alert_outbox set state = 'suppressed', suppressed_reason = ?, updated_at = ? "
+                    "where list_contains(?, id)",
+                    [f"in digest {key}", self.now, [r.id for r in rows]],
+                )
+                if not self.dry_run:
+                    self.con.execute("commit")
+            except BaseException:
+                if not self.dry_run:
+                    self.con.execute("rollback")
+                raise
+            self.report.suppressed += len(rows)
+
+    # 3. expiry
+    def expire(self) -> None:
+        hours = self.config.slack.give_up_after_hours
+        cutoff = self.now - dt.timedelta(hours=hours)
+        n = self.con.execute(
+            "update tertulia.alert_outbox set state = 'suppressed', updated_at = ?, suppressed_reason = "
+            "'expired: not delivered within ' || ? || ' h (last error: ' || coalesce(last_error, hold_reason, 'none') || ')' "
+            "where state in ('pending', 'failed', 'held') and created_at < ? returning id",
+            [self.now, str(hours), cutoff],
+        ).fetchall()
+        if n:
+            self.report.suppressed += len(n)
+            self.report.problem(f"{len(n)} alert(s) could not be delivered within {hours} h and were given up "
+                                "(see tertulia.alert_outbox, suppressed_reason)")
+
+    # 4. sending
+    def _cooldown(self, row: _Row) -> str | None:
+        alert = row.alert
+        minutes = self.config.slack.cooldown_minutes.get(alert.kind, 0)
+        if minutes <= 0 or alert.resolves:
+            return None
+        scope_sql = "thread_key = ?" if alert.thread_key else "thread_key is null and payload->>'title' = ?"
+        last = self.con.execute(
+            f"select sent_at, severity from tertulia.alert_outbox where state = 'sent' and kind = ? and {scope_sql} "  # noqa: S608
+            "and id <> ? and sent_at > ? order by sent_at desc limit 1",
+            [alert.kind, alert.thread_key or alert.title, row.id, self.now - dt.timedelta(minutes=minutes)],
+        ).fetchone()
+        if last is None or SEVERITY_ORDER.get(alert.severity, 0) > SEVERITY_ORDER.get(last[1], 0):
+            return None  # nothing recent, or an escalation: escalations always go out
+        return f"cooldown: the same {alert.kind} signal was sent at {last[0]:%Y-%m-%d %H:%M} UTC ({minutes} min cooldown)"
+
+    def _owner(self, alert: Alert) -> tuple[str | None, str | None]:
+        owner = self.team.get(alert.owner or "")
+        if owner is None:
+            return None, alert.owner
+        mention = slack_mention(owner.slack_user_id)
+        return mention, None if mention else (owner.name or owner.member_id)
+
+    def send_rows(self) -> None:
+        blocked: set[str] = set()
+        for row in _rows(self.con, "state in ('pending', 'failed')"):
+            if self.stopped:
+                return
+            alert = row.alert
+            hold = quiet_hold(self.config, alert, self.now)
+            if hold:
+                _set(self.con, row.id, self.now, state="pending", hold_reason=hold)
+                continue
+            cooldown = self._cooldown(row)
+            if cooldown:
+                _set(self.con, row.id, self.now, state="suppressed", suppressed_reason=cooldown, hold_reason=None)
+                self.report.suppressed += 1
+                continue
+            channel = route_channel(self.config, alert)
+            if not channel:
+                msg = (f"no Slack channel for alerts of kind {alert.kind!r}: add slack.channels.{alert.kind} to "
+                       "community.yml (the alert waits in the outbox)")
+                _set(self.con, row.id, self.now, state="failed", last_error=msg)
+                self.report.failed += 1
+                self.report.problem(msg)
+                continue
+            if self.sender is None:
+                self._print(row, channel)
+                continue
+            if channel in blocked:
+                continue
+            self._send(row, channel, blocked)
+
+    def _print(self, row: _Row, channel: str) -> None:
+        mention, name = self._owner(row.alert)
+        owner = self.team.get(row.alert.owner or "")
+        text = render_console(row.alert, tz=self.config.tz, channel=channel,
+                              owner_name=(owner.name if owner else None) or name or (mention and row.alert.owner))
+        self.out(text)
+        self.report.lines.append(text)
+        self.report.printed += 1
+        record_sent(self.con, row, channel=channel, posted=Posted("", ""), via="console", thread_ts=None, now=self.now)
+
+    def _thread_for(self, alert: Alert, channel: str) -> tuple[str | None, bool]:
+        """(thread_ts, reply_broadcast) when an earlier alert of this thread was posted in this channel."""
+        if not alert.thread_key or not self.sender or not self.sender.supports_threads:
+            return None, False
+        root = self.con.execute(
+            "select root_ts, root_severity from tertulia.alert_threads where thread_key = ? and channel = ?",
+            [alert.thread_key, channel],
+        ).fetchone()
+        if root is None:
+            return None, False
+        escalated = SEVERITY_ORDER.get(alert.severity, 0) > SEVERITY_ORDER.get(root[1], 0)
+        return root[0], escalated
+
+    def _send(self, row: _Row, channel: str, blocked: set[str]) -> None:
+        assert self.sender is not None
+        alert = row.alert
+        thread_ts, broadcast = self._thread_for(alert, channel)
+        mention, name = self._owner(alert)
+        message = render_message(alert, tz=self.config.tz, owner_mention=mention, owner_name=name,
+                                 possible_repeat=row.possible_repeat)
+        marker = uuid.uuid4().hex
+        # Durable before the call: if we die after Slack accepts the message, the next run finds this marker.
+        _set(self.con, row.id, self.now, state="sending", idempotency_marker=marker,
+             sending_started_epoch=time.time(), attempts=row.attempts + 1, channel=channel,
+             channel_id=self._known_channel_id(channel), thread_ts=thread_ts, hold_reason=None)
+        metadata = {"event_type": "tertulia_alert", "event_payload": {"marker": marker, "dedupe_key": alert.dedupe_key}}
+        try:
+            posted = self.sender.post(channel, message, thread_ts=thread_ts, metadata=metadata,
+                                      reply_broadcast=broadcast)
+        except DeliveryError as err:
+            self._failed(row, channel, err, blocked)
+            return
+        record_sent(self.con, row, channel=channel, posted=posted, via=self.sender.mode, thread_ts=thread_ts,
+                    now=self.now)
+        self.report.sent += 1
+        chart = alert.extra.get("chart_path")
+        if chart and isinstance(self.sender, BotSender):
+            _set(self.con, row.id, self.now, attachment_state="pending")
+            self._upload(row.id, posted.channel_id, Path(chart), alert.title, posted.ts)
+
+    def _failed(self, row: _Row, channel: str, err: DeliveryError, blocked: set[str]) -> None:
+        message = str(err)
+        if err.category == "uncertain":
+            # Maybe posted: stay `sending`; the next run looks the marker up before any resend.
+            _set(self.con, row.id, self.now, last_error=message)
+        elif err.category == "retry":
+            _set(self.con, row.id, self.now, state="pending", last_error=message, idempotency_marker=None)
+        else:
+            _set(self.con, row.id, self.now, state="failed", last_error=message, idempotency_marker=None)
+            self.report.failed += 1
+        self.report.problem(message)
+        if err.category == "channel":
+            blocked.add(channel)
+        if err.outage or err.category == "auth":
+            self.stopped = True
+
+    # 5. after sending
+    def _upload(self, row_id: int, channel_id: str, path: Path, title: str, thread_ts: str | None) -> None:
+        assert isinstance(self.sender, BotSender)
+        self.uploaded_this_run.add(row_id)
+        if not path.exists():
+            _set(self.con, row_id, self.now, attachment_state="failed",
+                 attachment_error=f"chart {path} no longer exists; it is made again with the next digest")
+            return
+        try:
+            self.sender.upload(channel_id, path, title=title, thread_ts=thread_ts)
+        except DeliveryError as err:
+            _set(self.con, row_id, self.now, attachment_state="failed", attachment_error=str(err))
+            self.report.problem(f"digest chart not uploaded: {err}")
+            return
+        _set(self.con, row_id, self.now, attachment_state="uploaded", attachment_error=None)
+
+    def retry_attachments(self) -> None:
+        cutoff = self.now - dt.timedelta(hours=self.config.slack.give_up_after_hours)
+        rows = self.con.execute(
+            "select id, channel_id, message_ts, payload from tertulia.alert_outbox where state = 'sent' "
+            "and delivered_via = 'bot' and attachment_state in ('pending', 'failed') and created_at >= ? order by id",
+            [cutoff],
+        ).fetchall()
+        for row_id, channel_id, ts, payload in rows:
+            if row_id in self.uploaded_this_run:
+                continue
+            alert = alert_from_json(payload)
+            if alert.extra.get("chart_path"):
+                self._upload(row_id, channel_id, Path(alert.extra["chart_path"]), alert.title, ts)
+
+    def finish_resolutions(self) -> None:
+        assert isinstance(self.sender, BotSender)
+        threads = self.con.execute(
+            "select t.thread_key, t.channel, t.channel_id, t.root_ts, t.resolve_requested_at, t.resolve_note, o.payload "
+            "from tertulia.alert_threads t join tertulia.alert_outbox o on o.id = t.root_outbox_id "
+            "where t.resolve_requested_at is not null and t.resolved_at is null order by t.resolve_requested_at"
+        ).fetchall()
+        for thread_key, channel, channel_id, root_ts, requested, note, payload in threads:
+            root = alert_from_json(payload)
+            when = requested.replace(tzinfo=dt.UTC).astimezone(self.config.tz)
+            text = f"Resolved {when:%Y-%m-%d %H:%M} ({self.config.community.timezone})" + (f": {note}" if note else "")
+            mention, name = self._owner(root)
+            message = render_message(root, tz=self.config.tz, owner_mention=mention, owner_name=name, resolved_note=text)
+            try:
+                self.sender.update(channel_id, root_ts, message)
+            except DeliveryError as err:
+                self.con.execute("update tertulia.alert_threads set resolve_error = ? where thread_key = ? and channel = ?",
+                                 [str(err), thread_key, channel])
+                self.report.problem(f"could not mark the thread in {console_safe(channel)} resolved: {err}")
+                if err.outage:
+                    return
+                continue
+            self.con.execute(
+                "update tertulia.alert_threads set resolved_at = ?, resolve_error = null where thread_key = ? and channel = ?",
+                [self.now, thread_key, channel],
+            )

@@ -1,0 +1,208 @@
+"""The alert outbox: every alert is written to the warehouse before anything tries to deliver it.
+
+States of a row:
+- `pending`: waiting to be delivered (also after a retry-able failure: `attempts` and `last_error` say why).
+- `held`: a failed data-quality gate holds its kind back (`hold_reason`); released by a later run without the hold.
+- `sending`: marked with a fresh `idempotency_marker` right before the Slack call. A row still `sending` at
+  the start of a run was interrupted (crash, timeout, 5xx): delivery looks the marker up in Slack before
+  sending again (see docs/slack.md).
+- `sent`: delivered; `channel`, `channel_id` and `message_ts` say where.
+- `failed`: Slack refused it for a reason retrying cannot fix (`last_error` says what to do); retried on
+  later runs until `slack.give_up_after_hours`.
+- `suppressed`: not sent on purpose (`suppressed_reason`: cooldown, in a digest, expired).
+
+A `dedupe_key` is in the outbox at most once (primary key), so a rerun never enqueues the same alert twice.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import json
+import uuid
+from collections.abc import Iterable
+from typing import Any
+
+import duckdb
+
+from alerts.model import Alert, Link
+
+STATES = ("pending", "held", "sending", "sent", "failed", "suppressed")
+
+_OUTBOX_DDL = """
+create table if not exists tertulia.alert_outbox (
+    id bigint primary key,
+    dedupe_key varchar not null unique,
+    kind varchar not null,
+    severity varchar not null,
+    thread_key varchar,
+    digest_group varchar,
+    payload json not null,            -- the Alert as JSON; never a token
+    batch_id varchar not null,        -- one enqueue call: flood control counts within it
+    state varchar not null,
+    hold_reason varchar,
+    suppressed_reason varchar,
+    attempts integer not null default 0,
+    last_error varchar,
+    idempotency_marker varchar,
+    sending_started_epoch double,     -- wall clock of the last send attempt, to bound the look-up
+    possible_repeat boolean not null default false,
+    created_at timestamp not null,
+    updated_at timestamp not null,
+    sent_at timestamp,
+    channel varchar,
+    channel_id varchar,
+    message_ts varchar,
+    thread_ts varchar,
+    delivered_via varchar,            -- bot | webhook | console
+    attachment_state varchar,         -- digest chart: pending | uploaded | failed
+    attachment_error varchar
+)
+"""
+
+# One row per thread and channel: the first message of a thread_key there, which later alerts reply to.
+_THREADS_DDL = """
+create table if not exists tertulia.alert_threads (
+    thread_key varchar not null,
+    channel varchar not null,
+    channel_id varchar not null,
+    root_ts varchar not null,
+    root_outbox_id bigint not null,
+    root_severity varchar not null,
+    resolve_requested_at timestamp,
+    resolve_note varchar,
+    resolved_at timestamp,
+    resolve_error varchar,
+    primary key (thread_key, channel)
+)
+"""
+
+# Channel names resolved to ids by chat.postMessage, so an interrupted send can be looked up later.
+_CHANNELS_DDL = """
+create table if not exists tertulia.slack_channels (
+    channel varchar primary key,
+    channel_id varchar not null,
+    seen_at timestamp not null
+)
+"""
+
+
+def ensure_outbox(con: duckdb.DuckDBPyConnection) -> None:
+    con.execute("create schema if not exists tertulia")
+    con.execute("create sequence if not exists tertulia.alert_outbox_seq")
+    con.execute(_OUTBOX_DDL)
+    con.execute(_THREADS_DDL)
+    con.execute(_CHANNELS_DDL)
+
+
+def alert_to_json(alert: Alert) -> str:
+    data = dataclasses.asdict(alert)
+    if alert.occurred_at is not None:
+        data["occurred_at"] = alert.occurred_at.isoformat()
+    return json.dumps(data, ensure_ascii=False)
+
+
+def alert_from_json(text: str) -> Alert:
+    data: dict[str, Any] = json.loads(text)
+    occurred = data.get("occurred_at")
+    return Alert(
+        kind=data["kind"],
+        severity=data["severity"],
+        dedupe_key=data["dedupe_key"],
+        title=data["title"],
+        facts=tuple((str(a), str(b)) for a, b in data.get("facts") or ()),
+        member_text=tuple(data.get("member_text") or ()),
+        links=tuple(Link(label=link["label"], url=link["url"]) for link in data.get("links") or ()),
+        owner=data.get("owner"),
+        thread_key=data.get("thread_key"),
+        occurred_at=dt.datetime.fromisoformat(occurred) if occurred else None,
+        reason=data.get("reason") or "",
+        resolves=bool(data.get("resolves")),
+        digest_group=data.get("digest_group"),
+        extra=dict(data.get("extra") or {}),
+    )
+
+
+HELD_BY_QUALITY = (
+    "held: a data-quality gate failed on the data this alert is computed from; it is sent by the next run "
+    "whose checks pass (see `tertulia status` and docs/quality.md)"
+)
+
+
+def insert_row(
+    con: duckdb.DuckDBPyConnection, alert: Alert, *, now: dt.datetime, batch_id: str, state: str = "pending",
+    hold_reason: str | None = None,
+) -> int:
+    row = con.execute(
+        """
+        insert into tertulia.alert_outbox
+            (id, dedupe_key, kind, severity, thread_key, digest_group, payload, batch_id, state, hold_reason,
+             created_at, updated_at)
+        values (nextval('tertulia.alert_outbox_seq'), ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+        returning id
+        """,
+        [alert.dedupe_key, alert.kind, alert.severity, alert.thread_key, alert.digest_group, alert_to_json(alert),
+         batch_id, state, hold_reason, now, now],
+    ).fetchone()
+    assert row is not None
+    return int(row[0])
+
+
+def enqueue(
+    con: duckdb.DuckDBPyConnection,
+    alerts: Iterable[Alert],
+    *,
+    now: dt.datetime,
+    held_kinds: frozenset[str] = frozenset(),
+) -> int:
+    """Write alerts whose dedupe_key is new; hold or release kinds per `held_kinds`. Returns new rows written.
+
+    Every call also re-applies the hold to rows already waiting: a kind held by this run's failed gate
+    is held even if its rows were enqueued earlier, and a kind no longer held is released.
+    """
+    ensure_outbox(con)
+    batch_id = f"{now:%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:8]}"
+    fresh: dict[str, Alert] = {}
+    for alert in alerts:
+        if not alert.dedupe_key:
+            raise ValueError(f"alert {alert.kind}/{alert.title!r} has an empty dedupe_key; the rule must set one")
+        fresh.setdefault(alert.dedupe_key, alert)  # the same key twice in one run: the first one wins
+    written = 0
+    con.execute("begin transaction")
+    try:
+        known = {
+            r[0]
+            for r in con.execute(
+                "select dedupe_key from tertulia.alert_outbox where list_contains(?, dedupe_key)",
+                [list(fresh)],
+            ).fetchall()
+        }
+        for key, alert in fresh.items():
+            if key in known:
+                continue
+            held = alert.kind in held_kinds
+            insert_row(con, alert, now=now, batch_id=batch_id, state="held" if held else "pending",
+                       hold_reason=HELD_BY_QUALITY if held else None)
+            written += 1
+        kinds = sorted(held_kinds)
+        con.execute(
+            "update tertulia.alert_outbox set state = 'held', hold_reason = ?, updated_at = ? "
+            "where state in ('pending', 'failed') and list_contains(?, kind)",
+            [HELD_BY_QUALITY, now, kinds],
+        )
+        con.execute(
+            "update tertulia.alert_outbox set state = 'pending', hold_reason = null, updated_at = ? "
+            "where state = 'held' and not list_contains(?, kind)",
+            [now, kinds],
+        )
+        con.execute("commit")
+    except BaseException:
+        con.execute("rollback")
+        raise
+    return written
+
+
+def counts_by_state(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
+    ensure_outbox(con)
+    rows = con.execute("select state, count(*) from tertulia.alert_outbox group by state").fetchall()
+    return {state: int(n) for state, n in rows}
