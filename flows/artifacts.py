@@ -12,6 +12,14 @@ from tertulia import run_views
 from tertulia.config import Config
 
 
+def _cells(rows: list[dict]) -> list[dict]:
+    """Table artifacts are JSON: timestamps and decimals become text as a person would read them."""
+    return [
+        {k: v if v is None or isinstance(v, (str, int, float, bool)) else str(v) for k, v in row.items()}
+        for row in rows
+    ]
+
+
 def _key(name: str) -> str:
     # Artifact keys: lowercase letters, numbers and dashes only.
     return name.replace("_", "-").lower()
@@ -20,7 +28,7 @@ def _key(name: str) -> str:
 def publish_import(report) -> None:
     rows = run_views.import_rows(report)
     if rows:
-        create_table_artifact(key=_key("rows-landed"), table=rows, description="Rows landed per source and entity")
+        create_table_artifact(key=_key("rows-landed"), table=_cells(rows), description="Rows landed per source and entity")
     errors = getattr(report, "errors", None) or []
     if errors:
         create_markdown_artifact(
@@ -33,14 +41,14 @@ def publish_import(report) -> None:
 def publish_marts(config: Config) -> None:
     rows = run_views.mart_row_counts(config)
     if rows:
-        create_table_artifact(key="marts-built", table=rows, description="Marts and their row counts after this run")
+        create_table_artifact(key="marts-built", table=_cells(rows), description="Marts and their row counts after this run")
 
 
 def publish_sla(config: Config) -> None:
     rows = run_views.sla_attention_rows(config)
     create_table_artifact(
         key="sla-at-risk-and-breached",
-        table=rows or [{"status": "none", "note": "no unanswered item is at risk or breached"}],
+        table=_cells(rows) or [{"status": "none", "note": "no unanswered item is at risk or breached"}],
         description="Unanswered items at risk or past their SLA",
     )
 

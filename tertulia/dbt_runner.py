@@ -50,6 +50,8 @@ def dbt_vars(config: Config, as_of: dt.datetime | None = None) -> dict[str, obje
         "at_risk_share": config.sla.at_risk_share,
         "lookback_hours": config.warehouse.lookback_hours,
         "calendar_tolerance_minutes": config.calendar.on_time_tolerance_minutes,
+        # Crisis thresholds (keywords are matched at enrichment, not in SQL).
+        "crisis": config.crisis.model_dump(exclude={"keywords"}),
     }
     if as_of is not None:
         if as_of.tzinfo is not None:
@@ -67,7 +69,11 @@ def run_dbt(config: Config, args: list[str], *, as_of: dt.datetime | None = None
     os.environ["TERTULIA_WAREHOUSE"] = str(wh)
     os.environ.setdefault("DBT_SEND_ANONYMOUS_USAGE_STATS", "false")
     os.environ.setdefault("DO_NOT_TRACK", "1")
+    # dbt's progress lines go to its log file (below); the console gets errors only, so a run's own
+    # summary stays readable.
     full = [
+        "--quiet",
+        "--no-use-colors",
         *args,
         "--project-dir",
         str(PROJECT_DIR),
