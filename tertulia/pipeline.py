@@ -39,6 +39,9 @@ def prepare_warehouse(config: Config) -> None:
     con = warehouse.connect(config.warehouse_path)
     try:
         ensure_raw_tables(con)
+        from connectors.landing import ensure_quarantine
+
+        ensure_quarantine(con)
         sync_config_tables(con, config)
         from alerts.outbox import ensure_outbox  # small module, no Slack import
 

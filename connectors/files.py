@@ -1,0 +1,386 @@
+"""The file-export connector: land a bundle folder (docs/bundle-format.md) through DuckDB's readers.
+
+A bundle holds one file per entity (`comments.jsonl`, `posts.csv.gz`, `post_metrics.parquet`...) or a
+folder per entity (`comments/2026-03-01.jsonl`, ...). Each file is read by DuckDB, never row by row in
+Python: CSV with `read_csv(all_varchar)`, JSON lines as text lines (so a malformed line is kept and
+quarantined with its line number instead of being dropped by `ignore_errors`), Parquet with
+`read_parquet`. Each entity lands in its own transaction through `connectors.landing.land_relation`.
+
+A problem with a whole file (unknown entity, unsupported format, missing required column, not UTF-8,
+unreadable) stops that entity only, with a message naming the file and what to do; the other entities
+still land and nothing already in the warehouse changes.
+"""
+
+from __future__ import annotations
+
+import csv
+import gzip
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import duckdb
+
+from connectors.landing import LandResult, _lit, _q, ensure_quarantine, land_relation, new_batch_id
+from tertulia.config import Config
+from tertulia.contract import ENTITIES, Entity
+from tertulia.raw_schema import ensure_raw_tables
+
+FORMATS = {".csv": "csv", ".jsonl": "jsonl", ".ndjson": "jsonl", ".json": "json", ".parquet": "parquet"}
+# A delimiter no JSON line contains (raw control characters are invalid in JSON), so read_csv hands each
+# physical line over whole.
+_LINES = (
+    "select row_number() over () as ln, rtrim(line, chr(13)) as line from read_csv(?, columns={'line': 'VARCHAR'}, "
+    "delim=chr(1)||chr(2)||chr(3)||chr(4), quote='', escape='', header=false, auto_detect=false, strict_mode=false)"
+)
+# skip=0: left to itself the sniffer may take a later row as the header and silently drop the lines above it.
+_CSV = "read_csv(?, all_varchar=true, header=true, skip=0)"
+
+
+class BundleFileError(ValueError):
+    """A whole file of the bundle cannot be landed; the message names it and says what to do."""
+
+
+@dataclass
+class ImportReport:
+    bundle_dir: Path
+    batch_id: str
+    entities: dict[str, LandResult] = field(default_factory=dict)
+    errors: list[str] = field(default_factory=list)  # whole-file problems: that entity did not land
+    notes: list[str] = field(default_factory=list)  # things worth knowing that are not errors
+
+    @property
+    def quarantined(self) -> int:
+        return sum(r.quarantined for r in self.entities.values())
+
+    def render(self) -> str:
+        lines = [f"Imported {self.bundle_dir} (batch {self.batch_id})"]
+        for res in self.entities.values():
+            lines.append("  " + res.summary())
+            lines += [f"    {m}" for m in res.messages]
+        lines += [f"  note: {n}" for n in self.notes]
+        if self.errors:
+            lines.append(f"{len(self.errors)} file problem(s); those entities did not land:")
+            lines += [f"  error: {e}" for e in self.errors]
+        if self.quarantined:
+            lines.append(
+                "`tertulia quarantine` lists the held rows; fix the file and import it again to release them."
+            )
+        return "\n".join(lines)
+
+
+def split_name(path: Path) -> tuple[str, str | None, bool]:
+    """(entity name, format or None when unsupported, gzip?) from a file name like comments.jsonl.gz."""
+    name = path.name
+    gz = name.lower().endswith(".gz")
+    if gz:
+        name = name[:-3]
+    stem, dot, ext = name.rpartition(".")
+    if not dot:
+        return name, None, gz
+    return stem, FORMATS.get("." + ext.lower()), gz
+
+
+def _ignored(path: Path) -> bool:
+    return path.name.startswith(("_", ".")) or path.name.upper().startswith("README")
+
+
+def discover(bundle_dir: Path) -> tuple[dict[str, list[Path]], list[str], set[str]]:
+    """Files per entity, errors about files that are not part of the contract, and entities stopped by them."""
+    files: dict[str, list[Path]] = {}
+    errors: list[str] = []
+    stopped: set[str] = set()
+    known = ", ".join(ENTITIES)
+    for p in sorted(bundle_dir.iterdir()):
+        if _ignored(p):
+            continue
+        if p.is_dir():
+            if p.name not in ENTITIES:
+                errors.append(
+                    f"{p}: unknown entity folder {p.name!r}; a bundle holds only these entities: {known}. "
+                    "Rename it, or start its name with '_' to keep it out of the import."
+                )
+                continue
+            inside = [f for f in sorted(p.iterdir()) if f.is_file() and not _ignored(f)]
+            for f in inside:
+                if split_name(f)[1] is None:
+                    errors.append(_unsupported(f))
+                    stopped.add(p.name)
+            files.setdefault(p.name, []).extend(inside)
+            continue
+        entity, fmt, _ = split_name(p)
+        if entity not in ENTITIES:
+            errors.append(
+                f"{p}: unknown entity file {p.name!r}; a bundle holds only these entities: {known} "
+                "(as .csv, .jsonl, .ndjson, .json or .parquet, optionally .gz). Rename it or remove it."
+            )
+            continue
+        if fmt is None:
+            errors.append(_unsupported(p))
+            stopped.add(entity)
+            continue
+        files.setdefault(entity, []).append(p)
+    return files, errors, stopped
+
+
+def _unsupported(p: Path) -> str:
+    return (
+        f"{p}: unsupported format {''.join(p.suffixes) or '(no extension)'!r}; export it as CSV, JSON lines or "
+        f"Parquet (optionally gzip) and name it like {split_name(p)[0]}.csv. Nothing of {split_name(p)[0]} "
+        "was landed; what the warehouse already holds is unchanged."
+    )
+
+
+def _is_empty(p: Path, gz: bool) -> bool:
+    if p.stat().st_size == 0:
+        return True
+    if gz:
+        try:
+            with gzip.open(p, "rb") as fh:
+                return not fh.read(1)
+        except OSError as exc:
+            raise BundleFileError(
+                f"{p}: not a readable gzip file ({exc}); compress it again or remove .gz"
+            ) from None
+    return False
+
+
+def _first_char(p: Path, gz: bool) -> str:
+    opener = gzip.open if gz else open
+    with opener(p, "rb") as fh:
+        head = fh.read(4096).lstrip(b"\xef\xbb\xbf \t\r\n")
+    return head[:1].decode("ascii", errors="replace")
+
+
+def _missing_required(ent: Entity, present: set[str], p: Path, *, json_records: bool = False) -> None:
+    # JSON writers leave out null keys, so in JSON only the columns that can never be empty must appear.
+    missing = [
+        c.name
+        for c in ent.columns
+        if c.required and (c.nullable is False or not json_records) and c.name not in present
+    ]
+    if missing:
+        raise BundleFileError(
+            f"{p}: missing required column(s) {', '.join(missing)} for {ent.name}; "
+            f"{ent.name} needs {', '.join(c.name for c in ent.columns if c.required)}. Add the column "
+            "(it may be empty where the value is optional) and import again. Nothing of this file was landed."
+        )
+
+
+def _extra_json(extras: list[tuple[str, str]]) -> str:
+    """SQL for `_extra`: a JSON object of the non-contract columns (name in the file, SQL expression)."""
+    if not extras:
+        return "null::json"
+    return "json_object(" + ", ".join(f"{_lit(name)}, {expr}" for name, expr in extras) + ")"
+
+
+def _select_csv(con: duckdb.DuckDBPyConnection, ent: Entity, p: Path) -> tuple[str, list]:
+    header = [r[0] for r in con.execute(f"describe select * from {_CSV}", [str(p)]).fetchall()]  # noqa: S608
+    by_norm = {h.strip().lower(): h for h in header}
+    # The sniffer gives up on ragged files: generic column names, or the whole first line as one name.
+    if all(re.fullmatch(r"column\d+", h) for h in header) or (
+        len(header) == 1 and re.search(r"[,;\t|]", header[0])
+    ):
+        _explain_unsniffable_csv(ent, p)
+    _missing_required(ent, set(by_norm), p)
+    cols = [
+        f"{_q(by_norm[c])} as {_q(c)}" if c in by_norm else f"null::varchar as {_q(c)}"
+        for c in ent.column_names
+    ]
+    extras = [(h, _q(h)) for h in header if h.strip().lower() not in ent.column_names]
+    sql = (
+        f"select {', '.join(cols)}, {_extra_json(extras)} as _extra, ? as _source, "  # noqa: S608
+        "row_number() over () as _source_line, null::varchar as _reject_rule, null::varchar as _reject_reason, "
+        f"null::varchar as _raw from {_CSV}"
+    )
+    return sql, [str(p), str(p)]
+
+
+def _explain_unsniffable_csv(ent: Entity, p: Path) -> None:
+    """DuckDB found no header: say why if the first line is a header whose rows do not fit it.
+
+    Error path only, so reading lines in Python here costs nothing on good files.
+    """
+    opener = gzip.open if p.name.lower().endswith(".gz") else open
+    with opener(p, "rt", encoding="utf-8-sig", newline="") as fh:
+        sample = fh.read(65536)
+        fh.seek(0)
+        try:
+            dialect = csv.Sniffer().sniff(sample.split("\n", 1)[0], delimiters=",;\t|")
+        except csv.Error:
+            return
+        rows = csv.reader(fh, dialect)
+        head = next(rows, [])
+        if not any(h.strip().lower() in ent.column_names for h in head):
+            return  # no header at all: the missing-column message says what is needed
+        for number, row in enumerate(rows, start=1):
+            if len(row) != len(head):
+                raise BundleFileError(
+                    f"{p}: data row {number} has {len(row)} fields but the header has {len(head)} (a stray "
+                    "delimiter or an unclosed quote?). Nothing of this file was landed; fix that row and "
+                    "import again."
+                )
+
+
+def _select_parquet(con: duckdb.DuckDBPyConnection, ent: Entity, p: Path) -> tuple[str, list]:
+    header = [r[0] for r in con.execute("describe select * from read_parquet(?)", [str(p)]).fetchall()]
+    _missing_required(ent, set(header), p)
+    cols = [
+        f"cast({_q(c)} as varchar) as {_q(c)}" if c in header else f"null::varchar as {_q(c)}"
+        for c in ent.column_names
+    ]
+    extras = [(h, _q(h)) for h in header if h not in ent.column_names]
+    sql = (
+        f"select {', '.join(cols)}, {_extra_json(extras)} as _extra, ? as _source, "  # noqa: S608
+        "file_row_number + 1 as _source_line, null::varchar as _reject_rule, null::varchar as _reject_reason, "
+        "null::varchar as _raw from read_parquet(?, file_row_number=true)"
+    )
+    return sql, [str(p), str(p)]
+
+
+def _select_json_lines(
+    con: duckdb.DuckDBPyConnection, ent: Entity, p: Path, lines_sql: str, stage: str
+) -> tuple[str, list]:
+    """JSON read as one text line per record, so a malformed line is kept (quarantined) with its number.
+
+    The lines are read once into the temp table `stage` (outside the landing transaction; it holds
+    nothing of the warehouse), then checked for the required keys and landed from there.
+    """
+    con.execute(
+        f"create or replace temp table {stage} as "  # noqa: S608 - stage is a name made by import_bundle
+        # Valid JSON that starts with '{' is an object: no second parse for json_type.
+        "select ln, line, coalesce(starts_with(ltrim(line), '{') and json_valid(line), false) "
+        f"and not contains(line, chr(0)) as _ok from ({lines_sql}) where nullif(trim(line), '') is not null",
+        [str(p)],
+    )
+    keys = {
+        r[0]
+        for r in con.execute(
+            f"select distinct unnest(json_keys(line)) from {stage} where _ok"  # noqa: S608
+        ).fetchall()
+    }
+    if con.execute(f"select count(*) from {stage} where _ok").fetchone()[0]:  # noqa: S608
+        _missing_required(ent, keys, p, json_records=True)
+    paths = "[" + ", ".join(_lit("$." + _json_key(c)) for c in ent.column_names) + "]"
+    cols = [f"v[{i}] as {_q(c)}" for i, c in enumerate(ent.column_names, start=1)]
+    extras = sorted(keys - set(ent.column_names))
+    # Only files with extra keys pay for computing _extra.
+    if extras:
+        drop_contract = _lit("{" + ", ".join(f'"{c}": null' for c in ent.column_names) + "}")
+        extra_sql = (
+            f"case when _ok then cast(nullif(json_merge_patch(line, {drop_contract}), '{{}}') as json) end"
+        )
+    else:
+        extra_sql = "null::json"
+    sql = f"""
+        select {", ".join(cols)}, {extra_sql} as _extra, ? as _source, ln as _source_line,
+            case when contains(line, chr(0)) then 'nul_byte' when not _ok then 'malformed_record' end as _reject_rule,
+            case when contains(line, chr(0)) then 'the line contains a NUL byte'
+                 when not json_valid(line) then 'not valid JSON: ' || left(line, 60)
+                 when not _ok then 'not a JSON object: ' || left(line, 60) end as _reject_reason,
+            case when not _ok then line end as _raw
+        from (select *, case when _ok then json_extract_string(line, {paths}) end as v from {stage})
+    """  # noqa: S608 - identifiers and constants from the contract; the path is bound
+    return sql, [str(p)]
+
+
+def _json_key(name: str) -> str:
+    return name if re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", name) else '"' + name + '"'
+
+
+def _select_file(
+    con: duckdb.DuckDBPyConnection, ent: Entity, p: Path, fmt: str, gz: bool, stage: str
+) -> tuple[str, list]:
+    if fmt == "csv":
+        return _select_csv(con, ent, p)
+    if fmt == "parquet":
+        return _select_parquet(con, ent, p)
+    if fmt == "json" and _first_char(p, gz) == "[":
+        # A JSON array: one element per record, numbered from 1 (reported as "line").
+        elements = "select row_number() over () as ln, cast(json as varchar) as line from read_json_objects(?, format='array')"
+        return _select_json_lines(con, ent, p, elements, stage)
+    return _select_json_lines(con, ent, p, _LINES, stage)
+
+
+def explain_read_error(p: Path, exc: Exception) -> str:
+    text = str(exc)
+    if "unicode" in text.lower() or "utf-8" in text.lower() or "utf8" in text.lower():
+        m = re.search(r"Line: (\d+)", text)
+        where = f" (first bad byte near line {m.group(1)})" if m else ""
+        return (
+            f"{p}: not UTF-8 encoded{where}; it looks like Latin-1/Windows-1252, as older Excel exports are. "
+            "Nothing of this file was landed. Save it as 'CSV UTF-8' (or run `iconv -f latin1 -t utf-8 "
+            f"{p.name} > fixed.{p.name.split('.', 1)[-1]}`) and import again."
+        )
+    first = text.strip().splitlines()[0] if text.strip() else type(exc).__name__
+    return (
+        f"{p}: could not be read ({first}). Nothing of this file was landed; check that it is a valid "
+        f"{split_name(p)[1] or 'data'} file and import again."
+    )
+
+
+def import_bundle(con: duckdb.DuckDBPyConnection, bundle_dir: Path, config: Config) -> ImportReport:
+    """Land every entity of a bundle folder; safe to repeat (a rerun inserts and updates nothing)."""
+    # Absolute paths as sources, so a file re-imported from another folder is still recognised as the same.
+    bundle_dir = Path(bundle_dir).resolve()
+    report = ImportReport(bundle_dir=bundle_dir, batch_id=new_batch_id())
+    if not bundle_dir.is_dir():
+        report.errors.append(
+            f"{bundle_dir}: no such bundle folder. Point `tertulia import` (or bundle_dir in community.yml) at a "
+            "folder holding files like comments.jsonl and posts.csv; `tertulia sample DIR` writes an example."
+        )
+        return report
+    ensure_raw_tables(con)
+    ensure_quarantine(con)
+    files, errors, stopped = discover(bundle_dir)
+    report.errors += errors
+    for entity, paths in files.items():
+        if entity in stopped:
+            continue
+        ent = ENTITIES[entity]
+        selects: list[str] = []
+        params: list = []
+        stages: list[str] = []
+        failed = False
+        for p in paths:
+            _, fmt, gz = split_name(p)
+            try:
+                if _is_empty(p, gz):
+                    report.notes.append(f"{p}: empty file; nothing to land from it.")
+                    continue
+                stage = f"_import_lines_{len(stages)}"
+                stages.append(stage)
+                sql, ps = _select_file(con, ent, p, fmt or "", gz, stage)
+            except BundleFileError as exc:
+                report.errors.append(str(exc))
+                failed = True
+                break
+            except duckdb.Error as exc:
+                report.errors.append(explain_read_error(p, exc))
+                failed = True
+                break
+            selects.append(sql)
+            params += ps
+        try:
+            if failed:
+                continue
+            if not selects:
+                report.entities[entity] = LandResult(entity)
+                continue
+            report.entities[entity] = land_relation(
+                con,
+                entity,
+                " union all ".join(f"({s})" for s in selects),
+                source=str(bundle_dir),
+                batch_id=report.batch_id,
+                params=params,
+                timezone=config.community.timezone,
+                release_fixed_sources=True,
+            )
+        except duckdb.Error as exc:
+            where = paths[0] if len(paths) == 1 else bundle_dir / entity
+            report.errors.append(explain_read_error(where, exc))
+        finally:
+            for stage in stages:
+                con.execute(f"drop table if exists temp.{stage}")
+    return report

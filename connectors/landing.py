@@ -1,0 +1,585 @@
+"""Landing: merge a batch of contract-shaped rows into `raw.<entity>`, holding bad rows in quarantine.
+
+Every connector (file bundles, live APIs) ends here. The batch is checked row by row in SQL, never in a
+Python loop, so a bundle of millions of comments lands at the speed of DuckDB's readers:
+
+- a row that breaks a rule (empty required value, unparseable timestamp, unknown platform, negative
+  counter, NUL byte, text over TEXT_LIMIT_BYTES, a timestamp too far in the future, a counter lower
+  than the previous capture, a second copy of a key in the same batch) goes to `tertulia.quarantine`
+  with the source, line, the whole record as JSON, the rule and a reason saying what to do;
+- the other rows merge into raw by the contract key: new keys are inserted, an existing key is
+  replaced when the version column is newer (or, without a version, when any value changed), and an
+  identical row is left alone, so a rerun adds nothing;
+- an open quarantine row is released (released_at set) when its key later lands fine, or, for file
+  sources, when the same file is imported again without that bad line.
+
+All of it runs in one transaction: a crash or an error leaves raw and quarantine as they were.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import uuid
+from dataclasses import dataclass, field
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import duckdb
+import pyarrow as pa
+
+from tertulia.contract import DATE, ENTITIES, INTEGER, TEXT, TIMESTAMP, Entity
+
+# Text longer than this (UTF-8 bytes) is quarantined whole rather than truncated: truncating would lose
+# the end of the text, and no platform allows a comment this long, so it is almost always a broken export.
+TEXT_LIMIT_BYTES = 65536
+# Timestamps later than the import time by more than this are quarantined as "future".
+FUTURE_TOLERANCE = dt.timedelta(hours=24)
+# Columns that legitimately hold future instants (a content calendar plans ahead).
+FUTURE_ALLOWED = {("content_calendar", "planned_at")}
+# Entities whose integer columns are lifetime counters: a capture lower than the previous one is
+# quarantined (rule counter_decreased) so marts never show negative daily deltas by surprise.
+LIFETIME_COUNTERS = {"post_metrics": ("platform", "post_id", "captured_at")}
+MESSAGE_LIMIT = 20  # bad rows described one by one in LandResult.messages; the rest are counted
+
+
+# What to do, per rule, appended to the reason so the message is actionable.
+ADVICE = {
+    "malformed_record": "fix that line in the file and import it again",
+    "nul_byte": "the export is corrupted there; export it again or remove the NUL bytes, then import again",
+    "missing_value": "fill in the value and import again",
+    "unknown_value": "use one of the allowed values and import again",
+    "not_an_integer": "write a whole number (no thousands separators) and import again",
+    "negative_counter": "counters cannot be negative; correct the value and import again",
+    "bad_timestamp": "write an ISO 8601 timestamp such as 2026-03-01T14:05:00-05:00 and import again",
+    "bad_date": "write an ISO 8601 date such as 2026-03-01 and import again",
+    "future_timestamp": "check the clock/timezone of the export and import again",
+    "text_too_long": "the full record is kept in quarantine; shorten the text or fix the export and import again",
+    "duplicate_in_batch": "nothing to do unless the kept copy is the wrong one",
+    "counter_decreased": "check the capture; if the platform really lowered it, re-export with the corrected series",
+}
+
+QUARANTINE_DDL = """
+create table if not exists tertulia.quarantine (
+    entity varchar not null,
+    source varchar,
+    source_line bigint,
+    record_key json,            -- JSON array of the key values, NULL when the key could not be read
+    record json,                -- the whole record as delivered (or {"_raw": line} when unreadable)
+    rule varchar not null,
+    reason varchar not null,
+    batch_id varchar not null,
+    quarantined_at timestamp not null,
+    released_at timestamp       -- set when the key later landed fine or the fixed file was re-imported
+)
+"""
+
+
+@dataclass
+class LandResult:
+    entity: str
+    rows_in: int = 0
+    inserted: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    quarantined: int = 0
+    messages: list[str] = field(default_factory=list)
+    released: int = 0
+
+    @property
+    def landed(self) -> int:
+        return self.inserted + self.updated + self.unchanged
+
+    def summary(self) -> str:
+        return (
+            f"{self.entity}: {self.rows_in} read, {self.inserted} new, {self.updated} updated, "
+            f"{self.unchanged} unchanged, {self.quarantined} quarantined"
+            + (f", {self.released} released from quarantine" if self.released else "")
+        )
+
+
+def new_batch_id() -> str:
+    return dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%S") + "-" + uuid.uuid4().hex[:8]
+
+
+def ensure_quarantine(con: duckdb.DuckDBPyConnection) -> None:
+    con.execute("create schema if not exists tertulia")
+    con.execute(QUARANTINE_DDL)
+
+
+def _q(name: str) -> str:
+    """Quote an identifier; names come from the contract, never from member data."""
+    return '"' + name.replace('"', '""') + '"'
+
+
+def _lit(text: str) -> str:
+    """A SQL string literal for constant text written in this module (never member data)."""
+    return "'" + text.replace("'", "''") + "'"
+
+
+def _instant(expr: str) -> str:
+    """SQL for the instant of a raw timestamp text: exact with an offset, else wall-clock time in the
+    community's timezone, because land_relation sets the session TimeZone to it (one cast, no regex)."""
+    return f"try_cast(trim({expr}) as timestamptz)"
+
+
+def _shown(expr: str) -> str:
+    """A value quoted for a message, cut short so a 100k comment does not flood the reason."""
+    return f"coalesce('''' || left({expr}, 60) || case when length({expr}) > 60 then '…' else '' end || '''', 'empty')"
+
+
+def _rule_cases(entity: Entity) -> list[tuple[str, str, str]]:
+    """(rule, SQL condition, SQL reason) in the order they are tried; the first failing rule is reported."""
+    cases: list[tuple[str, str, str]] = []
+    for c in entity.columns:
+        col = _q(c.name)
+        cases.append(("nul_byte", f"contains({col}, chr(0))", _lit(f"{c.name} contains a NUL byte")))
+    for c in entity.columns:
+        if not c.nullable:
+            col = _q(c.name)
+            cases.append(
+                ("missing_value", f"nullif(trim({col}), '') is null", _lit(f"{c.name} is empty (required)"))
+            )
+    for name, allowed in entity.allowed.items():
+        col = _q(name)
+        values = ", ".join(_lit(v) for v in allowed)
+        cases.append(
+            (
+                "unknown_value",
+                f"{col} is not null and {col} not in ({values})",
+                f"{_lit(f'unknown {name} ')} || {_shown(col)} || {_lit('; expected one of ' + ', '.join(allowed))}",
+            )
+        )
+    for c in entity.columns:
+        col = _q(c.name)
+        present = f"nullif(trim({col}), '') is not null"
+        if c.kind == INTEGER:
+            cases.append(
+                (
+                    "not_an_integer",
+                    f"{present} and not regexp_full_match(trim({col}), '[+-]?[0-9]+(\\.0*)?')",
+                    f"{_lit(c.name + ' ')} || {_shown(col)} || ' is not a whole number'",
+                )
+            )
+            cases.append(
+                (
+                    "negative_counter",
+                    f"{present} and try_cast(trim({col}) as double) < 0",
+                    f"{_lit(c.name + ' ')} || {_shown(col)} || ' is negative'",
+                )
+            )
+        elif c.kind == TIMESTAMP:
+            cases.append(
+                (
+                    "bad_timestamp",
+                    f"{present} and {_instant(col)} is null",
+                    f"{_lit(c.name + ' ')} || {_shown(col)} || ' is not an ISO 8601 timestamp'",
+                )
+            )
+            if (entity.name, c.name) not in FUTURE_ALLOWED:
+                cases.append(
+                    (
+                        "future_timestamp",
+                        f"{present} and {_instant(col)} > $future_limit",
+                        f"{_lit(c.name + ' ')} || {_shown(col)} || "
+                        f"' is more than {int(FUTURE_TOLERANCE.total_seconds() // 3600)} hours in the future'",
+                    )
+                )
+        elif c.kind == DATE:
+            cases.append(
+                (
+                    "bad_date",
+                    f"{present} and try_cast(trim({col}) as date) is null",
+                    f"{_lit(c.name + ' ')} || {_shown(col)} || ' is not an ISO 8601 date'",
+                )
+            )
+            cases.append(
+                (
+                    "future_timestamp",
+                    f"{present} and try_cast(trim({col}) as date) > cast($future_limit as date)",
+                    f"{_lit(c.name + ' ')} || {_shown(col)} || ' is a future date'",
+                )
+            )
+    for c in entity.columns:
+        if c.kind == TEXT:
+            col = _q(c.name)
+            cases.append(
+                (
+                    "text_too_long",
+                    f"strlen({col}) > {TEXT_LIMIT_BYTES}",
+                    f"{_lit(c.name + ' is ')} || strlen({col}) || {_lit(f' bytes long (limit {TEXT_LIMIT_BYTES})')}",
+                )
+            )
+    return cases
+
+
+def _set_timezone(con: duckdb.DuckDBPyConnection, name: str) -> None:
+    ZoneInfo(name)  # raises for an unknown name; SET takes no parameters, so only a real zone name gets here
+    con.execute(f"set TimeZone = {_lit(name)}")
+
+
+def _key_text(entity: Entity, alias: str = "") -> str:
+    pre = f"{alias}." if alias else ""
+    parts = [f"{_lit(k + '=')} || coalesce({pre}{_q(k)}, '∅')" for k in entity.key]
+    return " || ' ' || ".join(parts)
+
+
+def _key_json(entity: Entity, alias: str = "") -> str:
+    pre = f"{alias}." if alias else ""
+    cols = [f"{pre}{_q(k)}" for k in entity.key]
+    nonnull = " and ".join(f"{c} is not null" for c in cols)
+    return f"(case when {nonnull} then to_json([{', '.join(cols)}]) end)"
+
+
+def _where_name(source: str) -> str:
+    """SQL giving 'file line N' for a row; CSV lines are data rows (the header is not counted)."""
+    return (
+        f"regexp_replace(coalesce({source}, '?'), '^.*/', '') || "
+        f"case when regexp_matches(coalesce({source}, ''), '\\.csv(\\.gz)?$') then ' data row ' else ' line ' end"
+    )
+
+
+def land_relation(
+    con: duckdb.DuckDBPyConnection,
+    entity: str,
+    select_sql: str,
+    *,
+    source: str,
+    batch_id: str,
+    params: list | None = None,
+    timezone: str = "UTC",
+    release_fixed_sources: bool = False,
+    now: dt.datetime | None = None,
+) -> LandResult:
+    """Check and merge the rows of `select_sql` into raw.<entity>; bad rows go to tertulia.quarantine.
+
+    `select_sql` returns the contract's columns as text, `_extra` (JSON or NULL), `_source` and
+    `_source_line`; optionally `_reject_rule`/`_reject_reason` (a reader already knows the row is bad,
+    e.g. malformed JSON) and `_raw` (the line as read, kept in quarantine when it could not be parsed).
+    `timezone` reads timestamps without an offset (for the future check and version order).
+    `release_fixed_sources`: the rows are whole files, so an open quarantine row of one of these
+    sources that is not bad any more was fixed (the file connector sets it; API connectors must not).
+    """
+    ent = ENTITIES.get(entity)
+    if ent is None:
+        raise ValueError(f"unknown entity {entity!r}; expected one of {', '.join(ENTITIES)}")
+    now = now or dt.datetime.now(dt.UTC).replace(tzinfo=None)
+    ctx = {"future_limit": (now + FUTURE_TOLERANCE).replace(tzinfo=dt.UTC)}
+    cols = ent.column_names
+    qcols = [_q(c) for c in cols]
+    ensure_quarantine(con)
+    previous_tz = con.execute("select current_setting('TimeZone')").fetchone()[0]
+    # Timestamps without an offset are wall-clock time in the community's timezone (the bundle contract).
+    _set_timezone(con, timezone)
+    try:
+        # A caller already inside a transaction gets DuckDB's error here, before anything is written.
+        con.execute("begin transaction")
+        try:
+            result = _land_in_transaction(
+                con, ent, select_sql, params or [], source, batch_id, ctx, now, qcols, release_fixed_sources
+            )
+            con.execute("commit")
+        except BaseException:
+            con.execute("rollback")
+            raise
+    finally:
+        for t in ("_land_chk", "_land_cmp"):
+            con.execute(f"drop table if exists temp.{t}")
+        for v in ("_land_bad", "_land_good"):
+            con.execute(f"drop view if exists temp.{v}")
+        _set_timezone(con, previous_tz)
+    return result
+
+
+def _land_in_transaction(
+    con: duckdb.DuckDBPyConnection,
+    ent: Entity,
+    select_sql: str,
+    params: list,
+    source: str,
+    batch_id: str,
+    ctx: dict[str, Any],
+    now: dt.datetime,
+    qcols: list[str],
+    release_fixed_sources: bool,
+) -> LandResult:
+    res = LandResult(ent.name)
+    # The caller's select is trusted SQL (connectors build it with bound parameters for every value).
+    source_sql = "select row_number() over () as _ord, * from (" + select_sql + ")"  # noqa: S608
+    present = {r[0] for r in con.execute("describe " + source_sql, params).fetchall()}
+    missing = [c for c in [*ent.column_names, "_extra", "_source", "_source_line"] if c not in present]
+    if missing:
+        raise ValueError(f"land_relation({ent.name}): the select returns no column {', '.join(missing)}")
+    opt = {"_reject_rule": "null::varchar", "_reject_reason": "null::varchar", "_raw": "null::varchar"}
+    inner = ", ".join(
+        # A row without its own source takes the batch's (escaped literal: the positional parameters
+        # belong to the caller's select).
+        ["_ord", *qcols, "_extra", f"coalesce(_source, {_lit(source)}) as _source", "_source_line"]
+        + [k if k in present else f"{v} as {k}" for k, v in opt.items()]
+    )
+
+    # 1. Row rules, the first failing one wins.
+    cases = _rule_cases(ent)
+    rule_sql = (
+        "case when _reject_rule is not null then _reject_rule "
+        + " ".join(f"when {cond} then {_lit(rule)}" for rule, cond, _ in cases)
+        + " end"
+    )
+    reason_sql = (
+        "case when _reject_rule is not null then _reject_reason "
+        + " ".join(f"when {cond} then {reason}" for _, cond, reason in cases)
+        + " end"
+    )
+    version = ent.version_column
+    version_sql = _instant(_q(version)) if version else "null::timestamptz"
+    key_cols = ", ".join(_q(k) for k in ent.key)
+    # One pass over the source: positional parameters of the caller's select, then ours (all constants).
+    future_limit = ctx["future_limit"].isoformat()
+    con.execute(
+        "create or replace temp table _land_chk as select *, "  # noqa: S608 - identifiers from the contract
+        f"{rule_sql} as _rule, null::varchar as _reason, {version_sql} as _version "
+        f"from (select {inner} from ({source_sql}))".replace(
+            "$future_limit", f"timestamptz '{future_limit}'"
+        ),
+        params,
+    )
+    res.rows_in = con.execute("select count(*) from _land_chk").fetchone()[0]
+    # Reasons are built for the bad rows only (the same cases in the same order give the same rule).
+    con.execute(
+        f"update _land_chk set _reason = {reason_sql} where _rule is not null".replace(  # noqa: S608
+            "$future_limit", f"timestamptz '{future_limit}'"
+        )
+    )
+
+    # 2. Duplicate keys within the batch: keep the newest version, else the last line.
+    where = _where_name("_source")
+    con.execute(
+        f"""
+        update _land_chk set _rule = 'duplicate_in_batch',
+            _reason = 'duplicate id in batch: ' || {_key_text(ent)} || ' also at ' || d._kept_at || ', which was kept'
+        from (
+            select _ord as d_ord, _rn, {where.replace("_source", "_kept_source")} || _kept_line as _kept_at from (
+                select _ord, row_number() over w as _rn,
+                    first_value(_source) over w as _kept_source, first_value(_source_line) over w as _kept_line
+                from _land_chk where _rule is null
+                window w as (partition by {key_cols} order by _version desc nulls last, _ord desc)
+            ) where _rn > 1
+        ) d
+        where _land_chk._ord = d.d_ord
+        """  # noqa: S608 - identifiers from the contract
+    )
+
+    # 3. Lifetime counters lower than the previous capture (in raw or earlier in this batch).
+    if ent.name in LIFETIME_COUNTERS:
+        _flag_decreasing_counters(con, ent)
+
+    # 4. Split.
+    con.execute("create or replace temp view _land_bad as select * from _land_chk where _rule is not null")
+    con.execute("create or replace temp view _land_good as select * from _land_chk where _rule is null")
+    res.quarantined = con.execute("select count(*) from _land_bad").fetchone()[0]
+
+    # 5. Merge the good rows into raw.
+    join = " and ".join(f"g.{_q(k)} = r.{_q(k)}" for k in ent.key)
+    first_key = _q(ent.key[0])
+    changed = " or ".join(f"g.{c} is distinct from r.{c}" for c in qcols) + (
+        " or cast(g._extra as varchar) is distinct from cast(r._extra as varchar)"
+    )
+    if version:
+        gv, rv = _instant(f"g.{_q(version)}"), _instant(f"r.{_q(version)}")
+        newer = f"({gv} > {rv} or ({rv} is null and {gv} is not null))"
+        older = f"({gv} < {rv} or ({gv} is null and {rv} is not null))"
+        action = (
+            f"case when r.{first_key} is null then 'insert' when {newer} then 'update' when {older} then 'stale' "
+            f"when {changed} then 'update' else 'unchanged' end"
+        )
+    else:
+        action = (
+            f"case when r.{first_key} is null then 'insert' when {changed} then 'update' else 'unchanged' end"
+        )
+    con.execute(
+        f"create or replace temp table _land_cmp as select g.*, {action} as _action "  # noqa: S608
+        f"from _land_good g left join raw.{ent.name} r on {join}",
+    )
+    counts = dict(con.execute("select _action, count(*) from _land_cmp group by all").fetchall())
+    res.inserted = counts.get("insert", 0)
+    res.updated = counts.get("update", 0)
+    res.unchanged = counts.get("unchanged", 0) + counts.get("stale", 0)
+    if counts.get("stale"):
+        res.messages.append(
+            f"{ent.name}: {counts['stale']} row(s) older than what the warehouse holds (by {version}) were left "
+            "as they are; nothing to do."
+        )
+    col_list = ", ".join(qcols)
+    # Delete then insert: plain inserts keep the primary-key index cheap (insert-or-replace is twice as slow).
+    if res.updated:
+        key_match = " and ".join(f"raw.{ent.name}.{_q(k)} = c.{_q(k)}" for k in ent.key)
+        con.execute(
+            f"delete from raw.{ent.name} using _land_cmp c where c._action = 'update' and {key_match}"  # noqa: S608
+        )
+    con.execute(
+        f"insert into raw.{ent.name} ({col_list}, _extra, _source, _source_line, _batch_id, _loaded_at) "  # noqa: S608
+        f"select {col_list}, _extra, _source, _source_line, $batch, $now from _land_cmp "
+        "where _action in ('insert', 'update') order by _ord",
+        {"batch": batch_id, "now": now},
+    )
+
+    # 6. Quarantine the bad rows; a row already held open from an earlier import of the same input is not
+    # held twice, so reruns of a bad file do not grow the quarantine.
+    record_sql = (
+        "case when _raw is not null then json_object('_raw', _raw) else "
+        f"json_merge_patch(coalesce(cast(_extra as json), '{{}}'), "
+        f"json_object({', '.join(f'{_lit(c)}, {_q(c)}' for c in ent.column_names)})) end"
+    )
+    con.execute(
+        f"""
+        insert into tertulia.quarantine
+        select $entity, b._source, b._source_line, b._key, b._record, b._rule, b._reason, $batch, $now, null
+        from (select _source, _source_line, {_key_json(ent)} as _key, {record_sql} as _record, _rule, _reason, _ord
+              from _land_bad) b
+        where not exists (
+            select 1 from tertulia.quarantine q
+            where q.entity = $entity and q.released_at is null and q.rule = b._rule
+              and q.source is not distinct from b._source and q.source_line is not distinct from b._source_line
+              and cast(q.record as varchar) = cast(b._record as varchar))
+        order by b._ord
+        """,  # noqa: S608
+        {"entity": ent.name, "batch": batch_id, "now": now},
+    )
+
+    # 7. Release what this batch shows was fixed.
+    released = con.execute(
+        f"""
+        update tertulia.quarantine q set released_at = $now
+        where q.entity = $entity and q.released_at is null and q.batch_id <> $batch and (
+            (q.record_key is not null
+             and cast(q.record_key as varchar) in (select cast({_key_json(ent)} as varchar) from _land_good)
+             and cast(q.record_key as varchar) not in (
+                 select cast({_key_json(ent)} as varchar) from _land_bad where {_key_json(ent)} is not null))
+            or ($by_source and q.source in (select distinct _source from _land_chk)
+                and not exists (
+                    select 1 from _land_bad b where b._source = q.source and b._rule = q.rule
+                    and b._source_line is not distinct from q.source_line)))
+        returning 1
+        """,  # noqa: S608
+        {"entity": ent.name, "batch": batch_id, "now": now, "by_source": release_fixed_sources},
+    ).fetchall()
+    res.released = len(released)
+
+    # 8. Messages naming the file, line and what to do.
+    rows = con.execute(
+        f"select {where} || coalesce(cast(_source_line as varchar), '?') || ': ' || _reason, _rule "  # noqa: S608
+        "from _land_bad order by _ord limit $n",
+        {"n": MESSAGE_LIMIT},
+    ).fetchall()
+    for text, rule in rows:
+        res.messages.append(f"{text} → quarantined ({rule}); {ADVICE.get(rule, 'fix it and import again')}.")
+    if res.quarantined > MESSAGE_LIMIT:
+        res.messages.append(
+            f"… and {res.quarantined - MESSAGE_LIMIT} more; `tertulia quarantine --entity {ent.name}` lists them all."
+        )
+    if res.released:
+        res.messages.append(
+            f"{ent.name}: {res.released} quarantined row(s) released: they landed fine this time."
+        )
+    return res
+
+
+def _flag_decreasing_counters(con: duckdb.DuckDBPyConnection, ent: Entity) -> None:
+    key = LIFETIME_COUNTERS[ent.name]
+    series, at = key[:-1], key[-1]
+    counters = [c.name for c in ent.columns if c.kind == INTEGER]
+    series_cols = ", ".join(_q(c) for c in series)
+    key_match = " and ".join(f"b.{_q(k)} = r.{_q(k)}" for k in key)
+    union_cols = ", ".join(_q(c) for c in [*series, at, *counters])
+    series_match = " and ".join(f"s2.{_q(k)} = r.{_q(k)}" for k in series)
+    # The highest earlier value, not just the previous capture: 100, 120, 90, 95 flags both 90 and 95.
+    lags = ", ".join(f"max(try_cast(trim({_q(c)}) as bigint)) over w as {_q('_prev_' + c)}" for c in counters)
+    drops = ", ".join(
+        f"case when try_cast(trim({_q(c)}) as bigint) < {_q('_prev_' + c)} then "
+        f"{_lit(c + ' ')} || {_q('_prev_' + c)} || ' → ' || try_cast(trim({_q(c)}) as bigint) end"
+        for c in counters
+    )
+    con.execute(
+        f"""
+        update _land_chk set _rule = 'counter_decreased',
+            _reason = 'lifetime counters lower than an earlier capture of the same post: ' || s._drops
+        from (
+            select _ord, concat_ws(', ', {drops}) as _drops from (
+                select _ord, {union_cols}, {lags}
+                from (
+                    select _ord, {union_cols} from _land_chk where _rule is null
+                    union all
+                    select null as _ord, {union_cols} from raw.{ent.name} r
+                    where not exists (select 1 from _land_chk b where b._rule is null and {key_match})
+                      -- only the series this batch touches
+                      and exists (select 1 from _land_chk s2 where s2._rule is null and {series_match})
+                )
+                window w as (partition by {series_cols} order by {_instant(_q(at))}
+                             rows between unbounded preceding and 1 preceding)
+            ) where _ord is not null
+        ) s
+        where _land_chk._ord = s._ord and s._drops <> ''
+        """  # noqa: S608 - identifiers from the contract
+    )
+
+
+def _text(v: Any) -> str | None:
+    """A record value as raw text: the contract stores values as delivered, so only the type changes."""
+    if v is None or isinstance(v, str):
+        return v
+    if isinstance(v, bool | dict | list):
+        return json.dumps(v, ensure_ascii=False)
+    if isinstance(v, dt.datetime | dt.date):
+        return v.isoformat()
+    return str(v)
+
+
+def land_records(
+    con: duckdb.DuckDBPyConnection,
+    entity: str,
+    records: list[dict],
+    *,
+    source: str,
+    batch_id: str,
+    timezone: str = "UTC",
+) -> LandResult:
+    """Land records already in the raw contract (API connectors): one Arrow table, one set-based merge."""
+    ent = ENTITIES.get(entity)
+    if ent is None:
+        raise ValueError(f"unknown entity {entity!r}; expected one of {', '.join(ENTITIES)}")
+    names = ent.column_names
+    known = set(names)
+    data: dict[str, list[Any]] = {c: [r.get(c) for r in records] for c in names}
+    table = pa.table(
+        {
+            **{c: pa.array([_text(v) for v in vals], type=pa.string()) for c, vals in data.items()},
+            "_extra": pa.array(
+                [
+                    json.dumps(
+                        {k: v for k, v in r.items() if k not in known}, ensure_ascii=False, default=str
+                    )
+                    if any(k not in known for k in r)
+                    else None
+                    for r in records
+                ],
+                type=pa.string(),
+            ),
+            "_source_line": pa.array(range(1, len(records) + 1), type=pa.int64()),
+        }
+    )
+    view = f"_land_records_{uuid.uuid4().hex[:8]}"
+    # duckdb 2.0 refuses register() while a caller's earlier result is half-fetched; that result is done with.
+    con.complete()
+    con.register(view, table)
+    try:
+        return land_relation(
+            con,
+            entity,
+            f"select * exclude (_extra), cast(_extra as json) as _extra, ? as _source from {view}",  # noqa: S608
+            source=source,
+            batch_id=batch_id,
+            params=[source],
+            timezone=timezone,
+        )
+    finally:
+        con.unregister(view)

@@ -1,0 +1,60 @@
+"""`tertulia status`: what the warehouse holds and when each raw table last landed (read-only)."""
+
+from __future__ import annotations
+
+import duckdb
+
+from tertulia import warehouse
+from tertulia.config import Config
+from tertulia.contract import ENTITIES
+
+
+def render_status(config: Config) -> str:
+    """Rows and last load per raw table, open quarantine rows, newest comment. Raises FileNotFoundError
+    (with what to run) when there is no warehouse yet."""
+    path = config.warehouse_path
+    try:
+        con = warehouse.connect(path, read_only=True)
+    except (duckdb.IOException, duckdb.ConnectionException):
+        return f"{path} is being written by a running import or pipeline; try again when it ends."
+    try:
+        lines = [f"Warehouse {path}"]
+        quarantined: dict[str, int] = {}
+        if warehouse.table_exists(con, "tertulia", "quarantine"):
+            quarantined = dict(
+                con.execute(
+                    "select entity, count(*) from tertulia.quarantine where released_at is null group by entity"
+                ).fetchall()
+            )
+        lines.append(f"  {'table':<20} {'rows':>10}  {'last loaded (UTC)':<19}  quarantined")
+        for name in ENTITIES:
+            if not warehouse.table_exists(con, "raw", name):
+                lines.append(f"  raw.{name:<16} {'-':>10}  (no table yet)")
+                continue
+            rows, last = con.execute(f"select count(*), max(_loaded_at) from raw.{name}").fetchone()  # noqa: S608
+            when = f"{last:%Y-%m-%d %H:%M:%S}" if last else "never"
+            lines.append(f"  raw.{name:<16} {rows:>10}  {when:<19}  {quarantined.get(name, 0)}")
+        if warehouse.table_exists(con, "raw", "comments"):
+            # Raw timestamps are text as delivered; order by the instant, reading naive ones in the
+            # community's timezone as staging does.
+            newest = con.execute(
+                """
+                select created_at, platform, comment_id from raw.comments
+                order by case when regexp_matches(trim(created_at), '(Z|z|[+-]\\d{2}(:?\\d{2})?)$')
+                                and regexp_matches(trim(created_at), '[T ]\\d{2}:\\d{2}')
+                              then try_cast(trim(created_at) as timestamptz)
+                              else timezone(?, try_cast(trim(created_at) as timestamp)) end desc nulls last
+                limit 1
+                """,
+                [config.community.timezone],
+            ).fetchone()
+            if newest:
+                lines.append(f"Newest comment: {newest[0]} ({newest[1]}:{newest[2]})")
+            else:
+                lines.append("No comments landed yet.")
+        open_rows = sum(quarantined.values())
+        if open_rows:
+            lines.append(f"{open_rows} row(s) in quarantine: `tertulia quarantine` lists them.")
+        return "\n".join(lines)
+    finally:
+        con.close()
