@@ -40,6 +40,10 @@ def write_brand_accounts(con: duckdb.DuckDBPyConnection, config: Config) -> None
 
 
 def sync_config_tables(con: duckdb.DuckDBPyConnection, config: Config) -> None:
-    writers = [write_brand_accounts]
+    from tertulia.business_calendar import write_business_intervals
+    from tertulia.engagement_config import write_goals, write_member_levels  # imports write_table from here
+    from tertulia.sla_policies import write_sla_policies
+
+    writers = [write_brand_accounts, write_goals, write_member_levels, write_business_intervals, write_sla_policies]
     for writer in writers:
         writer(con, config)

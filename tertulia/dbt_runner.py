@@ -66,7 +66,6 @@ def run_dbt(config: Config, args: list[str], *, as_of: dt.datetime | None = None
 
     wh = config.warehouse_path
     work = wh.parent / "dbt"
-    os.environ["TERTULIA_WAREHOUSE"] = str(wh)
     os.environ.setdefault("DBT_SEND_ANONYMOUS_USAGE_STATS", "false")
     os.environ.setdefault("DO_NOT_TRACK", "1")
     # dbt's progress lines go to its log file (below); the console gets errors only, so a run's own
@@ -86,7 +85,17 @@ def run_dbt(config: Config, args: list[str], *, as_of: dt.datetime | None = None
         "--vars",
         json.dumps(dbt_vars(config, as_of)),
     ]
-    res = dbtRunner().invoke(full)
+    # profiles.yml reads the path from the environment; set it for this call only, or every Config built
+    # later in the process would resolve to this warehouse (Config.warehouse_path honours the variable).
+    previous = os.environ.get("TERTULIA_WAREHOUSE")
+    os.environ["TERTULIA_WAREHOUSE"] = str(wh)
+    try:
+        res = dbtRunner().invoke(full)
+    finally:
+        if previous is None:
+            os.environ.pop("TERTULIA_WAREHOUSE", None)
+        else:
+            os.environ["TERTULIA_WAREHOUSE"] = previous
     nodes: list[NodeResult] = []
     result = res.result
     for r in getattr(result, "results", None) or []:
