@@ -14,7 +14,7 @@ export GX_ANALYTICS_ENABLED := false
 export PREFECT_HOME ?= $(CURDIR)/data/prefect
 
 .DEFAULT_GOAL := help
-.PHONY: help install demo test test-fast lint format serve stop bench bench-quick quality-report sentiment-eval docs clean
+.PHONY: help install demo test test-fast lint format serve stop bench bench-quick quality-report sentiment-eval crisis-eval docs clean
 
 help: ## List the targets
 	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-16s %s\n", $$1, $$2}'
@@ -67,6 +67,9 @@ bench-quick: $(STAMP) ## Benchmarks at small sizes, a few minutes
 
 sentiment-eval: $(STAMP) ## Accuracy and macro-F1 of the sentiment engine per language
 	$(BIN)/python bench/sentiment_eval.py
+
+crisis-eval: $(STAMP) ## Detection delay and false alarms of the crisis watch on the sample
+	$(BIN)/python bench/crisis_eval.py
 
 quality-report: $(STAMP) ## Run the bad-input corpus and write docs/quality.md figures
 	$(BIN)/python bench/quality_report.py

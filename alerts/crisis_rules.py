@@ -185,7 +185,9 @@ def episode_alerts(
     keywords = sorted({k for i in seen for k in (i.top_keywords or "").split(",") if k})
     post_keys = list(dict.fromkeys(k for i in seen for k in (i.post_keys or "").split(",") if k))[:MAX_POSTS]
     links = tuple(
-        Link(f"Post {k.split(':', 1)[1]}", (permalinks or {})[k]) for k in post_keys if (permalinks or {}).get(k)
+        Link(f"Post {k.split(':', 1)[1]}", (permalinks or {})[k])
+        for k in post_keys
+        if (permalinks or {}).get(k)
     )
     member_text = tuple(_truncate(t) for t in comments[:TOP_COMMENTS] if t)
     messages = max(i.inbound_count for i in seen)
@@ -234,7 +236,7 @@ def episode_alerts(
                 **common,
             )
         )
-    peak = ep.peak_severity
+    peak = max((i.peak_severity for i in seen), key=lambda s: RANK.get(s, 0))
     for step in ("warning", "critical"):
         if RANK[first_sev] < RANK[step] <= RANK.get(peak, 0):
             alerts.append(
@@ -332,7 +334,9 @@ def crisis_alerts(con: duckdb.DuckDBPyConnection, config: Config, now: dt.dateti
         return []
     incidents = load_incidents(con, now)
     episodes = group_episodes(
-        incidents, quiet_hours=config.crisis.end_after_quiet_hours, cooldown_hours=config.crisis.cooldown_hours
+        incidents,
+        quiet_hours=config.crisis.end_after_quiet_hours,
+        cooldown_hours=config.crisis.cooldown_hours,
     )
     out: list[Alert] = []
     for ep in episodes:
@@ -341,7 +345,11 @@ def crisis_alerts(con: duckdb.DuckDBPyConnection, config: Config, now: dt.dateti
         keys = [k for i in ep.incidents for k in (i.post_keys or "").split(",") if k]
         out.extend(
             episode_alerts(
-                ep, config, now, comments=_top_negative_comments(con, ep, until), permalinks=_permalinks(con, keys)
+                ep,
+                config,
+                now,
+                comments=_top_negative_comments(con, ep, until),
+                permalinks=_permalinks(con, keys),
             )
         )
     return out

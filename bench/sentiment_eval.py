@@ -38,7 +38,9 @@ def read_set(path: Path) -> list[dict[str, str]]:
             continue
         parts = line.split("\t", 3)
         if len(parts) != 4 or parts[2] not in LABELS:
-            raise SystemExit(f"{path}:{lineno}: expected id, lang, label ({'/'.join(LABELS)}), text; got {line!r}")
+            raise SystemExit(
+                f"{path}:{lineno}: expected id, lang, label ({'/'.join(LABELS)}), text; got {line!r}"
+            )
         rows.append(dict(zip(("id", "lang", "label", "text"), parts, strict=True)))
     return rows
 
@@ -59,15 +61,21 @@ def metrics(gold: list[str], pred: list[str]) -> dict[str, float]:
         prec = tp / (tp + fp) if tp + fp else 0.0
         rec = tp / (tp + fn) if tp + fn else 0.0
         f1s[lab] = 2 * prec * rec / (prec + rec) if prec + rec else 0.0
-    return {"n": n, "accuracy": round(acc, 4), "macro_f1": round(sum(f1s.values()) / len(LABELS), 4),
-            **{f"f1_{k}": round(v, 4) for k, v in f1s.items()}}
+    return {
+        "n": n,
+        "accuracy": round(acc, 4),
+        "macro_f1": round(sum(f1s.values()) / len(LABELS), 4),
+        **{f"f1_{k}": round(v, 4) for k, v in f1s.items()},
+    }
 
 
 def main(argv: list[str] | None = None) -> dict:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--data", type=Path, default=ROOT / "bench/data/sentiment_eval.tsv")
     ap.add_argument("--out", type=Path, default=ROOT / "bench/results/sentiment_eval.json")
-    ap.add_argument("--repeat", type=int, default=30, help="copies of the set scored for the throughput figure")
+    ap.add_argument(
+        "--repeat", type=int, default=30, help="copies of the set scored for the throughput figure"
+    )
     ap.add_argument("--errors", action="store_true", help="print the dev half's misclassified comments")
     args = ap.parse_args(argv)
 
@@ -82,7 +90,11 @@ def main(argv: list[str] | None = None) -> dict:
     print(f"{'split':6} {'lang':4} {'n':>4} {'accuracy':>9} {'macro-F1':>9}")
     for split in ("test", "dev", "all"):
         for lang in ("es", "en"):
-            idx = [i for i, r in enumerate(rows) if r["lang"] == lang and (split == "all" or split_of(r["id"]) == split)]
+            idx = [
+                i
+                for i, r in enumerate(rows)
+                if r["lang"] == lang and (split == "all" or split_of(r["id"]) == split)
+            ]
             m = metrics([rows[i]["label"] for i in idx], [preds[i] for i in idx])
             results["splits"].setdefault(split, {})[lang] = m
             print(f"{split:6} {lang:4} {m['n']:>4} {m['accuracy']:>9.3f} {m['macro_f1']:>9.3f}")

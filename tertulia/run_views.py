@@ -82,7 +82,17 @@ def sla_counts(config: Config) -> dict[str, int]:
 
 
 def crisis_incidents(config: Config, limit: int = 10) -> list[dict[str, Any]]:
-    return _query(config, "select * from marts.fct_crisis_incidents order by started_at desc limit ?", [limit])
+    # The most severe first, then in order of start: the summary must lead with the crisis, not with
+    # the newest single-signal "watch" hour.
+    return _query(
+        config,
+        """
+        select * from marts.fct_crisis_incidents
+        order by case peak_severity when 'critical' then 0 when 'warning' then 1 else 2 end, started_at
+        limit ?
+        """,
+        [limit],
+    )
 
 
 def crisis_markdown(config: Config) -> str:
@@ -93,7 +103,7 @@ def crisis_markdown(config: Config) -> str:
     for i in incidents:
         lines.append(
             f"| {i.get('started_at')} | {i.get('ended_at') or 'ongoing'} | {i.get('platform')} | "
-            f"{i.get('account_id')} | {i.get('signal')} | {i.get('peak_severity') or i.get('severity')} |"
+            f"{i.get('account_id')} | {i.get('signal')} | {i.get('peak_severity')} |"
         )
     return "\n".join(lines)
 

@@ -1,0 +1,269 @@
+{{ config(materialized='incremental', unique_key='signal_key', incremental_strategy='delete+insert') }}
+{#-
+  One row per account, platform and UTC hour (plus platform/account 'all' for the whole community),
+  with each crisis signal's observed value, baseline, ratio, score and whether it fired, and the
+  severity they combine to. Hours with no message are rows with zeros: a quiet hour is a fact.
+
+  Cost: an incremental run recomputes only the last `lookback_hours` up to as_of, reading the
+  hourly aggregates of a bounded history before them (the longest baseline), never all of it.
+-#}
+{%- set c = var('crisis', {}) -%}
+{%- set vs = c.get('volume_spike', {}) -%}
+{%- set ns = c.get('negative_share', {}) -%}
+{%- set pt = c.get('post_turning_negative', {}) -%}
+{%- set baseline_weeks = vs.get('baseline_weeks', 4) | int -%}
+{%- set v_min_count = vs.get('min_count', 8) -%}
+{%- set v_min_ratio = vs.get('min_ratio', 3.0) -%}
+{%- set v_min_z = vs.get('min_z', 3.5) -%}
+{%- set ns_window = ns.get('window_hours', 24) | int -%}
+{%- set ns_days = ns.get('baseline_days', 14) | int -%}
+{%- set ns_min_count = ns.get('min_count', 5) -%}
+{%- set ns_min_share = ns.get('min_share', 0.4) -%}
+{%- set ns_min_ratio = ns.get('min_ratio', 1.8) -%}
+{%- set pt_window = pt.get('window_hours', 3) | int -%}
+{%- set pt_min_negative = pt.get('min_negative', 6) -%}
+{%- set kw_min_hits = c.get('min_keyword_hits', 3) -%}
+{%- set baseline_hours = [baseline_weeks * 168, ns_days * 24 + ns_window, ns_days * 24 + pt_window] | max -%}
+{%- set lookback = var('lookback_hours', 72) | int -%}
+{#- A baseline share or rate never counts as lower than these floors, so one negative comment in a
+    quiet fortnight does not make every later negative an infinite ratio. -#}
+{%- set share_floor = 0.05 -%}
+{%- set keyword_ratio = 2.0 -%}
+
+with bounds as (
+    select
+        {{ dbt.date_trunc('hour', as_of()) }} as out_to,
+        {% if is_incremental() %}
+        {{ dbt.date_trunc('hour', as_of()) }} - interval {{ lookback }} hour as out_from
+        {% else %}
+        (select min(hour_at) from {{ ref('int_crisis_hourly') }}) as out_from
+        {% endif %}
+),
+
+read_bounds as (
+    select out_to, out_from, out_from - interval {{ baseline_hours }} hour as read_from
+    from bounds
+),
+
+hourly as (
+    select h.*
+    from {{ ref('int_crisis_hourly') }} as h, read_bounds as b
+    where h.hour_at between b.read_from and b.out_to
+),
+
+series as (
+    select distinct platform, account_id from hourly
+),
+
+spine as (
+    select s.platform, s.account_id, t.hour_at
+    from series as s
+    cross join (
+        select unnest(generate_series(
+            (select greatest(read_from, (select min(hour_at) from hourly)) from read_bounds),
+            (select out_to from read_bounds),
+            interval 1 hour
+        )) as hour_at
+    ) as t
+),
+
+dense as (
+    select
+        s.platform,
+        s.account_id,
+        s.hour_at,
+        {{ to_local('s.hour_at') }} as local_hour_at,
+        coalesce(h.inbound_count, 0) as inbound_count,
+        coalesce(h.negative_count, 0) as negative_count,
+        coalesce(h.keyword_count, 0) as keyword_count,
+        h.keywords_seen
+    from spine as s
+    left join hourly as h
+        on h.platform = s.platform and h.account_id = s.account_id and h.hour_at = s.hour_at
+),
+
+windowed as (
+    select
+        *,
+        (isodow(local_hour_at) - 1) * 24 + hour(local_hour_at) as hour_of_week,
+        -- the same local hour of the week in each of the previous weeks (dense spine: one row a week)
+        list(inbound_count) over (
+            partition by platform, account_id, (isodow(local_hour_at) - 1) * 24 + hour(local_hour_at)
+            order by hour_at rows between {{ baseline_weeks }} preceding and 1 preceding
+        ) as volume_history,
+        sum(inbound_count) over w_share as inbound_count_window,
+        sum(negative_count) over w_share as negative_count_window,
+        sum(inbound_count) over w_share_base as inbound_count_share_base,
+        sum(negative_count) over w_share_base as negative_count_share_base,
+        sum(keyword_count) over w_post as keyword_count_window,
+        sum(keyword_count) over w_days_before / ({{ ns_days * 24 }}.0 / {{ pt_window }}) as keyword_baseline
+    from dense
+    window
+        w_share as (partition by platform, account_id order by hour_at rows between {{ ns_window - 1 }} preceding and current row),
+        w_share_base as (
+            partition by platform, account_id order by hour_at
+            rows between {{ ns_days * 24 + ns_window - 1 }} preceding and {{ ns_window }} preceding
+        ),
+        w_post as (partition by platform, account_id order by hour_at rows between {{ pt_window - 1 }} preceding and current row),
+        w_days_before as (
+            partition by platform, account_id order by hour_at
+            rows between {{ ns_days * 24 + pt_window - 1 }} preceding and {{ pt_window }} preceding
+        )
+),
+
+-- negatives per post over the trailing post window: each post-hour counts in the window of every
+-- hour it precedes by less than window_hours, so quiet hours after a burst still see it
+post_window as (
+    select
+        p.platform,
+        p.account_id,
+        p.post_id,
+        p.hour_at + to_hours(t.k) as hour_at,
+        sum(p.negative_count) as negatives_in_window
+    from {{ ref('int_crisis_post_hourly') }} as p
+    cross join (select unnest(range({{ pt_window }})) as k) as t
+    cross join read_bounds as b
+    where p.hour_at between b.read_from - interval {{ pt_window }} hour and b.out_to
+    group by all
+),
+
+post_top_account as (
+    select platform, account_id, hour_at,
+        max(negatives_in_window) as post_negative_count,
+        arg_max(platform || ':' || post_id, negatives_in_window) as post_key
+    from post_window
+    group by platform, account_id, hour_at
+),
+
+post_top as (
+    select * from post_top_account
+    union all
+    select 'all', 'all', hour_at, max(post_negative_count), arg_max(post_key, post_negative_count)
+    from post_top_account
+    group by hour_at
+),
+
+with_posts as (
+    select
+        w.*,
+        coalesce(p.post_negative_count, 0) as post_negative_count,
+        p.post_key
+    from windowed as w
+    left join post_top as p
+        on p.platform = w.platform and p.account_id = w.account_id and p.hour_at = w.hour_at
+),
+
+scored as (
+    select
+        *,
+        coalesce(len(volume_history), 0) as volume_baseline_weeks,
+        coalesce(list_aggregate(volume_history, 'median'), 0) as volume_baseline,
+        quantile_cont(post_negative_count, 0.9) over (
+            partition by platform, account_id order by hour_at
+            rows between {{ ns_days * 24 }} preceding and {{ pt_window }} preceding
+        ) as post_negative_baseline
+    from with_posts
+),
+
+measured as (
+    select
+        *,
+        coalesce(list_aggregate(list_transform(volume_history, lambda x: abs(x - volume_baseline)), 'median'), 0)
+            as volume_mad,
+        negative_count_window / nullif(inbound_count_window, 0) as negative_share,
+        negative_count_share_base / nullif(inbound_count_share_base, 0) as negative_share_baseline
+    from scored
+),
+
+signals as (
+    select
+        *,
+        inbound_count / greatest(volume_baseline, 1) as volume_ratio,
+        -- modified z-score (Iglewicz & Hoaglin); the MAD of counts is floored at 1, so a baseline of
+        -- zeros does not turn two comments into an infinite score
+        0.6745 * (inbound_count - volume_baseline) / greatest(volume_mad, 1) as volume_score,
+        coalesce(negative_share, 0) / greatest(coalesce(negative_share_baseline, 0), {{ share_floor }})
+            as negative_share_ratio,
+        keyword_count_window / greatest(coalesce(keyword_baseline, 0), 0.5) as keyword_ratio,
+        post_negative_count / greatest(coalesce(post_negative_baseline, 0), 1) as post_negative_ratio
+    from measured
+),
+
+fired as (
+    select
+        *,
+        coalesce(
+            volume_baseline_weeks >= 2
+            and inbound_count >= {{ v_min_count }}
+            and volume_ratio >= {{ v_min_ratio }}
+            and volume_score >= {{ v_min_z }},
+            false
+        ) as volume_fired,
+        coalesce(
+            negative_count_window >= {{ ns_min_count }}
+            and negative_share >= {{ ns_min_share }}
+            and negative_share_ratio >= {{ ns_min_ratio }},
+            false
+        ) as negative_share_fired,
+        coalesce(keyword_count_window >= {{ kw_min_hits }} and keyword_ratio >= {{ keyword_ratio }}, false)
+            as keywords_fired,
+        coalesce(post_negative_count >= {{ pt_min_negative }} and post_negative_ratio >= 2, false) as post_fired
+    from signals
+),
+
+combined as (
+    select
+        *,
+        volume_fired::int + negative_share_fired::int + keywords_fired::int + post_fired::int as signals_fired,
+        concat_ws(',',
+            case when volume_fired then 'volume_spike' end,
+            case when negative_share_fired then 'negative_share' end,
+            case when keywords_fired then 'crisis_keywords' end,
+            case when post_fired then 'post_turning_negative' end
+        ) as fired_signals
+    from fired
+)
+
+select
+    platform || ':' || account_id || ':' || strftime(hour_at, '%Y-%m-%dT%H') as signal_key,
+    platform,
+    account_id,
+    hour_at,
+    hour_at + interval 1 hour as hour_end_at,
+    local_hour_at,
+    hour_of_week,
+    inbound_count,
+    negative_count,
+    volume_baseline,
+    volume_mad,
+    volume_baseline_weeks,
+    round(volume_ratio, 3) as volume_ratio,
+    round(volume_score, 3) as volume_score,
+    volume_fired,
+    inbound_count_window,
+    negative_count_window,
+    round(negative_share, 4) as negative_share,
+    round(negative_share_baseline, 4) as negative_share_baseline,
+    round(negative_share_ratio, 3) as negative_share_ratio,
+    negative_share_fired,
+    keyword_count_window,
+    round(keyword_baseline, 3) as keyword_baseline,
+    round(keyword_ratio, 3) as keyword_ratio,
+    keywords_fired,
+    keywords_seen,
+    post_negative_count,
+    post_negative_baseline,
+    round(post_negative_ratio, 3) as post_negative_ratio,
+    post_key,
+    post_fired,
+    signals_fired,
+    nullif(fired_signals, '') as fired_signals,
+    case
+        when signals_fired >= 3 or (volume_fired and volume_ratio >= 2 * {{ v_min_ratio }} and signals_fired >= 2)
+            then 'critical'
+        -- a busy hour alone (a giveaway, a viral post) is not a crisis; a sustained dip in sentiment is
+        when signals_fired = 2 or negative_share_fired then 'warning'
+        when signals_fired = 1 then 'watch'
+    end as severity
+from combined, bounds as b
+where hour_at between b.out_from and b.out_to

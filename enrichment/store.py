@@ -1,0 +1,108 @@
+"""Score comments not scored yet (or edited since) and upsert the results into raw.comment_enrichment.
+
+The to-do set is chosen in SQL: comments whose (platform, comment_id) has no enrichment row, or
+whose text hash differs from the hash that was scored. It is streamed in Arrow batches from a second
+cursor (reading a snapshot) while each batch's results go back in one `insert or replace` from an
+Arrow table, never row by row. Rebuilding the marts never re-scores anything.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+
+import duckdb
+import pyarrow as pa
+
+from enrichment.annotate import Annotator
+from tertulia.config import Config
+from tertulia.raw_schema import ensure_raw_tables
+
+log = logging.getLogger(__name__)
+
+BATCH_SIZE = 50_000
+
+# The hash of what is scored: an edit changes the text, so the hash, so the comment is scored again.
+_TODO_SQL = """
+select c.platform, c.comment_id, md5(coalesce(c.message, '')) as content_hash, c.message,
+       lower(trim(c.channel)) as channel
+from raw.comments as c
+left join raw.comment_enrichment as e
+    on e.platform = c.platform and e.comment_id = c.comment_id
+where e.comment_id is null or e.content_hash <> md5(coalesce(c.message, ''))
+"""
+
+_SCHEMA = pa.schema(
+    [
+        ("platform", pa.string()),
+        ("comment_id", pa.string()),
+        ("content_hash", pa.string()),
+        ("language", pa.string()),
+        ("sentiment_score", pa.float64()),
+        ("sentiment_label", pa.string()),
+        ("intent", pa.string()),
+        ("priority", pa.string()),
+        ("keywords", pa.string()),
+        ("model_version", pa.string()),
+        ("enriched_at", pa.timestamp("us")),
+    ]
+)
+
+
+def annotator_for(config: Config) -> Annotator:
+    return Annotator(config.crisis.keywords, languages=config.community.languages)
+
+
+def enrich_batch(batch: pa.RecordBatch, annotator: Annotator, now: dt.datetime) -> pa.Table:
+    texts = batch.column("message").to_pylist()
+    channels = batch.column("channel").to_pylist()
+    ann = annotator.annotate(texts, channels)
+    n = batch.num_rows
+    return pa.table(
+        {
+            "platform": batch.column("platform"),
+            "comment_id": batch.column("comment_id"),
+            "content_hash": batch.column("content_hash"),
+            "language": ann.language,
+            "sentiment_score": ann.sentiment_score,
+            "sentiment_label": ann.sentiment_label,
+            "intent": ann.intent,
+            "priority": ann.priority,
+            "keywords": ann.keywords,
+            "model_version": [annotator.version] * n,
+            "enriched_at": pa.array([now] * n, pa.timestamp("us")),
+        },
+        schema=_SCHEMA,
+    )
+
+
+def enrich_new_comments(
+    con: duckdb.DuckDBPyConnection,
+    config: Config,
+    *,
+    batch_size: int = BATCH_SIZE,
+    annotator: Annotator | None = None,
+    now: dt.datetime | None = None,
+) -> int:
+    """Enrich every comment without a current enrichment row; returns how many were scored."""
+    ensure_raw_tables(con)
+    annotator = annotator or annotator_for(config)
+    now = now or dt.datetime.now(dt.UTC).replace(tzinfo=None)
+    reader = con.cursor()
+    done = 0
+    try:
+        batches = reader.sql(_TODO_SQL).to_arrow_reader(batch_size)
+        for batch in batches:
+            if batch.num_rows == 0:
+                continue
+            table = enrich_batch(batch, annotator, now)
+            con.register("_enriched", table)
+            try:
+                con.execute("insert or replace into raw.comment_enrichment by name select * from _enriched")
+            finally:
+                con.unregister("_enriched")
+            done += batch.num_rows
+            log.info("enriched %d comments (%d so far)", batch.num_rows, done)
+    finally:
+        reader.close()
+    return done

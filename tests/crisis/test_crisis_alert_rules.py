@@ -1,0 +1,134 @@
+"""Crisis alert rule on hand-built incidents: one thread per episode, updates, resolved note, no repeats."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import duckdb
+
+from alerts.crisis_rules import Episode, Incident, crisis_alerts, episode_alerts, group_episodes
+
+T0 = dt.datetime(2026, 11, 10, 15, 0)
+H = dt.timedelta(hours=1)
+
+
+def inc(signal, start, hours=1, sev="critical", platform="instagram", account="ig-cafetertulia", **kw):
+    defaults = dict(
+        peak_observed=20.0, peak_baseline=2.0, peak_ratio=10.0, inbound_count=40, negative_count=30
+    )
+    defaults.update(kw)
+    return Incident(
+        incident_id=f"{platform}:{account}:{signal}:{start:%Y-%m-%dT%H}",
+        platform=platform,
+        account_id=account,
+        signal=signal,
+        started_at=start,
+        last_fired_at=start + hours * H,
+        peak_severity=sev,
+        **defaults,
+    )
+
+
+def test_overlapping_incidents_of_an_account_are_one_episode(example_config):
+    incidents = [
+        inc("volume_spike", T0, 2),
+        inc("crisis_keywords", T0, 3),
+        inc("negative_share", T0 + H, 20),
+        inc("volume_spike", T0, 2, platform="facebook", account="fb-cafetertulia"),
+    ]
+    eps = group_episodes(incidents, quiet_hours=3, cooldown_hours=6)
+    assert sorted((e.platform, len(e.incidents)) for e in eps) == [("facebook", 1), ("instagram", 3)]
+
+
+def test_restart_within_cooldown_joins_the_episode_later_one_does_not():
+    # first incident ends firing at T0+1h; quiet 3h + cooldown 6h -> joins if it starts before T0+10h
+    a = inc("volume_spike", T0, 1)
+    b = inc("volume_spike", T0 + 9 * H, 1)
+    c = inc("volume_spike", T0 + 30 * H, 1)
+    eps = group_episodes([a, b, c], quiet_hours=3, cooldown_hours=6)
+    assert [[i.started_at for i in e.incidents] for e in eps] == [[T0, T0 + 9 * H], [T0 + 30 * H]]
+
+
+def test_community_incident_is_dropped_when_an_account_one_overlaps():
+    acc = inc("volume_spike", T0, 2)
+    overlapping = inc("volume_spike", T0 + H, 2, platform="all", account="all")
+    alone = inc("negative_share", T0 + 48 * H, 5, platform="all", account="all", sev="warning")
+    eps = group_episodes([acc, overlapping, alone], quiet_hours=3, cooldown_hours=6)
+    assert [(e.platform, e.started_at) for e in eps] == [("instagram", T0), ("all", T0 + 48 * H)]
+
+
+def test_root_alert_with_facts_links_and_member_text(example_config):
+    ep = Episode(
+        "instagram",
+        "ig-cafetertulia",
+        [inc("volume_spike", T0, 2, post_keys="instagram:p1,instagram:p2", top_keywords="vidrio,glass")],
+    )
+    comments = ["<!channel> hay VIDRIO en la bolsa " + "x" * 400, "otro", "tercero", "cuarto"]
+    alerts = episode_alerts(
+        ep,
+        example_config,
+        T0 + 30 * dt.timedelta(minutes=1),
+        comments=comments,
+        permalinks={"instagram:p1": "https://instagram.com/p/p1"},
+    )
+    assert len(alerts) == 1
+    a = alerts[0]
+    assert (a.kind, a.severity, a.dedupe_key, a.thread_key) == (
+        "crisis",
+        "critical",
+        "crisis:instagram:ig-cafetertulia:volume_spike:2026-11-10T15:open",
+        "crisis:instagram:ig-cafetertulia:volume_spike:2026-11-10T15",
+    )
+    facts = dict(a.facts)
+    assert facts["Account"] == "instagram cafetertulia"
+    assert facts["Volume spike"] == "20 messages in one hour vs 2 usual at that hour (×10.0)"
+    assert facts["Keywords"] == "glass, vidrio"
+    assert facts["Posts"] == "instagram:p1, instagram:p2"
+    assert a.owner == "tm-ana"
+    assert [link.url for link in a.links] == ["https://instagram.com/p/p1"]  # p2 has no permalink
+    # raw member text (escaping is the renderer's job), cut to 280 characters, three at most
+    assert len(a.member_text) == 3
+    assert a.member_text[0].startswith("<!channel> hay VIDRIO") and len(a.member_text[0]) == 280
+    assert a.member_text[0].endswith("…")
+    assert not a.resolves
+
+
+def test_growth_escalation_and_resolution_each_once(example_config):
+    first = inc("volume_spike", T0, 2, sev="warning")
+    later = inc(
+        "negative_share", T0 + 2 * H, 4, sev="critical", peak_observed=0.6, peak_baseline=0.1, peak_ratio=6.0
+    )
+    ep = Episode("instagram", "ig-cafetertulia", [first, later], alert_at=T0, first_severity="warning")
+    keys_at = {}
+    for now in (T0 + H, T0 + 3 * H, T0 + 20 * H):
+        keys_at[now] = [a.dedupe_key for a in episode_alerts(ep, example_config, now)]
+    root = "crisis:instagram:ig-cafetertulia:volume_spike:2026-11-10T15"
+    assert keys_at[T0 + H] == [f"{root}:open"]
+    assert keys_at[T0 + 3 * H] == [
+        f"{root}:open",
+        f"{root}:signal:instagram:ig-cafetertulia:negative_share:2026-11-10T17",
+        f"{root}:severity:critical",
+    ]
+    # ended: last firing hour ends at T0+6h, plus 3 quiet hours -> over from T0+9h
+    final = episode_alerts(ep, example_config, T0 + 20 * H)
+    assert keys_at[T0 + 20 * H][-1] == f"{root}:resolved"
+    assert final[-1].resolves and final[-1].severity == "info"
+    assert dict(final[-1].facts)["Peak severity"] == "critical"
+    growth = [a for a in final if ":signal:" in a.dedupe_key][0]
+    assert dict(growth.facts)["Negative share"] == "60% negative over 24 h vs 10% usual (×6.0)"
+
+
+def test_not_resolved_while_quiet_hours_have_not_passed(example_config):
+    ep = Episode("instagram", "ig-cafetertulia", [inc("volume_spike", T0, 2)])
+    keys = [a.dedupe_key for a in episode_alerts(ep, example_config, T0 + 4 * H)]
+    assert not any(k.endswith(":resolved") for k in keys)
+
+
+def test_watch_only_episode_is_not_alerted(example_config):
+    ep = Episode("instagram", "ig-cafetertulia", [inc("volume_spike", T0, 1, sev="watch")])
+    assert episode_alerts(ep, example_config, T0 + 2 * H) == []
+
+
+def test_no_marts_no_alerts(example_config):
+    con = duckdb.connect()
+    assert crisis_alerts(con, example_config, T0) == []

@@ -1,0 +1,252 @@
+"""The crisis marts on small hand-built windows (dbt build on a scratch warehouse).
+
+Thresholds are community.example.yml's: volume min_count 8, min_ratio 3, min_z 3.5 over 4 weeks;
+negative share over 24 h vs 14 days, min_count 5, min_share 0.4, min_ratio 1.8; post window 3 h,
+min_negative 6; min_keyword_hits 3; end after 3 quiet hours. Timezone America/Guayaquil (UTC-5).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+from pathlib import Path
+
+import pytest
+
+from enrichment.store import enrich_new_comments
+from tertulia import warehouse
+from tertulia.config_tables import sync_config_tables
+from tertulia.dbt_runner import build
+from tertulia.raw_schema import ensure_raw_tables
+
+pytestmark = pytest.mark.integration
+
+DAY0 = dt.datetime(2026, 1, 5)  # a Monday
+SPIKE = DAY0 + dt.timedelta(days=35, hours=15)  # Monday 2026-02-09 15:00 UTC (10:00 local)
+AS_OF = dt.datetime(2026, 2, 11, 18, 0)
+LOADED = "2026-02-11 17:30:00"
+EXAMPLE_CONFIG = Path(__file__).resolve().parents[2] / "community.example.yml"
+POSITIVE, NEGATIVE_KW, NEGATIVE, QUESTION = (
+    "me encanta, muy rico",
+    "es una estafa, pésimo",
+    "muy malo",
+    "¿A qué hora abren?",
+)
+
+
+def comments():
+    rows = []
+
+    def add(platform, post, at, text):
+        rows.append(
+            (platform, f"{platform[:2]}{len(rows):04d}", post, f"u{len(rows)}", at.isoformat() + "Z", text)
+        )
+
+    for d in range(35):  # instagram: 2 happy comments a day at 15:00 UTC for five weeks
+        for m in range(2):
+            add("instagram", "p1", DAY0 + dt.timedelta(days=d, hours=15, minutes=m), POSITIVE)
+    for m in range(20):  # then 20 angry ones with a crisis keyword in 20 minutes
+        add("instagram", "p1", SPIKE + dt.timedelta(minutes=m), NEGATIVE_KW)
+    for w in range(5):  # facebook, a quiet account: one comment on Wednesdays at 15:00
+        add("facebook", "f1", DAY0 + dt.timedelta(days=2 + 7 * w, hours=15), POSITIVE)
+    for m in range(7):  # then a handful of questions in one hour: not a spike (min_count 8)
+        add("facebook", "f1", DAY0 + dt.timedelta(days=37, hours=15, minutes=m), QUESTION)
+    for d in range(22, 36):  # youtube: 4 happy comments a day for two weeks
+        for m in range(4):
+            add("youtube", "y1", DAY0 + dt.timedelta(days=d, hours=15, minutes=m), POSITIVE)
+    # then one comment an hour from 13:00 to 20:00 on 2026-02-10: six negative, two positive
+    for h, text in zip(range(13, 21), "NNPNNPNN", strict=True):
+        add(
+            "youtube",
+            "y1",
+            DAY0 + dt.timedelta(days=36, hours=h, minutes=5),
+            NEGATIVE if text == "N" else POSITIVE,
+        )
+    return rows
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory):
+    import yaml
+
+    from tertulia.config import parse_config
+
+    tmp = tmp_path_factory.mktemp("crisis")
+    data = yaml.safe_load(EXAMPLE_CONFIG.read_text(encoding="utf-8"))
+    data["warehouse"] = {"path": str(tmp / "warehouse.duckdb"), "publish_dir": str(tmp / "published")}
+    config = parse_config(data, source=EXAMPLE_CONFIG, base_dir=tmp)
+    os.environ["TERTULIA_WAREHOUSE"] = str(tmp / "warehouse.duckdb")
+    con = warehouse.connect(config.warehouse_path)
+    ensure_raw_tables(con)
+    sync_config_tables(con, config)
+    con.executemany(
+        "insert into raw.posts (platform, post_id, account_id, published_at, permalink) values (?, ?, ?, ?, ?)",
+        [
+            ("instagram", "p1", "ig-cafetertulia", "2026-01-01T00:00:00Z", "https://instagram.com/p/p1"),
+            ("facebook", "f1", "fb-cafetertulia", "2026-01-01T00:00:00Z", "https://facebook.com/f1"),
+            ("youtube", "y1", "yt-cafetertulia", "2026-01-01T00:00:00Z", "https://youtube.com/watch?v=y1"),
+        ],
+    )
+    con.executemany(
+        "insert into raw.comments (platform, comment_id, post_id, author_id, created_at, message, channel, _loaded_at)"
+        f" values (?, ?, ?, ?, ?, ?, 'comment', timestamp '{LOADED}')",
+        comments(),
+    )
+    enrich_new_comments(con, config, now=dt.datetime(2026, 2, 11, 17, 31))
+    con.close()
+    build(config, select="+fct_crisis_incidents", as_of=AS_OF)
+    yield config
+    os.environ.pop("TERTULIA_WAREHOUSE", None)
+
+
+def rows(config, sql, params=()):
+    con = warehouse.connect(config.warehouse_path, read_only=True)
+    try:
+        cur = con.execute(sql, list(params))
+        names = [d[0] for d in cur.description]
+        return [dict(zip(names, r, strict=True)) for r in cur.fetchall()]
+    finally:
+        con.close()
+
+
+def signal_row(config, platform, hour):
+    return rows(
+        config, "select * from marts.fct_crisis_signals where platform = ? and hour_at = ?", [platform, hour]
+    )[0]
+
+
+def test_spike_fires_every_signal(built):
+    r = signal_row(built, "instagram", SPIKE)
+    assert r["inbound_count"] == 20 and r["negative_count"] == 20
+    # previous four Mondays at 10:00 local had 2 each: median 2, MAD 0 (floored to 1)
+    assert (r["volume_baseline"], r["volume_mad"], r["volume_baseline_weeks"]) == (2, 0, 4)
+    assert r["volume_ratio"] == pytest.approx(10.0)
+    assert r["volume_score"] == pytest.approx(0.6745 * 18, abs=1e-3)
+    assert r["hour_of_week"] == 10  # Monday 10:00 in Guayaquil
+    # 24 h window: the 20 of the spike (the day before is outside it); baseline share 0 -> floor 0.05
+    assert (r["inbound_count_window"], r["negative_count_window"], r["negative_share"]) == (20, 20, 1.0)
+    assert r["negative_share_baseline"] == 0 and r["negative_share_ratio"] == pytest.approx(20.0)
+    assert r["keyword_count_window"] == 20 and r["keywords_seen"] == "estafa"
+    assert (r["post_negative_count"], r["post_key"]) == (20, "instagram:p1")
+    assert r["volume_fired"] and r["negative_share_fired"] and r["keywords_fired"] and r["post_fired"]
+    assert (r["signals_fired"], r["severity"]) == (4, "critical")
+
+
+def test_hours_after_the_spike_keep_windowed_signals(built):
+    r = signal_row(built, "instagram", SPIKE + dt.timedelta(hours=2))
+    assert r["inbound_count"] == 0 and not r["volume_fired"]
+    assert r["post_negative_count"] == 20 and r["post_fired"]  # still inside the 3 h post window
+    r = signal_row(built, "instagram", SPIKE + dt.timedelta(hours=3))
+    assert r["post_negative_count"] == 0 and not r["post_fired"] and not r["keywords_fired"]
+    assert r["negative_share_fired"]  # the 24 h window still holds the spike
+
+
+def test_quiet_account_handful_is_not_a_spike(built):
+    r = signal_row(built, "facebook", DAY0 + dt.timedelta(days=37, hours=15))
+    # 7 against a median of 1: ratio 7 and z 4.05 would pass, but 7 < min_count 8
+    assert (r["inbound_count"], r["volume_baseline"]) == (7, 1)
+    assert r["volume_ratio"] == pytest.approx(7.0) and r["volume_score"] == pytest.approx(
+        0.6745 * 6, abs=1e-3
+    )
+    assert not r["volume_fired"] and r["severity"] is None
+    assert rows(built, "select * from marts.fct_crisis_incidents where platform = 'facebook'") == []
+
+
+def test_negative_share_alone_is_a_warning(built):
+    first = rows(
+        built,
+        "select hour_at, negative_count_window, inbound_count_window, severity from marts.fct_crisis_signals "
+        "where platform = 'youtube' and negative_share_fired order by hour_at",
+    )
+    # fifth negative at 19:05 (of 7 messages); fires until the 13:05 one leaves the window next day
+    assert first[0] == {
+        "hour_at": dt.datetime(2026, 2, 10, 19),
+        "negative_count_window": 5,
+        "inbound_count_window": 7,
+        "severity": "warning",
+    }
+    assert first[-1]["hour_at"] == dt.datetime(2026, 2, 11, 13)
+    assert len(first) == 19
+
+
+def test_incidents_per_account_and_signal(built):
+    got = {
+        (r["platform"], r["signal"]): r
+        for r in rows(built, "select * from marts.fct_crisis_incidents where platform <> 'all'")
+    }
+    assert set(got) == {
+        ("instagram", "volume_spike"),
+        ("instagram", "negative_share"),
+        ("instagram", "crisis_keywords"),
+        ("instagram", "post_turning_negative"),
+        ("youtube", "negative_share"),
+    }
+    v = got[("instagram", "volume_spike")]
+    assert (v["started_at"], v["last_fired_at"], v["ended_at"], v["is_open"]) == (
+        SPIKE,
+        SPIKE + dt.timedelta(hours=1),
+        SPIKE + dt.timedelta(hours=4),
+        False,
+    )
+    assert (v["peak_severity"], v["peak_observed"], v["peak_baseline"]) == ("critical", 20, 2)
+    assert (v["post_keys"], v["top_keywords"], v["inbound_count"], v["negative_count"]) == (
+        "instagram:p1",
+        "estafa",
+        20,
+        20,
+    )
+    n = got[("instagram", "negative_share")]
+    assert (n["hours_fired"], n["last_fired_at"]) == (24, SPIKE + dt.timedelta(hours=24))
+    y = got[("youtube", "negative_share")]
+    assert (y["started_at"], y["ended_at"], y["peak_severity"]) == (
+        dt.datetime(2026, 2, 10, 19),
+        dt.datetime(2026, 2, 11, 17),
+        "warning",
+    )
+    assert (
+        y["incident_id"] == y["thread_incident_id"] == "youtube:yt-cafetertulia:negative_share:2026-02-10T19"
+    )
+
+
+def test_alerts_from_the_marts(built):
+    from alerts.crisis_rules import crisis_alerts
+
+    con = warehouse.connect(built.warehouse_path, read_only=True)
+    try:
+        during = crisis_alerts(con, built, SPIKE + dt.timedelta(minutes=30))
+        after = crisis_alerts(con, built, AS_OF)
+    finally:
+        con.close()
+    root = "crisis:instagram:ig-cafetertulia:crisis_keywords:2026-02-09T15"
+    assert [a.dedupe_key for a in during] == [f"{root}:open"]
+    a = during[0]
+    assert a.severity == "critical" and a.links[0].url == "https://instagram.com/p/p1"
+    assert a.member_text == (NEGATIVE_KW,) * 3
+    keys = sorted(a.dedupe_key for a in after)
+    yt = "crisis:youtube:yt-cafetertulia:negative_share:2026-02-10T19"
+    # the community-wide ('all') incidents overlap the accounts' and are not alerted
+    assert keys == sorted([f"{root}:open", f"{root}:resolved", f"{yt}:open", f"{yt}:resolved"])
+
+
+def test_incremental_rebuild_adds_new_messages_only(built):
+    con = warehouse.connect(built.warehouse_path)
+    try:
+        new = [
+            ("facebook", f"fbnew{i}", "f1", f"n{i}", f"2026-02-11T17:{i:02d}:00Z", NEGATIVE_KW)
+            for i in range(9)
+        ]
+        con.executemany(
+            "insert into raw.comments (platform, comment_id, post_id, author_id, created_at, message, channel,"
+            " _loaded_at) values (?, ?, ?, ?, ?, ?, 'comment', timestamp '2026-02-11 17:58:00')",
+            new,
+        )
+        assert enrich_new_comments(con, built, now=dt.datetime(2026, 2, 11, 17, 59)) == 9
+    finally:
+        con.close()
+    build(built, select="+fct_crisis_incidents", as_of=AS_OF)
+    r = signal_row(built, "facebook", dt.datetime(2026, 2, 11, 17))
+    assert (r["inbound_count"], r["volume_baseline"], r["volume_fired"]) == (9, 0, True)
+    # untouched history is still there, once
+    assert signal_row(built, "instagram", SPIKE)["inbound_count"] == 20
+    dupes = rows(built, "select signal_key from marts.fct_crisis_signals group by 1 having count(*) > 1")
+    assert dupes == []

@@ -1,0 +1,106 @@
+"""enrich_new_comments: only new or edited comments are scored, in batches, written back once each."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import duckdb
+import pytest
+
+from enrichment.store import enrich_new_comments
+from tertulia.config import parse_config
+from tertulia.raw_schema import ensure_raw_tables
+
+NOW = dt.datetime(2026, 3, 1, 12, 0)
+
+
+@pytest.fixture
+def con():
+    c = duckdb.connect()
+    ensure_raw_tables(c)
+    yield c
+    c.close()
+
+
+@pytest.fixture
+def config():
+    return parse_config(
+        {"community": {"name": "t"}, "crisis": {"keywords": {"es": ["estafa"], "en": ["scam"]}}}
+    )
+
+
+def add(con, rows):
+    con.executemany(
+        "insert into raw.comments (platform, comment_id, author_id, created_at, message, channel) "
+        "values (?, ?, 'u', '2026-01-01T00:00:00Z', ?, ?)",
+        rows,
+    )
+
+
+def enrichment(con):
+    return {
+        r[0]: r[1:]
+        for r in con.execute(
+            "select comment_id, language, sentiment_label, intent, priority, keywords, enriched_at "
+            "from raw.comment_enrichment order by comment_id"
+        ).fetchall()
+    }
+
+
+def test_scores_each_comment_once(con, config):
+    add(
+        con,
+        [
+            ("instagram", "c1", "Esto es una estafa, pésimo servicio, quiero mi reembolso", "comment"),
+            ("instagram", "c2", "¿A qué hora abren mañana?", "comment"),
+            ("instagram", "c3", "This is a scam, terrible", "dm"),
+            ("facebook", "c1", "Me encantó el café, buenísimo 😍", "comment"),
+        ],
+    )
+    assert enrich_new_comments(con, config, now=NOW) == 4
+    rows = con.execute(
+        "select platform, comment_id, language, sentiment_label, intent, priority, keywords, model_version "
+        "from raw.comment_enrichment order by platform, comment_id"
+    ).fetchall()
+    assert rows == [
+        ("facebook", "c1", "es", "positive", "praise", "low", None, "lexicon-1"),
+        ("instagram", "c1", "es", "negative", "complaint", "high", "estafa", "lexicon-1"),
+        ("instagram", "c2", "es", "neutral", "question", "normal", None, "lexicon-1"),
+        ("instagram", "c3", "en", "negative", "complaint", "high", "scam", "lexicon-1"),
+    ]
+    # a second run finds nothing to do and rewrites nothing
+    assert enrich_new_comments(con, config, now=NOW + dt.timedelta(hours=1)) == 0
+    assert {r[-1] for r in enrichment(con).values()} == {NOW}
+
+
+def test_edited_comment_is_scored_again(con, config):
+    add(con, [("instagram", "c1", "Me encantó", "comment"), ("instagram", "c2", "Hola", "comment")])
+    enrich_new_comments(con, config, now=NOW)
+    con.execute("update raw.comments set message = 'Lo odio, una estafa' where comment_id = 'c1'")
+    later = NOW + dt.timedelta(hours=2)
+    assert enrich_new_comments(con, config, now=later) == 1
+    got = enrichment(con)
+    assert got["c1"][1] == "negative" and got["c1"][4] == "estafa" and got["c1"][5] == later
+    assert got["c2"][5] == NOW
+    assert con.execute("select count(*) from raw.comment_enrichment").fetchone()[0] == 2
+
+
+def test_batches_cover_everything_once(con, config):
+    add(con, [("youtube", f"c{i:03d}", "muy bueno" if i % 2 else "muy malo", "comment") for i in range(25)])
+    assert enrich_new_comments(con, config, batch_size=7, now=NOW) == 25
+    counts = dict(
+        con.execute("select sentiment_label, count(*) from raw.comment_enrichment group by 1").fetchall()
+    )
+    assert counts == {"positive": 12, "negative": 13}
+
+
+def test_empty_message_is_neutral_und(con, config):
+    add(con, [("x", "c1", None, "comment"), ("x", "c2", "", "comment")])
+    assert enrich_new_comments(con, config, now=NOW) == 2
+    assert {v[:3] for v in enrichment(con).values()} == {("und", "neutral", "other")}
+
+
+def test_member_text_is_never_sql(con, config):
+    add(con, [("x", "c1", "'); drop table raw.comments; --", "comment")])
+    assert enrich_new_comments(con, config, now=NOW) == 1
+    assert con.execute("select count(*) from raw.comments").fetchone()[0] == 1

@@ -1,0 +1,107 @@
+"""The whole pipeline as a Prefect flow on a small sample community: the planted facts come out, and a
+second run adds nothing."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import duckdb
+import pytest
+import yaml
+
+from tertulia.config import load_config
+from tertulia.sample import write_sample
+
+REPO = Path(__file__).resolve().parents[2]
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture(scope="module")
+def community(tmp_path_factory, prefect_harness):
+    from flows.pipeline import community_pipeline
+
+    base = tmp_path_factory.mktemp("e2e")
+    facts = write_sample(base / "bundle", days=45, seed=11, end=dt.date(2026, 11, 20))
+    data = yaml.safe_load((REPO / "community.example.yml").read_text(encoding="utf-8"))
+    data["warehouse"] = {**data["warehouse"], "path": str(base / "wh.duckdb"), "publish_dir": str(base / "pub")}
+    data["bundle_dir"] = str(base / "bundle")
+    config_path = base / "community.yml"
+    config_path.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
+    first = community_pipeline(config_path=str(config_path), as_of=facts.now.isoformat())
+    return {"facts": facts, "config_path": config_path, "config": load_config(config_path), "first": first}
+
+
+def _q(config, sql, params=None):
+    con = duckdb.connect(str(config.warehouse_path), read_only=True)
+    try:
+        return con.execute(sql, params or []).fetchall()
+    finally:
+        con.close()
+
+
+def test_every_entity_lands_and_nothing_is_quarantined(community):
+    imported = community["first"].imported
+    assert not imported.errors
+    assert imported.entities["comments"].inserted == community["facts"].counts["comments"]
+    assert all(r.quarantined == 0 for r in imported.entities.values())
+
+
+def test_the_crisis_day_has_the_most_negative_comments(community):
+    cfg = community["config"]
+    rows = _q(
+        cfg,
+        """
+        select cast(timezone(?, timezone('UTC', c.created_at)) as date) as day, count(*) as negatives
+        from intermediate.int_comments_authored c
+        join staging.stg_social__comment_enrichment e using (platform, comment_id)
+        where not c.is_brand and e.sentiment_label = 'negative'
+        group by 1 order by 2 desc limit 1
+        """,
+        [cfg.community.timezone],
+    )
+    assert rows[0][0] == community["facts"].crisis_day
+
+
+def test_the_planted_crisis_opens_an_incident_within_its_first_hour(community):
+    start = community["facts"].crisis_start
+    rows = _q(
+        community["config"],
+        "select min(started_at) from marts.fct_crisis_incidents where started_at between ? and ?",
+        [start - dt.timedelta(hours=1), start + dt.timedelta(hours=1)],
+    )
+    assert rows[0][0] is not None, f"no incident within an hour of {start}"
+
+
+def test_some_items_missed_their_sla_and_the_open_ones_are_tracked(community):
+    statuses = dict(_q(community["config"], "select status, count(*) from marts.fct_sla_events group by 1"))
+    assert statuses.get("breached", 0) >= 1
+    assert statuses.get("met", 0) >= 1
+    open_ids = {r[0] for r in _q(community["config"], "select sla_event_id from marts.fct_sla_events where is_active")}
+    assert set(community["facts"].open_items) <= open_ids
+
+
+def test_the_run_publishes_marts_and_records_its_summary(community):
+    published = community["config"].publish_dir / "tertulia_marts.duckdb"
+    assert published.exists()
+    con = duckdb.connect(str(published), read_only=True)
+    try:
+        tables = {r[0] for r in con.execute("select table_name from information_schema.tables").fetchall()}
+    finally:
+        con.close()
+    assert {"fct_sla_events", "fct_engagement_daily", "fct_crisis_signals", "dim_members"} <= tables
+
+
+def test_a_second_run_changes_no_row_and_sends_no_alert_again(community):
+    from flows.pipeline import community_pipeline
+
+    cfg = community["config"]
+    tables = ["raw.comments", "raw.posts", "raw.post_metrics", "marts.fct_sla_events", "tertulia.alert_outbox"]
+    before = {t: _q(cfg, f"select count(*) from {t}")[0][0] for t in tables}  # noqa: S608 (our names)
+    second = community_pipeline(
+        config_path=str(community["config_path"]), as_of=community["facts"].now.isoformat()
+    )
+    after = {t: _q(cfg, f"select count(*) from {t}")[0][0] for t in tables}  # noqa: S608
+    assert after == before
+    assert all(r.inserted == 0 and r.updated == 0 for r in second.imported.entities.values())
+    assert second.alerts.sent == 0 and second.alerts.printed == 0
