@@ -95,7 +95,9 @@ def alerts_for_row(row: Mapping[str, Any], now: dt.datetime, *, recent: dt.timed
                     severity="critical",
                     dedupe_key=f"sla:{key}:breached",
                     title=f"SLA breached: {where} unanswered past its deadline",
-                    facts=_facts(row, ("Overdue by", format_duration((now - breach_at).total_seconds() / 60))),
+                    facts=_facts(
+                        row, ("Overdue by", format_duration((now - breach_at).total_seconds() / 60))
+                    ),
                     occurred_at=breach_at,
                     reason=f"no reply by the brand or the team by {breach_at:%Y-%m-%d %H:%M} UTC",
                     digest_group="sla_breach",

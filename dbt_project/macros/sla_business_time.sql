@@ -1,0 +1,65 @@
+{#
+  Business-time arithmetic over int_sla_business_intervals (opening spans in UTC with the open
+  seconds before each span). "Open time before t" is a running total, so business time between
+  a and b is open_before(b) - open_before(a), and a deadline is the instant where the running total
+  reaches open_before(arrival) + target: two range joins, no per-item loop over the calendar.
+#}
+
+{# Whole seconds between two timestamps, portable. Business arithmetic runs on integer seconds so that
+   business and calendar durations of the same span are exactly equal, not off by float dust. #}
+{% macro sla_seconds_between(start_ts, end_ts) -%}
+    {{ dbt.datediff(start_ts, end_ts, 'second') }}
+{%- endmacro %}
+
+{# Seconds between two timestamps as minutes (fractional). #}
+{% macro sla_minutes_between(start_ts, end_ts) -%}
+    ({{ sla_seconds_between(start_ts, end_ts) }} / 60.0)
+{%- endmacro %}
+
+{# Join predicate: span `iv` is the last one opening at or before `ts` (its next span opens after ts). #}
+{% macro sla_span_containing_or_before(iv, ts) -%}
+    {{ iv }}.open_at <= {{ ts }} and ({{ iv }}.next_open_at is null or {{ ts }} < {{ iv }}.next_open_at)
+{%- endmacro %}
+
+{# Open seconds of the calendar before `ts`, given the span `iv` joined with the predicate above. #}
+{% macro sla_open_seconds_before(iv, ts) -%}
+    coalesce(
+        {{ iv }}.seconds_before
+        + least({{ iv }}.open_seconds, greatest(0, {{ sla_seconds_between(iv ~ '.open_at', ts) }})),
+        0
+    )
+{%- endmacro %}
+
+{# Join predicate: span `iv` is where the running total of open seconds reaches `total`. #}
+{% macro sla_span_reaching(iv, total) -%}
+    {{ total }} > {{ iv }}.seconds_before and {{ total }} <= {{ iv }}.seconds_before + {{ iv }}.open_seconds
+{%- endmacro %}
+
+{# The instant within span `iv` where the running total reaches `total` (whole seconds). #}
+{% macro sla_instant_reaching(iv, total) -%}
+    {{ dbt.dateadd('second', 'cast(' ~ total ~ ' - ' ~ iv ~ '.seconds_before as bigint)', iv ~ '.open_at') }}
+{%- endmacro %}
+{# Status of an item as of `as_of()`: the one rule, used by the model and by the post-hook refresh. #}
+{% macro sla_status(first_response_at, sla_breach_at, at_risk_at) -%}
+    case
+        when {{ first_response_at }} is not null then
+            case when {{ sla_breach_at }} is null or {{ first_response_at }} <= {{ sla_breach_at }}
+                then 'met' else 'breached' end
+        when {{ sla_breach_at }} is not null and {{ as_of() }} >= {{ sla_breach_at }} then 'breached'
+        when {{ at_risk_at }} is not null and {{ as_of() }} >= {{ at_risk_at }} then 'at_risk'
+        else 'pending'
+    end
+{%- endmacro %}
+
+{#
+  Unanswered items change status with time alone (pending -> at_risk -> breached) even when no new
+  comment touches their thread, so every run re-evaluates them in place. Only unanswered rows are
+  rewritten: a few per account, whatever the size of the table.
+#}
+{% macro sla_refresh_open_status() -%}
+    update {{ this }}
+    set status = {{ sla_status('first_response_at', 'sla_breach_at', 'at_risk_at') }},
+        is_breached = ({{ sla_status('first_response_at', 'sla_breach_at', 'at_risk_at') }} = 'breached'),
+        evaluated_at = {{ as_of() }}
+    where first_response_at is null
+{%- endmacro %}

@@ -1,0 +1,38 @@
+-- Threads fct_sla_events recomputes in an incremental run: those with a message landed (or scored by
+-- enrichment) since the mart's last load, minus the look-back for late arrivals and edits. Computed
+-- here, as a table, so the mart's pre-hook (which deletes those threads) and its select see one set.
+-- The mart is looked up without ref(): it is downstream of this model.
+{%- set fct = none -%}
+{%- if execute and not flags.FULL_REFRESH -%}
+    {%- set fct = adapter.get_relation(database=target.database, schema='marts', identifier='fct_sla_events') -%}
+{%- endif %}
+
+with since as (
+    {% if fct is not none -%}
+    select {{ dbt.dateadd('hour', -1 * var('lookback_hours', 72) | int, 'max(batch_loaded_through)') }} as since_at
+    from {{ fct }}
+    {%- else -%}
+    select cast(null as timestamp) as since_at
+    {%- endif %}
+),
+
+changed as (
+    select c.platform, c.thread_id
+    from {{ ref('int_comments_authored') }} as c
+    cross join since
+    where since.since_at is null or c.loaded_at > since.since_at
+    union
+    select c.platform, c.thread_id
+    from {{ ref('stg_social__comment_enrichment') }} as e
+    inner join {{ ref('int_comments_authored') }} as c
+        on e.platform = c.platform and e.comment_id = c.comment_id
+    cross join since
+    where since.since_at is null or e.enriched_at > since.since_at
+)
+
+select distinct
+    platform,
+    thread_id,
+    platform || ':' || thread_id as thread_key
+from changed
+where thread_id is not null

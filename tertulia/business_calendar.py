@@ -1,0 +1,202 @@
+"""The community's business calendar: opening spans in UTC, and business-minute arithmetic on them.
+
+Opening hours are configured as local wall-clock spans per weekday (`business_hours.weekly`), minus
+public holidays (the `holidays` package) and extra closed dates. Converting each local span to UTC
+here, day by day, is what makes daylight-saving switches exact: SQL then only sums overlaps of UTC
+intervals and never needs timezone rules. `write_business_intervals` stores the spans as
+`config.business_intervals`; `business_minutes` and `business_deadline` are the Python reference the
+SQL is tested against.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from bisect import bisect_right
+from dataclasses import dataclass
+from zoneinfo import ZoneInfo
+
+import duckdb
+import pandas as pd
+
+from tertulia.config import WEEKDAYS, BusinessHours, Config
+
+# How far around the data the calendar is generated: a week before the earliest comment (a comment's
+# local time may sit a day off its UTC date) to a year ahead (deadlines of items arriving today).
+LEAD_DAYS = 7
+AHEAD_DAYS = 366
+# Without any comment yet, start this far back so a first import of history is covered on the next run.
+DEFAULT_BACK_DAYS = 400
+
+
+@dataclass(frozen=True)
+class Interval:
+    """One opening span: [open_at, close_at) in UTC (naive), and the local date it belongs to."""
+
+    local_date: dt.date
+    open_at: dt.datetime
+    close_at: dt.datetime
+
+
+@dataclass(frozen=True)
+class BusinessCalendar:
+    """Sorted, non-overlapping opening spans in UTC."""
+
+    intervals: tuple[Interval, ...]
+
+    def __post_init__(self) -> None:
+        for a, b in zip(self.intervals, self.intervals[1:], strict=False):
+            if b.open_at < a.close_at:
+                raise ValueError(f"business intervals overlap: {a} and {b}")
+
+
+def _parse_span(span: str) -> tuple[int, int]:
+    """'09:00-18:00' as minutes of the day (540, 1080); the config validator checked the shape."""
+    start, end = span.split("-")
+    sh, sm = (int(x) for x in start.split(":"))
+    eh, em = (int(x) for x in end.split(":"))
+    return sh * 60 + sm, eh * 60 + em
+
+
+def _local_to_utc(day: dt.date, minute_of_day: int, tz: ZoneInfo) -> dt.datetime:
+    """Local wall-clock `day` + minutes (24:00 allowed) as naive UTC.
+
+    A wall time that does not exist (inside a spring-forward gap) is read with the offset before the
+    switch (fold=0), which lands it just after the gap: the span starts when the clock allows.
+    """
+    local = dt.datetime.combine(day, dt.time(0, 0)) + dt.timedelta(minutes=minute_of_day)
+    return local.replace(tzinfo=tz).astimezone(dt.UTC).replace(tzinfo=None)
+
+
+def closed_dates(hours: BusinessHours, years: range) -> set[dt.date]:
+    """Public holidays of the configured country (and subdivision) plus the extra closed dates."""
+    closed = set(hours.extra_holidays)
+    if hours.holidays_country:
+        import holidays
+
+        try:
+            cal = holidays.country_holidays(
+                hours.holidays_country, subdiv=hours.holidays_subdivision, years=list(years)
+            )
+        except NotImplementedError as exc:
+            raise ValueError(
+                f"business_hours.holidays_subdivision: {hours.holidays_subdivision!r} is not a subdivision of "
+                f"{hours.holidays_country!r} in the holidays package ({exc}); fix or remove it"
+            ) from None
+        closed.update(cal.keys())
+    return closed
+
+
+def build_calendar(hours: BusinessHours, timezone: str, start: dt.date, end: dt.date) -> BusinessCalendar:
+    """Opening spans for every local date from `start` to `end` inclusive."""
+    tz = ZoneInfo(timezone)
+    closed = closed_dates(hours, range(start.year, end.year + 1))
+    spans_by_weekday = {
+        WEEKDAYS.index(day): sorted(_parse_span(s) for s in spans) for day, spans in hours.weekly.items()
+    }
+    out: list[Interval] = []
+    day = start
+    while day <= end:
+        if day not in closed:
+            for open_min, close_min in spans_by_weekday.get(day.weekday(), []):
+                open_at = _local_to_utc(day, open_min, tz)
+                close_at = _local_to_utc(day, close_min, tz)
+                if close_at <= open_at:
+                    continue  # a span swallowed by a DST gap
+                if out and open_at < out[-1].close_at:
+                    # overlapping spans of one day (e.g. "09:00-13:00" and "12:00-18:00"): merge them
+                    prev = out.pop()
+                    open_at, close_at = prev.open_at, max(prev.close_at, close_at)
+                out.append(Interval(day, open_at, close_at))
+        day += dt.timedelta(days=1)
+    return BusinessCalendar(tuple(out))
+
+
+def calendar_for(config: Config, start: dt.date, end: dt.date) -> BusinessCalendar:
+    return build_calendar(config.business_hours, config.community.timezone, start, end)
+
+
+def _minutes(a: dt.datetime, b: dt.datetime) -> float:
+    return (b - a).total_seconds() / 60.0
+
+
+def calendar_minutes(start: dt.datetime, end: dt.datetime) -> float:
+    """Elapsed wall time in minutes; a reply before the item (clock skew) is 0, never negative."""
+    return max(0.0, _minutes(start, end))
+
+
+def business_minutes(start: dt.datetime, end: dt.datetime, calendar: BusinessCalendar) -> float:
+    """Open minutes between two naive UTC instants; 0 when `end` is not after `start`."""
+    if end <= start:
+        return 0.0
+    total = 0.0
+    for iv in calendar.intervals:
+        if iv.open_at >= end:
+            break
+        lo, hi = max(iv.open_at, start), min(iv.close_at, end)
+        if hi > lo:
+            total += _minutes(lo, hi)
+    return total
+
+
+def business_deadline(start: dt.datetime, minutes: float, calendar: BusinessCalendar) -> dt.datetime | None:
+    """The instant at which `minutes` open minutes have passed since `start` (naive UTC).
+
+    A deadline that lands exactly on a closing time is that closing time, not the next opening.
+    None when the calendar ends first (extend its range).
+    """
+    if minutes <= 0:
+        return start
+    left = float(minutes)
+    opens = [iv.open_at for iv in calendar.intervals]
+    i = max(0, bisect_right(opens, start) - 1)
+    for iv in calendar.intervals[i:]:
+        lo = max(iv.open_at, start)
+        if iv.close_at <= lo:
+            continue
+        span = _minutes(lo, iv.close_at)
+        if span >= left:
+            return lo + dt.timedelta(minutes=left)
+        left -= span
+    return None
+
+
+def calendar_range(con: duckdb.DuckDBPyConnection, today: dt.date) -> tuple[dt.date, dt.date]:
+    """From a week before the earliest landed comment to a year after today."""
+    row = None
+    try:
+        row = con.execute(
+            "select min(try_cast(substr(trim(created_at), 1, 10) as date)) from raw.comments"
+        ).fetchone()
+    except duckdb.CatalogException:
+        pass  # no raw schema yet: cover the default window
+    earliest = row[0] if row and row[0] else today - dt.timedelta(days=DEFAULT_BACK_DAYS)
+    return min(earliest, today) - dt.timedelta(days=LEAD_DAYS), today + dt.timedelta(days=AHEAD_DAYS)
+
+
+def write_business_intervals(
+    con: duckdb.DuckDBPyConnection, config: Config, *, today: dt.date | None = None
+) -> int:
+    """Write config.business_intervals (one row per opening span) and return how many spans."""
+    from tertulia.sla_policies import replace_typed_table
+
+    today = today or dt.datetime.now(dt.UTC).date()
+    start, end = calendar_range(con, today)
+    cal = calendar_for(config, start, end)
+    business_policies = [p.name for p in config.sla.policies if p.business_time]
+    if not cal.intervals and business_policies:
+        raise ValueError(
+            f"community.yml: business_hours has no opening hours between {start} and {end}, but SLA "
+            f"policies {', '.join(business_policies)} count business time; add business_hours.weekly spans "
+            "or set business_time: false on those policies"
+        )
+    frame = pd.DataFrame(
+        [(iv.local_date, iv.open_at, iv.close_at) for iv in cal.intervals],
+        columns=["local_date", "open_at", "close_at"],
+    )
+    replace_typed_table(
+        con,
+        "business_intervals",
+        [("local_date", "date"), ("open_at", "timestamp"), ("close_at", "timestamp")],
+        frame,
+    )
+    return len(frame)

@@ -1,0 +1,158 @@
+"""SLA alert rules on hand-built fct_sla_events rows."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import duckdb
+
+from alerts.sla_rules import alerts_for_row, format_duration, sla_alerts
+from tertulia.config import parse_config
+
+T = dt.datetime
+RECENT = dt.timedelta(hours=72)
+
+
+def row(**kw):
+    base = {
+        "sla_event_id": "instagram:c1",
+        "platform": "instagram",
+        "channel": "comment",
+        "account_id": "ig-main",
+        "item_message": "¿Dónde está mi pedido? <@U123> *urgente*",
+        "permalink": "https://instagram.example/p/1",
+        "arrived_at": T(2026, 11, 23, 9, 0),
+        "policy_name": "same_day",
+        "target_minutes": 480,
+        "is_business_time": True,
+        "sla_breach_at": T(2026, 11, 23, 17, 0),
+        "at_risk_at": T(2026, 11, 23, 15, 0),
+        "first_response_at": None,
+        "owner_member_id": "tm-ana",
+    }
+    return {**base, **kw}
+
+
+def test_pending_item_raises_nothing():
+    assert alerts_for_row(row(), T(2026, 11, 23, 14, 59), recent=RECENT) == []
+
+
+def test_at_risk_alert():
+    [a] = alerts_for_row(row(), T(2026, 11, 23, 15, 35), recent=RECENT)
+    assert (a.kind, a.severity, a.dedupe_key, a.thread_key) == (
+        "sla",
+        "warning",
+        "sla:instagram:c1:at_risk",
+        "sla:instagram:c1",
+    )
+    facts = dict(a.facts)
+    assert facts["Time left"] == "1 h 25 min"
+    assert facts["Platform"] == "instagram" and facts["Channel"] == "comment" and facts["Owner"] == "tm-ana"
+    assert facts["Policy"] == "same_day (480 business min)"
+    assert a.member_text == ("¿Dónde está mi pedido? <@U123> *urgente*",)  # raw: escaped by the renderer
+    assert a.links[0].url == "https://instagram.example/p/1"
+    assert a.owner == "tm-ana" and a.digest_group is None and not a.resolves
+
+
+def test_breach_alert_same_thread_with_digest_group():
+    [a] = alerts_for_row(row(), T(2026, 11, 23, 17, 10), recent=RECENT)
+    assert (a.severity, a.dedupe_key, a.thread_key, a.digest_group) == (
+        "critical",
+        "sla:instagram:c1:breached",
+        "sla:instagram:c1",
+        "sla_breach",
+    )
+    assert dict(a.facts)["Overdue by"] == "10 min"
+
+
+def test_old_breach_is_history_not_news():
+    assert alerts_for_row(row(), T(2026, 11, 27, 17, 1), recent=RECENT) == []
+
+
+def test_resolved_note_after_at_risk_or_breach_only():
+    late = row(first_response_at=T(2026, 11, 23, 18, 0))
+    [a] = alerts_for_row(late, T(2026, 11, 23, 19, 0), recent=RECENT)
+    assert (a.dedupe_key, a.thread_key, a.resolves, a.severity) == (
+        "sla:instagram:c1:resolved",
+        "sla:instagram:c1",
+        True,
+        "info",
+    )
+    assert a.title.startswith("Answered late")
+    # answered before it was ever at risk: no thread was opened, no note
+    assert (
+        alerts_for_row(row(first_response_at=T(2026, 11, 23, 10, 0)), T(2026, 11, 23, 19, 0), recent=RECENT)
+        == []
+    )
+
+
+def test_long_member_text_is_truncated():
+    [a] = alerts_for_row(row(item_message="x" * 1000), T(2026, 11, 23, 16, 0), recent=RECENT)
+    assert len(a.member_text[0]) == 280 and a.member_text[0].endswith("…")
+
+
+def test_format_duration():
+    assert [format_duration(m) for m in (0, 59.6, 61, 60 * 24 + 5, 60 * 50)] == [
+        "0 min",
+        "1 h 00 min",
+        "1 h 01 min",
+        "1 d 0 h",
+        "2 d 2 h",
+    ]
+
+
+def test_sla_alerts_reads_the_mart_and_tolerates_its_absence():
+    cfg = parse_config({"community": {"name": "x"}})
+    con = duckdb.connect()
+    assert sla_alerts(con, cfg, T(2026, 11, 23, 16, 0)) == []
+    con.execute("create schema marts")
+    con.execute(
+        "create table marts.fct_sla_events (sla_event_id varchar, platform varchar, channel varchar, "
+        "account_id varchar, item_message varchar, permalink varchar, arrived_at timestamp, policy_name varchar, "
+        "target_minutes integer, is_business_time boolean, sla_breach_at timestamp, at_risk_at timestamp, "
+        "first_response_at timestamp, owner_member_id varchar)"
+    )
+    r = row()
+    con.execute("insert into marts.fct_sla_events values (" + ", ".join("?" * len(r)) + ")", list(r.values()))
+    r2 = row(
+        sla_event_id="instagram:c2", at_risk_at=T(2026, 11, 23, 16, 30), sla_breach_at=T(2026, 11, 23, 18)
+    )
+    con.execute(
+        "insert into marts.fct_sla_events values (" + ", ".join("?" * len(r2)) + ")", list(r2.values())
+    )
+    alerts = sla_alerts(con, cfg, T(2026, 11, 23, 16, 0, tzinfo=dt.UTC))
+    assert [a.dedupe_key for a in alerts] == ["sla:instagram:c1:at_risk"]
+
+
+def test_three_runs_enqueue_at_risk_breach_and_resolved_once_each_in_one_thread():
+    from alerts.outbox import enqueue
+
+    cfg = parse_config({"community": {"name": "x"}})
+    con = duckdb.connect()
+    con.execute("create schema marts")
+    con.execute("create schema tertulia")
+    r = row()
+    con.execute(
+        "create table marts.fct_sla_events as select " + ", ".join(f"? as {k}" for k in r), list(r.values())
+    )
+    con.execute("alter table marts.fct_sla_events alter first_response_at type timestamp")
+    runs = [
+        T(2026, 11, 23, 15, 35),
+        T(2026, 11, 23, 15, 50),
+        T(2026, 11, 23, 17, 10),
+        T(2026, 11, 23, 17, 40),
+    ]
+    written = [enqueue(con, sla_alerts(con, cfg, now), now=now) for now in runs]
+    con.execute("update marts.fct_sla_events set first_response_at = timestamp '2026-11-23 18:00:00'")
+    written += [
+        enqueue(con, sla_alerts(con, cfg, now), now=now)
+        for now in (T(2026, 11, 23, 18, 5), T(2026, 11, 23, 19))
+    ]
+    assert written == [1, 0, 1, 0, 1, 0]
+    assert con.execute(
+        "select dedupe_key, thread_key, digest_group from tertulia.alert_outbox order by id"
+    ).fetchall() == [
+        ("sla:instagram:c1:at_risk", "sla:instagram:c1", None),
+        ("sla:instagram:c1:breached", "sla:instagram:c1", "sla_breach"),
+        ("sla:instagram:c1:resolved", "sla:instagram:c1", None),
+    ]
