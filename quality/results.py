@@ -1,0 +1,125 @@
+"""`tertulia.dq_results` (one row per expectation per run) and `tertulia.dq_watermarks`.
+
+Rows are bounded: `observed` is a short sentence, `details` a JSON object with at most a few
+example values, each cut short. Only the last `quality.keep_runs` runs are kept.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from dataclasses import dataclass
+from typing import Any
+
+import duckdb
+
+MAX_OBSERVED = 300
+MAX_DETAILS = 2000
+MAX_EXAMPLES = 5
+MAX_EXAMPLE_CHARS = 40
+
+DDL = (
+    """
+    create table if not exists tertulia.dq_results (
+        run_id varchar not null,     -- one id per quality run
+        run_at timestamp not null,   -- the run's evaluation instant (UTC; tests and the demo pin it)
+        checked_at timestamp not null, -- wall-clock time the run wrote its results (UTC)
+        suite varchar not null,      -- schema.table checked, e.g. marts.fct_sla_events
+        expectation varchar not null, -- what was expected, in words
+        "column" varchar,
+        success boolean,             -- null: not evaluated (table or column absent, see observed)
+        observed varchar,
+        details varchar              -- JSON: GX expectation type, counts, a few example values
+    )
+    """,
+    """
+    create table if not exists tertulia.dq_watermarks (
+        suite varchar primary key,
+        checked_through timestamp not null, -- newest raw _loaded_at already checked
+        updated_at timestamp not null
+    )
+    """,
+)
+
+
+@dataclass(frozen=True)
+class Result:
+    suite: str
+    expectation: str
+    column: str | None
+    success: bool | None
+    observed: str
+    details: dict[str, Any]
+
+
+def ensure_tables(con: duckdb.DuckDBPyConnection) -> None:
+    con.execute("create schema if not exists tertulia")
+    for ddl in DDL:
+        con.execute(ddl)
+
+
+def short(value: Any) -> str:
+    text = str(value)
+    return text if len(text) <= MAX_EXAMPLE_CHARS else text[: MAX_EXAMPLE_CHARS - 1] + "…"
+
+
+def _bounded_details(details: dict[str, Any]) -> str:
+    text = json.dumps(details, default=str, ensure_ascii=False)
+    while len(text) > MAX_DETAILS and details.get("examples"):
+        details = {**details, "examples": details["examples"][:-1]}
+        text = json.dumps(details, default=str, ensure_ascii=False)
+    return text[:MAX_DETAILS]
+
+
+def write_results(
+    con: duckdb.DuckDBPyConnection,
+    run_id: str,
+    run_at: dt.datetime,
+    checked_at: dt.datetime,
+    results: list[Result],
+) -> None:
+    rows = [
+        (run_id, run_at, checked_at, r.suite, r.expectation, r.column, r.success,
+         r.observed[:MAX_OBSERVED], _bounded_details(r.details))
+        for r in results
+    ]  # fmt: skip
+    # The caller owns the transaction, so results and watermarks move together.
+    if rows:
+        con.executemany("insert into tertulia.dq_results values (?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
+
+
+def prune_results(con: duckdb.DuckDBPyConnection, keep_runs: int) -> None:
+    con.execute(
+        """
+        delete from tertulia.dq_results where run_id not in (
+            select run_id from tertulia.dq_results group by run_id
+            order by max(checked_at) desc limit ?
+        )
+        """,
+        [keep_runs],
+    )
+
+
+def watermark(con: duckdb.DuckDBPyConnection, suite: str) -> dt.datetime | None:
+    row = con.execute(
+        "select checked_through from tertulia.dq_watermarks where suite = ?", [suite]
+    ).fetchone()
+    return row[0] if row else None
+
+
+def set_watermark(con: duckdb.DuckDBPyConnection, suite: str, through: dt.datetime, now: dt.datetime) -> None:
+    con.execute(
+        """
+        insert into tertulia.dq_watermarks values (?, ?, ?)
+        on conflict (suite) do update set checked_through = excluded.checked_through, updated_at = excluded.updated_at
+        """,
+        [suite, through, now],
+    )
+
+
+def latest_run(con: duckdb.DuckDBPyConnection) -> tuple[str, dt.datetime] | None:
+    """(run_id, run_at) of the most recent quality run, or None when none ran yet."""
+    row = con.execute(
+        "select run_id, any_value(run_at) from tertulia.dq_results group by run_id order by max(checked_at) desc limit 1"
+    ).fetchone()
+    return (row[0], row[1]) if row else None
