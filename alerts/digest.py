@@ -243,9 +243,11 @@ def daily_digest(con: duckdb.DuckDBPyConnection, config: Config, *, day: dt.date
 
 def digest_due(con: duckdb.DuckDBPyConnection, config: Config, *, now: dt.datetime) -> Alert | None:
     """Yesterday's digest (local day), once: None if it is already in the outbox or no digest mart exists."""
-    local_today = now.replace(tzinfo=dt.UTC).astimezone(config.tz).date() if now.tzinfo is None \
-        else now.astimezone(config.tz).date()
-    day = local_today - dt.timedelta(days=1)
+    local_now = now.replace(tzinfo=dt.UTC).astimezone(config.tz) if now.tzinfo is None \
+        else now.astimezone(config.tz)
+    if local_now.time() < config.slack.digest_at:
+        return None
+    day = local_now.date() - dt.timedelta(days=1)
     if not any(_mart(con, m) for m in ("fct_engagement_daily", "fct_sla_events", "dim_members")):
         return None
     from alerts.outbox import ensure_outbox

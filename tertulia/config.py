@@ -224,6 +224,9 @@ class Slack(_Model):
         default_factory=lambda: {"crisis": 60, "sla": 0, "data_quality": 120, "digest": 0}
     )
     seconds_per_message_per_channel: float = Field(1.0, ge=0)
+    # Local time from which yesterday's digest is due: the daily-digest job runs then, and any later
+    # alert run that finds it unsent sends it (once).
+    digest_at: dt.time = dt.time(8, 30)
     # Flood control for digest groups other than "sla_breach" (which uses sla.max_individual_breach_alerts).
     digest_group_limits: dict[str, int] = Field(default_factory=dict)
     # An alert Slack could not take for this long is given up (suppressed as expired), so fixing a
