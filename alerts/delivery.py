@@ -60,11 +60,15 @@ class DeliveryReport:
 
     def render(self) -> str:
         head = {
-            "bot": "Slack (bot)", "webhook": "Slack (webhook)", "console": "console (no Slack token set)",
+            "bot": "Slack (bot)",
+            "webhook": "Slack (webhook)",
+            "console": "console (no Slack token set)",
             "dry-run": "console (dry run: nothing sent, outbox unchanged)",
         }[self.mode]
-        parts = [f"{head}: {self.sent} sent, {self.printed} printed, {self.suppressed} suppressed, "
-                 f"{self.failed} failed, {self.pending} waiting ({self.held} held)"]
+        parts = [
+            f"{head}: {self.sent} sent, {self.printed} printed, {self.suppressed} suppressed, "
+            f"{self.failed} failed, {self.pending} waiting ({self.held} held)"
+        ]
         if self.recovered:
             parts.append(f"  {self.recovered} interrupted send(s) found already posted; not sent again")
         parts += [f"  ! {p}" for p in self.problems]
@@ -87,26 +91,44 @@ class _Row:
     alert: Alert
 
 
-_ROW_COLUMNS = ("id, dedupe_key, state, attempts, idempotency_marker, sending_started_epoch, channel, channel_id, "
-                "thread_ts, possible_repeat, batch_id, payload")
+_ROW_COLUMNS = (
+    "id, dedupe_key, state, attempts, idempotency_marker, sending_started_epoch, channel, channel_id, "
+    "thread_ts, possible_repeat, batch_id, payload"
+)
 
 
 def _rows(con: duckdb.DuckDBPyConnection, where: str, params: list[Any] | None = None) -> list[_Row]:
     sql = f"select {_ROW_COLUMNS} from tertulia.alert_outbox where {where} order by id"  # noqa: S608 - fixed fragments
     return [
-        _Row(int(r[0]), r[1], r[2], int(r[3]), r[4], r[5], r[6], r[7], r[8], bool(r[9]), r[10], alert_from_json(r[11]))
+        _Row(
+            int(r[0]),
+            r[1],
+            r[2],
+            int(r[3]),
+            r[4],
+            r[5],
+            r[6],
+            r[7],
+            r[8],
+            bool(r[9]),
+            r[10],
+            alert_from_json(r[11]),
+        )
         for r in con.execute(sql, params or []).fetchall()
     ]
 
 
 def _set(con: duckdb.DuckDBPyConnection, row_id: int, now: dt.datetime, **values: Any) -> None:
     cols = ", ".join(f"{k} = ?" for k in values)
-    con.execute(f"update tertulia.alert_outbox set {cols}, updated_at = ? where id = ?",  # noqa: S608 - our column names
-                [*values.values(), now, row_id])
+    con.execute(
+        f"update tertulia.alert_outbox set {cols}, updated_at = ? where id = ?",  # noqa: S608 - our column names
+        [*values.values(), now, row_id],
+    )
 
 
-def _make_sender(config: Config, report: DeliveryReport, sleep: Callable[[float], None],
-                 clock: Callable[[], float]) -> BotSender | WebhookSender | None:
+def _make_sender(
+    config: Config, report: DeliveryReport, sleep: Callable[[float], None], clock: Callable[[], float]
+) -> BotSender | WebhookSender | None:
     import os
 
     token, problem = load_token(config)
@@ -145,23 +167,46 @@ def deliver_pending(
     finally:
         if dry_run:
             con.execute("rollback")
-    counts = dict(con.execute(
-        "select state, count(*) from tertulia.alert_outbox group by state").fetchall())
+    counts = dict(con.execute("select state, count(*) from tertulia.alert_outbox group by state").fetchall())
     report.pending = int(counts.get("pending", 0) + counts.get("sending", 0) + counts.get("held", 0))
-    report.held = int(counts.get("held", 0)) + int(con.execute(
-        "select count(*) from tertulia.alert_outbox where state = 'pending' and hold_reason is not null"
-    ).fetchone()[0])
+    report.held = int(counts.get("held", 0)) + int(
+        con.execute(
+            "select count(*) from tertulia.alert_outbox where state = 'pending' and hold_reason is not null"
+        ).fetchone()[0]
+    )
     return report
 
 
-def record_sent(con: duckdb.DuckDBPyConnection, row: _Row, *, channel: str, posted: Posted, via: str,
-                thread_ts: str | None, now: dt.datetime) -> None:
+def record_sent(
+    con: duckdb.DuckDBPyConnection,
+    row: _Row,
+    *,
+    channel: str,
+    posted: Posted,
+    via: str,
+    thread_ts: str | None,
+    now: dt.datetime,
+) -> None:
     """The outbox learns the message is in Slack. A crash before this line is what the marker look-up covers."""
-    _set(con, row.id, now, state="sent", channel=channel, channel_id=posted.channel_id or None,
-         message_ts=posted.ts or None, thread_ts=thread_ts, sent_at=now, delivered_via=via, last_error=None,
-         hold_reason=None)
+    _set(
+        con,
+        row.id,
+        now,
+        state="sent",
+        channel=channel,
+        channel_id=posted.channel_id or None,
+        message_ts=posted.ts or None,
+        thread_ts=thread_ts,
+        sent_at=now,
+        delivered_via=via,
+        last_error=None,
+        hold_reason=None,
+    )
     if posted.channel_id:
-        con.execute("insert or replace into tertulia.slack_channels values (?, ?, ?)", [channel, posted.channel_id, now])
+        con.execute(
+            "insert or replace into tertulia.slack_channels values (?, ?, ?)",
+            [channel, posted.channel_id, now],
+        )
     alert = row.alert
     if alert.thread_key and posted.ts and thread_ts is None:
         con.execute(
@@ -186,8 +231,11 @@ def _listing(alerts: list[Alert], config: Config) -> list[str]:
     for a in alerts[:FLOOD_LIST_MAX]:
         when = ""
         if a.occurred_at is not None:
-            local = a.occurred_at.replace(tzinfo=dt.UTC).astimezone(config.tz) if a.occurred_at.tzinfo is None \
+            local = (
+                a.occurred_at.replace(tzinfo=dt.UTC).astimezone(config.tz)
+                if a.occurred_at.tzinfo is None
                 else a.occurred_at.astimezone(config.tz)
+            )
             when = f"{local:%d %b %H:%M} · "
         lines.append(when + a.title)
     if len(alerts) > FLOOD_LIST_MAX:
@@ -196,8 +244,16 @@ def _listing(alerts: list[Alert], config: Config) -> list[str]:
 
 
 class _Run:
-    def __init__(self, con: duckdb.DuckDBPyConnection, config: Config, now: dt.datetime, report: DeliveryReport,
-                 sender: BotSender | WebhookSender | None, out: Callable[[str], None], dry_run: bool):
+    def __init__(
+        self,
+        con: duckdb.DuckDBPyConnection,
+        config: Config,
+        now: dt.datetime,
+        report: DeliveryReport,
+        sender: BotSender | WebhookSender | None,
+        out: Callable[[str], None],
+        dry_run: bool,
+    ):
         self.con, self.config, self.now, self.report = con, config, now, report
         self.sender, self.out, self.dry_run = sender, out, dry_run
         self.team: dict[str, Owner] = load_team(con)
@@ -218,7 +274,9 @@ class _Run:
             # Interrupted Slack sends, and now no token: print them, flagged, rather than keep them forever.
             self.con.execute(
                 "update tertulia.alert_outbox set state = 'pending', possible_repeat = true, updated_at = ? "
-                "where state = 'sending'", [self.now])
+                "where state = 'sending'",
+                [self.now],
+            )
         self.flood_control()
         self.expire()
         self.send_rows()
@@ -234,8 +292,15 @@ class _Run:
                 return
             found, ts, channel_id = verdict
             if found:
-                record_sent(self.con, row, channel=row.channel or "", posted=Posted(channel_id or "", ts or ""),
-                            via=self.sender.mode if self.sender else "bot", thread_ts=row.thread_ts, now=self.now)
+                record_sent(
+                    self.con,
+                    row,
+                    channel=row.channel or "",
+                    posted=Posted(channel_id or "", ts or ""),
+                    via=self.sender.mode if self.sender else "bot",
+                    thread_ts=row.thread_ts,
+                    now=self.now,
+                )
                 self.report.recovered += 1
             else:
                 _set(self.con, row.id, self.now, state="pending", idempotency_marker=None)
@@ -255,13 +320,16 @@ class _Run:
                     return None
                 channel_id = None  # no channels:read scope: cannot look, treated as a possible repeat below
         if not isinstance(sender, BotSender) or not channel_id or not row.marker:
-            why = ("the channel's id is unknown: give the app channels:read / groups:read, or write channel IDs "
-                   "in slack.channels")
+            why = (
+                "the channel's id is unknown: give the app channels:read / groups:read, or write channel IDs "
+                "in slack.channels"
+            )
             _set(self.con, row.id, self.now, possible_repeat=True)
             self.report.problem(
                 f"alert {row.dedupe_key} was being sent when a run stopped and cannot be looked up in Slack "
                 f"({'a webhook cannot read messages' if isinstance(sender, WebhookSender) else why}); it is sent again "
-                "and marked as a possible repeat")
+                "and marked as a possible repeat"
+            )
             return False, None, None
         oldest = (row.started_epoch or 0.0) - LOOKUP_SLACK_SECONDS
         try:
@@ -272,8 +340,10 @@ class _Run:
                 self.stopped = True
                 return None
             _set(self.con, row.id, self.now, possible_repeat=True)
-            self.report.problem(f"cannot check whether alert {row.dedupe_key} was already posted: {err}; it is sent "
-                                "again and marked as a possible repeat")
+            self.report.problem(
+                f"cannot check whether alert {row.dedupe_key} was already posted: {err}; it is sent "
+                "again and marked as a possible repeat"
+            )
             return False, None, None
         return ts is not None, ts, channel_id
 
@@ -282,7 +352,9 @@ class _Run:
             return None
         if channel[:1] in ("C", "G", "D") and channel.isalnum() and channel.isupper():
             return channel
-        row = self.con.execute("select channel_id from tertulia.slack_channels where channel = ?", [channel]).fetchone()
+        row = self.con.execute(
+            "select channel_id from tertulia.slack_channels where channel = ?", [channel]
+        ).fetchone()
         return row[0] if row else None
 
     # 2. flood control
@@ -300,13 +372,17 @@ class _Run:
             limit = self._limit(group)
             if n <= limit:
                 continue
-            rows = _rows(self.con, "state = 'pending' and batch_id = ? and digest_group = ?", [batch_id, group])
+            rows = _rows(
+                self.con, "state = 'pending' and batch_id = ? and digest_group = ?", [batch_id, group]
+            )
             alerts = [r.alert for r in rows]
             worst = max(alerts, key=lambda a: SEVERITY_ORDER.get(a.severity, 0))
             key = f"flood:{group}:{batch_id}"
             occurred = [a.occurred_at for a in alerts if a.occurred_at]
             digest = Alert(
-                kind=worst.kind, severity=worst.severity, dedupe_key=key,
+                kind=worst.kind,
+                severity=worst.severity,
+                dedupe_key=key,
                 title=f"{len(alerts)} {group.replace('_', ' ')} alerts at once",
                 facts=(("Alerts", str(len(alerts))), ("Most severe", worst.severity)),
                 extra={"list": "\n".join(_listing(alerts, self.config))},
@@ -342,8 +418,10 @@ class _Run:
         ).fetchall()
         if n:
             self.report.suppressed += len(n)
-            self.report.problem(f"{len(n)} alert(s) could not be delivered within {hours} h and were given up "
-                                "(see tertulia.alert_outbox, suppressed_reason)")
+            self.report.problem(
+                f"{len(n)} alert(s) could not be delivered within {hours} h and were given up "
+                "(see tertulia.alert_outbox, suppressed_reason)"
+            )
 
     # 4. sending
     def _cooldown(self, row: _Row) -> str | None:
@@ -380,13 +458,22 @@ class _Run:
                 continue
             cooldown = self._cooldown(row)
             if cooldown:
-                _set(self.con, row.id, self.now, state="suppressed", suppressed_reason=cooldown, hold_reason=None)
+                _set(
+                    self.con,
+                    row.id,
+                    self.now,
+                    state="suppressed",
+                    suppressed_reason=cooldown,
+                    hold_reason=None,
+                )
                 self.report.suppressed += 1
                 continue
             channel = route_channel(self.config, alert)
             if not channel:
-                msg = (f"no Slack channel for alerts of kind {alert.kind!r}: add slack.channels.{alert.kind} to "
-                       "community.yml (the alert waits in the outbox)")
+                msg = (
+                    f"no Slack channel for alerts of kind {alert.kind!r}: add slack.channels.{alert.kind} to "
+                    "community.yml (the alert waits in the outbox)"
+                )
                 _set(self.con, row.id, self.now, state="failed", last_error=msg)
                 self.report.failed += 1
                 self.report.problem(msg)
@@ -401,12 +488,18 @@ class _Run:
     def _print(self, row: _Row, channel: str) -> None:
         mention, name = self._owner(row.alert)
         owner = self.team.get(row.alert.owner or "")
-        text = render_console(row.alert, tz=self.config.tz, channel=channel,
-                              owner_name=(owner.name if owner else None) or name or (mention and row.alert.owner))
+        text = render_console(
+            row.alert,
+            tz=self.config.tz,
+            channel=channel,
+            owner_name=(owner.name if owner else None) or name or (mention and row.alert.owner),
+        )
         self.out(text)
         self.report.lines.append(text)
         self.report.printed += 1
-        record_sent(self.con, row, channel=channel, posted=Posted("", ""), via="console", thread_ts=None, now=self.now)
+        record_sent(
+            self.con, row, channel=channel, posted=Posted("", ""), via="console", thread_ts=None, now=self.now
+        )
 
     def _thread_for(self, alert: Alert, channel: str) -> tuple[str | None, bool]:
         """(thread_ts, reply_broadcast) when an earlier alert of this thread was posted in this channel."""
@@ -426,22 +519,48 @@ class _Run:
         alert = row.alert
         thread_ts, broadcast = self._thread_for(alert, channel)
         mention, name = self._owner(alert)
-        message = render_message(alert, tz=self.config.tz, owner_mention=mention, owner_name=name,
-                                 possible_repeat=row.possible_repeat)
+        message = render_message(
+            alert,
+            tz=self.config.tz,
+            owner_mention=mention,
+            owner_name=name,
+            possible_repeat=row.possible_repeat,
+        )
         marker = uuid.uuid4().hex
         # Durable before the call: if we die after Slack accepts the message, the next run finds this marker.
-        _set(self.con, row.id, self.now, state="sending", idempotency_marker=marker,
-             sending_started_epoch=time.time(), attempts=row.attempts + 1, channel=channel,
-             channel_id=self._known_channel_id(channel), thread_ts=thread_ts, hold_reason=None)
-        metadata = {"event_type": "tertulia_alert", "event_payload": {"marker": marker, "dedupe_key": alert.dedupe_key}}
+        _set(
+            self.con,
+            row.id,
+            self.now,
+            state="sending",
+            idempotency_marker=marker,
+            sending_started_epoch=time.time(),
+            attempts=row.attempts + 1,
+            channel=channel,
+            channel_id=self._known_channel_id(channel),
+            thread_ts=thread_ts,
+            hold_reason=None,
+        )
+        metadata = {
+            "event_type": "tertulia_alert",
+            "event_payload": {"marker": marker, "dedupe_key": alert.dedupe_key},
+        }
         try:
-            posted = self.sender.post(channel, message, thread_ts=thread_ts, metadata=metadata,
-                                      reply_broadcast=broadcast)
+            posted = self.sender.post(
+                channel, message, thread_ts=thread_ts, metadata=metadata, reply_broadcast=broadcast
+            )
         except DeliveryError as err:
             self._failed(row, channel, err, blocked)
             return
-        record_sent(self.con, row, channel=channel, posted=posted, via=self.sender.mode, thread_ts=thread_ts,
-                    now=self.now)
+        record_sent(
+            self.con,
+            row,
+            channel=channel,
+            posted=posted,
+            via=self.sender.mode,
+            thread_ts=thread_ts,
+            now=self.now,
+        )
         self.report.sent += 1
         chart = alert.extra.get("chart_path")
         if chart and isinstance(self.sender, BotSender):
@@ -469,8 +588,13 @@ class _Run:
         assert isinstance(self.sender, BotSender)
         self.uploaded_this_run.add(row_id)
         if not path.exists():
-            _set(self.con, row_id, self.now, attachment_state="failed",
-                 attachment_error=f"chart {path} no longer exists; it is made again with the next digest")
+            _set(
+                self.con,
+                row_id,
+                self.now,
+                attachment_state="failed",
+                attachment_error=f"chart {path} no longer exists; it is made again with the next digest",
+            )
             return
         try:
             self.sender.upload(channel_id, path, title=title, thread_ts=thread_ts)
@@ -504,14 +628,20 @@ class _Run:
         for thread_key, channel, channel_id, root_ts, requested, note, payload in threads:
             root = alert_from_json(payload)
             when = requested.replace(tzinfo=dt.UTC).astimezone(self.config.tz)
-            text = f"Resolved {when:%Y-%m-%d %H:%M} ({self.config.community.timezone})" + (f": {note}" if note else "")
+            text = f"Resolved {when:%Y-%m-%d %H:%M} ({self.config.community.timezone})" + (
+                f": {note}" if note else ""
+            )
             mention, name = self._owner(root)
-            message = render_message(root, tz=self.config.tz, owner_mention=mention, owner_name=name, resolved_note=text)
+            message = render_message(
+                root, tz=self.config.tz, owner_mention=mention, owner_name=name, resolved_note=text
+            )
             try:
                 self.sender.update(channel_id, root_ts, message)
             except DeliveryError as err:
-                self.con.execute("update tertulia.alert_threads set resolve_error = ? where thread_key = ? and channel = ?",
-                                 [str(err), thread_key, channel])
+                self.con.execute(
+                    "update tertulia.alert_threads set resolve_error = ? where thread_key = ? and channel = ?",
+                    [str(err), thread_key, channel],
+                )
                 self.report.problem(f"could not mark the thread in {console_safe(channel)} resolved: {err}")
                 if err.outage:
                     return

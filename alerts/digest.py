@@ -32,8 +32,12 @@ BREACH_AT_COLS = ("sla_breach_at", "breach_at")
 BREACH_FLAG_COLS = ("is_breached", "breached", "breach", "is_breach", "sla_breached", "breach_flag")
 ITEMS_COLS = ("items", "item_count", "items_count", "n_items")
 ANSWERED_SHARE_COLS = ("answered_share", "response_rate", "share_answered")
-MEDIAN_COLS = ("median_first_response_minutes", "median_calendar_minutes", "median_response_minutes",
-               "median_minutes_calendar")
+MEDIAN_COLS = (
+    "median_first_response_minutes",
+    "median_calendar_minutes",
+    "median_response_minutes",
+    "median_minutes_calendar",
+)
 GOAL_METRIC_COLS = ("metric",)
 GOAL_ACTUAL_COLS = ("actual", "actual_value", "value")
 GOAL_TARGET_COLS = ("target", "target_value")
@@ -65,7 +69,11 @@ def _utc_range(config: Config, first: dt.date, last: dt.date) -> tuple[dt.dateti
     """UTC naive [start, end) covering local days first..last."""
     tz = config.tz
     start = dt.datetime.combine(first, dt.time(0), tz).astimezone(dt.UTC).replace(tzinfo=None)
-    end = dt.datetime.combine(last + dt.timedelta(days=1), dt.time(0), tz).astimezone(dt.UTC).replace(tzinfo=None)
+    end = (
+        dt.datetime.combine(last + dt.timedelta(days=1), dt.time(0), tz)
+        .astimezone(dt.UTC)
+        .replace(tzinfo=None)
+    )
     return start, end
 
 
@@ -110,7 +118,9 @@ def collect(con: duckdb.DuckDBPyConnection, config: Config, day: dt.date) -> Dig
         read += [f"fct_engagement_daily.{dcol}", f"fct_engagement_daily.{ccol}"]
         rows = con.execute(
             f"select cast({dcol} as date) d, sum({ccol}) from marts.fct_engagement_daily "  # noqa: S608
-            f"where cast({dcol} as date) between ? and ? group by 1", [first, day]).fetchall()
+            f"where cast({dcol} as date) between ? and ? group by 1",
+            [first, day],
+        ).fetchall()
         per_day = {d: float(v or 0) for d, v in rows}
         series["Comments"] = per_day
         facts.append(("Comments", f"{int(per_day.get(day, 0))}"))
@@ -138,14 +148,19 @@ def collect(con: duckdb.DuckDBPyConnection, config: Config, day: dt.date) -> Dig
     else:
         agg = _mart(con, "agg_response_times_daily")
         adcol = agg.pick(DAY_COLS) if agg else None
-        items, share, median = (agg.pick(ITEMS_COLS), agg.pick(ANSWERED_SHARE_COLS), agg.pick(MEDIAN_COLS)) if agg \
+        items, share, median = (
+            (agg.pick(ITEMS_COLS), agg.pick(ANSWERED_SHARE_COLS), agg.pick(MEDIAN_COLS))
+            if agg
             else (None, None, None)
+        )
         if agg and adcol and items and share:
             read += [f"agg_response_times_daily.{c}" for c in (adcol, items, share, median) if c]
             row = con.execute(
                 f"select sum({items}), sum({share} * {items}), "  # noqa: S608
                 + (f"sum({median} * {items}) / nullif(sum({items}), 0) " if median else "null ")
-                + f"from marts.agg_response_times_daily where cast({adcol} as date) = ?", [day]).fetchone()
+                + f"from marts.agg_response_times_daily where cast({adcol} as date) = ?",
+                [day],
+            ).fetchone()
             n, answered, med = row
             facts.append(("Response rate", f"{100.0 * answered / n:.0f} %" if n else "no items"))
             facts.append(("Median response", f"≈{med:.0f} min" if med is not None else "n/a"))
@@ -161,7 +176,8 @@ def collect(con: duckdb.DuckDBPyConnection, config: Config, day: dt.date) -> Dig
         read += [f"fct_sla_events.{breach_at}", f"fct_sla_events.{flag}"]
         n = con.execute(
             f"select count(*) from marts.fct_sla_events where {flag} and {breach_at} >= ? and {breach_at} < ?",  # noqa: S608
-            [start, end]).fetchone()[0]
+            [start, end],
+        ).fetchone()[0]
         facts.append(("SLAs missed", str(n)))
     else:
         facts.append(("SLAs missed", "n/a"))
@@ -177,12 +193,20 @@ def collect(con: duckdb.DuckDBPyConnection, config: Config, day: dt.date) -> Dig
         end = goals.pick(GOAL_PERIOD_END_COLS)
         order += [f"{end} desc"] if end else []
         read += [f"fct_goal_progress.{c}" for c in (metric, actual, target, end) if c]
-        read += [f"fct_goal_progress.{c}" for c in ("platform", "account_id", "is_current_period") if c in goals.columns]
+        read += [
+            f"fct_goal_progress.{c}"
+            for c in ("platform", "account_id", "is_current_period")
+            if c in goals.columns
+        ]
         row = con.execute(
             f"select {actual}, {target} from marts.fct_goal_progress where {metric} = 'engagement_rate' "  # noqa: S608
-            + (f"order by {', '.join(order)} " if order else "") + "limit 1").fetchone()
+            + (f"order by {', '.join(order)} " if order else "")
+            + "limit 1"
+        ).fetchone()
         if row and row[0] is not None:
-            facts.append(("Engagement rate", f"{100 * float(row[0]):.1f} % (goal {100 * float(row[1]):.1f} %)"))
+            facts.append(
+                ("Engagement rate", f"{100 * float(row[0]):.1f} % (goal {100 * float(row[1]):.1f} %)")
+            )
         else:
             facts.append(("Engagement rate", "no engagement goal"))
     else:
@@ -209,8 +233,13 @@ def render_chart(series: dict[str, dict[dt.date, float]], day: dt.date, path: Pa
             ax.set_ylabel("Comments")
         if series.get("Response rate %"):
             ax2 = ax.twinx()
-            ax2.plot(labels, [series["Response rate %"].get(d, float("nan")) for d in days], color="#c0504d",
-                     marker="o", label="Response rate %")
+            ax2.plot(
+                labels,
+                [series["Response rate %"].get(d, float("nan")) for d in days],
+                color="#c0504d",
+                marker="o",
+                label="Response rate %",
+            )
             ax2.set_ylim(0, 105)
             ax2.set_ylabel("Response rate %")
         ax.tick_params(axis="x", labelrotation=45, labelsize=7)
@@ -243,8 +272,9 @@ def daily_digest(con: duckdb.DuckDBPyConnection, config: Config, *, day: dt.date
 
 def digest_due(con: duckdb.DuckDBPyConnection, config: Config, *, now: dt.datetime) -> Alert | None:
     """Yesterday's digest (local day), once: None if it is already in the outbox or no digest mart exists."""
-    local_now = now.replace(tzinfo=dt.UTC).astimezone(config.tz) if now.tzinfo is None \
-        else now.astimezone(config.tz)
+    local_now = (
+        now.replace(tzinfo=dt.UTC).astimezone(config.tz) if now.tzinfo is None else now.astimezone(config.tz)
+    )
     if local_now.time() < config.slack.digest_at:
         return None
     day = local_now.date() - dt.timedelta(days=1)
@@ -253,6 +283,7 @@ def digest_due(con: duckdb.DuckDBPyConnection, config: Config, *, now: dt.dateti
     from alerts.outbox import ensure_outbox
 
     ensure_outbox(con)
-    exists = con.execute("select count(*) from tertulia.alert_outbox where dedupe_key = ?",
-                         [f"digest:{day.isoformat()}"]).fetchone()[0]
+    exists = con.execute(
+        "select count(*) from tertulia.alert_outbox where dedupe_key = ?", [f"digest:{day.isoformat()}"]
+    ).fetchone()[0]
     return None if exists else daily_digest(con, config, day=day)

@@ -130,7 +130,12 @@ HELD_BY_QUALITY = (
 
 
 def insert_row(
-    con: duckdb.DuckDBPyConnection, alert: Alert, *, now: dt.datetime, batch_id: str, state: str = "pending",
+    con: duckdb.DuckDBPyConnection,
+    alert: Alert,
+    *,
+    now: dt.datetime,
+    batch_id: str,
+    state: str = "pending",
     hold_reason: str | None = None,
 ) -> int:
     row = con.execute(
@@ -141,8 +146,19 @@ def insert_row(
         values (nextval('tertulia.alert_outbox_seq'), ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
         returning id
         """,
-        [alert.dedupe_key, alert.kind, alert.severity, alert.thread_key, alert.digest_group, alert_to_json(alert),
-         batch_id, state, hold_reason, now, now],
+        [
+            alert.dedupe_key,
+            alert.kind,
+            alert.severity,
+            alert.thread_key,
+            alert.digest_group,
+            alert_to_json(alert),
+            batch_id,
+            state,
+            hold_reason,
+            now,
+            now,
+        ],
     ).fetchone()
     assert row is not None
     return int(row[0])
@@ -165,7 +181,9 @@ def enqueue(
     fresh: dict[str, Alert] = {}
     for alert in alerts:
         if not alert.dedupe_key:
-            raise ValueError(f"alert {alert.kind}/{alert.title!r} has an empty dedupe_key; the rule must set one")
+            raise ValueError(
+                f"alert {alert.kind}/{alert.title!r} has an empty dedupe_key; the rule must set one"
+            )
         fresh.setdefault(alert.dedupe_key, alert)  # the same key twice in one run: the first one wins
     written = 0
     con.execute("begin transaction")
@@ -181,8 +199,14 @@ def enqueue(
             if key in known:
                 continue
             held = alert.kind in held_kinds
-            insert_row(con, alert, now=now, batch_id=batch_id, state="held" if held else "pending",
-                       hold_reason=HELD_BY_QUALITY if held else None)
+            insert_row(
+                con,
+                alert,
+                now=now,
+                batch_id=batch_id,
+                state="held" if held else "pending",
+                hold_reason=HELD_BY_QUALITY if held else None,
+            )
             written += 1
         kinds = sorted(held_kinds)
         con.execute(

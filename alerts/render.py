@@ -113,29 +113,45 @@ def render_message(
     """Block Kit message and its plain `text` fallback. `resolved_note` renders the root of a resolved thread."""
     resolved = resolved_note is not None
     blocks: list[dict[str, Any]] = [
-        {"type": "header", "text": {"type": "plain_text", "text": header_text(alert, resolved=resolved), "emoji": True}}
+        {
+            "type": "header",
+            "text": {"type": "plain_text", "text": header_text(alert, resolved=resolved), "emoji": True},
+        }
     ]
     if resolved_note:
-        blocks.append({"type": "section",
-                       "text": {"type": "mrkdwn", "text": truncate(escape_mrkdwn(resolved_note), SECTION_MAX)}})
+        blocks.append(
+            {
+                "type": "section",
+                "text": {"type": "mrkdwn", "text": truncate(escape_mrkdwn(resolved_note), SECTION_MAX)},
+            }
+        )
     if alert.facts:
         shown = list(alert.facts)
         if len(shown) > FIELDS_MAX:
             hidden = len(shown) - (FIELDS_MAX - 1)
             shown = shown[: FIELDS_MAX - 1] + [("More", f"{hidden} more facts not shown")]
         fields = [
-            {"type": "mrkdwn", "text": truncate(f"*{escape_mrkdwn(label)}*\n{escape_mrkdwn(value)}", FIELD_MAX)}
+            {
+                "type": "mrkdwn",
+                "text": truncate(f"*{escape_mrkdwn(label)}*\n{escape_mrkdwn(value)}", FIELD_MAX),
+            }
             for label, value in shown
         ]
         blocks.append({"type": "section", "fields": fields})
     if alert.extra.get("list"):
         items = [f"• {escape_mrkdwn(line)}" for line in alert.extra["list"].splitlines() if line.strip()]
-        blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": truncate("\n".join(items), SECTION_MAX)}})
+        blocks.append(
+            {"type": "section", "text": {"type": "mrkdwn", "text": truncate("\n".join(items), SECTION_MAX)}}
+        )
     for text in alert.member_text[:QUOTES_MAX]:
-        blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": truncate(_quote(text), SECTION_MAX)}})
+        blocks.append(
+            {"type": "section", "text": {"type": "mrkdwn", "text": truncate(_quote(text), SECTION_MAX)}}
+        )
     if len(alert.member_text) > QUOTES_MAX:
         more = len(alert.member_text) - QUOTES_MAX
-        blocks.append({"type": "context", "elements": [{"type": "mrkdwn", "text": f"…and {more} more comments"}]})
+        blocks.append(
+            {"type": "context", "elements": [{"type": "mrkdwn", "text": f"…and {more} more comments"}]}
+        )
     if owner_mention or owner_name:
         who = owner_mention or escape_mrkdwn(owner_name or "")
         blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": f"Owner: {who}"}})
@@ -148,15 +164,24 @@ def render_message(
     if possible_repeat:
         context.append("Sent again after an interrupted delivery: this may repeat an earlier message")
     if context:
-        blocks.append({"type": "context",
-                       "elements": [{"type": "mrkdwn", "text": truncate(" · ".join(context), SECTION_MAX)}]})
+        blocks.append(
+            {
+                "type": "context",
+                "elements": [{"type": "mrkdwn", "text": truncate(" · ".join(context), SECTION_MAX)}],
+            }
+        )
     buttons = []
     for link in alert.links:
         url = safe_url(link.url)
         if url is None:
             continue
-        buttons.append({"type": "button", "text": {"type": "plain_text", "text": truncate(link.label or "Open",
-                        BUTTON_TEXT_MAX)}, "url": url})
+        buttons.append(
+            {
+                "type": "button",
+                "text": {"type": "plain_text", "text": truncate(link.label or "Open", BUTTON_TEXT_MAX)},
+                "url": url,
+            }
+        )
     if buttons:
         blocks.append({"type": "actions", "elements": buttons[:BUTTONS_MAX]})
     if len(blocks) > BLOCKS_MAX:
@@ -172,7 +197,9 @@ def fallback_text(alert: Alert, *, owner_mention: str | None = None, resolved: b
     prefix = "Resolved: " if resolved else ""
     parts = [f"{emoji} {prefix}{KIND_LABEL.get(alert.kind, alert.kind)}: {escape_mrkdwn(alert.title)}"]
     if alert.facts:
-        parts.append("; ".join(f"{escape_mrkdwn(label)}: {escape_mrkdwn(value)}" for label, value in alert.facts))
+        parts.append(
+            "; ".join(f"{escape_mrkdwn(label)}: {escape_mrkdwn(value)}" for label, value in alert.facts)
+        )
     if alert.member_text:
         parts.append(f"“{escape_mrkdwn(alert.member_text[0])}”")
     if owner_mention:
@@ -183,8 +210,10 @@ def fallback_text(alert: Alert, *, owner_mention: str | None = None, resolved: b
 def render_console(alert: Alert, *, tz: ZoneInfo, channel: str | None, owner_name: str | None = None) -> str:
     """The same alert as readable console text (the demo's output). No Slack escaping; control chars removed."""
     sev = alert.severity.upper()
-    lines = [f"[{sev}] {KIND_LABEL.get(alert.kind, alert.kind)} · {console_safe(alert.title)}"
-             + (f"   → {channel}" if channel else "")]
+    lines = [
+        f"[{sev}] {KIND_LABEL.get(alert.kind, alert.kind)} · {console_safe(alert.title)}"
+        + (f"   → {channel}" if channel else "")
+    ]
     for label, value in alert.facts:
         lines.append(f"    {console_safe(label)}: {console_safe(value)}")
     for line in (alert.extra.get("list") or "").splitlines():

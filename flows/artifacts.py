@@ -28,7 +28,9 @@ def _key(name: str) -> str:
 def publish_import(report) -> None:
     rows = run_views.import_rows(report)
     if rows:
-        create_table_artifact(key=_key("rows-landed"), table=_cells(rows), description="Rows landed per source and entity")
+        create_table_artifact(
+            key=_key("rows-landed"), table=_cells(rows), description="Rows landed per source and entity"
+        )
     errors = getattr(report, "errors", None) or []
     if errors:
         create_markdown_artifact(
@@ -38,10 +40,29 @@ def publish_import(report) -> None:
         )
 
 
+def publish_sources(reports: dict) -> None:
+    rows = [
+        {
+            "source": name,
+            "platform": r.platform,
+            "status": r.status,
+            "pages": r.pages,
+            "message": r.message or "",
+        }
+        for name, r in (reports or {}).items()
+    ]
+    if rows:
+        create_table_artifact(
+            key="sources-read", table=_cells(rows), description="Live platform sources read"
+        )
+
+
 def publish_marts(config: Config) -> None:
     rows = run_views.mart_row_counts(config)
     if rows:
-        create_table_artifact(key="marts-built", table=_cells(rows), description="Marts and their row counts after this run")
+        create_table_artifact(
+            key="marts-built", table=_cells(rows), description="Marts and their row counts after this run"
+        )
 
 
 def publish_sla(config: Config) -> None:
@@ -55,7 +76,9 @@ def publish_sla(config: Config) -> None:
 
 def publish_crisis(config: Config) -> None:
     create_markdown_artifact(
-        key="crisis-signals", markdown=run_views.crisis_markdown(config), description="Crisis signals and incidents"
+        key="crisis-signals",
+        markdown=run_views.crisis_markdown(config),
+        description="Crisis signals and incidents",
     )
 
 
@@ -63,11 +86,15 @@ def publish_quality(report) -> None:
     if report is None:
         return
     text = report.render() if hasattr(report, "render") else str(report)
-    create_markdown_artifact(key="data-quality", markdown=f"```\n{text}\n```", description="Data-quality gates")
+    create_markdown_artifact(
+        key="data-quality", markdown=f"```\n{text}\n```", description="Data-quality gates"
+    )
 
 
 def publish_alerts(report) -> None:
     if report is None:
         return
     text = report.render() if hasattr(report, "render") else str(report)
-    create_markdown_artifact(key="alerts-sent", markdown=f"```\n{text}\n```", description="Alerts sent, held or failed")
+    create_markdown_artifact(
+        key="alerts-sent", markdown=f"```\n{text}\n```", description="Alerts sent, held or failed"
+    )

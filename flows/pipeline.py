@@ -32,6 +32,12 @@ def import_files(config, bundle_dir):
     return pipeline.import_files(config, bundle_dir)
 
 
+@task(name="Read live platform sources")
+def ingest_sources(config):
+    # No task retries: the connectors retry calls themselves, and a stopped source resumes next run.
+    return pipeline.ingest_sources(config)
+
+
 @task(name="Enrich new comments (language, sentiment, intent)")
 def enrich(config):
     return pipeline.enrich(config)
@@ -73,6 +79,7 @@ def community_pipeline(
     with warehouse.writer_lock(config.warehouse_path):
         prepare(config)
         report.imported = import_files(config, Path(bundle_dir) if bundle_dir else None)
+        report.sources = ingest_sources(config)
         report.enriched = enrich(config)
         built = build(config, select, now if as_of else None)
         report.models_built = built.models_built
@@ -81,6 +88,7 @@ def community_pipeline(
         report.alerts = send_alerts(config, now, dry_run, held)
         report.published = publish(config)
     artifacts.publish_import(report.imported)
+    artifacts.publish_sources(report.sources)
     artifacts.publish_marts(config)
     artifacts.publish_sla(config)
     artifacts.publish_crisis(config)

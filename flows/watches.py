@@ -126,7 +126,9 @@ def daily_digest(config_path: str = "community.yml", dry_run: bool = False, day:
     config = load_config(config_path)
     with warehouse.writer_lock(config.warehouse_path):
         prepare(config)
-        report = pipeline.send_digest(config, day=dt.date.fromisoformat(day) if day else None, dry_run=dry_run)
+        report = pipeline.send_digest(
+            config, day=dt.date.fromisoformat(day) if day else None, dry_run=dry_run
+        )
     artifacts.publish_alerts(report)
     return report
 

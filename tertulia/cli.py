@@ -62,9 +62,16 @@ def sample(
     days: Annotated[int, typer.Option(help="Days of history.")] = 90,
     seed: Annotated[int, typer.Option(help="Random seed; the same seed writes the same bundle.")] = 7,
     scale: Annotated[int, typer.Option(help="Multiply the community's size (1: about 10k comments).")] = 1,
-    end: Annotated[str | None, typer.Option(help="Last day of the sample (YYYY-MM-DD); default today.")] = None,
-    scenario: Annotated[str, typer.Option(help="default (a sudden crisis) or slow_burn (negative share rising over three days).")] = "default",
-    fmt: Annotated[str, typer.Option("--format", help="jsonl, csv or parquet for the comments file.")] = "jsonl",
+    end: Annotated[
+        str | None, typer.Option(help="Last day of the sample (YYYY-MM-DD); default today.")
+    ] = None,
+    scenario: Annotated[
+        str,
+        typer.Option(help="default (a sudden crisis) or slow_burn (negative share rising over three days)."),
+    ] = "default",
+    fmt: Annotated[
+        str, typer.Option("--format", help="jsonl, csv or parquet for the comments file.")
+    ] = "jsonl",
 ) -> None:
     """Write a deterministic sample community (a Quito coffee brand) as an import bundle."""
     from tertulia.sample import write_sample
@@ -100,9 +107,37 @@ def import_(
 
 
 @app.command()
+def ingest(
+    names: Annotated[
+        list[str] | None, typer.Argument(help="Sources to read (default: every enabled one).")
+    ] = None,
+    config: ConfigOpt = DEFAULT_CONFIG,
+    since: Annotated[str | None, typer.Option(help="Backfill from this date or instant (ISO 8601).")] = None,
+) -> None:
+    """Read the live platform sources in community.yml and land what is new (safe to repeat)."""
+    from tertulia import pipeline, warehouse
+
+    cfg = _config(config)
+    if not cfg.sources:
+        raise _fail(f"{config}: no `sources:` configured; see docs/connectors.md")
+    try:
+        with warehouse.writer_lock(cfg.warehouse_path, wait_seconds=60):
+            pipeline.prepare_warehouse(cfg)
+            reports = pipeline.ingest_sources(cfg, names or None, since=since)
+    except (warehouse.WarehouseBusy, KeyError, ValueError) as exc:
+        raise _fail(str(exc)) from None
+    for report in reports.values():
+        typer.echo(report.render())
+    if any(r.status == "failed" for r in reports.values()):
+        raise typer.Exit(1)
+
+
+@app.command()
 def build(
     config: ConfigOpt = DEFAULT_CONFIG,
-    select: Annotated[str | None, typer.Option(help="dbt selector, e.g. 'marts' or '+fct_sla_events'.")] = None,
+    select: Annotated[
+        str | None, typer.Option(help="dbt selector, e.g. 'marts' or '+fct_sla_events'.")
+    ] = None,
     full_refresh: Annotated[bool, typer.Option(help="Rebuild incremental models from scratch.")] = False,
     docs: Annotated[bool, typer.Option(help="Also run `dbt docs generate`.")] = False,
 ) -> None:
@@ -125,9 +160,15 @@ def build(
 @app.command()
 def run(
     config: ConfigOpt = DEFAULT_CONFIG,
-    bundle_dir: Annotated[Path | None, typer.Option(help="Bundle to import first (default: bundle_dir in config).")] = None,
-    dry_run: Annotated[bool, typer.Option(help="Print alerts instead of sending them, even with a Slack token.")] = False,
-    now: Annotated[str | None, typer.Option(help="Evaluate SLAs and signals as of this instant (ISO 8601).")] = None,
+    bundle_dir: Annotated[
+        Path | None, typer.Option(help="Bundle to import first (default: bundle_dir in config).")
+    ] = None,
+    dry_run: Annotated[
+        bool, typer.Option(help="Print alerts instead of sending them, even with a Slack token.")
+    ] = False,
+    now: Annotated[
+        str | None, typer.Option(help="Evaluate SLAs and signals as of this instant (ISO 8601).")
+    ] = None,
 ) -> None:
     """Run the whole pipeline once (import, enrich, build, checks, alerts, publish) as a Prefect flow."""
     from tertulia.summary import render_text
@@ -144,7 +185,10 @@ def _run_flow(config: Path, bundle_dir: Path | None, dry_run: bool, now: str | N
 
     try:
         return community_pipeline(
-            config_path=str(config), bundle_dir=str(bundle_dir) if bundle_dir else None, dry_run=dry_run, as_of=now
+            config_path=str(config),
+            bundle_dir=str(bundle_dir) if bundle_dir else None,
+            dry_run=dry_run,
+            as_of=now,
         )
     except (DbtError, WarehouseBusy) as exc:
         raise _fail(str(exc)) from None

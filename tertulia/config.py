@@ -90,7 +90,9 @@ class BusinessHours(_Model):
         import holidays
 
         if v not in holidays.list_supported_countries():
-            raise ValueError(f"holidays has no calendar for country {v!r}; use an ISO code such as 'EC' or 'ES'")
+            raise ValueError(
+                f"holidays has no calendar for country {v!r}; use an ISO code such as 'EC' or 'ES'"
+            )
         return v
 
 
@@ -355,9 +357,13 @@ def _format_errors(path: Path, exc: ValidationError) -> str:
     return "\n".join(lines)
 
 
-def parse_config(data: dict[str, Any], *, source: Path = Path("community.yml"), base_dir: Path | None = None) -> Config:
+def parse_config(
+    data: dict[str, Any], *, source: Path = Path("community.yml"), base_dir: Path | None = None
+) -> Config:
     if not isinstance(data, dict):
-        raise ConfigError(f"{source}: expected a mapping of sections at the top level, got {type(data).__name__}")
+        raise ConfigError(
+            f"{source}: expected a mapping of sections at the top level, got {type(data).__name__}"
+        )
     try:
         return Config.model_validate({**data, "base_dir": base_dir or source.parent})
     except ValidationError as exc:

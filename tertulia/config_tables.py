@@ -17,7 +17,8 @@ def write_table(con: duckdb.DuckDBPyConnection, name: str, frame: pd.DataFrame) 
     con.execute("create schema if not exists config")
     con.register("_frame", frame)
     try:
-        con.execute(f"create or replace table config.{name} as select * from _frame")
+        # `name` is one of our own table names, never user input.
+        con.execute(f"create or replace table config.{name} as select * from _frame")  # noqa: S608
     finally:
         con.unregister("_frame")
 
@@ -44,6 +45,12 @@ def sync_config_tables(con: duckdb.DuckDBPyConnection, config: Config) -> None:
     from tertulia.engagement_config import write_goals, write_member_levels  # imports write_table from here
     from tertulia.sla_policies import write_sla_policies
 
-    writers = [write_brand_accounts, write_goals, write_member_levels, write_business_intervals, write_sla_policies]
+    writers = [
+        write_brand_accounts,
+        write_goals,
+        write_member_levels,
+        write_business_intervals,
+        write_sla_policies,
+    ]
     for writer in writers:
         writer(con, config)

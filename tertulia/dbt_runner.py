@@ -137,6 +137,7 @@ def build(
         lines = [f"  - {n.resource_type} {n.name}: {n.status}: {n.message}" for n in result.failures]
         raise DbtError(
             f"dbt {args[0]} failed; fix these and run again (logs in "
-            f"{config.warehouse_path.parent / 'dbt' / 'logs'}):\n" + "\n".join(lines or ["  (no node result)"])
+            f"{config.warehouse_path.parent / 'dbt' / 'logs'}):\n"
+            + "\n".join(lines or ["  (no node result)"])
         )
     return result

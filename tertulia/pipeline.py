@@ -25,7 +25,8 @@ def utcnow() -> dt.datetime:
 @dataclass
 class RunReport:
     started_at: dt.datetime
-    imported: dict[str, Any] = field(default_factory=dict)
+    imported: Any = None
+    sources: dict[str, Any] = field(default_factory=dict)
     enriched: int = 0
     models_built: list[str] = field(default_factory=list)
     quality: Any = None
@@ -64,6 +65,15 @@ def import_files(config: Config, bundle_dir: Path | None = None):
         con.close()
 
 
+def ingest_sources(config: Config, names: list[str] | None = None, since: str | None = None):
+    """Land what is new in the live platform sources (community.yml `sources:`); {} when none is set."""
+    if not config.sources:
+        return {}
+    from connectors.runner import parse_since, run_sources
+
+    return run_sources(config, names, since=parse_since(since))
+
+
 def enrich(config: Config) -> int:
     """Score language, sentiment, intent and priority of comments not scored yet (or edited since)."""
     from enrichment.store import enrich_new_comments
@@ -100,7 +110,11 @@ def check_quality(config: Config, *, now: dt.datetime | None = None):
 
 
 def evaluate_and_send_alerts(
-    config: Config, *, now: dt.datetime | None = None, dry_run: bool = False, held_kinds: frozenset[str] = frozenset()
+    config: Config,
+    *,
+    now: dt.datetime | None = None,
+    dry_run: bool = False,
+    held_kinds: frozenset[str] = frozenset(),
 ):
     """Turn mart rows into alerts, write them to the outbox, deliver what is pending."""
     from alerts.delivery import deliver_pending

@@ -99,7 +99,12 @@ def crisis_markdown(config: Config) -> str:
     incidents = crisis_incidents(config)
     if not incidents:
         return "## Crisis signals\n\nNo crisis incident detected."
-    lines = ["## Crisis incidents", "", "| started | ended | platform | account | signal | severity |", "|---|---|---|---|---|---|"]
+    lines = [
+        "## Crisis incidents",
+        "",
+        "| started | ended | platform | account | signal | severity |",
+        "|---|---|---|---|---|---|",
+    ]
     for i in incidents:
         lines.append(
             f"| {i.get('started_at')} | {i.get('ended_at') or 'ongoing'} | {i.get('platform')} | "

@@ -64,7 +64,9 @@ def free_port(preferred: int = 4200) -> int:
     raise RuntimeError("no free TCP port on 127.0.0.1")
 
 
-def prefect_env(paths: ServicePaths, api_url: str, config: Config | None = None, config_path: Path | None = None) -> dict:
+def prefect_env(
+    paths: ServicePaths, api_url: str, config: Config | None = None, config_path: Path | None = None
+) -> dict:
     env = dict(os.environ)
     env.update(
         {
@@ -120,7 +122,16 @@ def start_server(paths: ServicePaths, port: int) -> str:
     env = prefect_env(paths, api_url)
     with paths.server_log.open("ab") as log:
         proc = subprocess.Popen(
-            [_prefect_bin(), "server", "start", "--host", "127.0.0.1", "--port", str(port), "--analytics-off"],
+            [
+                _prefect_bin(),
+                "server",
+                "start",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(port),
+                "--analytics-off",
+            ],
             env=env,
             stdout=log,
             stderr=subprocess.STDOUT,

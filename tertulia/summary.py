@@ -39,16 +39,22 @@ def _lines(config: Config, report) -> list[str]:
     errors = getattr(getattr(report, "imported", None), "errors", None) or []
     for e in errors:
         lines.append(f"  ! {e}")
+    for source in (getattr(report, "sources", None) or {}).values():
+        lines.append("Source " + source.render())
     if getattr(report, "enriched", None):
         lines.append(f"Comments enriched (language, sentiment, intent): {report.enriched}")
     marts = run_views.mart_row_counts(config)
     if marts:
-        lines.append(f"Marts built: {len(marts)} (" + ", ".join(f"{m['mart']} {m['rows']}" for m in marts) + ")")
+        lines.append(
+            f"Marts built: {len(marts)} (" + ", ".join(f"{m['mart']} {m['rows']}" for m in marts) + ")"
+        )
     sla = run_views.sla_counts(config)
     if sla:
         lines.append(
             "SLAs: "
-            + ", ".join(f"{sla.get(s, 0)} {s.replace('_', ' ')}" for s in ("met", "breached", "at_risk", "pending"))
+            + ", ".join(
+                f"{sla.get(s, 0)} {s.replace('_', ' ')}" for s in ("met", "breached", "at_risk", "pending")
+            )
         )
     incidents = run_views.crisis_incidents(config)
     if incidents:
@@ -101,7 +107,13 @@ def weekly_markdown(config: Config) -> str:
         config, "select * from marts.fct_goal_progress order by period_start_date desc, goal_name limit 20"
     )
     if goals:
-        lines += ["", "## Goals", "", "| goal | period | actual | target | on track |", "|---|---|---|---|---|"]
+        lines += [
+            "",
+            "## Goals",
+            "",
+            "| goal | period | actual | target | on track |",
+            "|---|---|---|---|---|",
+        ]
         for g in goals:
             lines.append(
                 f"| {g.get('goal_name')} | {g.get('period_start_date')} | {g.get('actual')} | {g.get('target')} | "

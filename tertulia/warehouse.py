@@ -67,7 +67,9 @@ def connect(db_path: Path, *, read_only: bool = False) -> duckdb.DuckDBPyConnect
     db_path = Path(db_path)
     if read_only:
         if not db_path.exists():
-            raise FileNotFoundError(f"{db_path}: no warehouse yet; run `tertulia import` or `make demo` first")
+            raise FileNotFoundError(
+                f"{db_path}: no warehouse yet; run `tertulia import` or `make demo` first"
+            )
         return duckdb.connect(str(db_path), read_only=True)
     db_path.parent.mkdir(parents=True, exist_ok=True)
     con = duckdb.connect(str(db_path))

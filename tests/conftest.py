@@ -41,7 +41,10 @@ def example_config(tmp_path):
     from tertulia.config import parse_config
 
     data = yaml.safe_load(EXAMPLE_CONFIG.read_text(encoding="utf-8"))
-    data["warehouse"] = {**data.get("warehouse", {}), "path": str(tmp_path / "warehouse.duckdb"),
-                         "publish_dir": str(tmp_path / "published")}
+    data["warehouse"] = {
+        **data.get("warehouse", {}),
+        "path": str(tmp_path / "warehouse.duckdb"),
+        "publish_dir": str(tmp_path / "published"),
+    }
     data["bundle_dir"] = str(tmp_path / "bundle")
     return parse_config(data, source=EXAMPLE_CONFIG, base_dir=tmp_path)

@@ -56,8 +56,12 @@ def test_exactly_once_across_repeated_runs(cfg, con, slack):
     posts = slack.posts()
     assert len(posts) == 2
     # Routing: sla -> #community-care, crisis:critical -> override #comms-leads.
-    assert {slack.channel_id("#community-care"), slack.channel_id("#comms-leads")} == {p["channel"] for p in posts}
-    rows = con.execute("select dedupe_key, message_ts, channel from tertulia.alert_outbox order by id").fetchall()
+    assert {slack.channel_id("#community-care"), slack.channel_id("#comms-leads")} == {
+        p["channel"] for p in posts
+    }
+    rows = con.execute(
+        "select dedupe_key, message_ts, channel from tertulia.alert_outbox order by id"
+    ).fetchall()
     assert {(r[1], r[2]) for r in rows} == {
         (next(p["ts"] for p in posts if p["channel"] == slack.channel_id(r[2])), r[2]) for r in rows
     }
@@ -132,10 +136,15 @@ def test_crash_after_send_before_record_does_not_duplicate(cfg, con, slack, monk
     row = con.execute("select message_ts, state from tertulia.alert_outbox where dedupe_key = 'a'").fetchone()
     assert row == (posts[0]["ts"], "sent")
     # The recovered root still anchors its thread.
-    assert con.execute("select root_ts from tertulia.alert_threads where thread_key = 't'").fetchone()[0] == posts[0]["ts"]
+    assert (
+        con.execute("select root_ts from tertulia.alert_threads where thread_key = 't'").fetchone()[0]
+        == posts[0]["ts"]
+    )
 
 
-def test_crash_recovery_without_history_scope_resends_once_marked_as_possible_repeat(cfg, con, slack, monkeypatch):
+def test_crash_recovery_without_history_scope_resends_once_marked_as_possible_repeat(
+    cfg, con, slack, monkeypatch
+):
     enqueue(con, [alert("a")], now=DAYTIME)
     slack.fail("chat.postMessage", status=500, after=True)  # posted, answer lost
     run(con, cfg)
@@ -210,7 +219,9 @@ def test_channel_not_found_says_to_fix_the_config(cfg, con, slack):
     assert last_error == msg
 
 
-def test_invalid_token_stops_without_sending_and_never_shows_the_token(example_config, slack, monkeypatch, caplog):
+def test_invalid_token_stops_without_sending_and_never_shows_the_token(
+    example_config, slack, monkeypatch, caplog
+):
     secret = "xoxb-wrong-secret-123"
     monkeypatch.setenv("SLACK_BOT_TOKEN", secret)
     cfg = with_slack(example_config, base_url=slack.base_url)
@@ -258,7 +269,11 @@ def test_webhook_rate_limit_and_outage(example_config, slack, monkeypatch):
 def test_console_mode_prints_readably_once(example_config):
     cfg = with_slack(example_config)
     con = open_db(cfg)
-    enqueue(con, [alert("a", facts=(("Waiting", "45 min"),), member_text=("¿Dónde está mi pedido?",))], now=DAYTIME)
+    enqueue(
+        con,
+        [alert("a", facts=(("Waiting", "45 min"),), member_text=("¿Dónde está mi pedido?",))],
+        now=DAYTIME,
+    )
     printed: list[str] = []
     report = deliver_pending(con, cfg, now=DAYTIME, out=printed.append)
     assert report.mode == "console" and report.printed == 1
@@ -282,8 +297,11 @@ def test_dry_run_prints_with_a_token_and_changes_nothing(cfg, con, slack):
 
 def test_quiet_hours_hold_low_severity_until_morning(example_config, slack, monkeypatch):
     monkeypatch.setenv("SLACK_BOT_TOKEN", VALID_TOKEN)
-    cfg = with_slack(example_config, base_url=slack.base_url,
-                     quiet_hours=QuietHours(start="21:00", end="08:00", hold_below="warning"))
+    cfg = with_slack(
+        example_config,
+        base_url=slack.base_url,
+        quiet_hours=QuietHours(start="21:00", end="08:00", hold_below="warning"),
+    )
     con = open_db(cfg)
     enqueue(con, [alert("low", severity="info"), alert("mid", severity="warning")], now=NIGHT)
     night = deliver_pending(con, cfg, now=NIGHT, sleep=Sleeps())
@@ -303,7 +321,9 @@ def test_cooldown_suppresses_repeats_but_not_escalations(cfg, con, slack):
     t30 = t0 + dt.timedelta(minutes=30)
     enqueue(con, [alert("c2", kind="crisis", thread_key="inc")], now=t30)
     assert run(con, cfg, now=t30).suppressed == 1
-    reason = con.execute("select suppressed_reason from tertulia.alert_outbox where dedupe_key = 'c2'").fetchone()[0]
+    reason = con.execute(
+        "select suppressed_reason from tertulia.alert_outbox where dedupe_key = 'c2'"
+    ).fetchone()[0]
     assert reason.startswith("cooldown: the same crisis signal was sent at 2026-11-20 15:00 UTC (60 min")
     enqueue(con, [alert("c3", kind="crisis", severity="critical", thread_key="inc")], now=t30)
     assert run(con, cfg, now=t30).sent == 1  # escalation
@@ -321,8 +341,12 @@ def test_flood_control_sends_one_digest_for_too_many_breaches(cfg, con, slack):
     (post,) = slack.posts()
     listing = json.dumps(post["blocks"], ensure_ascii=False)
     assert all(f"• Breach {i}" in listing for i in range(7))
-    reasons = {r[0] for r in con.execute(
-        "select suppressed_reason from tertulia.alert_outbox where dedupe_key like 'br%'").fetchall()}
+    reasons = {
+        r[0]
+        for r in con.execute(
+            "select suppressed_reason from tertulia.alert_outbox where dedupe_key like 'br%'"
+        ).fetchall()
+    }
     assert len(reasons) == 1 and next(iter(reasons)).startswith("in digest flood:sla_breach:")
     # Exactly the limit (5) go out one by one.
     enqueue(con, [alert(f"ok{i}", digest_group="sla_breach") for i in range(5)], now=DAYTIME)
@@ -348,15 +372,19 @@ def test_thread_at_risk_breach_resolved_exactly_once_over_runs(cfg, con, slack):
     (update,) = slack.method_calls("chat.update")
     assert update.params["ts"] == root["ts"]
     assert root["text"].startswith("✅ Resolved: SLA: At risk") and root["edited"] is True
-    assert "Resolved 2026-11-20 10:00 (America/Guayaquil): Answered" in json.dumps(root["blocks"], ensure_ascii=False)
+    assert "Resolved 2026-11-20 10:00 (America/Guayaquil): Answered" in json.dumps(
+        root["blocks"], ensure_ascii=False
+    )
 
 
 def test_held_kinds_wait_for_a_run_without_the_hold(cfg, con, slack):
     enqueue(con, [alert("s"), alert("q", kind="data_quality")], now=DAYTIME, held_kinds=frozenset({"sla"}))
     run(con, cfg)
     assert states(con) == {"s": "held", "q": "sent"}
-    assert "data-quality gate" in con.execute(
-        "select hold_reason from tertulia.alert_outbox where dedupe_key = 's'").fetchone()[0]
+    assert (
+        "data-quality gate"
+        in con.execute("select hold_reason from tertulia.alert_outbox where dedupe_key = 's'").fetchone()[0]
+    )
     enqueue(con, [], now=DAYTIME)
     assert run(con, cfg).sent == 1 and states(con)["s"] == "sent"
 
@@ -411,18 +439,29 @@ def test_kind_without_a_channel_fails_with_the_key_to_add(example_config, slack,
     enqueue(con, [alert("q", kind="data_quality")], now=DAYTIME)
     report = deliver_pending(con, cfg, now=DAYTIME, sleep=Sleeps())
     assert states(con) == {"q": "failed"}
-    assert report.problems == ["no Slack channel for alerts of kind 'data_quality': add slack.channels.data_quality "
-                               "to community.yml (the alert waits in the outbox)"]
+    assert report.problems == [
+        "no Slack channel for alerts of kind 'data_quality': add slack.channels.data_quality "
+        "to community.yml (the alert waits in the outbox)"
+    ]
     con.close()
 
 
 def test_flood_digest_lists_at_most_twenty_with_local_times(cfg, con, slack):
-    many = [alert(f"br{i:02d}", digest_group="sla_breach", title=f"Breach {i}",
-                  occurred_at=dt.datetime(2026, 11, 20, 14, i)) for i in range(25)]
+    many = [
+        alert(
+            f"br{i:02d}",
+            digest_group="sla_breach",
+            title=f"Breach {i}",
+            occurred_at=dt.datetime(2026, 11, 20, 14, i),
+        )
+        for i in range(25)
+    ]
     enqueue(con, many, now=DAYTIME)
     run(con, cfg)
     (post,) = slack.posts()
-    listing = next(b["text"]["text"] for b in post["blocks"] if b.get("text", {}).get("text", "").startswith("•"))
+    listing = next(
+        b["text"]["text"] for b in post["blocks"] if b.get("text", {}).get("text", "").startswith("•")
+    )
     lines = listing.split("\n")
     assert len(lines) == 21
     assert lines[0] == "• 20 Nov 09:00 · Breach 0" and lines[19] == "• 20 Nov 09:19 · Breach 19"
@@ -433,8 +472,14 @@ def test_cooldown_without_a_thread_matches_the_same_title(cfg, con, slack):
     enqueue(con, [alert("q1", kind="data_quality", title="raw.comments failed its checks")], now=DAYTIME)
     run(con, cfg)
     later = DAYTIME + dt.timedelta(minutes=119)
-    enqueue(con, [alert("q2", kind="data_quality", title="raw.comments failed its checks"),
-                  alert("q3", kind="data_quality", title="raw.posts failed its checks")], now=later)
+    enqueue(
+        con,
+        [
+            alert("q2", kind="data_quality", title="raw.comments failed its checks"),
+            alert("q3", kind="data_quality", title="raw.posts failed its checks"),
+        ],
+        now=later,
+    )
     run(con, cfg, now=later)
     assert states(con) == {"q1": "sent", "q2": "suppressed", "q3": "sent"}
 
@@ -444,8 +489,9 @@ def test_ok_false_error_from_slack_is_explained(cfg, con, slack):
     slack.fail("chat.postMessage", error="is_archived")
     report = run(con, cfg)
     assert states(con) == {"a": "failed"}
-    assert report.problems == ["#community-care is archived: unarchive it or route this kind to another channel in "
-                               "slack.channels"]
+    assert report.problems == [
+        "#community-care is archived: unarchive it or route this kind to another channel in slack.channels"
+    ]
 
 
 def test_long_retry_after_is_not_waited_out_inside_a_run(cfg, con, slack):
@@ -461,7 +507,9 @@ def test_crash_while_replying_in_a_thread_is_found_with_conversations_replies(cf
     enqueue(con, [alert("root", thread_key="t")], now=DAYTIME)
     run(con, cfg)
     enqueue(con, [alert("reply", thread_key="t", severity="critical")], now=DAYTIME)
-    monkeypatch.setattr(delivery, "record_sent", lambda *a, **k: (_ for _ in ()).throw(RuntimeError("killed")))
+    monkeypatch.setattr(
+        delivery, "record_sent", lambda *a, **k: (_ for _ in ()).throw(RuntimeError("killed"))
+    )
     with pytest.raises(RuntimeError):
         run(con, cfg)
     monkeypatch.undo()
@@ -470,17 +518,26 @@ def test_crash_while_replying_in_a_thread_is_found_with_conversations_replies(cf
     root, reply = slack.posts()
     assert reply["thread_ts"] == root["ts"] and len(slack.posts()) == 2
     assert len(slack.method_calls("conversations.replies")) == 1
-    assert con.execute("select message_ts, thread_ts from tertulia.alert_outbox where dedupe_key = 'reply'"
-                       ).fetchone() == (reply["ts"], root["ts"])
+    assert con.execute(
+        "select message_ts, thread_ts from tertulia.alert_outbox where dedupe_key = 'reply'"
+    ).fetchone() == (reply["ts"], root["ts"])
 
 
-def test_escalation_routed_to_another_channel_starts_there_and_resolve_updates_both(example_config, monkeypatch):
+def test_escalation_routed_to_another_channel_starts_there_and_resolve_updates_both(
+    example_config, monkeypatch
+):
     server = FakeSlack(channels=("#community-care", "#care-leads")).start()
     try:
         monkeypatch.setenv("SLACK_BOT_TOKEN", VALID_TOKEN)
-        cfg = with_slack(example_config, base_url=server.base_url, channel_overrides={"sla:critical": "#care-leads"})
+        cfg = with_slack(
+            example_config, base_url=server.base_url, channel_overrides={"sla:critical": "#care-leads"}
+        )
         con = open_db(cfg)
-        enqueue(con, [alert("risk", thread_key="i"), alert("breach", thread_key="i", severity="critical")], now=DAYTIME)
+        enqueue(
+            con,
+            [alert("risk", thread_key="i"), alert("breach", thread_key="i", severity="critical")],
+            now=DAYTIME,
+        )
         deliver_pending(con, cfg, now=DAYTIME, sleep=Sleeps())
         enqueue(con, [alert("done", thread_key="i", severity="info", resolves=True)], now=DAYTIME)
         deliver_pending(con, cfg, now=DAYTIME, sleep=Sleeps())

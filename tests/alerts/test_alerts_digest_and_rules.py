@@ -27,11 +27,15 @@ def build_marts(con: duckdb.DuckDBPyConnection) -> None:
         ('a', '2026-11-19 06:00'), ('b', '2026-11-20 04:59'),   -- local 19th: counted
         ('c', '2026-11-19 04:00'), ('d', '2026-11-20 05:00')    -- local 18th 23:00 / 20th 00:00: not
     """)
-    con.execute("create table marts.fct_engagement_daily (metric_date date, account_id varchar, comments integer)")
+    con.execute(
+        "create table marts.fct_engagement_daily (metric_date date, account_id varchar, comments integer)"
+    )
     con.execute("""insert into marts.fct_engagement_daily values
         ('2026-11-19', 'ig', 10), ('2026-11-19', 'fb', 5), ('2026-11-18', 'ig', 7), ('2026-11-01', 'ig', 99)""")
-    con.execute("create table marts.fct_sla_events (item_id varchar, arrived_at timestamp, first_response_at timestamp, "
-                "sla_breach_at timestamp, is_breached boolean)")
+    con.execute(
+        "create table marts.fct_sla_events (item_id varchar, arrived_at timestamp, first_response_at timestamp, "
+        "sla_breach_at timestamp, is_breached boolean)"
+    )
     con.execute("""insert into marts.fct_sla_events values
         ('1', '2026-11-19 14:00', '2026-11-19 14:30', '2026-11-19 15:00', false),  -- 30 min
         ('2', '2026-11-19 20:00', '2026-11-19 21:30', '2026-11-19 20:30', true),   -- 90 min, breached
@@ -39,8 +43,10 @@ def build_marts(con: duckdb.DuckDBPyConnection) -> None:
         ('4', '2026-11-19 16:00', null, '2026-11-19 17:00', true),                 -- unanswered, breached
         ('5', '2026-11-19 04:30', null, '2026-11-18 12:00', true)                  -- local 18th: not counted
     """)
-    con.execute("create table marts.fct_goal_progress (goal_name varchar, metric varchar, platform varchar, "
-                "period_end_date date, actual double, target double)")
+    con.execute(
+        "create table marts.fct_goal_progress (goal_name varchar, metric varchar, platform varchar, "
+        "period_end_date date, actual double, target double)"
+    )
     con.execute("""insert into marts.fct_goal_progress values
         ('ER', 'engagement_rate', null, '2026-10-31', 0.05, 0.03),
         ('ER', 'engagement_rate', null, '2026-11-30', 0.024, 0.03),          -- community-wide, latest: shown
@@ -69,8 +75,14 @@ def test_daily_digest_numbers_match_hand_computed(example_config):
 def test_daily_digest_degrades_when_marts_are_missing(example_config):
     con = open_db(example_config)
     digest = daily_digest(con, example_config, day=DAY)
-    assert dict(digest.facts) == {"New members": "n/a", "Comments": "n/a", "Response rate": "n/a",
-                                  "Median response": "n/a", "SLAs missed": "n/a", "Engagement rate": "n/a"}
+    assert dict(digest.facts) == {
+        "New members": "n/a",
+        "Comments": "n/a",
+        "Response rate": "n/a",
+        "Median response": "n/a",
+        "SLAs missed": "n/a",
+        "Engagement rate": "n/a",
+    }
     assert "chart_path" not in digest.extra
     assert "fct_engagement_daily (comments) not built" in digest.reason
     assert digest_due(con, example_config, now=DAYTIME) is None  # no digest mart at all: no digest
@@ -130,12 +142,20 @@ def test_evaluate_all_skips_missing_broken_and_invalid_rules(example_config, mon
         raise ValueError("bug in a rule")
 
     monkeypatch.setitem(sys.modules, "fake_good_rules", _module("fake_good_rules", "sla_alerts", good))
-    monkeypatch.setitem(sys.modules, "fake_catalog_rules", _module("fake_catalog_rules", "crisis_alerts", catalog))
+    monkeypatch.setitem(
+        sys.modules, "fake_catalog_rules", _module("fake_catalog_rules", "crisis_alerts", catalog)
+    )
     monkeypatch.setitem(sys.modules, "fake_boom_rules", _module("fake_boom_rules", "dq_alerts", boom))
-    monkeypatch.setattr(rules, "RULES", (
-        ("fake_missing_rules", "x"), ("fake_good_rules", "sla_alerts"), ("fake_catalog_rules", "crisis_alerts"),
-        ("fake_boom_rules", "dq_alerts"),
-    ))
+    monkeypatch.setattr(
+        rules,
+        "RULES",
+        (
+            ("fake_missing_rules", "x"),
+            ("fake_good_rules", "sla_alerts"),
+            ("fake_catalog_rules", "crisis_alerts"),
+            ("fake_boom_rules", "dq_alerts"),
+        ),
+    )
     con = open_db(example_config)
     with caplog.at_level(logging.INFO, logger="tertulia.alerts"):
         produced = rules.evaluate_all(con, example_config, now=DAYTIME)

@@ -54,8 +54,13 @@ def test_escape_is_exact():
 
 
 def test_over_long_text_is_cut_with_an_ellipsis_never_rejected():
-    a = alert("x", title="T" * 400, member_text=("m" * 10_000,), facts=tuple((f"f{i}", "v" * 3000) for i in range(15)),
-              links=tuple(Link(f"L{i}" * 50, f"https://example.com/{i}") for i in range(8)))
+    a = alert(
+        "x",
+        title="T" * 400,
+        member_text=("m" * 10_000,),
+        facts=tuple((f"f{i}", "v" * 3000) for i in range(15)),
+        links=tuple(Link(f"L{i}" * 50, f"https://example.com/{i}") for i in range(8)),
+    )
     msg = render_message(a, tz=TZ)
     header = msg.blocks[0]["text"]["text"]
     assert len(header) == 150 and header.endswith("…")
@@ -104,14 +109,28 @@ def test_only_http_links_become_buttons(url, ok):
 def test_context_line_says_when_in_local_time_and_why():
     a = alert("x", occurred_at=dt.datetime(2026, 11, 20, 15, 5), reason="no reply after 30 business minutes")
     ctx = render_message(a, tz=TZ).blocks[-1]
-    assert ctx == {"type": "context", "elements": [{"type": "mrkdwn", "text":
-                   "When: 2026-11-20 10:05 (America/Guayaquil) · Why: no reply after 30 business minutes"}]}
+    assert ctx == {
+        "type": "context",
+        "elements": [
+            {
+                "type": "mrkdwn",
+                "text": "When: 2026-11-20 10:05 (America/Guayaquil) · Why: no reply after 30 business minutes",
+            }
+        ],
+    }
 
 
 def test_header_has_severity_emoji_and_kind():
-    assert render_message(alert("x", kind="crisis", severity="critical", title="Spike"), tz=TZ).blocks[0]["text"][
-        "text"] == "🔴 Crisis · Spike"
-    assert render_message(alert("x", title="Done", resolves=True), tz=TZ).blocks[0]["text"]["text"] == "✅ SLA · Done"
+    assert (
+        render_message(alert("x", kind="crisis", severity="critical", title="Spike"), tz=TZ).blocks[0][
+            "text"
+        ]["text"]
+        == "🔴 Crisis · Spike"
+    )
+    assert (
+        render_message(alert("x", title="Done", resolves=True), tz=TZ).blocks[0]["text"]["text"]
+        == "✅ SLA · Done"
+    )
 
 
 def test_console_text_strips_terminal_control_sequences():
@@ -126,10 +145,14 @@ def test_owner_is_mentioned_from_the_team_table(example_config, monkeypatch):
         cfg = with_slack(example_config, base_url=server.base_url)
         con = open_db(cfg)
         con.execute("create schema if not exists raw")
-        con.execute("create table raw.team (member_id varchar, name varchar, email varchar, slack_user_id varchar, "
-                    "handles varchar)")
-        con.execute("insert into raw.team values ('tm-ana', 'Ana', null, 'U0ANA', null), "
-                    "('tm-bad', 'Eve <!channel>', null, 'U1> <!channel', null)")
+        con.execute(
+            "create table raw.team (member_id varchar, name varchar, email varchar, slack_user_id varchar, "
+            "handles varchar)"
+        )
+        con.execute(
+            "insert into raw.team values ('tm-ana', 'Ana', null, 'U0ANA', null), "
+            "('tm-bad', 'Eve <!channel>', null, 'U1> <!channel', null)"
+        )
         enqueue(con, [alert("a", owner="tm-ana"), alert("b", owner="tm-bad")], now=DAYTIME)
         deliver_pending(con, cfg, now=DAYTIME, sleep=Sleeps())
         ana, bad = server.posts()

@@ -31,12 +31,21 @@ def test_the_shipped_example_is_valid_and_resolves_paths_against_its_folder():
     [
         (lambda d: d["community"].update(timzone="UTC"), "community.timzone: unknown key"),
         (lambda d: d["community"].update(timezone="Mars/Olympus"), "community.timezone"),
-        (lambda d: d["sla"]["policies"][0].update(target_minutes="half an hour"), "sla.policies.0.target_minutes"),
+        (
+            lambda d: d["sla"]["policies"][0].update(target_minutes="half an hour"),
+            "sla.policies.0.target_minutes",
+        ),
         (lambda d: d["sla"]["policies"][0].update(target_minutes=0), "sla.policies.0.target_minutes"),
         (lambda d: d["business_hours"]["weekly"].update(mon=["18:00-09:00"]), "business_hours.weekly"),
         (lambda d: d["business_hours"]["weekly"].update(funday=["09:00-18:00"]), "unknown weekday 'funday'"),
-        (lambda d: d["business_hours"].update(holidays_country="XX"), "holidays has no calendar for country 'XX'"),
-        (lambda d: d["accounts"].append(dict(d["accounts"][0])), "account instagram:ig-cafetertulia is listed twice"),
+        (
+            lambda d: d["business_hours"].update(holidays_country="XX"),
+            "holidays has no calendar for country 'XX'",
+        ),
+        (
+            lambda d: d["accounts"].append(dict(d["accounts"][0])),
+            "account instagram:ig-cafetertulia is listed twice",
+        ),
         (lambda d: d["accounts"][0].update(platform="myspace"), "unknown platform 'myspace'"),
         (lambda d: d["sla"]["policies"][0]["match"].update(channel=["fax"]), "unknown channel 'fax'"),
         (lambda d: d.pop("community"), "community: required key is missing"),

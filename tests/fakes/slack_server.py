@@ -132,7 +132,12 @@ class FakeSlack:
         if method != "webhook" and not authorized:
             return {"ok": False, "error": "invalid_auth"}
         if method in self.state.scopes_missing:
-            return {"ok": False, "error": "missing_scope", "needed": "channels:history", "provided": "chat:write"}
+            return {
+                "ok": False,
+                "error": "missing_scope",
+                "needed": "channels:history",
+                "provided": "chat:write",
+            }
         with self._lock:
             return getattr(self, "_m_" + method.replace(".", "_"), self._unknown)(p)
 
@@ -140,8 +145,15 @@ class FakeSlack:
         return {"ok": False, "error": "unknown_method"}
 
     def _m_auth_test(self, p: dict[str, Any]) -> dict[str, Any]:
-        return {"ok": True, "url": "https://tertulia-test.slack.com/", "team": "Test", "user": "tertulia",
-                "team_id": "T000", "user_id": "U0BOT", "bot_id": "B0BOT"}
+        return {
+            "ok": True,
+            "url": "https://tertulia-test.slack.com/",
+            "team": "Test",
+            "user": "tertulia",
+            "team_id": "T000",
+            "user_id": "U0BOT",
+            "bot_id": "B0BOT",
+        }
 
     def _resolve(self, name: str) -> tuple[str | None, dict[str, Any] | None]:
         if name in self.state.missing_channels:
@@ -174,9 +186,15 @@ class FakeSlack:
         if isinstance(metadata, str):
             metadata = json.loads(metadata)
         thread_ts = p.get("thread_ts") or None
-        msg = {"ts": self._next_ts(), "channel": cid, "text": p.get("text"), "blocks": blocks,
-               "thread_ts": thread_ts, "metadata": metadata,
-               "reply_broadcast": str(p.get("reply_broadcast")).lower() in ("true", "1")}
+        msg = {
+            "ts": self._next_ts(),
+            "channel": cid,
+            "text": p.get("text"),
+            "blocks": blocks,
+            "thread_ts": thread_ts,
+            "metadata": metadata,
+            "reply_broadcast": str(p.get("reply_broadcast")).lower() in ("true", "1"),
+        }
         if thread_ts:
             parent = next((m for m in self.state.messages[cid] if m["ts"] == thread_ts), None)
             if parent is None:
@@ -192,8 +210,9 @@ class FakeSlack:
         if msg is None:
             return {"ok": False, "error": "message_not_found"}
         blocks = p.get("blocks")
-        msg.update(text=p.get("text"), blocks=json.loads(blocks) if isinstance(blocks, str) else blocks,
-                   edited=True)
+        msg.update(
+            text=p.get("text"), blocks=json.loads(blocks) if isinstance(blocks, str) else blocks, edited=True
+        )
         return {"ok": True, "channel": cid, "ts": msg["ts"], "text": msg["text"]}
 
     def _history(self, msgs: list[dict[str, Any]], p: dict[str, Any]) -> dict[str, Any]:
@@ -229,8 +248,10 @@ class FakeSlack:
         return self._history(thread, p)
 
     def _m_conversations_list(self, p: dict[str, Any]) -> dict[str, Any]:
-        channels = [{"id": cid, "name": name.lstrip("#"), "is_archived": False}
-                    for name, cid in self.state.channels.items()]
+        channels = [
+            {"id": cid, "name": name.lstrip("#"), "is_archived": False}
+            for name, cid in self.state.channels.items()
+        ]
         return {"ok": True, "channels": channels, "response_metadata": {"next_cursor": ""}}
 
     def _m_files_getUploadURLExternal(self, p: dict[str, Any]) -> dict[str, Any]:
@@ -247,8 +268,15 @@ class FakeSlack:
         for f in files or []:
             if not self.state.uploads.get(f["id"]):
                 return {"ok": False, "error": "file_not_found"}
-            self.state.files.append({"id": f["id"], "title": f.get("title"), "channel_id": p.get("channel_id"),
-                                     "thread_ts": p.get("thread_ts"), "bytes": self.state.uploads[f["id"]]})
+            self.state.files.append(
+                {
+                    "id": f["id"],
+                    "title": f.get("title"),
+                    "channel_id": p.get("channel_id"),
+                    "thread_ts": p.get("thread_ts"),
+                    "bytes": self.state.uploads[f["id"]],
+                }
+            )
         return {"ok": True, "files": [{"id": f["id"]} for f in files or []]}
 
     def _handler(self) -> type[BaseHTTPRequestHandler]:
@@ -258,8 +286,13 @@ class FakeSlack:
             def log_message(self, *args: Any) -> None:  # keep test output clean
                 return
 
-            def _send(self, status: int, body: bytes, ctype: str = "application/json",
-                      headers: dict[str, str] | None = None) -> None:
+            def _send(
+                self,
+                status: int,
+                body: bytes,
+                ctype: str = "application/json",
+                headers: dict[str, str] | None = None,
+            ) -> None:
                 self.send_response(status)
                 self.send_header("Content-Type", ctype)
                 self.send_header("Content-Length", str(len(body)))
@@ -310,8 +343,9 @@ class FakeSlack:
                     return self._fault(fault, is_hook, processed=False)
                 self._answer(method, params, authorized, is_hook, send=True)
 
-            def _answer(self, method: str, params: dict[str, Any], authorized: bool, is_hook: bool,
-                        send: bool = False) -> None:
+            def _answer(
+                self, method: str, params: dict[str, Any], authorized: bool, is_hook: bool, send: bool = False
+            ) -> None:
                 if is_hook:
                     with fake._lock:
                         fake.state.webhook_posts.append(params)
@@ -327,10 +361,20 @@ class FakeSlack:
                     time.sleep(fault.delay)
                 headers = {"Retry-After": fault.retry_after} if fault.retry_after is not None else None
                 if fault.status == 200 and fault.error:
-                    body = fault.error.encode() if is_hook else json.dumps({"ok": False, "error": fault.error}).encode()
-                    self._send(200 if not is_hook else 400, body, "text/plain" if is_hook else "application/json")
+                    body = (
+                        fault.error.encode()
+                        if is_hook
+                        else json.dumps({"ok": False, "error": fault.error}).encode()
+                    )
+                    self._send(
+                        200 if not is_hook else 400, body, "text/plain" if is_hook else "application/json"
+                    )
                 elif fault.status == 429:
-                    body = b"rate_limited" if is_hook else json.dumps({"ok": False, "error": "ratelimited"}).encode()
+                    body = (
+                        b"rate_limited"
+                        if is_hook
+                        else json.dumps({"ok": False, "error": "ratelimited"}).encode()
+                    )
                     self._send(429, body, "text/plain" if is_hook else "application/json", headers)
                 elif fault.status >= 400:
                     body = (fault.error or "internal server error").encode()

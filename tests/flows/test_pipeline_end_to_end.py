@@ -24,7 +24,11 @@ def community(tmp_path_factory, prefect_harness):
     base = tmp_path_factory.mktemp("e2e")
     facts = write_sample(base / "bundle", days=45, seed=11, end=dt.date(2026, 11, 20))
     data = yaml.safe_load((REPO / "community.example.yml").read_text(encoding="utf-8"))
-    data["warehouse"] = {**data["warehouse"], "path": str(base / "wh.duckdb"), "publish_dir": str(base / "pub")}
+    data["warehouse"] = {
+        **data["warehouse"],
+        "path": str(base / "wh.duckdb"),
+        "publish_dir": str(base / "pub"),
+    }
     data["bundle_dir"] = str(base / "bundle")
     config_path = base / "community.yml"
     config_path.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
@@ -77,7 +81,9 @@ def test_some_items_missed_their_sla_and_the_open_ones_are_tracked(community):
     statuses = dict(_q(community["config"], "select status, count(*) from marts.fct_sla_events group by 1"))
     assert statuses.get("breached", 0) >= 1
     assert statuses.get("met", 0) >= 1
-    open_ids = {r[0] for r in _q(community["config"], "select sla_event_id from marts.fct_sla_events where is_active")}
+    open_ids = {
+        r[0] for r in _q(community["config"], "select sla_event_id from marts.fct_sla_events where is_active")
+    }
     assert set(community["facts"].open_items) <= open_ids
 
 
@@ -96,7 +102,13 @@ def test_a_second_run_changes_no_row_and_sends_no_alert_again(community):
     from flows.pipeline import community_pipeline
 
     cfg = community["config"]
-    tables = ["raw.comments", "raw.posts", "raw.post_metrics", "marts.fct_sla_events", "tertulia.alert_outbox"]
+    tables = [
+        "raw.comments",
+        "raw.posts",
+        "raw.post_metrics",
+        "marts.fct_sla_events",
+        "tertulia.alert_outbox",
+    ]
     before = {t: _q(cfg, f"select count(*) from {t}")[0][0] for t in tables}  # noqa: S608 (our names)
     second = community_pipeline(
         config_path=str(community["config_path"]), as_of=community["facts"].now.isoformat()

@@ -22,7 +22,8 @@ pytestmark = pytest.mark.integration
 def _write_bundle(folder: Path) -> None:
     folder.mkdir(parents=True)
     (folder / "accounts.csv").write_text(
-        "platform,account_id,handle,name\ninstagram,ig-cafetertulia,cafetertulia,Café Tertulia\n", encoding="utf-8"
+        "platform,account_id,handle,name\ninstagram,ig-cafetertulia,cafetertulia,Café Tertulia\n",
+        encoding="utf-8",
     )
     (folder / "comments.jsonl").write_text(
         '{"platform":"instagram","comment_id":"c1","post_id":"p1","author_id":"m1","created_at":"2026-11-20T10:00:00-05:00","message":"Hola","channel":"comment"}\n'
@@ -113,7 +114,9 @@ async def _trigger_and_wait(deployment_name: str, env: dict, timeout: float = 24
                 break
             if time.monotonic() > deadline:
                 worker.kill()
-                pytest.fail(f"flow run did not finish in {timeout}s; worker said:\n{worker.communicate()[0][-3000:]}")
+                pytest.fail(
+                    f"flow run did not finish in {timeout}s; worker said:\n{worker.communicate()[0][-3000:]}"
+                )
             await asyncio.sleep(1)
         worker_out = worker.communicate(timeout=120)[0]
         from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterFlowRunId
@@ -125,7 +128,9 @@ async def _trigger_and_wait(deployment_name: str, env: dict, timeout: float = 24
 
 
 def test_a_deployment_runs_on_the_worker_and_leaves_its_artifacts(server):
-    fr, arts, worker_out = _run(_trigger_and_wait("file_drop_import/file-drops-hourly", server["env"]), server["env"])
+    fr, arts, worker_out = _run(
+        _trigger_and_wait("file_drop_import/file-drops-hourly", server["env"]), server["env"]
+    )
     assert fr.state.is_completed(), f"{fr.state}: {worker_out[-3000:]}"
     landed = {a.key: a for a in arts}
     assert "rows-landed" in landed, sorted(landed)
@@ -156,7 +161,9 @@ def test_the_deployments_page_lists_every_deployment(server, tmp_path):
         "--virtual-time-budget=20000",
         "--window-size=1400,1000",
     ]
-    dom = subprocess.run([browser, *flags, "--dump-dom", url], capture_output=True, text=True, timeout=180).stdout
+    dom = subprocess.run(
+        [browser, *flags, "--dump-dom", url], capture_output=True, text=True, timeout=180
+    ).stdout
     declared = yaml.safe_load((REPO / "prefect.yaml").read_text(encoding="utf-8"))["deployments"]
     missing = [d["name"] for d in declared if d["name"] not in dom]
     assert not missing, f"not on the deployments page: {missing}"

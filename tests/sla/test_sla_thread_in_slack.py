@@ -6,9 +6,9 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
+from fakes.slack_server import VALID_TOKEN, FakeSlack
 
 from connectors.landing import land_records
-from fakes.slack_server import VALID_TOKEN, FakeSlack
 from tertulia import pipeline, warehouse
 
 pytestmark = pytest.mark.integration
@@ -62,7 +62,11 @@ def test_at_risk_breach_and_resolved_go_to_one_thread_exactly_once(example_confi
     config = example_config.model_copy(
         update={
             "slack": example_config.slack.model_copy(
-                update={"base_url": slack.base_url, "quiet_hours": None, "seconds_per_message_per_channel": 0.0}
+                update={
+                    "base_url": slack.base_url,
+                    "quiet_hours": None,
+                    "seconds_per_message_per_channel": 0.0,
+                }
             )
         }
     )
@@ -86,8 +90,14 @@ def test_at_risk_breach_and_resolved_go_to_one_thread_exactly_once(example_confi
 
     cycle(local(16, 16, 30))
     cycle(local(16, 18, 30))
-    _land(config, "comments", [comment("c1", "member-7", local(16, 10), "¿A qué hora abren el sábado?"),
-                               comment("r1", "ig-cafetertulia", local(16, 18, 45), "¡De 10 a 14!", parent="c1")])
+    _land(
+        config,
+        "comments",
+        [
+            comment("c1", "member-7", local(16, 10), "¿A qué hora abren el sábado?"),
+            comment("r1", "ig-cafetertulia", local(16, 18, 45), "¡De 10 a 14!", parent="c1"),
+        ],
+    )
     cycle(local(16, 19))
     cycle(local(16, 19, 5))
 

@@ -1,0 +1,195 @@
+"""Discourse: a forum's latest topics and posts.
+
+Auth: `Api-Key` and `Api-Username` headers (an API key from the admin panel, scoped to read; `api_key_env`
+names its variable, `api_username:` the user it acts as). `forum_url:` is the forum's address.
+
+Endpoints: `/posts.json` (the latest posts across the forum, newest first, paged with `before=<post id>`),
+`/latest.json?order=created` (topics with views, likes and replies, paged with `page=`) and
+`/t/{id}.json` for topics whose opening post is not in the window (to name who started them).
+Every forum post is a comment: the opening post of a topic starts the thread (channel `comment`), the
+others reply to it. Ids are `<topic>-<post number>`, stable across edits and moves. Topics the brand
+(`brand_usernames:`) opened are also posts, with their metrics. Deleted posts keep their row, marked
+`is_deleted`. Rate limits: HTTP 429 with `Retry-After` (or `extras.wait_seconds`).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import httpx
+
+from connectors.base import Page
+from connectors.http_client import Decision, HttpClient
+from connectors.live import LiveConnector, iso, parse_time, text_or_none
+from connectors.live import comment as make_comment
+
+_TAGS = re.compile(r"<[^>]+>")
+
+
+class DiscourseConnector(LiveConnector):
+    platform = "discourse"
+    default_base_url = ""
+    own_id_key = "api_username"
+
+    @property
+    def base_url(self) -> str:
+        return (self.source.base_url or self.require("forum_url", "the forum's address, https://…")).rstrip(
+            "/"
+        )
+
+    def make_client(self) -> HttpClient:
+        user = self.require("api_username", "the username the API key acts as")
+        return self.new_client(
+            self.base_url,
+            headers={"Api-Key": self.secret("api_key"), "Api-Username": user, "Accept": "application/json"},
+        )
+
+    @property
+    def brand_usernames(self) -> set[str]:
+        names = self.opt("brand_usernames") or [self.opt("api_username")]
+        return {str(n).lower() for n in names if n}
+
+    def author_id(self, platform_id: Any, *, handle: Any = None) -> str:
+        return self.account_id if str(platform_id).lower() in self.brand_usernames else str(platform_id)
+
+    def classify(self, resp: httpx.Response, body: Any) -> Decision | None:
+        errors = "; ".join(body.get("errors") or []) if isinstance(body, dict) else ""
+        if resp.status_code == 429:
+            wait = resp.headers.get("retry-after") or ((body or {}).get("extras") or {}).get("wait_seconds")
+            return Decision("retry", wait=float(wait) if wait is not None else None)
+        if resp.status_code in (401, 403):
+            return Decision(
+                "stop",
+                message=f"{self.name}: the forum refused the API key (HTTP {resp.status_code}"
+                f"{': ' + errors if errors else ''}). Check that api_username exists and the key in "
+                f"{self.opt('api_key_env') or 'api_key_env'} is active with read scope (Admin → API).",
+            )
+        if resp.status_code == 404:
+            return Decision(
+                "stop", message=f"{self.name}: {resp.request.url.path} not found (HTTP 404); check forum_url."
+            )
+        return None
+
+    def streams(self) -> list[tuple[str, Callable[[], Iterator[Page]]]]:
+        return [("posts", self._posts), ("topics", self._topics)]
+
+    def _row(self, p: dict[str, Any]) -> dict[str, Any]:
+        topic, number = p["topic_id"], int(p["post_number"])
+        created = parse_time(p["created_at"])
+        deleted = bool(p.get("deleted_at") or p.get("user_deleted"))
+        updated = parse_time(p.get("deleted_at") or p.get("updated_at") or p["created_at"])
+        text = p.get("raw") if p.get("raw") is not None else _TAGS.sub("", p.get("cooked") or "")
+        parent = None if number == 1 else f"{topic}-{p.get('reply_to_post_number') or 1}"
+        return make_comment(
+            "discourse",
+            comment_id=f"{topic}-{number}",
+            post_id=topic,
+            parent_id=parent,
+            thread_id=f"{topic}-1",
+            author_id=self.author_id(p["username"]),
+            author_name=p.get("name") or p["username"],
+            created_at=created,
+            updated_at=max(updated, created),
+            message=text,
+            channel="comment" if number == 1 else "reply",
+            like_count=p.get("like_count"),
+            is_deleted=deleted,
+        )
+
+    def _posts(self) -> Iterator[Page]:
+        walk = self.begin_walk("posts")
+        start = parse_time(walk["start"])
+        while True:
+            params = {"before": walk["next"]} if walk["next"] else {}
+            what = f"/posts.json before {walk['next'] or '(latest)'}"
+            body, _ = self.client.get_json("posts.json", params, what=what)
+            latest = body.get("latest_posts") if isinstance(body, dict) else None
+            if not isinstance(latest, list):
+                raise self.malformed(what, "no `latest_posts` list")
+            rows, done, lowest = [], not latest, None
+            for p in latest:
+                try:
+                    created = parse_time(p["created_at"])
+                    lowest = int(p["id"]) if lowest is None else min(lowest, int(p["id"]))
+                    if created < start:
+                        done = True
+                        break
+                    self.see(walk, created)
+                    rows.append(self._row(p))
+                except (KeyError, TypeError, ValueError) as exc:
+                    raise self.malformed(
+                        what, f"bad post {p.get('id') if isinstance(p, dict) else p!r}: {exc}"
+                    ) from None
+            walk["next"] = None if done or lowest is None else str(lowest)
+            if not walk["next"]:
+                self.end_walk("posts")
+            yield self.page({"comments": rows})
+            if not walk["next"]:
+                return
+
+    def _topics(self) -> Iterator[Page]:
+        walk = self.begin_walk("topics")
+        start = parse_time(walk["start"])
+        while True:
+            number = int(walk["next"] or 0)
+            what = f"/latest.json page {number}"
+            body, _ = self.client.get_json("latest.json", {"order": "created", "page": number}, what=what)
+            topic_list = body.get("topic_list") if isinstance(body, dict) else None
+            if not isinstance(topic_list, dict) or not isinstance(topic_list.get("topics"), list):
+                raise self.malformed(what, "no `topic_list.topics`")
+            users = {u.get("id"): u.get("username") for u in body.get("users") or [] if isinstance(u, dict)}
+            posts, metrics, done = [], [], not topic_list["topics"]
+            for t in topic_list["topics"]:
+                try:
+                    created = parse_time(t["created_at"])
+                    if created < start:
+                        done = True
+                        break
+                    self.see(walk, created)
+                    starter = self._starter(t, users)
+                    if starter is None or starter.lower() not in self.brand_usernames:
+                        continue
+                    posts.append(
+                        {
+                            "platform": "discourse",
+                            "post_id": str(t["id"]),
+                            "account_id": self.account_id,
+                            "published_at": iso(created),
+                            "message": text_or_none(t.get("title")),
+                            "content_type": "topic",
+                            "permalink": f"{self.base_url}/t/{t.get('slug', '-')}/{t['id']}",
+                        }
+                    )
+                    metrics.append(
+                        {
+                            "platform": "discourse",
+                            "post_id": str(t["id"]),
+                            "captured_at": iso(self.now),
+                            "impressions": text_or_none(t.get("views")),
+                            "reach": None,
+                            "reactions": text_or_none(t.get("like_count")),
+                            "comments": text_or_none(t.get("reply_count")),
+                            "shares": None,
+                        }
+                    )
+                except (KeyError, TypeError, ValueError) as exc:
+                    raise self.malformed(
+                        what, f"bad topic {t.get('id') if isinstance(t, dict) else t!r}: {exc}"
+                    ) from None
+            walk["next"] = None if done or not topic_list.get("more_topics_url") else str(number + 1)
+            if not walk["next"]:
+                self.end_walk("topics")
+            yield self.page({"posts": posts, "post_metrics": metrics})
+            if not walk["next"]:
+                return
+
+    def _starter(self, topic: dict[str, Any], users: dict[Any, Any]) -> str | None:
+        for poster in topic.get("posters") or []:
+            if "Original Poster" in str(poster.get("description", "")):
+                return users.get(poster.get("user_id"))
+        # Older forums leave the description out: ask the topic itself.
+        body, _ = self.client.get_json(f"t/{topic['id']}.json", what=f"/t/{topic['id']}.json")
+        created_by = ((body or {}).get("details") or {}).get("created_by") or {}
+        return created_by.get("username")
