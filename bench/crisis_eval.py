@@ -30,23 +30,15 @@ from zoneinfo import ZoneInfo
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-import yaml  # noqa: E402
 
-from tertulia.config import Config, parse_config  # noqa: E402
+from tertulia.config import Config, example_config_in  # noqa: E402
 
 DOC = ROOT / "docs/crisis.md"
 START, END = "<!-- crisis-eval:start -->", "<!-- crisis-eval:end -->"
 
 
 def make_config(work: Path) -> Config:
-    data = yaml.safe_load((ROOT / "community.example.yml").read_text(encoding="utf-8"))
-    data["warehouse"] = {
-        **data.get("warehouse", {}),
-        "path": str(work / "warehouse.duckdb"),
-        "publish_dir": str(work / "published"),
-    }
-    data["bundle_dir"] = str(work / "bundle")
-    return parse_config(data, source=ROOT / "community.example.yml", base_dir=work)
+    return example_config_in(work)
 
 
 def earliest_fire(con, config: Config, row: dict) -> dt.datetime | None:

@@ -71,16 +71,22 @@ def file_drop_import(config_path: str = "community.yml", bundle_dir: str | None 
     return report
 
 
-@flow(name="sla_watch", log_prints=True)
-def sla_watch(config_path: str = "community.yml", dry_run: bool = False, as_of: str | None = None):
-    """Every few minutes: enrich new comments, rebuild the response models, send SLA alerts."""
+def _watch(config_path: str, models: str, dry_run: bool, as_of: str | None):
+    """A watch's run: enrich what is new, rebuild `models` without their tests, send what is due."""
     config = load_config(config_path)
     now = _now(as_of)
     with warehouse.writer_lock(config.warehouse_path):
         prepare(config)
         enrich(config)
-        rebuild(config, SLA_MODELS, now if as_of else None, False)
+        rebuild(config, models, now if as_of else None, False)
         report = send_alerts(config, now, dry_run)
+    return config, report
+
+
+@flow(name="sla_watch", log_prints=True)
+def sla_watch(config_path: str = "community.yml", dry_run: bool = False, as_of: str | None = None):
+    """Every few minutes: enrich new comments, rebuild the response models, send SLA alerts."""
+    config, report = _watch(config_path, SLA_MODELS, dry_run, as_of)
     artifacts.publish_sla(config)
     artifacts.publish_alerts(report)
     return report
@@ -89,13 +95,7 @@ def sla_watch(config_path: str = "community.yml", dry_run: bool = False, as_of: 
 @flow(name="crisis_watch", log_prints=True)
 def crisis_watch(config_path: str = "community.yml", dry_run: bool = False, as_of: str | None = None):
     """Every few minutes: enrich new comments, rebuild the crisis signals, send crisis alerts."""
-    config = load_config(config_path)
-    now = _now(as_of)
-    with warehouse.writer_lock(config.warehouse_path):
-        prepare(config)
-        enrich(config)
-        rebuild(config, CRISIS_MODELS, now if as_of else None, False)
-        report = send_alerts(config, now, dry_run)
+    config, report = _watch(config_path, CRISIS_MODELS, dry_run, as_of)
     artifacts.publish_crisis(config)
     artifacts.publish_alerts(report)
     return report

@@ -370,6 +370,24 @@ def parse_config(
         raise ConfigError(_format_errors(source, exc)) from None
 
 
+EXAMPLE_CONFIG = Path(__file__).resolve().parent.parent / "community.example.yml"
+
+
+def example_config_in(workdir: Path, example: Path = EXAMPLE_CONFIG) -> Config:
+    """The shipped example with its warehouse, published marts and bundle moved under `workdir`.
+
+    What tests, benchmarks and evaluations run on, so none of them touches the project's own data/.
+    """
+    data = yaml.safe_load(example.read_text(encoding="utf-8"))
+    data["warehouse"] = {
+        **data.get("warehouse", {}),
+        "path": str(workdir / "warehouse.duckdb"),
+        "publish_dir": str(workdir / "published"),
+    }
+    data["bundle_dir"] = str(workdir / "bundle")
+    return parse_config(data, source=example, base_dir=workdir)
+
+
 def load_config(path: Path | str) -> Config:
     path = Path(path)
     if not path.exists():

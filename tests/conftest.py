@@ -36,15 +36,6 @@ def prefect_harness():
 @pytest.fixture
 def example_config(tmp_path):
     """The shipped example configuration with its warehouse and bundle moved into tmp_path."""
-    import yaml
+    from tertulia.config import example_config_in
 
-    from tertulia.config import parse_config
-
-    data = yaml.safe_load(EXAMPLE_CONFIG.read_text(encoding="utf-8"))
-    data["warehouse"] = {
-        **data.get("warehouse", {}),
-        "path": str(tmp_path / "warehouse.duckdb"),
-        "publish_dir": str(tmp_path / "published"),
-    }
-    data["bundle_dir"] = str(tmp_path / "bundle")
-    return parse_config(data, source=EXAMPLE_CONFIG, base_dir=tmp_path)
+    return example_config_in(tmp_path)

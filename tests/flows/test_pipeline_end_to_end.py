@@ -117,3 +117,21 @@ def test_a_second_run_changes_no_row_and_sends_no_alert_again(community):
     assert after == before
     assert all(r.inserted == 0 and r.updated == 0 for r in second.imported.entities.values())
     assert second.alerts.sent == 0 and second.alerts.printed == 0
+
+
+def test_every_scheduled_flow_runs_on_the_built_warehouse(community):
+    from flows import watches
+
+    cfg_path = str(community["config_path"])
+    as_of = community["facts"].now.isoformat()
+    imported = watches.file_drop_import(config_path=cfg_path)
+    assert all(r.inserted == 0 for r in imported.entities.values())
+    sla = watches.sla_watch(config_path=cfg_path, dry_run=True, as_of=as_of)
+    crisis = watches.crisis_watch(config_path=cfg_path, dry_run=True, as_of=as_of)
+    nightly = watches.nightly_build(config_path=cfg_path, dry_run=True, as_of=as_of)
+    # Dry runs change nothing in the outbox, so what the first run left undelivered is shown again.
+    assert sla.mode == crisis.mode == nightly.mode == "dry-run"
+    digest = watches.daily_digest(config_path=cfg_path, dry_run=True, day="2026-11-19")
+    assert digest.mode == "dry-run"
+    week = watches.weekly_report(config_path=cfg_path)
+    assert "## Goals" in week and "Café Tertulia" in week

@@ -5,10 +5,8 @@ from __future__ import annotations
 import datetime as dt
 from pathlib import Path
 
-import yaml
-
 from tertulia import warehouse
-from tertulia.config import Config, parse_config
+from tertulia.config import Config, example_config_in
 from tertulia.raw_schema import ensure_raw_tables
 
 REPO = Path(__file__).resolve().parents[2]
@@ -16,14 +14,7 @@ NOW = dt.datetime(2026, 11, 21, 12, 0)  # the run's instant, UTC
 
 
 def config_in(tmp: Path) -> Config:
-    data = yaml.safe_load((REPO / "community.example.yml").read_text(encoding="utf-8"))
-    data["warehouse"] = {
-        **data.get("warehouse", {}),
-        "path": str(tmp / "warehouse.duckdb"),
-        "publish_dir": str(tmp / "published"),
-    }
-    data["bundle_dir"] = str(tmp / "bundle")
-    return parse_config(data, source=REPO / "community.example.yml", base_dir=tmp)
+    return example_config_in(tmp)
 
 
 def good_warehouse(config: Config):

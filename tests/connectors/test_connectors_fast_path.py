@@ -1,0 +1,168 @@
+"""The JSON-lines fast path (DuckDB's read_json) lands exactly what the line-by-line path lands."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+import connectors.files as files
+from connectors.files import import_bundle
+from tertulia import warehouse
+
+RAW_SQL = (
+    "select platform, comment_id, post_id, parent_id, thread_id, author_id, author_name, created_at, "
+    "updated_at, message, channel, like_count, is_deleted, cast(_extra as varchar), _source_line "
+    "from raw.comments order by comment_id"
+)
+
+
+def record(cid: str, **kw) -> dict:
+    rec = {
+        "platform": "youtube",
+        "comment_id": cid,
+        "post_id": "v1",
+        "thread_id": cid,
+        "author_id": "u1",
+        "created_at": "2026-03-01T10:00:00-05:00",
+        "channel": "comment",
+    }
+    rec.update(kw)
+    return rec
+
+
+# Values of every JSON type, escapes, non-ASCII text, and extra keys present, absent, null and nested.
+RECORDS = [
+    record(
+        "c1",
+        message='¿Envían a "Cuenca"?\nGracias',
+        like_count=3,
+        app="iOS",
+        score=1.50,
+        meta={"a": [1, None]},
+    ),
+    record("c2", message="plain", like_count="7", is_deleted=False, app=None),
+    record("c3", author_name="Ana", updated_at="2026-03-02T10:00:00-05:00", like_count=1e3),
+    record("c4", message="  spaced  ", meta={}),
+]
+
+
+@pytest.fixture
+def bundle(tmp_path):
+    b = tmp_path / "b"
+    b.mkdir()
+    (b / "comments.jsonl").write_text(
+        "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in RECORDS), encoding="utf-8"
+    )
+    return b
+
+
+def land(config, bundle, db_name: str) -> tuple[list, object]:
+    con = warehouse.connect(config.warehouse_path.with_name(db_name))
+    try:
+        report = import_bundle(con, bundle, config)
+        return con.execute(RAW_SQL).fetchall(), report
+    finally:
+        con.close()
+
+
+def _spy(monkeypatch) -> list:
+    """Record what the fast path's pre-check answered (None: the line path was taken)."""
+    answers: list = []
+    real = files._strict_json_lines
+
+    def spy(con, ent, p):
+        answers.append(real(con, ent, p))
+        return answers[-1]
+
+    monkeypatch.setattr(files, "_strict_json_lines", spy)
+    return answers
+
+
+def test_connectors_fast_and_line_paths_land_the_same_rows(example_config, bundle, monkeypatch):
+    answers = _spy(monkeypatch)
+    fast, _ = land(example_config, bundle, "fast.duckdb")
+    extra_keys = {"app", "meta", "score"}
+    used = {"message", "like_count", "is_deleted", "author_name", "updated_at"}
+    assert answers == [sorted({*record("x"), *used, *extra_keys})]  # the fast path was taken
+    monkeypatch.setattr(files, "_strict_json_lines", lambda con, ent, p: None)
+    slow, _ = land(example_config, bundle, "slow.duckdb")
+    assert fast == slow
+    by_id = {r[1]: r for r in fast}
+    # Numbers and booleans are kept as their JSON text; extras in key order, a null or absent one left out.
+    assert by_id["c1"][9:13] == ('¿Envían a "Cuenca"?\nGracias', "comment", "3", None)
+    assert json.loads(by_id["c1"][13]) == {"app": "iOS", "meta": {"a": [1, None]}, "score": 1.5}
+    assert by_id["c1"][13].startswith('{"app":"iOS","meta":')
+    assert by_id["c2"][11:14] == ("7", "false", None)
+    assert by_id["c3"][11] == "1000.0" and by_id["c3"][13] is None
+    assert by_id["c4"][9] == "  spaced  " and by_id["c4"][13] == '{"meta":{}}'
+    assert [r[14] for r in fast] == [1, 2, 3, 4]
+
+
+def test_connectors_fixed_file_reimported_fast_changes_nothing(example_config, bundle, monkeypatch):
+    answers = _spy(monkeypatch)
+    f = bundle / "comments.jsonl"
+    good = f.read_text(encoding="utf-8").splitlines(keepends=True)
+    f.write_text(good[0] + "{not json\n" + "".join(good[1:]), encoding="utf-8")
+    con = warehouse.connect(example_config.warehouse_path)
+    try:
+        first = import_bundle(con, bundle, example_config).entities["comments"]
+        assert answers == [None]  # the malformed line sent the file the line-by-line way
+        assert (first.inserted, first.quarantined) == (4, 1)
+        assert con.execute("select source_line, rule from tertulia.quarantine").fetchall() == [
+            (2, "malformed_record")
+        ]
+        f.write_text("".join(good), encoding="utf-8")
+        second = import_bundle(con, bundle, example_config).entities["comments"]
+        assert answers[1] is not None  # fixed: the fast path
+        # The same values and extras from the other path: nothing updated; the fixed line released.
+        assert (second.inserted, second.updated, second.unchanged, second.released) == (0, 0, 4, 1)
+    finally:
+        con.close()
+
+
+def test_connectors_fast_read_failing_midway_falls_back_to_lines(example_config, bundle, monkeypatch):
+    # A pre-check that wrongly lets a non-object line through: read_json fails inside the landing
+    # transaction, which rolls back, and the line path lands the file with the bad line quarantined.
+    f = bundle / "comments.jsonl"
+    f.write_text(f.read_text(encoding="utf-8") + "[1, 2]\n", encoding="utf-8")
+    monkeypatch.setattr(files, "_strict_json_lines", lambda con, ent, p: sorted(record("x")))
+    con = warehouse.connect(example_config.warehouse_path)
+    try:
+        report = import_bundle(con, bundle, example_config)
+        assert report.errors == []
+        res = report.entities["comments"]
+        assert (res.inserted, res.quarantined) == (4, 1)
+        assert con.execute("select source_line, rule, reason from tertulia.quarantine").fetchall() == [
+            (5, "malformed_record", "not a JSON object: [1, 2]")
+        ]
+        # The line path reads every key, so the extras the wrong pre-check left out are kept.
+        assert (
+            con.execute("select count(*) from raw.comments where _extra is not null").fetchone()[0] == 2
+        )  # c1, c4
+    finally:
+        con.close()
+
+
+def test_connectors_blank_or_case_clashing_lines_take_the_line_path(tmp_path):
+    import duckdb
+
+    from tertulia.contract import ENTITIES
+
+    con = duckdb.connect()
+    ent = ENTITIES["comments"]
+    ok = tmp_path / "ok.jsonl"
+    ok.write_text(json.dumps(record("c1")) + "\r\n" + json.dumps(record("c2", x=1)) + "\r\n")
+    assert files._strict_json_lines(con, ent, ok) == sorted([*record("c1"), "x"])
+    for name, text in {
+        "blank.jsonl": json.dumps(record("c1")) + "\n\n" + json.dumps(record("c2")) + "\n",
+        "spaces.jsonl": json.dumps(record("c1")) + "\n   \n",
+        "array.jsonl": json.dumps(record("c1")) + "\n[1]\n",
+        "case.jsonl": json.dumps(record("c1", Platform="x")) + "\n",
+        "nul.jsonl": json.dumps(record("c1")) + '\n{"platform": "x\x00"}\n',
+        "broken.jsonl": json.dumps(record("c1")) + '\n{"platform": \n',
+        "empty_objects.jsonl": "{}\n{}\n",
+    }.items():
+        p = tmp_path / name
+        p.write_text(text, encoding="utf-8")
+        assert files._strict_json_lines(con, ent, p) is None, name
