@@ -60,16 +60,12 @@ def server(tmp_path_factory):
 
 
 def _run(coro, env):
-    saved = {k: os.environ.get(k) for k in ("PREFECT_API_URL", "PREFECT_HOME")}
-    os.environ["PREFECT_API_URL"] = env["PREFECT_API_URL"]
-    try:
+    # Prefect reads its settings once per context, and the session's test harness may have set its own
+    # API URL: a settings context, not an environment variable, points the client at this server.
+    from prefect.settings import PREFECT_API_URL, temporary_settings
+
+    with temporary_settings(updates={PREFECT_API_URL: env["PREFECT_API_URL"]}):
         return asyncio.run(coro)
-    finally:
-        for k, v in saved.items():
-            if v is None:
-                os.environ.pop(k, None)
-            else:
-                os.environ[k] = v
 
 
 async def _deployments():
