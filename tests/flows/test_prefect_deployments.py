@@ -54,9 +54,11 @@ def server(tmp_path_factory):
     from tertulia.config import load_config
 
     env = serve.prefect_env(paths, api_url, load_config(config_path), config_path)
-    serve.deploy_all(env)
-    yield {"paths": paths, "api_url": api_url, "env": env, "base": base, "config_path": config_path}
-    serve.stop(paths)
+    try:
+        serve.deploy_all(env)
+        yield {"paths": paths, "api_url": api_url, "env": env, "base": base, "config_path": config_path}
+    finally:  # also when deploying fails: never leave a server behind
+        serve.stop(paths)
 
 
 def _run(coro, env):
