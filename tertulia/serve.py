@@ -142,6 +142,7 @@ def start_server(paths: ServicePaths, port: int) -> str:
     try:
         wait_healthy(api_url)
     except RuntimeError as exc:
+        _terminate(paths.server_pid, "server")  # a server that never became healthy is not left running
         raise RuntimeError(f"{exc}; see {paths.server_log}") from None
     return api_url
 
