@@ -265,8 +265,12 @@ class Calendar(_Model):
 class Warehouse(_Model):
     path: Path = Path("data/warehouse.duckdb")
     publish_dir: Path = Path("data/published")
-    # How many hours of already-seen comments each incremental build re-reads, for late arrivals and edits.
+    # Hours of event time the crisis signals recompute on each run, and the age beyond which an SLA
+    # breach is history rather than news (not alerted).
     lookback_hours: int = Field(72, ge=0)
+    # Incremental models re-read what landed since their last build, less this margin. Landing times
+    # are stamped by the pipeline under its writer lock and only grow; the margin covers a clock step.
+    reload_margin_minutes: int = Field(15, ge=0)
 
 
 class Quality(_Model):

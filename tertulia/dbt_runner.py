@@ -49,6 +49,7 @@ def dbt_vars(config: Config, as_of: dt.datetime | None = None) -> dict[str, obje
         "community_timezone": config.community.timezone,
         "at_risk_share": config.sla.at_risk_share,
         "lookback_hours": config.warehouse.lookback_hours,
+        "reload_margin_minutes": config.warehouse.reload_margin_minutes,
         "calendar_tolerance_minutes": config.calendar.on_time_tolerance_minutes,
         # Crisis thresholds (keywords are matched at enrichment, not in SQL).
         "crisis": config.crisis.model_dump(exclude={"keywords"}),

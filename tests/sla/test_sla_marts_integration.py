@@ -34,6 +34,7 @@ def _config(tmp_path, policies):
         "path": str(tmp_path / "w.duckdb"),
         "publish_dir": str(tmp_path / "pub"),
         "lookback_hours": 0,
+        "reload_margin_minutes": 0,
     }
     data["bundle_dir"] = None
     data["community"]["timezone"] = "Europe/Madrid"
@@ -46,8 +47,10 @@ def _comments(cfg, rows, loaded_at):
     con = warehouse.connect(cfg.warehouse_path)
     try:
         for r in rows:
+            # Replace by key, as landing does (raw tables carry no PRIMARY KEY: tertulia/raw_schema.py).
+            con.execute("delete from raw.comments where platform = ? and comment_id = ?", [r[0], r[1]])
             con.execute(
-                "insert or replace into raw.comments (platform, comment_id, post_id, parent_id, thread_id, author_id, "
+                "insert into raw.comments (platform, comment_id, post_id, parent_id, thread_id, author_id, "
                 "created_at, message, channel, _loaded_at) values (?, ?, ?, ?, ?, ?, ?, ?, ?, cast(? as timestamp))",
                 [*r, loaded_at],
             )

@@ -1,8 +1,10 @@
 {{ config(materialized='incremental', unique_key='comment_key', incremental_strategy='delete+insert') }}
 -- Inbound member messages (comments, replies, mentions, DMs, reviews; never the brand's own) with
 -- their enrichment and the account they were addressed to. Incremental: each run re-reads only the
--- messages landed or re-scored in the last `lookback_hours`, so a 10-minute watch costs what is new.
-{% set lookback = var('lookback_hours', 72) | int %}
+-- messages landed or re-scored since the last build (less `reload_margin_minutes`), so a 10-minute
+-- watch costs what is new. Landing and scoring times only grow (stamped under the writer lock), so no
+-- longer look-back is needed; a look-back of days would re-read every message after a backfill.
+{% set margin = var('reload_margin_minutes', 15) | int %}
 
 with brand_accounts as (
     select platform, account_id from {{ ref('stg_config__brand_accounts') }}
@@ -22,10 +24,10 @@ single_account as (
 -- the keys to redo, found on each side before joining, so the join never touches all of history
 changed as (
     select platform, comment_id from {{ ref('int_comments_authored') }}
-    where loaded_at > (select max(changed_at) from {{ this }}) - interval {{ lookback }} hour
+    where loaded_at > (select max(changed_at) from {{ this }}) - interval {{ margin }} minute
     union
     select platform, comment_id from {{ ref('stg_social__comment_enrichment') }}
-    where enriched_at > (select max(changed_at) from {{ this }}) - interval {{ lookback }} hour
+    where enriched_at > (select max(changed_at) from {{ this }}) - interval {{ margin }} minute
 ),
 {% endif %}
 

@@ -1,5 +1,8 @@
 -- Threads fct_sla_events recomputes in an incremental run: those with a message landed (or scored by
--- enrichment) since the mart's last load, minus the look-back for late arrivals and edits. Computed
+-- enrichment) since the mart's last load, minus a few minutes of margin. Landing and scoring times are
+-- stamped by this pipeline under its writer lock, so they only grow: a late or edited message lands
+-- with a new time and is caught without re-reading days of history (which after a backfill would
+-- make every cycle recompute every thread). Computed
 -- here, as a table, so the mart's pre-hook (which deletes those threads) and its select see one set.
 -- The mart is looked up without ref(): it is downstream of this model.
 {%- set fct = none -%}
@@ -9,7 +12,7 @@
 
 with since as (
     {% if fct is not none -%}
-    select {{ dbt.dateadd('hour', -1 * var('lookback_hours', 72) | int, 'max(batch_loaded_through)') }} as since_at
+    select {{ dbt.dateadd('minute', -1 * var('reload_margin_minutes', 15) | int, 'max(batch_loaded_through)') }} as since_at
     from {{ fct }}
     {%- else -%}
     select cast(null as timestamp) as since_at
