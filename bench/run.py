@@ -22,24 +22,32 @@ import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
-PY = str(REPO / ".venv" / "bin" / "python") if (REPO / ".venv" / "bin" / "python").exists() else sys.executable
+PY = (
+    str(REPO / ".venv" / "bin" / "python") if (REPO / ".venv" / "bin" / "python").exists() else sys.executable
+)
 END = dt.date(2026, 11, 20)  # a fixed end day: the same community every run
+
+
+class PhaseFailed(RuntimeError):
+    """A phase exited with an error; the message holds the end of its output."""
 
 
 def run_phase(phase: str, workdir: Path, *args: str) -> dict:
     cmd = [PY, str(REPO / "bench" / "phase.py"), phase, str(workdir), *args]
+    log = workdir / f"phase-{phase}.log"
     t = time.perf_counter()
-    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=REPO)
-    # wait4 gives this child's own peak resident memory (ru_maxrss, KiB on Linux).
-    out_chunks = []
-    _, status, usage = os.wait4(proc.pid, 0)
-    out_chunks.append(proc.stdout.read())
-    err = proc.stderr.read()
+    # Output to a file, not a pipe: a chatty phase (dbt) would fill a pipe nobody reads until it exits.
+    with log.open("w+", encoding="utf-8") as fh:
+        proc = subprocess.Popen(cmd, stdout=fh, stderr=subprocess.STDOUT, text=True, cwd=REPO)
+        # wait4 gives this child's own peak resident memory (ru_maxrss, KiB on Linux).
+        _, status, usage = os.wait4(proc.pid, 0)
+        proc.returncode = os.waitstatus_to_exitcode(status)
+        fh.seek(0)
+        out = fh.read()
     wall = time.perf_counter() - t
-    out = "".join(out_chunks)
     line = next((x for x in out.splitlines() if x.startswith("BENCH ")), None)
-    if os.waitstatus_to_exitcode(status) != 0 or line is None:
-        raise RuntimeError(f"bench phase {phase} failed:\n{out[-2000:]}\n{err[-4000:]}")
+    if proc.returncode != 0 or line is None:
+        raise PhaseFailed(f"bench phase {phase} failed (exit {proc.returncode}; log {log}):\n{out[-3000:]}")
     result = json.loads(line[len("BENCH ") :])
     result["process_seconds"] = wall
     result["peak_rss_mb"] = usage.ru_maxrss / 1024
@@ -61,8 +69,19 @@ def generate(scale: int, days: int, root: Path) -> Path:
         return work
     work.mkdir(parents=True, exist_ok=True)
     subprocess.run(
-        [str(REPO / ".venv" / "bin" / "tertulia"), "sample", str(bundle), "--days", str(days), "--seed", "7",
-         "--scale", str(scale), "--end", END.isoformat()],
+        [
+            str(REPO / ".venv" / "bin" / "tertulia"),
+            "sample",
+            str(bundle),
+            "--days",
+            str(days),
+            "--seed",
+            "7",
+            "--scale",
+            str(scale),
+            "--end",
+            END.isoformat(),
+        ],
         check=True,
         cwd=REPO,
     )
@@ -77,7 +96,10 @@ def comments_file(bundle: Path) -> Path:
 
 
 def new_comments_bundle(work: Path, cycle: int, n: int = 1000) -> Path:
-    """n new comments arriving: copies of recent ones with new ids, as a one-file bundle."""
+    """n new comments arriving: copies of the latest ones with new ids, as a one-file bundle.
+
+    The records are copied as delivered (text, not re-typed by DuckDB's detection), so the cycle lands
+    what an export would hold."""
     import duckdb
 
     src = comments_file(work / "bundle")
@@ -85,26 +107,65 @@ def new_comments_bundle(work: Path, cycle: int, n: int = 1000) -> Path:
     shutil.rmtree(out, ignore_errors=True)
     out.mkdir()
     con = duckdb.connect()
-    con.execute(
-        f"""
-        copy (
-            select * replace (
-                comment_id || '-new{cycle}' as comment_id,
-                case when thread_id = comment_id then thread_id || '-new{cycle}' else thread_id end as thread_id
-            )
-            from read_json(?, format = 'newline_delimited')
-            order by created_at desc
-            limit {int(n)}
-        ) to '{out / "comments.jsonl"}' (format json)
-        """,  # noqa: S608 (paths and numbers are ours)
-        [str(src)],
-    )
+    rows = con.execute(
+        "select json from read_json_objects(?, format = 'newline_delimited') "
+        "order by json_extract_string(json, '$.created_at') desc limit ?",
+        [str(src), n],
+    ).fetchall()
     con.close()
+    # Unique per run, so a cycle of an earlier (or stopped) run never makes these look already landed.
+    suffix = f"-n{int(time.time())}c{cycle}"
+    with (out / "comments.jsonl").open("w", encoding="utf-8") as fh:
+        for (text,) in rows:
+            rec = json.loads(text)
+            if rec.get("thread_id") == rec["comment_id"]:
+                rec["thread_id"] += suffix
+            rec["comment_id"] += suffix
+            fh.write(json.dumps(rec, ensure_ascii=False) + "\n")
     return out
 
 
-def bench_size(scale: int, days: int, repeats: int, root: Path, dlt_rows: int) -> dict:
+def duckdb_count(db: Path) -> int:
+    import duckdb
+
+    con = duckdb.connect(str(db), read_only=True)
+    try:
+        return con.execute("select count(*) from raw.comments").fetchone()[0]
+    finally:
+        con.close()
+
+
+def fresh_warehouse(work: Path) -> None:
+    for name in ("warehouse.duckdb", "warehouse.duckdb.wal"):
+        (work / name).unlink(missing_ok=True)
+
+
+def bench_size(
+    scale: int,
+    days: int,
+    repeats: int,
+    root: Path,
+    dlt_rows: int,
+    import_only: bool = False,
+    enrich_distinct: bool = False,
+    checkpoint=lambda res: None,
+    cycles_only: bool = False,
+) -> dict:
     work = generate(scale, days, root)
+    if cycles_only:
+        # On the warehouse an earlier full run of this size left: steady-state cycles only.
+        con = duckdb_count(work / "warehouse.duckdb")
+        res = {
+            "scale": scale,
+            "days": days,
+            "load_before": os.getloadavg(),
+            "comments": con,
+            "cycles_only": True,
+        }
+        res["aged_hours"] = run_phase("age", work)["hours"]
+        run_cycles(work, repeats, res)
+        res["load_after"] = os.getloadavg()
+        return res
     bundle = work / "bundle"
     cfile = comments_file(bundle)
     comments_only = work / "comments-only"
@@ -112,56 +173,106 @@ def bench_size(scale: int, days: int, repeats: int, root: Path, dlt_rows: int) -
     comments_only.mkdir()
     os.symlink(cfile, comments_only / cfile.name)
 
-    res: dict = {"scale": scale, "days": days}
-    # 1. Backfill import of the comments export vs DuckDB's own reader of the same file.
+    res: dict = {"scale": scale, "days": days, "load_before": os.getloadavg()}
+    # 1. Backfill import of the comments export vs DuckDB's own reader of the same file, interleaved so
+    # a change in the machine's load hits both alike.
     imports, reads = [], []
     for _ in range(repeats):
-        (work / "warehouse.duckdb").unlink(missing_ok=True)
+        fresh_warehouse(work)
         imports.append(run_phase("import", work, "--bundle", str(comments_only)))
         reads.append(run_phase("duckdb_read", work, "--file", str(cfile)))
     rows = imports[0]["comments"]
     res["comments"] = rows
+    res["comments_file_mb"] = round(cfile.stat().st_size / 2**20, 1)
+    res["import_seconds"] = summarise([r["seconds"] for r in imports])
+    res["import_peak_rss_mb"] = max(r["peak_rss_mb"] for r in imports)
     res["import_rows_per_s"] = summarise([rows / r["seconds"] for r in imports])
+    res["duckdb_read_seconds"] = summarise([r["seconds"] for r in reads])
     res["duckdb_read_rows_per_s"] = summarise([r["rows"] / r["seconds"] for r in reads])
     res["import_vs_duckdb"] = res["import_rows_per_s"]["median"] / res["duckdb_read_rows_per_s"]["median"]
-    dlt = run_phase("dlt", work, "--file", str(cfile), "--limit", str(min(dlt_rows, rows)))
-    if "skipped" in dlt:
-        res["dlt"] = dlt["skipped"]
+    # dlt is slow: it loads the first dlt_rows lines, and its rows/s is compared with the importer's.
+    dlts = [
+        run_phase("dlt", work, "--file", str(cfile), "--limit", str(min(dlt_rows, rows)))
+        for _ in range(repeats)
+    ]
+    if "skipped" in dlts[0]:
+        res["dlt"] = dlts[0]["skipped"]
     else:
-        res["dlt_rows_per_s"] = dlt["rows"] / dlt["seconds"]
-        res["import_vs_dlt"] = res["import_rows_per_s"]["median"] / res["dlt_rows_per_s"]
+        res["dlt_rows"] = dlts[0]["rows"]
+        res["dlt_rows_per_s"] = summarise([d["rows"] / d["seconds"] for d in dlts])
+        res["import_vs_dlt"] = res["import_rows_per_s"]["median"] / res["dlt_rows_per_s"]["median"]
+    checkpoint(res)
+    if import_only:
+        res["load_after"] = os.getloadavg()
+        return res
 
     # 2. Full build: the whole bundle, enrichment, every model with its tests, then the quality gates.
-    (work / "warehouse.duckdb").unlink(missing_ok=True)
+    fresh_warehouse(work)
     shutil.rmtree(work / "dbt", ignore_errors=True)
     full_import = run_phase("import", work, "--bundle", str(bundle))
-    res["full_import"] = {"seconds": full_import["seconds"], "rows": full_import["rows"]}
-    enrich = run_phase("enrich", work)
+    res["full_import"] = {
+        "seconds": full_import["seconds"],
+        "rows": full_import["rows"],
+        "peak_rss_mb": full_import["peak_rss_mb"],
+    }
+    enrich = run_phase("enrich_distinct" if enrich_distinct else "enrich", work)
     res["enrichment"] = {
+        "method": "distinct texts (see phase_enrich_distinct)" if enrich_distinct else "every comment",
         "seconds": enrich["seconds"],
         "rows": enrich["rows"],
         "rows_per_s": enrich["rows"] / enrich["seconds"] if enrich["seconds"] else None,
         "peak_rss_mb": enrich["peak_rss_mb"],
     }
+    res["aged_hours"] = run_phase("age", work)["hours"]
     build = run_phase("build", work)
-    res["full_build"] = {"seconds": build["seconds"], "peak_rss_mb": build["peak_rss_mb"], "models": build["models"]}
+    res["full_build"] = {
+        "seconds": build["seconds"],
+        "peak_rss_mb": build["peak_rss_mb"],
+        "models": build["models"],
+        "failures": build.get("failures", []),
+        "slowest": build.get("slowest", []),
+    }
     quality = run_phase("quality", work)
     res["quality"] = {"seconds": quality["seconds"], "peak_rss_mb": quality["peak_rss_mb"]}
+    checkpoint(res)
 
-    # 3. Incremental cycle: 1,000 new comments, several times.
-    cycles = [run_phase("cycle", work, "--bundle", str(new_comments_bundle(work, i))) for i in range(repeats)]
+    run_cycles(work, repeats, res)
+    res["load_after"] = os.getloadavg()
+    return res
+
+
+def run_cycles(work: Path, repeats: int, res: dict) -> None:
+    """3. Incremental cycle: 1,000 new comments. The first after a full build re-reads the look-back
+    window before the build's last load (all of the backfill); the next ones, with the backfill older
+    than the look-back (phase_age), are the steady state the five-minute watches pay."""
+    first = run_phase("cycle", work, "--bundle", str(new_comments_bundle(work, 0)))
+    res["first_cycle"] = {
+        "seconds": first["seconds"],
+        "steps": first["steps"],
+        "slowest": first.get("slowest", []),
+        "peak_rss_mb": first["peak_rss_mb"],
+    }
+    cycles = [
+        run_phase("cycle", work, "--bundle", str(new_comments_bundle(work, i))) for i in range(1, repeats + 1)
+    ]
     res["cycle_seconds"] = summarise([c["seconds"] for c in cycles])
     res["cycle_steps_median"] = {
         k: statistics.median(c["steps"][k] for c in cycles) for k in cycles[0]["steps"]
     }
     res["cycle_peak_rss_mb"] = max(c["peak_rss_mb"] for c in cycles)
-    return res
+    res["cycle_landed"] = [c["landed"] for c in cycles]
+    res["cycle_models"] = cycles[-1].get("models")
+    res["cycle_failures"] = cycles[-1].get("failures", [])
+    res["cycle_slowest"] = cycles[-1].get("slowest", [])
 
 
 def startup(root: Path, repeats: int) -> dict:
     work = root / "startup"
     work.mkdir(parents=True, exist_ok=True)
-    return summarise([run_phase("startup", work)["seconds"] for _ in range(repeats)])
+    runs = [run_phase("startup", work) for _ in range(repeats)]
+    out = summarise([r["seconds"] for r in runs])
+    out["import_seconds"] = summarise([r["import_seconds"] for r in runs])
+    return out
 
 
 def machine() -> dict:
@@ -172,17 +283,32 @@ def machine() -> dict:
                 mem = round(int(line.split()[1]) / 1024 / 1024, 1)
     except OSError:
         pass
-    return {"cores": os.cpu_count(), "memory_gb": mem, "python": platform.python_version(), "platform": platform.platform()}
+    return {
+        "cores": os.cpu_count(),
+        "memory_gb": mem,
+        "python": platform.python_version(),
+        "platform": platform.platform(),
+    }
 
 
 def _fmt(v, unit=""):
     if v is None:
         return "n/a"
     if isinstance(v, dict):
-        return f"{_fmt(v['median'], unit)} (min {_fmt(v['min'], unit)}, max {_fmt(v['max'], unit)})"
+        return f"{_fmt(v['median'], unit)} ({_fmt(v['min'], unit)}–{_fmt(v['max'], unit)})"
     if isinstance(v, float):
         return f"{v:,.0f}{unit}" if v >= 100 else f"{v:.2f}{unit}"
+    if isinstance(v, int):
+        return f"{v:,}{unit}"
     return f"{v}{unit}"
+
+
+def _get(r: dict, *path):
+    for p in path:
+        if not isinstance(r, dict) or p not in r:
+            return None
+        r = r[p]
+    return r
 
 
 def markdown(results: dict) -> str:
@@ -190,50 +316,123 @@ def markdown(results: dict) -> str:
     lines = [
         f"# Benchmark results ({results['name']}, {results['date']})",
         "",
-        f"Machine: {m['cores']} cores, {m['memory_gb']} GB, Python {m['python']}. "
-        f"Medians of {results['repeats']} runs (min, max).",
+        f"Machine: {m['cores']} cores, {m['memory_gb']} GB, Python {m['python']}, {m['platform']}. "
+        f"Medians of {results['repeats']} runs (min–max). Load average (1, 5, 15 min) before/after each "
+        "size is in the JSON: the machine is shared.",
         "",
-        "| comments | import rows/s | DuckDB read_json rows/s | import / DuckDB | dlt rows/s | import / dlt | "
-        "full build s | build peak MB | quality s | enrichment rows/s | cycle s (1,000 new) |",
-        "|---|---|---|---|---|---|---|---|---|---|---|",
+        "## Backfill import (comments file)",
+        "",
+        "| comments | file MB | import s | import rows/s | DuckDB read_json s | read_json rows/s | import / read_json "
+        "| import peak MB | dlt rows/s (first N rows) | import / dlt |",
+        "|---|---|---|---|---|---|---|---|---|---|",
     ]
     for r in results["sizes"]:
+        if "import_rows_per_s" not in r:
+            continue
+        dlt = _fmt(r.get("dlt_rows_per_s")) + (f" (N={r['dlt_rows']:,})" if r.get("dlt_rows") else "")
+        if "dlt" in r:
+            dlt = r["dlt"]
         lines.append(
-            f"| {r['comments']:,} | {_fmt(r['import_rows_per_s'])} | {_fmt(r['duckdb_read_rows_per_s'])} | "
-            f"{r['import_vs_duckdb']:.2f} | {_fmt(r.get('dlt_rows_per_s'))} | {_fmt(r.get('import_vs_dlt'))} | "
-            f"{_fmt(r['full_build']['seconds'])} | {_fmt(r['full_build']['peak_rss_mb'])} | "
-            f"{_fmt(r['quality']['seconds'])} | {_fmt(r['enrichment']['rows_per_s'])} | {_fmt(r['cycle_seconds'])} |"
+            f"| {r['comments']:,} | {_fmt(r.get('comments_file_mb'))} | {_fmt(r.get('import_seconds'))} | "
+            f"{_fmt(r['import_rows_per_s'])} | {_fmt(r.get('duckdb_read_seconds'))} | "
+            f"{_fmt(r['duckdb_read_rows_per_s'])} | {r['import_vs_duckdb']:.2f} | {_fmt(r.get('import_peak_rss_mb'))} | "
+            f"{dlt} | {_fmt(r.get('import_vs_dlt'))} |"
         )
-    lines += ["", "Incremental cycle, median seconds per step:", ""]
-    for r in results["sizes"]:
-        steps = ", ".join(f"{k} {v:.2f}" for k, v in r["cycle_steps_median"].items())
-        lines.append(f"- {r['comments']:,} comments: {steps}")
-    if len(results["sizes"]) >= 2:
-        a, b = results["sizes"][0], results["sizes"][-1]
+    full = [r for r in results["sizes"] if "full_build" in r]
+    if full:
+        lines += [
+            "",
+            "## Full build, quality, enrichment",
+            "",
+            "| comments | full import s | enrichment s | enrichment rows/s | full dbt build s (models) | build peak MB "
+            "| quality s | quality peak MB |",
+            "|---|---|---|---|---|---|---|---|",
+        ]
+        for r in full:
+            enrich = r["enrichment"]
+            rate = (
+                _fmt(enrich["rows_per_s"])
+                if enrich.get("method", "every").startswith("every")
+                else "n/a (distinct texts)"
+            )
+            lines.append(
+                f"| {r['comments']:,} | {_fmt(r['full_import']['seconds'])} | {_fmt(enrich['seconds'])} | {rate} | "
+                f"{_fmt(r['full_build']['seconds'])} ({r['full_build']['models']}) | "
+                f"{_fmt(r['full_build']['peak_rss_mb'])} | {_fmt(r['quality']['seconds'])} | "
+                f"{_fmt(r['quality']['peak_rss_mb'])} |"
+            )
+    cyc = [r for r in results["sizes"] if r.get("cycle_seconds")]
+    if cyc:
+        lines += [
+            "",
+            "## Incremental cycle (1,000 new comments: import, enrich, SLA and crisis models, alerts)",
+            "",
+            "| comments | first cycle s (after a full build, or after aging with --cycles-only) | steady cycle s "
+            "| steady steps (median s) | peak MB |",
+            "|---|---|---|---|---|",
+        ]
+        for r in cyc:
+            steps = ", ".join(f"{k} {v:.2f}" for k, v in r["cycle_steps_median"].items())
+            first = _fmt(_get(r, "first_cycle", "seconds"))
+            mark = "" if "aged_hours" in r else " †"
+            lines.append(
+                f"| {r['comments']:,} | {first} | {_fmt(r['cycle_seconds'])}{mark} | {steps} | "
+                f"{_fmt(r['cycle_peak_rss_mb'])} |"
+            )
+        if any("aged_hours" not in r for r in cyc):
+            lines.append(
+                "\n† measured within the look-back (`lookback_hours`) of the backfill: every such cycle re-reads "
+                "the backfill, as a cycle does in the first days after one; not the steady state."
+            )
+        if len(cyc) >= 2:
+            lo, hi = cyc[0], cyc[-1]
+            lines.append(
+                f"\nSteady cycle at {hi['comments']:,} vs {lo['comments']:,} comments: "
+                f"{hi['cycle_seconds']['median'] / lo['cycle_seconds']['median']:.2f}x"
+            )
+    if results.get("startup"):
+        s = results["startup"]
         lines.append(
-            f"\nCycle at {b['comments']:,} vs {a['comments']:,} comments: "
-            f"{b['cycle_seconds']['median'] / a['cycle_seconds']['median']:.2f}x"
+            f"\nStart-up (invoking `tertulia run` to the first task): {_fmt(s, ' s')}; of which a bare "
+            f"`import flows.pipeline` takes {_fmt(s.get('import_seconds'), ' s')}"
         )
-    lines.append(f"\nStart-up (invoking `tertulia run` to the first task): {_fmt(results['startup'], ' s')}")
     return "\n".join(lines) + "\n"
 
 
-def chart(results: dict, path: Path) -> None:
+def chart(out: Path, path: Path) -> None:
+    """Cycle time against warehouse size, from every result file in `out` (the latest per size)."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    xs = [r["comments"] for r in results["sizes"]]
-    ys = [r["cycle_seconds"]["median"] for r in results["sizes"]]
+    points: dict[int, tuple[str, dict]] = {}
+    for f in sorted(out.glob("*.json")):
+        try:
+            data = json.loads(f.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            continue
+        for r in data.get("sizes", []) if isinstance(data, dict) else []:
+            if r.get("cycle_seconds") and r["cycle_seconds"].get("median") is not None:
+                when = str(data.get("date", ""))
+                if r["comments"] not in points or when >= points[r["comments"]][0]:
+                    points[r["comments"]] = (when, r["cycle_seconds"])
+    if not points:
+        return
+    xs = sorted(points)
+    med = [points[x][1]["median"] for x in xs]
+    lo = [points[x][1]["median"] - points[x][1]["min"] for x in xs]
+    hi = [points[x][1]["max"] - points[x][1]["median"] for x in xs]
     fig, ax = plt.subplots(figsize=(6, 3.5))
-    ax.plot(xs, ys, marker="o")
+    ax.errorbar(xs, med, yerr=[lo, hi], marker="o", capsize=3, label="median (min–max)")
+    ax.axhline(15, color="tab:red", linestyle="--", linewidth=1, label="target at 10M: 15 s")
     ax.set_xscale("log")
     ax.set_xlabel("comments in the warehouse")
     ax.set_ylabel("cycle seconds (1,000 new)")
     ax.set_ylim(bottom=0)
     ax.set_title("Incremental cycle against warehouse size")
     ax.grid(True, alpha=0.3)
+    ax.legend(fontsize=8)
     fig.tight_layout()
     fig.savefig(path, dpi=120)
 
@@ -241,31 +440,72 @@ def chart(results: dict, path: Path) -> None:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--quick", action="store_true", help="small sizes (scales 1 and 5), a few minutes")
-    ap.add_argument("--scales", type=int, nargs="+", help="sample scales (1 ≈ 10k comments; 100 ≈ 1M; 1000 ≈ 10M)")
+    ap.add_argument(
+        "--scales", type=int, nargs="+", help="sample scales (1 ≈ 10k comments; 100 ≈ 1M; 1000 ≈ 10M)"
+    )
     ap.add_argument("--days", type=int, default=90)
     ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--dlt-rows", type=int, default=20000, help="rows the dlt peer loads (it is slow)")
+    ap.add_argument("--import-only", action="store_true", help="only the backfill import and its peers")
+    ap.add_argument("--no-startup", action="store_true", help="skip the start-up measure")
+    ap.add_argument(
+        "--cycles-only",
+        action="store_true",
+        help="steady-state cycles on the warehouse a full run of the size left",
+    )
+    ap.add_argument(
+        "--enrich-distinct",
+        action="store_true",
+        help="fill the enrichment by scoring each distinct text once (10M: scoring every row takes most of an hour)",
+    )
+    ap.add_argument("--name", help="results file name (default from the sizes and options)")
     ap.add_argument("--work", type=Path, default=REPO / "bench" / "work")
     ap.add_argument("--out", type=Path, default=REPO / "bench" / "results")
     a = ap.parse_args()
     scales = a.scales or ([1, 5] if a.quick else [100, 1000])
     name = "quick" if a.quick and not a.scales else "scales-" + "-".join(map(str, scales))
+    if a.import_only:
+        name += "-import"
+    if a.cycles_only:
+        name += "-cycles"
+    name = a.name or name
     results = {
         "name": name,
-        "date": dt.date.today().isoformat(),
+        "date": dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC"),
         "machine": machine(),
         "repeats": a.repeats,
         "sizes": [],
     }
+    a.out.mkdir(parents=True, exist_ok=True)
     for s in scales:
         print(f"== scale {s}", flush=True)
-        results["sizes"].append(bench_size(s, a.days, a.repeats, a.work, a.dlt_rows))
-    results["startup"] = startup(a.work, a.repeats)
-    a.out.mkdir(parents=True, exist_ok=True)
+
+        def checkpoint(res: dict) -> None:
+            # A long run that is stopped keeps what it measured (in "partial", not in "sizes").
+            partial = {**results, "partial": res}
+            (a.out / f"{name}.json").write_text(json.dumps(partial, indent=2, default=str), encoding="utf-8")
+
+        results["sizes"].append(
+            bench_size(
+                s,
+                a.days,
+                a.repeats,
+                a.work,
+                a.dlt_rows,
+                a.import_only,
+                a.enrich_distinct,
+                checkpoint,
+                a.cycles_only,
+            )
+        )
+        # Written after each size, so a long run that is stopped keeps what it measured.
+        (a.out / f"{name}.json").write_text(json.dumps(results, indent=2, default=str), encoding="utf-8")
+    if not a.no_startup and not a.import_only and not a.cycles_only:
+        results["startup"] = startup(a.work, a.repeats)
     (a.out / f"{name}.json").write_text(json.dumps(results, indent=2, default=str), encoding="utf-8")
     md = markdown(results)
     (a.out / f"{name}.md").write_text(md, encoding="utf-8")
-    chart(results, a.out / f"{name}-cycle.png")
+    chart(a.out, a.out / "cycle.png")
     print(md)
 
 

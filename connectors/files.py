@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import csv
 import gzip
+import json
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -29,9 +30,15 @@ from tertulia.raw_schema import ensure_raw_tables
 FORMATS = {".csv": "csv", ".jsonl": "jsonl", ".ndjson": "jsonl", ".json": "json", ".parquet": "parquet"}
 # A delimiter no JSON line contains (raw control characters are invalid in JSON), so read_csv hands each
 # physical line over whole.
+_LINE_READER = (
+    "read_csv(?, columns={'line': 'VARCHAR'}, delim=chr(1)||chr(2)||chr(3)||chr(4), quote='', escape='', "
+    "header=false, auto_detect=false, strict_mode=false)"
+)
+# Only a line that ends in CR (a CRLF file) is copied to drop it: rtrim on every line costs more than
+# reading the file.
 _LINES = (
-    "select row_number() over () as ln, rtrim(line, chr(13)) as line from read_csv(?, columns={'line': 'VARCHAR'}, "
-    "delim=chr(1)||chr(2)||chr(3)||chr(4), quote='', escape='', header=false, auto_detect=false, strict_mode=false)"
+    "select row_number() over () as ln, "  # noqa: S608 - constant text
+    f"case when ends_with(line, chr(13)) then rtrim(line, chr(13)) else line end as line from {_LINE_READER}"
 )
 # skip=0: left to itself the sniffer may take a later row as the header and silently drop the lines above it.
 _CSV = "read_csv(?, all_varchar=true, header=true, skip=0)"
@@ -238,14 +245,103 @@ def _select_parquet(con: duckdb.DuckDBPyConnection, ent: Entity, p: Path) -> tup
     return sql, [str(p), str(p)]
 
 
-def _select_json_lines(
-    con: duckdb.DuckDBPyConnection, ent: Entity, p: Path, lines_sql: str, stage: str
-) -> tuple[str, list]:
-    """JSON read as one text line per record, so a malformed line is kept (quarantined) with its number.
+# Name of the line number in the fast path's read (a record key of that name sends the file the slow way).
+_FAST_LN = "__tertulia_line_number"
 
-    The lines are read once into the temp table `stage` (outside the landing transaction; it holds
-    nothing of the warehouse), then checked for the required keys and landed from there.
+
+def _strict_json_lines(con: duckdb.DuckDBPyConnection, ent: Entity, p: Path) -> list[str] | None:
+    """The keys of a JSON-lines file DuckDB's `read_json` can take whole, or None for the line path.
+
+    One pass over the lines parses each with `json_keys`, which fails on the first malformed line or
+    raw NUL byte (the caller then takes the line path, which quarantines it with its number; never
+    `ignore_errors`, which drops lines silently). `read_json` skips blank lines, which would shift every
+    later line number, and refuses a line that is not an object, so the fast path also needs every
+    physical line to be an object.
     """
+    try:
+        # Grouped by key list (a file has few), no row numbers (numbering forces one thread), no rtrim of
+        # CR (JSON ignores it): each costs more than the parse.
+        groups = con.execute(
+            "select json_keys(line) as ks, count(*), count(*) filter (where starts_with(line, '{')) "  # noqa: S608
+            f"from {_LINE_READER} group by ks",
+            [str(p)],
+        ).fetchall()
+    except duckdb.Error:
+        return None
+    lines = sum(n for _, n, _ in groups)
+    objects = sum(n for _, _, n in groups)
+    keys = {k for ks, _, _ in groups for k in ks or []}
+    if not keys or objects != lines or _FAST_LN in keys:
+        # No keys at all (empty objects only): the line path gives the precise message.
+        return None
+    names = [*ent.column_names, *(k for k in keys if k not in ent.column_names)]
+    if len({n.lower() for n in names}) != len(names):
+        return None  # read_json matches names without case: "Platform" beside "platform" needs the line path
+    return sorted(keys)
+
+
+def _extra_members(extras: list[str], value: str) -> str:
+    """SQL for `_extra` from the extra keys' JSON values (`value` formats the SQL of the i-th, 1-based).
+
+    A JSON object of the extra keys the record has, in a fixed (sorted) order so the same record always
+    gives the same text whichever path read it; a key whose value is null is left out (it says nothing,
+    and read_json cannot tell it from an absent key)."""
+    if not extras:
+        return "null::json"
+    values = [value.format(i=i, key=_q(k)) for i, k in enumerate(extras, 1)]
+    members = ", ".join(
+        f"{_lit(json.dumps(k, ensure_ascii=False) + ':')} || {v}" for k, v in zip(extras, values, strict=True)
+    )
+    # The usual record has every extra key: json_object builds it without the parse a cast to JSON costs
+    # (a third of the fast path's read time); the same text as the general form below.
+    every = " and ".join(f"{v} is not null" for v in values)
+    complete = (
+        "json_object(" + ", ".join(f"{_lit(k)}, {v}" for k, v in zip(extras, values, strict=True)) + ")"
+    )
+    general = f"cast(nullif('{{' || concat_ws(',', {members}) || '}}', '{{}}') as json)"
+    return f"case when {every} then {complete} else {general} end"
+
+
+def _select_json_lines(
+    con: duckdb.DuckDBPyConnection,
+    ent: Entity,
+    p: Path,
+    stage: str,
+    *,
+    array: bool = False,
+    fast: bool = True,
+) -> tuple[str, list]:
+    """JSON records, one per line (or array element), each kept with its number.
+
+    Fast path: a file whose every line is a JSON object (the usual case) is read by DuckDB's own
+    `read_json` straight into the landing select, every column as text (extra keys as JSON), at about
+    the speed of a plain `read_json`. Otherwise (a malformed line, a NUL byte, blank lines, a JSON
+    array), or when `fast` is False, the file is read as text lines into the temp table `stage` (outside
+    the landing transaction; it holds nothing of the warehouse), so a malformed line is kept and
+    quarantined with its number instead of being dropped. Both paths give the same values.
+    """
+    keys = _strict_json_lines(con, ent, p) if fast and not array else None
+    contract = set(ent.column_names)
+    if keys is not None:
+        extras = [k for k in keys if k not in contract]
+        _missing_required(ent, set(keys), p, json_records=True)
+        spec = ", ".join(f"{_lit(c)}: 'VARCHAR'" for c in ent.column_names) + "".join(
+            f", {_lit(k)}: 'JSON'" for k in extras
+        )
+        sql = f"""
+            select {", ".join(_q(c) for c in ent.column_names)},
+                {_extra_members(extras, "{key}")} as _extra, ? as _source, {_q(_FAST_LN)} as _source_line,
+                null::varchar as _reject_rule, null::varchar as _reject_reason, null::varchar as _raw
+            from (select row_number() over () as {_q(_FAST_LN)}, *
+                  from read_json(?, format='newline_delimited', records=true, columns={{{spec}}}))
+        """  # noqa: S608 - identifiers and constants from the contract and the file's keys (quoted); the path is bound
+        return sql, [str(p), str(p)]
+
+    lines_sql = (
+        "select row_number() over () as ln, cast(json as varchar) as line from read_json_objects(?, format='array')"
+        if array
+        else _LINES
+    )
     con.execute(
         f"create or replace temp table {stage} as "  # noqa: S608 - stage is a name made by import_bundle
         # Valid JSON that starts with '{' is an object: no second parse for json_type.
@@ -253,33 +349,34 @@ def _select_json_lines(
         f"and not contains(line, chr(0)) as _ok from ({lines_sql}) where nullif(trim(line), '') is not null",
         [str(p)],
     )
-    keys = {
+    keys = sorted(
         r[0]
         for r in con.execute(
             f"select distinct unnest(json_keys(line)) from {stage} where _ok"  # noqa: S608
         ).fetchall()
-    }
+    )
     if con.execute(f"select count(*) from {stage} where _ok").fetchone()[0]:  # noqa: S608
-        _missing_required(ent, keys, p, json_records=True)
+        _missing_required(ent, set(keys), p, json_records=True)
     paths = "[" + ", ".join(_lit("$." + _json_key(c)) for c in ent.column_names) + "]"
     cols = [f"v[{i}] as {_q(c)}" for i, c in enumerate(ent.column_names, start=1)]
-    extras = sorted(keys - set(ent.column_names))
-    # Only files with extra keys pay for computing _extra.
-    if extras:
-        drop_contract = _lit("{" + ", ".join(f'"{c}": null' for c in ent.column_names) + "}")
-        extra_sql = (
-            f"case when _ok then cast(nullif(json_merge_patch(line, {drop_contract}), '{{}}') as json) end"
-        )
-    else:
-        extra_sql = "null::json"
+    extras = [k for k in keys if k not in contract]
+    # json_extract gives SQL NULL for an absent key and JSON null for an explicit one: both left out.
+    extract_x = (
+        ", case when _ok then json_extract(line, ["
+        + ", ".join(_lit("$." + _json_key(k)) for k in extras)
+        + "]) end as x"
+        if extras
+        else ""
+    )
     sql = f"""
-        select {", ".join(cols)}, {extra_sql} as _extra, ? as _source, ln as _source_line,
+        select {", ".join(cols)}, {_extra_members(extras, "(case when cast(x[{i}] as varchar) <> 'null' then x[{i}] end)")} as _extra,
+            ? as _source, ln as _source_line,
             case when contains(line, chr(0)) then 'nul_byte' when not _ok then 'malformed_record' end as _reject_rule,
             case when contains(line, chr(0)) then 'the line contains a NUL byte'
                  when not json_valid(line) then 'not valid JSON: ' || left(line, 60)
                  when not _ok then 'not a JSON object: ' || left(line, 60) end as _reject_reason,
             case when not _ok then line end as _raw
-        from (select *, case when _ok then json_extract_string(line, {paths}) end as v from {stage})
+        from (select *, case when _ok then json_extract_string(line, {paths}) end as v{extract_x} from {stage})
     """  # noqa: S608 - identifiers and constants from the contract; the path is bound
     return sql, [str(p)]
 
@@ -289,7 +386,7 @@ def _json_key(name: str) -> str:
 
 
 def _select_file(
-    con: duckdb.DuckDBPyConnection, ent: Entity, p: Path, fmt: str, gz: bool, stage: str
+    con: duckdb.DuckDBPyConnection, ent: Entity, p: Path, fmt: str, gz: bool, stage: str, *, fast: bool = True
 ) -> tuple[str, list]:
     if fmt == "csv":
         return _select_csv(con, ent, p)
@@ -297,9 +394,8 @@ def _select_file(
         return _select_parquet(con, ent, p)
     if fmt == "json" and _first_char(p, gz) == "[":
         # A JSON array: one element per record, numbered from 1 (reported as "line").
-        elements = "select row_number() over () as ln, cast(json as varchar) as line from read_json_objects(?, format='array')"
-        return _select_json_lines(con, ent, p, elements, stage)
-    return _select_json_lines(con, ent, p, _LINES, stage)
+        return _select_json_lines(con, ent, p, stage, array=True)
+    return _select_json_lines(con, ent, p, stage, fast=fast)
 
 
 def explain_read_error(p: Path, exc: Exception) -> str:
@@ -337,39 +433,59 @@ def import_bundle(con: duckdb.DuckDBPyConnection, bundle_dir: Path, config: Conf
     for entity, paths in files.items():
         if entity in stopped:
             continue
-        ent = ENTITIES[entity]
-        selects: list[str] = []
-        params: list = []
-        stages: list[str] = []
-        failed = False
+        result = _import_entity(con, ENTITIES[entity], paths, bundle_dir, config, report, fast=True)
+        if result is _RETRY:
+            # The fast read failed half-way (something its pre-check did not foresee): the landing
+            # transaction rolled back, so read the slow, line-by-line way, which explains any bad line.
+            result = _import_entity(con, ENTITIES[entity], paths, bundle_dir, config, report, fast=False)
+        if isinstance(result, LandResult):
+            report.entities[entity] = result
+    return report
+
+
+_RETRY = object()
+
+
+def _import_entity(
+    con: duckdb.DuckDBPyConnection,
+    ent: Entity,
+    paths: list[Path],
+    bundle_dir: Path,
+    config: Config,
+    report: ImportReport,
+    *,
+    fast: bool,
+) -> LandResult | object | None:
+    """Land one entity's files in one transaction: its LandResult, None after a whole-file error (in
+    report.errors), or _RETRY when a fast read failed and the slow path should run."""
+    selects: list[str] = []
+    params: list = []
+    stages: list[str] = []
+    try:
         for p in paths:
             _, fmt, gz = split_name(p)
             try:
                 if _is_empty(p, gz):
-                    report.notes.append(f"{p}: empty file; nothing to land from it.")
+                    if fast:  # noted once, not again on a retry
+                        report.notes.append(f"{p}: empty file; nothing to land from it.")
                     continue
                 stage = f"_import_lines_{len(stages)}"
                 stages.append(stage)
-                sql, ps = _select_file(con, ent, p, fmt or "", gz, stage)
+                sql, ps = _select_file(con, ent, p, fmt or "", gz, stage, fast=fast)
             except BundleFileError as exc:
                 report.errors.append(str(exc))
-                failed = True
-                break
+                return None
             except duckdb.Error as exc:
                 report.errors.append(explain_read_error(p, exc))
-                failed = True
-                break
+                return None
             selects.append(sql)
             params += ps
+        if not selects:
+            return LandResult(ent.name)
         try:
-            if failed:
-                continue
-            if not selects:
-                report.entities[entity] = LandResult(entity)
-                continue
-            report.entities[entity] = land_relation(
+            return land_relation(
                 con,
-                entity,
+                ent.name,
                 " union all ".join(f"({s})" for s in selects),
                 source=str(bundle_dir),
                 batch_id=report.batch_id,
@@ -378,9 +494,11 @@ def import_bundle(con: duckdb.DuckDBPyConnection, bundle_dir: Path, config: Conf
                 release_fixed_sources=True,
             )
         except duckdb.Error as exc:
-            where = paths[0] if len(paths) == 1 else bundle_dir / entity
+            if fast and any(_FAST_LN in s for s in selects):
+                return _RETRY
+            where = paths[0] if len(paths) == 1 else bundle_dir / ent.name
             report.errors.append(explain_read_error(where, exc))
-        finally:
-            for stage in stages:
-                con.execute(f"drop table if exists temp.{stage}")
-    return report
+            return None
+    finally:
+        for stage in stages:
+            con.execute(f"drop table if exists temp.{stage}")
