@@ -1,4 +1,5 @@
 {{ config(materialized='incremental', unique_key='comment_key', incremental_strategy='delete+insert') }}
+-- depends_on: {{ ref('stg_social__comments') }}
 -- Inbound member messages (comments, replies, mentions, DMs, reviews; never the brand's own) with
 -- their enrichment and the account they were addressed to. Incremental: each run re-reads only the
 -- messages landed or re-scored since the last build (less `reload_margin_minutes`), so a 10-minute
@@ -21,9 +22,10 @@ single_account as (
 ),
 
 {% if is_incremental() %}
--- the keys to redo, found on each side before joining, so the join never touches all of history
+-- the keys to redo, found on each side before joining (from the plain staging views, each read once
+-- with its time filter), so the join never touches all of history
 changed as (
-    select platform, comment_id from {{ ref('int_comments_authored') }}
+    select platform, comment_id from {{ ref('stg_social__comments') }}
     where loaded_at > (select max(changed_at) from {{ this }}) - interval {{ margin }} minute
     union
     select platform, comment_id from {{ ref('stg_social__comment_enrichment') }}
@@ -35,7 +37,7 @@ comments as (
     select a.platform, a.comment_id, a.post_id, a.channel, a.created_at, a.loaded_at
     from {{ ref('int_comments_authored') }} as a
     {% if is_incremental() %}
-    join changed as k on k.platform = a.platform and k.comment_id = a.comment_id
+    inner join changed as k on k.platform = a.platform and k.comment_id = a.comment_id
     {% endif %}
     where not a.is_brand and not a.is_deleted and a.created_at is not null
 )

@@ -19,18 +19,29 @@ with since as (
     {%- endif %}
 ),
 
-changed as (
+-- Changed keys come from the plain staging views, each read once with its time filter: the author
+-- classification is not needed to name a thread, and joining the classifying view twice made DuckDB
+-- materialise all of history (measured at 10M comments: 6.5 s against 0.4 s).
+landed as (
     select c.platform, c.thread_id
-    from {{ ref('int_comments_authored') }} as c
+    from {{ ref('stg_social__comments') }} as c
     cross join since
     where since.since_at is null or c.loaded_at > since.since_at
-    union
-    select c.platform, c.thread_id
+),
+
+rescored as (
+    select e.platform, e.comment_id
     from {{ ref('stg_social__comment_enrichment') }} as e
-    inner join {{ ref('int_comments_authored') }} as c
-        on e.platform = c.platform and e.comment_id = c.comment_id
     cross join since
     where since.since_at is null or e.enriched_at > since.since_at
+),
+
+changed as (
+    select platform, thread_id from landed
+    union
+    select c.platform, c.thread_id
+    from {{ ref('stg_social__comments') }} as c
+    where exists (select 1 from rescored as r where r.platform = c.platform and r.comment_id = c.comment_id)
 )
 
 select distinct
