@@ -91,8 +91,11 @@ select
     video_views,
     reactions + comments + shares + saves + clicks as interactions,
     posts_published,
+    -- A day's counters are deltas of lifetime snapshots: on a day with a handful of impressions the
+    -- interactions of older posts can outnumber them (17 on 1 in the sample). Such a ratio is noise, so
+    -- the rate is left empty below a minimum; sums over longer periods still count every interaction.
     case
-        when post_impressions > 0
+        when post_impressions >= {{ var('engagement_rate_min_impressions', 100) }}
             then cast(reactions + comments + shares + saves + clicks as double) / post_impressions
     end as engagement_rate
 from joined
