@@ -20,16 +20,9 @@ sys.path.insert(0, str(REPO))
 
 
 def bench_config(workdir: Path):
-    from tertulia.config import parse_config
+    from tertulia.config import example_config_in
 
-    data = yaml.safe_load((REPO / "community.example.yml").read_text(encoding="utf-8"))
-    data["warehouse"] = {
-        **data["warehouse"],
-        "path": str(workdir / "warehouse.duckdb"),
-        "publish_dir": str(workdir / "published"),
-    }
-    data["bundle_dir"] = str(workdir / "bundle")
-    return parse_config(data, source=REPO / "community.example.yml", base_dir=workdir)
+    return example_config_in(workdir)
 
 
 def _now(workdir: Path) -> dt.datetime:
