@@ -283,19 +283,28 @@ def load_incidents(con: duckdb.DuckDBPyConnection, now: dt.datetime) -> list[Inc
     return [Incident(**dict(zip(names, r, strict=True))) for r in rows]
 
 
-def _first_alert_hour(con: duckdb.DuckDBPyConnection, ep: Episode) -> None:
-    row = con.execute(
+def _first_alert_hours(con: duckdb.DuckDBPyConnection, episodes: list[Episode]) -> None:
+    """Set each episode's first hour of warning or more from the signals mart, in one query."""
+    if not episodes:
+        return
+    rows = con.execute(
         """
-        select hour_at, severity from marts.fct_crisis_signals
-        where platform = ? and account_id = ? and hour_at >= ? and hour_at < ?
-          and severity in ('warning', 'critical')
+        select platform, account_id, hour_at, severity from marts.fct_crisis_signals
+        where hour_at >= ? and severity in ('warning', 'critical')
         order by hour_at
-        limit 1
         """,
-        [ep.platform, ep.account_id, ep.started_at, ep.last_fired_at],
-    ).fetchone()
-    if row:
-        ep.alert_at, ep.first_severity = row
+        [min(ep.started_at for ep in episodes)],
+    ).fetchall()
+    hours: dict[tuple[str, str], list[tuple[dt.datetime, str]]] = {}
+    for platform, account_id, hour_at, severity in rows:
+        hours.setdefault((platform, account_id), []).append((hour_at, severity))
+    for ep in episodes:
+        for hour_at, severity in hours.get((ep.platform, ep.account_id), ()):
+            if hour_at >= ep.last_fired_at:
+                break
+            if hour_at >= ep.started_at:
+                ep.alert_at, ep.first_severity = hour_at, severity
+                break
 
 
 def _top_negative_comments(con: duckdb.DuckDBPyConnection, ep: Episode, until: dt.datetime) -> list[str]:
@@ -338,9 +347,20 @@ def crisis_alerts(con: duckdb.DuckDBPyConnection, config: Config, now: dt.dateti
         quiet_hours=config.crisis.end_after_quiet_hours,
         cooldown_hours=config.crisis.cooldown_hours,
     )
+    _first_alert_hours(con, episodes)
+    # An episode whose every alert is already in the outbox has nothing new to say: skip the look-ups
+    # of its member comments and post links (the outbox would drop its alerts anyway), so the rule
+    # costs the episodes still moving, not every episode of history.
+    bare = {id(ep): episode_alerts(ep, config, now) for ep in episodes}
+    known: set[str] = set()
+    if table_exists(con, "tertulia", "alert_outbox"):
+        from alerts.outbox import enqueued_keys
+
+        known = enqueued_keys(con, [a.dedupe_key for alerts in bare.values() for a in alerts])
     out: list[Alert] = []
     for ep in episodes:
-        _first_alert_hour(con, ep)
+        if all(a.dedupe_key in known for a in bare[id(ep)]):
+            continue
         until = min(now, ep.last_fired_at)
         keys = [k for i in ep.incidents for k in (i.post_keys or "").split(",") if k]
         out.extend(

@@ -395,7 +395,7 @@ class _Run:
                 insert_row(self.con, digest, now=self.now, batch_id=batch_id)
                 self.con.execute(
                     "update tertulia.alert_outbox set state = 'suppressed', suppressed_reason = ?, updated_at = ? "
-                    "where list_contains(?, id)",
+                    "where id in (select unnest(?::bigint[]))",
                     [f"in digest {key}", self.now, [r.id for r in rows]],
                 )
                 if not self.dry_run:

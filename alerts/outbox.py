@@ -164,6 +164,19 @@ def insert_row(
     return int(row[0])
 
 
+def enqueued_keys(con: duckdb.DuckDBPyConnection, keys: list[str]) -> set[str]:
+    """Which of `keys` are already in the outbox (a hash join: the outbox only grows, and a per-row
+    `list_contains` against tens of thousands of keys would cost outbox rows times keys)."""
+    if not keys:
+        return set()
+    rows = con.execute(
+        "select o.dedupe_key from tertulia.alert_outbox as o "
+        "join (select unnest(?::varchar[]) as dedupe_key) as k on k.dedupe_key = o.dedupe_key",
+        [keys],
+    ).fetchall()
+    return {r[0] for r in rows}
+
+
 def enqueue(
     con: duckdb.DuckDBPyConnection,
     alerts: Iterable[Alert],
@@ -188,13 +201,7 @@ def enqueue(
     written = 0
     con.execute("begin transaction")
     try:
-        known = {
-            r[0]
-            for r in con.execute(
-                "select dedupe_key from tertulia.alert_outbox where list_contains(?, dedupe_key)",
-                [list(fresh)],
-            ).fetchall()
-        }
+        known = enqueued_keys(con, list(fresh))
         for key, alert in fresh.items():
             if key in known:
                 continue

@@ -152,12 +152,25 @@ def sla_alerts(con: duckdb.DuckDBPyConnection, config: Config, now: dt.datetime)
         now = now.astimezone(dt.UTC).replace(tzinfo=None)
     recent = dt.timedelta(hours=max(config.warehouse.lookback_hours, 1))
     since = now - recent
+    # Rows whose alert for their state at `now` is already in the outbox are left in the warehouse: the
+    # outbox would drop them anyway, and a busy community has tens of thousands of them in the window.
+    # The state here mirrors alerts_for_row; where the two disagreed, the row would only be kept.
+    already_alerted = ""
+    if table_exists(con, "tertulia", "alert_outbox"):
+        already_alerted = """
+        and not exists (
+            select 1 from tertulia.alert_outbox as o
+            where o.dedupe_key = 'sla:' || e.sla_event_id || ':' || case
+                when e.first_response_at is null or e.first_response_at > $now then
+                    case when $now >= e.sla_breach_at then 'breached' else 'at_risk' end
+                else 'resolved' end
+        )"""
     cur = con.execute(
-        f"select {', '.join(ROW_COLUMNS)} from marts.fct_sla_events "  # noqa: S608 - fixed column names
-        "where sla_breach_at is not null and at_risk_at <= ? "
-        "and ((first_response_at is null and sla_breach_at >= ?) or first_response_at >= ?) "
-        "order by sla_breach_at, sla_event_id",
-        [now, since, since],
+        f"select {', '.join('e.' + c for c in ROW_COLUMNS)} from marts.fct_sla_events as e "  # noqa: S608 - fixed SQL
+        "where e.sla_breach_at is not null and e.at_risk_at <= $now "
+        "and ((e.first_response_at is null and e.sla_breach_at >= $since) or e.first_response_at >= $since)"
+        f"{already_alerted} order by e.sla_breach_at, e.sla_event_id",
+        {"now": now, "since": since},
     )
     rows = [dict(zip(ROW_COLUMNS, r, strict=True)) for r in cur.fetchall()]
     return rule(rows, now, recent=recent)

@@ -72,7 +72,7 @@ def earliest_fire(con, config: Config, row: dict) -> dt.datetime | None:
 
 
 def run_scenario(scenario: str, args, work: Path) -> dict:
-    from alerts.crisis_rules import _first_alert_hour, crisis_alerts, group_episodes, load_incidents
+    from alerts.crisis_rules import _first_alert_hours, crisis_alerts, group_episodes, load_incidents
     from connectors.files import import_bundle
     from enrichment.store import enrich_new_comments
     from tertulia import warehouse
@@ -114,8 +114,7 @@ def run_scenario(scenario: str, args, work: Path) -> dict:
             quiet_hours=config.crisis.end_after_quiet_hours,
             cooldown_hours=config.crisis.cooldown_hours,
         )
-        for e in episodes:
-            _first_alert_hour(con, e)
+        _first_alert_hours(con, episodes)
         watch_only = [e for e in episodes if e.alert_start() is None]
         episodes = [e for e in episodes if e.alert_start() is not None]
         alerts = crisis_alerts(con, config, facts.now)

@@ -1,7 +1,8 @@
 """Score comments not scored yet (or edited since) and upsert the results into raw.comment_enrichment.
 
-The to-do set is chosen in SQL: comments whose (platform, comment_id) has no enrichment row, or
-whose text hash differs from the hash that was scored. It is streamed in Arrow batches from a second
+The to-do set is chosen in SQL: among the comments landed since the last complete run (its
+watermark, less `warehouse.reload_margin_minutes`), those whose (platform, comment_id) has no
+enrichment row, or whose text hash differs from the hash that was scored. It is streamed in Arrow batches from a second
 cursor (reading a snapshot) while each batch's results go back in one `insert or replace` from an
 Arrow table, never row by row. Rebuilding the marts never re-scores anything.
 """
@@ -23,13 +24,26 @@ log = logging.getLogger(__name__)
 BATCH_SIZE = 50_000
 
 # The hash of what is scored: an edit changes the text, so the hash, so the comment is scored again.
+# Only comments landed since the last run (less a margin) can be new or edited: a new version of a
+# comment lands with a new `_loaded_at`, stamped under the writer lock, so landing times only grow.
+# Without that filter the to-do query would hash every comment of history on every run.
 _TODO_SQL = """
 select c.platform, c.comment_id, md5(coalesce(c.message, '')) as content_hash, c.message,
        lower(trim(c.channel)) as channel
 from raw.comments as c
 left join raw.comment_enrichment as e
     on e.platform = c.platform and e.comment_id = c.comment_id
-where e.comment_id is null or e.content_hash <> md5(coalesce(c.message, ''))
+where (e.comment_id is null or e.content_hash <> md5(coalesce(c.message, '')))
+  and ($since is null or c._loaded_at is null or c._loaded_at >= $since)
+"""
+
+# How far into raw.comments the last complete run read (the latest `_loaded_at` it saw).
+_WATERMARK_DDL = """
+create table if not exists tertulia.enrichment_watermark (
+    id integer primary key,
+    loaded_through timestamp,
+    updated_at timestamp not null
+)
 """
 
 _SCHEMA = pa.schema(
@@ -76,6 +90,20 @@ def enrich_batch(batch: pa.RecordBatch, annotator: Annotator, now: dt.datetime) 
     )
 
 
+def _since(con: duckdb.DuckDBPyConnection, config: Config) -> dt.datetime | None:
+    """Landing time from which comments can still need scoring; None to read them all (first run, or
+    an emptied enrichment table, which is how a re-score of everything is asked for)."""
+    rows = con.execute("select loaded_through from tertulia.enrichment_watermark where id = 1").fetchall()
+    if not rows or rows[0][0] is None:
+        return None
+    if con.execute("select count(*) = 0 from (select 1 from raw.comment_enrichment limit 1)").fetchall()[0][
+        0
+    ]:
+        return None
+    row = rows[0]
+    return row[0] - dt.timedelta(minutes=config.warehouse.reload_margin_minutes)
+
+
 def enrich_new_comments(
     con: duckdb.DuckDBPyConnection,
     config: Config,
@@ -86,12 +114,16 @@ def enrich_new_comments(
 ) -> int:
     """Enrich every comment without a current enrichment row; returns how many were scored."""
     ensure_raw_tables(con)
+    con.execute("create schema if not exists tertulia")
+    con.execute(_WATERMARK_DDL)
     annotator = annotator or annotator_for(config)
     now = now or dt.datetime.now(dt.UTC).replace(tzinfo=None)
+    since = _since(con, config)
+    loaded_through = con.execute("select max(_loaded_at) from raw.comments").fetchall()[0][0]
     reader = con.cursor()
     done = 0
     try:
-        batches = reader.sql(_TODO_SQL).to_arrow_reader(batch_size)
+        batches = reader.sql(_TODO_SQL, params={"since": since}).to_arrow_reader(batch_size)
         for batch in batches:
             if batch.num_rows == 0:
                 continue
@@ -105,4 +137,9 @@ def enrich_new_comments(
             log.info("enriched %d comments (%d so far)", batch.num_rows, done)
     finally:
         reader.close()
+    # Only after every batch is written: a run that stops half-way leaves the old watermark, and the
+    # next run reads the same comments again (the hash check skips the ones already scored).
+    con.execute(
+        "insert or replace into tertulia.enrichment_watermark values (1, ?, ?)", [loaded_through, now]
+    )
     return done

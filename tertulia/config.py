@@ -382,6 +382,7 @@ def example_config_in(workdir: Path, example: Path = EXAMPLE_CONFIG) -> Config:
 
     What tests, benchmarks and evaluations run on, so none of them touches the project's own data/.
     """
+    workdir = Path(workdir).resolve()  # parse_config resolves relative paths against base_dir=workdir
     data = yaml.safe_load(example.read_text(encoding="utf-8"))
     data["warehouse"] = {
         **data.get("warehouse", {}),

@@ -21,6 +21,13 @@
     {{ iv }}.open_at <= {{ ts }} and ({{ iv }}.next_open_at is null or {{ ts }} < {{ iv }}.next_open_at)
 {%- endmacro %}
 
+{# The UTC day under which the span containing-or-before `ts` is listed (fct_sla_events' span_days):
+   its own day, or the last span's day for an instant after the last opening (the last span's
+   coverage has no end). `ce` is the one-row calendar_end. #}
+{% macro sla_lookup_day(ts, ce) -%}
+    case when {{ ts }} >= {{ ce }}.last_open_at then {{ ce }}.last_open_day else {{ dbt.date_trunc('day', ts) }} end
+{%- endmacro %}
+
 {# Open seconds of the calendar before `ts`, given the span `iv` joined with the predicate above. #}
 {% macro sla_open_seconds_before(iv, ts) -%}
     coalesce(
@@ -53,13 +60,15 @@
 
 {#
   Unanswered items change status with time alone (pending -> at_risk -> breached) even when no new
-  comment touches their thread, so every run re-evaluates them in place. Only unanswered rows are
-  rewritten: a few per account, whatever the size of the table.
+  comment touches their thread, so every run re-evaluates them in place. Only rows whose status can
+  still move are rewritten: unanswered, with a deadline, not yet breached (a breach is final until a
+  reply reaches the thread, and that reply rebuilds the row). So the cost is the items waiting now,
+  not every unanswered item of history.
 #}
 {% macro sla_refresh_open_status() -%}
     update {{ this }}
     set status = {{ sla_status('first_response_at', 'sla_breach_at', 'at_risk_at') }},
         is_breached = ({{ sla_status('first_response_at', 'sla_breach_at', 'at_risk_at') }} = 'breached'),
         evaluated_at = {{ as_of() }}
-    where first_response_at is null
+    where first_response_at is null and sla_breach_at is not null and status <> 'breached'
 {%- endmacro %}

@@ -76,8 +76,12 @@ def test_scores_each_comment_once(con, config):
 def test_edited_comment_is_scored_again(con, config):
     add(con, [("instagram", "c1", "Me encantó", "comment"), ("instagram", "c2", "Hola", "comment")])
     enrich_new_comments(con, config, now=NOW)
-    con.execute("update raw.comments set message = 'Lo odio, una estafa' where comment_id = 'c1'")
     later = NOW + dt.timedelta(hours=2)
+    # an edit lands as a new version of the row, with its own landing time
+    con.execute(
+        "update raw.comments set message = 'Lo odio, una estafa', _loaded_at = ? where comment_id = 'c1'",
+        [later],
+    )
     assert enrich_new_comments(con, config, now=later) == 1
     got = enrichment(con)
     assert got["c1"][1] == "negative" and got["c1"][4] == "estafa" and got["c1"][5] == later
@@ -104,3 +108,25 @@ def test_member_text_is_never_sql(con, config):
     add(con, [("x", "c1", "'); drop table raw.comments; --", "comment")])
     assert enrich_new_comments(con, config, now=NOW) == 1
     assert con.execute("select count(*) from raw.comments").fetchone()[0] == 1
+
+
+def test_a_run_reads_only_what_landed_since_the_last_one(con, config):
+    landed = dt.datetime(2026, 3, 1, 10, 0)
+    add(con, [("x", "c1", "muy bueno", "comment")])
+    con.execute("update raw.comments set _loaded_at = ?", [landed])
+    assert enrich_new_comments(con, config, now=NOW) == 1
+    assert con.execute("select loaded_through from tertulia.enrichment_watermark").fetchone()[0] == landed
+    # An unscored comment landed before the watermark (less the 15-minute margin) is not looked at:
+    # nothing lands that way (landing times only grow), and skipping them is what keeps a run small.
+    add(con, [("x", "old", "muy malo", "comment"), ("x", "new", "muy malo", "comment")])
+    con.execute(
+        "update raw.comments set _loaded_at = ? where comment_id = 'old'", [landed - dt.timedelta(hours=1)]
+    )
+    con.execute(
+        "update raw.comments set _loaded_at = ? where comment_id = 'new'", [landed - dt.timedelta(minutes=5)]
+    )
+    assert enrich_new_comments(con, config, now=NOW) == 1
+    assert set(enrichment(con)) == {"c1", "new"}
+    # emptying the enrichment table asks for everything to be scored again
+    con.execute("delete from raw.comment_enrichment")
+    assert enrich_new_comments(con, config, now=NOW) == 3

@@ -112,8 +112,10 @@ def test_write_business_intervals_covers_data_and_next_year():
     cfg = parse_config({"community": {"name": "x", "timezone": MADRID}})
     con = duckdb.connect()
     con.execute("create schema raw")
-    con.execute("create table raw.comments (created_at varchar)")
-    con.execute("insert into raw.comments values ('2026-03-02T10:00:00+01:00'), ('not a date')")
+    con.execute("create table raw.comments (created_at varchar, _loaded_at timestamp)")
+    con.execute(
+        "insert into raw.comments values ('2026-03-02T10:00:00+01:00', '2026-11-23 10:00'), ('not a date', null)"
+    )
     n = write_business_intervals(con, cfg, today=dt.date(2026, 11, 23))
     first, last, rows = con.execute(
         "select min(local_date), max(local_date), count(*) from config.business_intervals"
@@ -128,6 +130,24 @@ def test_write_business_intervals_covers_data_and_next_year():
         ).fetchall()
     )
     assert types == {"local_date": "DATE", "open_at": "TIMESTAMP", "close_at": "TIMESTAMP"}
+
+
+def test_calendar_start_follows_comments_landed_later():
+    cfg = parse_config({"community": {"name": "x", "timezone": MADRID}})
+    con = duckdb.connect()
+    con.execute("create schema raw")
+    con.execute("create table raw.comments (created_at varchar, _loaded_at timestamp)")
+    con.execute("insert into raw.comments values ('2026-03-02T10:00:00Z', '2026-11-23 10:00')")
+    write_business_intervals(con, cfg, today=dt.date(2026, 11, 23))
+    # a later landing brings an older comment: the calendar reaches back to a week before it
+    con.execute("insert into raw.comments values ('2026-01-12T10:00:00Z', '2026-11-23 11:00')")
+    write_business_intervals(con, cfg, today=dt.date(2026, 11, 23))
+    first = con.execute("select min(local_date) from config.business_intervals").fetchone()[0]
+    assert first == dt.date(2026, 1, 5)  # Mon 5 Jan, a week before 12 Jan
+    # a newer comment does not move it forward again
+    con.execute("insert into raw.comments values ('2026-06-01T10:00:00Z', '2026-11-23 12:00')")
+    write_business_intervals(con, cfg, today=dt.date(2026, 11, 23))
+    assert con.execute("select min(local_date) from config.business_intervals").fetchone()[0] == first
 
 
 def test_subdivision_holidays_and_bad_subdivision():

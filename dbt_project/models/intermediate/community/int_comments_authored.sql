@@ -1,6 +1,6 @@
 {{ config(materialized="view") }}
--- A view, not a table: the SLA and crisis watches read only recent comments through it every few
--- minutes, and a table would copy the whole history on each run.
+-- A view, not a table: the author classification follows the brand accounts and team handles as
+-- configured now, and the parsing it reads is already stored (stg_social__comments is a table).
 
 -- Every message with who wrote it: one of the brand's accounts, a team member, or a member of the
 -- community. The brand speaking is what answers members; everything else is member activity.

@@ -5,6 +5,8 @@
 -- messages landed or re-scored since the last build (less `reload_margin_minutes`), so a 10-minute
 -- watch costs what is new. Landing and scoring times only grow (stamped under the writer lock), so no
 -- longer look-back is needed; a look-back of days would re-read every message after a backfill.
+-- Known limit: a message landed again as deleted is not selected, so its earlier row stays until a
+-- --full-refresh (docs/crisis.md).
 {% set margin = var('reload_margin_minutes', 15) | int %}
 
 with brand_accounts as (
@@ -22,24 +24,34 @@ single_account as (
 ),
 
 {% if is_incremental() %}
--- the keys to redo, found on each side before joining (from the plain staging views, each read once
--- with its time filter), so the join never touches all of history
-changed as (
-    select platform, comment_id from {{ ref('stg_social__comments') }}
-    where loaded_at > (select max(changed_at) from {{ this }}) - interval {{ margin }} minute
-    union
-    select platform, comment_id from {{ ref('stg_social__comment_enrichment') }}
-    where enriched_at > (select max(changed_at) from {{ this }}) - interval {{ margin }} minute
+since as (
+    select coalesce(max(changed_at), cast('1900-01-01' as timestamp)) - interval {{ margin }} minute as since_at
+    from {{ this }}
+),
+
+rescored as (
+    select platform, comment_id
+    from {{ ref('stg_social__comment_enrichment') }}
+    where enriched_at > (select since_at from since)
 ),
 {% endif %}
 
+-- The messages to redo: landed since the last build, or scored since. Two branches, each filtering on
+-- a plain column or key that DuckDB pushes into the scan of raw; one join of the classifying view
+-- with the union of changed keys computed every staging column of all of history (13 s at 10M).
 comments as (
     select a.platform, a.comment_id, a.post_id, a.channel, a.created_at, a.loaded_at
     from {{ ref('int_comments_authored') }} as a
-    {% if is_incremental() %}
-    inner join changed as k on k.platform = a.platform and k.comment_id = a.comment_id
-    {% endif %}
     where not a.is_brand and not a.is_deleted and a.created_at is not null
+    {% if is_incremental() %}
+        and a.loaded_at > (select since_at from since)
+    union
+    select a.platform, a.comment_id, a.post_id, a.channel, a.created_at, a.loaded_at
+    from {{ ref('int_comments_authored') }} as a
+    inner join rescored as r
+        on r.platform = a.platform and r.comment_id = a.comment_id
+    where not a.is_brand and not a.is_deleted and a.created_at is not null
+    {% endif %}
 )
 
 select

@@ -90,26 +90,54 @@ threaded as (
     window w as (partition by platform, account_id, signal order by started_at)
 ),
 
--- the messages of each incident's account and hours: posts concerned and keywords seen
-incident_comments as (
-    select t.incident_id, c.platform, c.post_id, c.is_negative, c.keywords
+-- What happened during each incident, from the hourly aggregates (not from every message of history,
+-- so rebuilding this table costs what the incidents' hours cost): messages, posts, keywords. Incident
+-- bounds are whole UTC hours, so hour_at in [started_at, last_fired_at) is the same as the messages'
+-- created_at in it. 'all' incidents read the community-wide rows of the hourly models.
+counts as (
+    select t.incident_id, sum(h.inbound_count) as inbound_count, sum(h.negative_count) as negative_count
     from threaded as t
-    join {{ ref('int_crisis_comments') }} as c
-        on c.created_at >= t.started_at
-        and c.created_at < t.last_fired_at
-        and (t.platform = 'all' or (c.platform = t.platform and c.account_id = t.account_id))
+    join {{ ref('int_crisis_hourly') }} as h
+        on h.platform = t.platform and h.account_id = t.account_id
+        and h.hour_at >= t.started_at and h.hour_at < t.last_fired_at
+    group by t.incident_id
+),
+
+-- an incident's hours with messages, so the per-post counts join on the hour (a range join with an
+-- OR for the 'all' incidents cost seconds at 10M comments)
+incident_hours as (
+    select t.incident_id, t.platform, t.account_id, h.hour_at
+    from threaded as t
+    join {{ ref('int_crisis_hourly') }} as h
+        on h.platform = t.platform and h.account_id = t.account_id
+        and h.hour_at >= t.started_at and h.hour_at < t.last_fired_at
+),
+
+post_negatives as (
+    select ih.incident_id, p.platform, p.post_id, p.negative_count
+    from incident_hours as ih
+    join {{ ref('int_crisis_post_hourly') }} as p
+        on p.hour_at = ih.hour_at and p.platform = ih.platform and p.account_id = ih.account_id
+    where ih.platform <> 'all'
+    union all
+    select ih.incident_id, p.platform, p.post_id, p.negative_count
+    from incident_hours as ih
+    join {{ ref('int_crisis_post_hourly') }} as p
+        on p.hour_at = ih.hour_at
+    where ih.platform = 'all'
 ),
 
 posts as (
     select incident_id, string_agg(post_key, ',' order by negatives desc, post_key) as post_keys
     from (
-        select incident_id, platform || ':' || post_id as post_key, count(*) filter (where is_negative) as negatives,
-            row_number() over (partition by incident_id order by count(*) filter (where is_negative) desc,
-                platform || ':' || post_id) as rn
-        from incident_comments
-        where post_id is not null
-        group by incident_id, platform, post_id
-        having count(*) filter (where is_negative) > 0
+        select incident_id, post_key, negatives,
+            row_number() over (partition by incident_id order by negatives desc, post_key) as rn
+        from (
+            select incident_id, platform || ':' || post_id as post_key, sum(negative_count) as negatives
+            from post_negatives
+            group by incident_id, platform, post_id
+        )
+        where negatives > 0
     )
     where rn <= 3
     group by incident_id
@@ -118,22 +146,18 @@ posts as (
 keywords as (
     select incident_id, string_agg(keyword, ',' order by hits desc, keyword) as top_keywords
     from (
-        select incident_id, keyword, count(*) as hits,
-            row_number() over (partition by incident_id order by count(*) desc, keyword) as rn
+        select incident_id, keyword, hits,
+            row_number() over (partition by incident_id order by hits desc, keyword) as rn
         from (
-            select incident_id, trim(unnest(string_split(keywords, ','))) as keyword
-            from incident_comments
-            where keywords is not null
+            select t.incident_id, k.keyword, sum(k.hits) as hits
+            from threaded as t
+            join {{ ref('int_crisis_keyword_hourly') }} as k
+                on k.platform = t.platform and k.account_id = t.account_id
+                and k.hour_at >= t.started_at and k.hour_at < t.last_fired_at
+            group by t.incident_id, k.keyword
         )
-        group by incident_id, keyword
     )
     where rn <= 5
-    group by incident_id
-),
-
-counts as (
-    select incident_id, count(*) as inbound_count, count(*) filter (where is_negative) as negative_count
-    from incident_comments
     group by incident_id
 )
 

@@ -18,12 +18,16 @@
     ],
     post_hook=["{{ sla_refresh_open_status() }}"]
 ) }}
+-- depends_on: {{ ref('int_sla_business_intervals') }}
 -- depends_on: {{ ref('int_sla_threads_touched') }}
+{%- set max_gap_days = var('sla_max_closed_days', 366) | int %}
 
 with authored as (
     select c.*
     from {{ ref('int_comments_authored') }} as c
     {% if is_incremental() -%}
+    -- thread_id is stored in stg_social__comments (a table), so this join reads one column of
+    -- history, not the staging of every message
     inner join {{ ref('int_sla_threads_touched') }} as t
         on c.platform = t.platform and c.thread_id = t.thread_id
     {%- endif %}
@@ -127,55 +131,77 @@ items as (
     where i.n_in_turn = 1
 ),
 
--- Policies of the version in force when the item arrived.
-policy_candidates as (
-    select
-        i.sla_event_id,
-        p.policy_version,
-        p.position,
-        p.policy_name,
-        p.target_minutes,
-        p.is_business_time
-    from items as i
-    inner join {{ ref('stg_config__sla_policies') }} as p
-        on i.arrived_at >= p.valid_from and (p.valid_to is null or i.arrived_at < p.valid_to)
+-- Policy matching: the first policy (by position) of the version in force when the item arrived
+-- whose every listed field holds the item's value. It runs on the items' distinct profiles (version x
+-- platform x channel x account x priority x intent: a few hundred) rather than on every item, whose
+-- per-field comparison was a third of this model's time; items then join their profile by equality.
+policy_versions as (
+    select distinct policy_version, valid_from, valid_to
+    from {{ ref('stg_config__sla_policies') }}
 ),
 
--- (item, policy, field) where the item's value is none of the values the policy lists for the field.
-policy_misses as (
-    select pc.sla_event_id, pc.policy_version, pc.policy_name
-    from policy_candidates as pc
+item_versions as (
+    select i.*, v.policy_version as version_in_force
+    from items as i
+    left join policy_versions as v
+        on i.arrived_at >= v.valid_from and (v.valid_to is null or i.arrived_at < v.valid_to)
+),
+
+profiles as (
+    select
+        row_number() over (order by version_in_force, platform, channel, account_id, priority, intent) as profile_id,
+        version_in_force, platform, channel, account_id, priority, intent
+    from (
+        select distinct version_in_force, platform, channel, account_id, priority, intent
+        from item_versions
+        where version_in_force is not null
+    ) as d
+),
+
+profile_candidates as (
+    select pr.profile_id, p.policy_version, p.position, p.policy_name, p.target_minutes, p.is_business_time
+    from profiles as pr
+    inner join {{ ref('stg_config__sla_policies') }} as p
+        on p.policy_version = pr.version_in_force
+),
+
+-- (profile, policy, field) where the profile's value is none of the values the policy lists for the field.
+profile_misses as (
+    select pc.profile_id, pc.policy_name
+    from profile_candidates as pc
     inner join {{ ref('stg_config__sla_policy_conditions') }} as c
         on pc.policy_version = c.policy_version and pc.policy_name = c.policy_name
-    inner join items as i
-        on pc.sla_event_id = i.sla_event_id
-    group by pc.sla_event_id, pc.policy_version, pc.policy_name, c.field
+    inner join profiles as pr
+        on pc.profile_id = pr.profile_id
+    group by pc.profile_id, pc.policy_name, c.field
     having sum(
         case
             when c.value = case c.field
-                when 'platform' then i.platform
-                when 'channel' then i.channel
-                when 'account_id' then i.account_id
-                when 'priority' then i.priority
-                when 'intent' then i.intent
+                when 'platform' then pr.platform
+                when 'channel' then pr.channel
+                when 'account_id' then pr.account_id
+                when 'priority' then pr.priority
+                when 'intent' then pr.intent
             end then 1
             else 0
         end
     ) = 0
 ),
 
-policy_ranked as (
-    select
-        pc.*,
-        row_number() over (partition by pc.sla_event_id order by pc.position) as match_rank
-    from policy_candidates as pc
-    where not exists (
-        select 1
-        from policy_misses as pm
-        where pm.sla_event_id = pc.sla_event_id
-            and pm.policy_version = pc.policy_version
-            and pm.policy_name = pc.policy_name
-    )
+profile_policy as (
+    select profile_id, policy_version, policy_name, target_minutes, is_business_time
+    from (
+        select
+            pc.*,
+            row_number() over (partition by pc.profile_id order by pc.position) as match_rank
+        from profile_candidates as pc
+        where not exists (
+            select 1
+            from profile_misses as pm
+            where pm.profile_id = pc.profile_id and pm.policy_name = pc.policy_name
+        )
+    ) as ranked
+    where match_rank = 1
 ),
 
 with_policy as (
@@ -186,9 +212,57 @@ with_policy as (
         p.target_minutes,
         p.is_business_time,
         cast({{ var('at_risk_share', 0.75) }} as double) as at_risk_share
-    from items as i
-    left join policy_ranked as p
-        on i.sla_event_id = p.sla_event_id and p.match_rank = 1
+    from item_versions as i
+    left join profiles as pr
+        on pr.version_in_force = i.version_in_force
+        and pr.platform is not distinct from i.platform
+        and pr.channel is not distinct from i.channel
+        and pr.account_id is not distinct from i.account_id
+        and pr.priority is not distinct from i.priority
+        and pr.intent is not distinct from i.intent
+    left join profile_policy as p
+        on p.profile_id = pr.profile_id
+),
+
+-- Business-time look-ups as equality joins: each span is listed under every UTC day its coverage
+-- [open_at, next_open_at) touches, and under every hour of open time (3,600 open seconds) it spans.
+-- An item then joins on its day (or its hour of open time) and the exact range picks its one span
+-- among the few listed there: a hash join, where a range join over all items sorted every item once
+-- per look-up (4 look-ups were 60% of a full build at 10M comments). Bounds: a gap between two
+-- openings of at most {{ max_gap_days }} days and spans of at most 25 h, both tested on
+-- int_sla_business_intervals.
+intervals as (
+    select * from {{ ref('int_sla_business_intervals') }}
+),
+
+calendar_end as (
+    select max(open_at) as last_open_at, {{ dbt.date_trunc('day', 'max(open_at)') }} as last_open_day
+    from intervals
+),
+
+span_days as (
+    select
+        {{ dbt.dateadd('day', 'n.generated_number - 1', dbt.date_trunc('day', 's.open_at')) }} as lookup_day,
+        s.open_at,
+        s.next_open_at,
+        s.open_seconds,
+        s.seconds_before
+    from intervals as s
+    cross join ({{ dbt.generate_series(max_gap_days + 1) }}) as n
+    where n.generated_number = 1
+        or {{ dbt.dateadd('day', 'n.generated_number - 1', dbt.date_trunc('day', 's.open_at')) }} < s.next_open_at
+),
+
+span_open_hours as (
+    select
+        cast(floor(s.seconds_before / 3600) as bigint) + n.generated_number - 1 as open_hour,
+        s.open_at,
+        s.open_seconds,
+        s.seconds_before
+    from intervals as s
+    cross join ({{ dbt.generate_series(27) }}) as n
+    where cast(floor(s.seconds_before / 3600) as bigint) + n.generated_number - 1
+        <= cast(floor((s.seconds_before + s.open_seconds) / 3600) as bigint)
 ),
 
 -- Running total of open seconds at arrival and at the first response. Computed for every item:
@@ -200,34 +274,47 @@ open_totals as (
         case when w.first_response_at is not null
             then {{ sla_open_seconds_before('ir', 'w.first_response_at') }} end as open_seconds_at_response
     from with_policy as w
-    left join {{ ref('int_sla_business_intervals') }} as ia
-        on {{ sla_span_containing_or_before('ia', 'w.arrived_at') }}
-    left join {{ ref('int_sla_business_intervals') }} as ir
+    cross join calendar_end as ce
+    left join span_days as ia
+        on ia.lookup_day = {{ sla_lookup_day('w.arrived_at', 'ce') }}
+        and {{ sla_span_containing_or_before('ia', 'w.arrived_at') }}
+    left join span_days as ir
         on w.first_response_at is not null
+        and ir.lookup_day = {{ sla_lookup_day('w.first_response_at', 'ce') }}
         and {{ sla_span_containing_or_before('ir', 'w.first_response_at') }}
+),
+
+with_targets as (
+    select
+        o.*,
+        o.open_seconds_at_arrival + o.target_minutes * 60 as open_seconds_at_breach,
+        o.open_seconds_at_arrival + round(o.target_minutes * o.at_risk_share * 60) as open_seconds_at_risk
+    from open_totals as o
 ),
 
 deadlines as (
     select
         o.*,
         case
-            when o.is_business_time then {{ sla_instant_reaching('ib', 'o.open_seconds_at_arrival + o.target_minutes * 60') }}
+            when o.is_business_time then {{ sla_instant_reaching('ib', 'o.open_seconds_at_breach') }}
             when o.target_minutes is not null
                 then {{ dbt.dateadd('second', 'cast(o.target_minutes * 60 as bigint)', 'o.arrived_at') }}
         end as sla_breach_at,
         case
             when o.is_business_time
-                then {{ sla_instant_reaching('ik', 'o.open_seconds_at_arrival + round(o.target_minutes * o.at_risk_share * 60)') }}
+                then {{ sla_instant_reaching('ik', 'o.open_seconds_at_risk') }}
             when o.target_minutes is not null
                 then {{ dbt.dateadd('second', 'cast(round(o.target_minutes * o.at_risk_share * 60) as bigint)', 'o.arrived_at') }}
         end as at_risk_at
-    from open_totals as o
-    left join {{ ref('int_sla_business_intervals') }} as ib
+    from with_targets as o
+    left join span_open_hours as ib
         on o.is_business_time
-        and {{ sla_span_reaching('ib', 'o.open_seconds_at_arrival + o.target_minutes * 60') }}
-    left join {{ ref('int_sla_business_intervals') }} as ik
+        and ib.open_hour = cast(floor(o.open_seconds_at_breach / 3600) as bigint)
+        and {{ sla_span_reaching('ib', 'o.open_seconds_at_breach') }}
+    left join span_open_hours as ik
         on o.is_business_time
-        and {{ sla_span_reaching('ik', 'o.open_seconds_at_arrival + round(o.target_minutes * o.at_risk_share * 60)') }}
+        and ik.open_hour = cast(floor(o.open_seconds_at_risk / 3600) as bigint)
+        and {{ sla_span_reaching('ik', 'o.open_seconds_at_risk') }}
 ),
 
 loaded as (

@@ -1,3 +1,13 @@
+{{ config(
+    materialized='incremental',
+    unique_key=['platform', 'comment_id'],
+    incremental_strategy='delete+insert'
+) }}
+-- A table kept incrementally, not a view: the SLA and crisis models look messages up by thread and
+-- by key every few minutes, and through a view each look-up parsed the timestamps of every message
+-- of history (4-7 s a look-up at 10M comments). Each run adds what landed since the last one, less
+-- `reload_margin_minutes`; a new version of a message lands with a new `_loaded_at` and replaces its
+-- row (delete+insert on the key). Still only renames and casts.
 select
     platform,
     comment_id,
@@ -15,3 +25,6 @@ select
     coalesce(lower(trim(is_deleted)) in ('true', '1', 'yes'), false) as is_deleted,
     _loaded_at as loaded_at
 from {{ source('social', 'comments') }}
+{% if is_incremental() %}
+where _loaded_at > (select coalesce(max(loaded_at), cast('1900-01-01' as timestamp)) from {{ this }}) - interval {{ var('reload_margin_minutes', 15) | int }} minute
+{% endif %}
