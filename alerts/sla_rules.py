@@ -168,7 +168,9 @@ def sla_alerts(con: duckdb.DuckDBPyConnection, config: Config, now: dt.datetime)
     cur = con.execute(
         f"select {', '.join('e.' + c for c in ROW_COLUMNS)} from marts.fct_sla_events as e "  # noqa: S608 - fixed SQL
         "where e.sla_breach_at is not null and e.at_risk_at <= $now "
-        "and ((e.first_response_at is null and e.sla_breach_at >= $since) or e.first_response_at >= $since)"
+        "and ((e.first_response_at is null and e.sla_breach_at >= $since) "
+        # answered: only a reply after the at-risk point closes a thread an alert opened
+        "or (e.first_response_at >= $since and e.first_response_at >= e.at_risk_at))"
         f"{already_alerted} order by e.sla_breach_at, e.sla_event_id",
         {"now": now, "since": since},
     )

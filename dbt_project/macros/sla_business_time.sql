@@ -72,3 +72,19 @@
         evaluated_at = {{ as_of() }}
     where first_response_at is null and sla_breach_at is not null and status <> 'breached'
 {%- endmacro %}
+
+{#
+  Local days agg_response_times_daily recomputes in an incremental run: those holding an item that
+  fct_sla_events (re)computed or re-evaluated at or after this table's last build (`evaluated_at` is
+  the as_of of the run that last wrote the row). Used by the model and its pre-hook, so both see one
+  set; the pre-hook's delete can only widen the model's set (harmless: delete+insert on the key).
+#}
+{% macro sla_response_days_to_recompute(events, target) -%}
+    {#- a table built before built_as_of existed: every day, once (the column is then added) -#}
+    {%- set columns = adapter.get_columns_in_relation(target) | map(attribute='name') | list -%}
+    select distinct cast({{ to_local('arrived_at') }} as date) as local_date
+    from {{ events }}
+    {% if 'built_as_of' in columns -%}
+    where evaluated_at >= (select coalesce(max(built_as_of), cast('1900-01-01' as timestamp)) from {{ target }})
+    {%- endif %}
+{%- endmacro %}

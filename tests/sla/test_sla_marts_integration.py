@@ -72,6 +72,16 @@ def _events(cfg):
         con.close()
 
 
+def _days(cfg):
+    con = warehouse.connect(cfg.warehouse_path, read_only=True)
+    try:
+        return con.execute(
+            "select * exclude (built_as_of) from marts.agg_response_times_daily order by response_day_key"
+        ).fetchall()
+    finally:
+        con.close()
+
+
 def test_incremental_runs_status_over_time_policy_history_and_full_refresh(tmp_path, monkeypatch):
     # dbt_runner exports TERTULIA_WAREHOUSE, which then wins over any config: pin it to this test's file
     monkeypatch.setenv("TERTULIA_WAREHOUSE", str(tmp_path / "w.duckdb"))
@@ -157,9 +167,12 @@ def test_incremental_runs_status_over_time_policy_history_and_full_refresh(tmp_p
     ).fetchone()
     con.close()
     assert day == (2, 0, None, 0, 2, 0.0)  # a1 and c1 unanswered, both breached
+    days_incremental = _days(cfg2)
 
     # A full refresh recomputes everything: same rows, and a1's text restored.
     build(cfg2, select=SELECT, as_of=T(2026, 11, 23, 16, 45), full_refresh=True)
+    # the daily aggregate, kept by local day in the incremental runs, is the one a full build gives
+    assert _days(cfg2) == days_incremental
     full = _events(cfg2)
     assert full["instagram:a1"]["item_message"] == "¿horario?"
     full["instagram:a1"]["item_message"] = "not recomputed"
