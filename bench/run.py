@@ -150,8 +150,26 @@ def bench_size(
     enrich_distinct: bool = False,
     checkpoint=lambda res: None,
     cycles_only: bool = False,
+    build_only: bool = False,
 ) -> dict:
     work = generate(scale, days, root)
+    if build_only:
+        # The full build and the quality gates again, on the warehouse an earlier full run left (e.g.
+        # under a memory limit).
+        res = {"scale": scale, "days": days, "load_before": os.getloadavg(), "build_only": True}
+        res["comments"] = duckdb_count(work / "warehouse.duckdb")
+        build = run_phase("build", work)
+        res["full_build"] = {
+            "seconds": build["seconds"],
+            "peak_rss_mb": build["peak_rss_mb"],
+            "models": build["models"],
+            "failures": build.get("failures", []),
+            "slowest": build.get("slowest", []),
+        }
+        quality = run_phase("quality", work)
+        res["quality"] = {"seconds": quality["seconds"], "peak_rss_mb": quality["peak_rss_mb"]}
+        res["load_after"] = os.getloadavg()
+        return res
     if cycles_only:
         # On the warehouse an earlier full run of this size left: steady-state cycles only.
         con = duckdb_count(work / "warehouse.duckdb")
@@ -317,6 +335,7 @@ def markdown(results: dict) -> str:
         f"# Benchmark results ({results['name']}, {results['date']})",
         "",
         f"Machine: {m['cores']} cores, {m['memory_gb']} GB, Python {m['python']}, {m['platform']}. "
+        f"DuckDB memory limit for the builds: {results.get('memory_limit', 'default')}. "
         f"Medians of {results['repeats']} runs (min–max). Load average (1, 5, 15 min) before/after each "
         "size is in the JSON: the machine is shared.",
         "",
@@ -349,14 +368,14 @@ def markdown(results: dict) -> str:
             "|---|---|---|---|---|---|---|---|",
         ]
         for r in full:
-            enrich = r["enrichment"]
+            enrich = r.get("enrichment") or {"seconds": None, "rows_per_s": None, "method": "not run"}
             rate = (
                 _fmt(enrich["rows_per_s"])
                 if enrich.get("method", "every").startswith("every")
-                else "n/a (distinct texts)"
+                else f"n/a ({enrich.get('method')})"
             )
             lines.append(
-                f"| {r['comments']:,} | {_fmt(r['full_import']['seconds'])} | {_fmt(enrich['seconds'])} | {rate} | "
+                f"| {r['comments']:,} | {_fmt(_get(r, 'full_import', 'seconds'))} | {_fmt(enrich['seconds'])} | {rate} | "
                 f"{_fmt(r['full_build']['seconds'])} ({r['full_build']['models']}) | "
                 f"{_fmt(r['full_build']['peak_rss_mb'])} | {_fmt(r['quality']['seconds'])} | "
                 f"{_fmt(r['quality']['peak_rss_mb'])} |"
@@ -458,6 +477,15 @@ def main() -> None:
         action="store_true",
         help="fill the enrichment by scoring each distinct text once (10M: scoring every row takes most of an hour)",
     )
+    ap.add_argument(
+        "--build-only",
+        action="store_true",
+        help="the full build and quality gates again, on the warehouse a full run of the size left",
+    )
+    ap.add_argument(
+        "--memory-limit",
+        help="DuckDB memory_limit for the dbt builds (TERTULIA_DUCKDB_MEMORY_LIMIT, e.g. 3GB; default 80%% of RAM)",
+    )
     ap.add_argument("--name", help="results file name (default from the sizes and options)")
     ap.add_argument("--work", type=Path, default=REPO / "bench" / "work")
     ap.add_argument("--out", type=Path, default=REPO / "bench" / "results")
@@ -468,12 +496,18 @@ def main() -> None:
         name += "-import"
     if a.cycles_only:
         name += "-cycles"
+    if a.build_only:
+        name += "-build"
+    if a.memory_limit:
+        name += "-mem" + a.memory_limit.lower()
+        os.environ["TERTULIA_DUCKDB_MEMORY_LIMIT"] = a.memory_limit  # inherited by every phase
     name = a.name or name
     results = {
         "name": name,
         "date": dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC"),
         "machine": machine(),
         "repeats": a.repeats,
+        "memory_limit": a.memory_limit or "DuckDB default (80% of RAM)",
         "sizes": [],
     }
     a.out.mkdir(parents=True, exist_ok=True)
@@ -496,11 +530,12 @@ def main() -> None:
                 a.enrich_distinct,
                 checkpoint,
                 a.cycles_only,
+                a.build_only,
             )
         )
         # Written after each size, so a long run that is stopped keeps what it measured.
         (a.out / f"{name}.json").write_text(json.dumps(results, indent=2, default=str), encoding="utf-8")
-    if not a.no_startup and not a.import_only and not a.cycles_only:
+    if not (a.no_startup or a.import_only or a.cycles_only or a.build_only):
         results["startup"] = startup(a.work, a.repeats)
     (a.out / f"{name}.json").write_text(json.dumps(results, indent=2, default=str), encoding="utf-8")
     md = markdown(results)

@@ -38,7 +38,7 @@ where (e.comment_id is null or e.content_hash <> md5(coalesce(c.message, '')))
 """
 
 # How far into raw.comments the last complete run read (the latest `_loaded_at` it saw).
-_WATERMARK_DDL = """
+WATERMARK_DDL = """
 create table if not exists tertulia.enrichment_watermark (
     id integer primary key,
     loaded_through timestamp,
@@ -115,7 +115,7 @@ def enrich_new_comments(
     """Enrich every comment without a current enrichment row; returns how many were scored."""
     ensure_raw_tables(con)
     con.execute("create schema if not exists tertulia")
-    con.execute(_WATERMARK_DDL)
+    con.execute(WATERMARK_DDL)
     annotator = annotator or annotator_for(config)
     now = now or dt.datetime.now(dt.UTC).replace(tzinfo=None)
     since = _since(con, config)

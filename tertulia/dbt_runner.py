@@ -44,7 +44,18 @@ class DbtResult:
         return [n.name for n in self.nodes if n.resource_type == "model" and n.status == "success"]
 
 
-def dbt_vars(config: Config, as_of: dt.datetime | None = None) -> dict[str, object]:
+def as_of_text(as_of: dt.datetime | None) -> str:
+    """A pinned evaluation instant as the naive UTC text the `as_of()` macro reads ('' for now)."""
+    if as_of is None:
+        return ""
+    if as_of.tzinfo is not None:
+        as_of = as_of.astimezone(dt.UTC).replace(tzinfo=None)
+    return as_of.isoformat(sep=" ")
+
+
+def dbt_vars(config: Config) -> dict[str, object]:
+    """The project's vars from community.yml. Constant between runs of one configuration, so dbt's
+    partial parsing holds; the evaluation instant goes through TERTULIA_AS_OF instead (run_dbt)."""
     v: dict[str, object] = {
         "community_timezone": config.community.timezone,
         "at_risk_share": config.sla.at_risk_share,
@@ -54,10 +65,6 @@ def dbt_vars(config: Config, as_of: dt.datetime | None = None) -> dict[str, obje
         # Crisis thresholds (keywords are matched at enrichment, not in SQL).
         "crisis": config.crisis.model_dump(exclude={"keywords"}),
     }
-    if as_of is not None:
-        if as_of.tzinfo is not None:
-            as_of = as_of.astimezone(dt.UTC).replace(tzinfo=None)
-        v["as_of"] = as_of.isoformat(sep=" ")
     return v
 
 
@@ -107,20 +114,23 @@ def run_dbt(config: Config, args: list[str], *, as_of: dt.datetime | None = None
         "--log-path",
         str(work / "logs"),
         "--vars",
-        json.dumps(dbt_vars(config, as_of)),
+        json.dumps(dbt_vars(config)),
     ]
-    # profiles.yml reads the path from the environment; set it for this call only, or every Config built
-    # later in the process would resolve to this warehouse (Config.warehouse_path honours the variable).
-    previous = os.environ.get("TERTULIA_WAREHOUSE")
-    os.environ["TERTULIA_WAREHOUSE"] = str(wh)
+    # profiles.yml reads the path from the environment, and the as_of() macro the pinned instant; set
+    # both for this call only, or every Config built later in the process would resolve to this
+    # warehouse (Config.warehouse_path honours the variable).
+    scoped = {"TERTULIA_WAREHOUSE": str(wh), "TERTULIA_AS_OF": as_of_text(as_of)}
+    previous = {name: os.environ.get(name) for name in scoped}
+    os.environ.update(scoped)
     try:
         res = dbtRunner().invoke(full)
     finally:
         _release_duckdb()
-        if previous is None:
-            os.environ.pop("TERTULIA_WAREHOUSE", None)
-        else:
-            os.environ["TERTULIA_WAREHOUSE"] = previous
+        for name, value in previous.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
     nodes: list[NodeResult] = []
     result = res.result
     for r in getattr(result, "results", None) or []:

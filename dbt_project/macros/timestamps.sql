@@ -25,10 +25,14 @@
     cast(timezone('{{ var("community_timezone") }}', timezone('UTC', {{ col }})) as timestamp)
 {%- endmacro %}
 
-{# The instant a run evaluates status at: var('as_of') when tests pin it, else now (UTC). #}
+{# The instant a run evaluates status at: var('as_of') when a unit test pins it, else the
+   TERTULIA_AS_OF environment variable (how tertulia.dbt_runner passes a pinned instant), else now
+   (UTC). The variable is read only when executing: a value that changes every run, read at parse
+   time (or passed with --vars), makes dbt re-parse every model that calls this macro on every run. #}
 {% macro as_of() -%}
-    {%- if var('as_of', '') != '' -%}
-        cast('{{ var("as_of") }}' as timestamp)
+    {%- set pinned = var('as_of', '') or (env_var('TERTULIA_AS_OF', '') if execute else '') -%}
+    {%- if pinned != '' -%}
+        cast('{{ pinned }}' as timestamp)
     {%- else -%}
         cast(timezone('UTC', current_timestamp) as timestamp)
     {%- endif -%}
