@@ -189,28 +189,6 @@ def phase_enrich_distinct(workdir: Path) -> dict:
         con.close()
 
 
-def phase_age(workdir: Path) -> dict:
-    """Make the landed data look loaded (and scored) a day more than the look-back ago.
-
-    The incremental models re-read what landed within `lookback_hours` of their last load, so in the
-    first `lookback_hours` after a backfill every cycle re-reads the backfill: the cycle's steady state
-    (what the five-minute watches cost on the following days) needs the backfill to be that old."""
-    from tertulia import warehouse
-    from tertulia.contract import ENTITIES
-
-    cfg = bench_config(workdir)
-    hours = int(cfg.warehouse.lookback_hours) + 24
-    con = warehouse.connect(cfg.warehouse_path)
-    t = time.perf_counter()
-    try:
-        for name in ENTITIES:
-            con.execute(f"update raw.{name} set _loaded_at = _loaded_at - interval {hours} hour")  # noqa: S608
-        con.execute(f"update raw.comment_enrichment set enriched_at = enriched_at - interval {hours} hour")  # noqa: S608
-    finally:
-        con.close()
-    return {"seconds": time.perf_counter() - t, "hours": hours}
-
-
 def phase_build(workdir: Path) -> dict:
     """Every model and test (what the nightly build runs), from scratch."""
     from tertulia import pipeline
@@ -345,7 +323,6 @@ def main() -> None:
         "duckdb_read": lambda: phase_duckdb_read(a.workdir, a.file),
         "dlt": lambda: phase_dlt(a.workdir, a.file, a.limit),
         "enrich": lambda: phase_enrich(a.workdir),
-        "age": lambda: phase_age(a.workdir),
         "enrich_distinct": lambda: phase_enrich_distinct(a.workdir),
         "build": lambda: phase_build(a.workdir),
         "quality": lambda: phase_quality(a.workdir),
