@@ -64,7 +64,7 @@ $(BENCH_STAMP): $(STAMP) pyproject.toml constraints.txt
 	$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[bench]'
 	@touch $@
 
-bench: $(BENCH_STAMP) ## Benchmarks at 1M and 10M comments (about an hour); results in bench/results/
+bench: $(BENCH_STAMP) ## Benchmarks at 1M and 10M comments (over an hour); results in bench/results/
 	$(BIN)/python bench/run.py
 
 bench-quick: $(BENCH_STAMP) ## Benchmarks at 10k and 50k comments, a few minutes
