@@ -29,10 +29,20 @@ since as (
     from {{ this }}
 ),
 
-rescored as (
+landed as (
     select platform, comment_id
-    from {{ ref('stg_social__comment_enrichment') }}
-    where enriched_at > (select since_at from since)
+    from {{ ref('stg_social__comments') }}
+    where loaded_at > (select since_at from since)
+),
+
+-- scored again without landing again (a new model version): none in the steady state, and an empty
+-- side lets DuckDB skip the join below, which would otherwise read the whole history for the keys
+-- the first branch already has
+rescored as (
+    select e.platform, e.comment_id
+    from {{ ref('stg_social__comment_enrichment') }} as e
+    where e.enriched_at > (select since_at from since)
+        and not exists (select 1 from landed as l where l.platform = e.platform and l.comment_id = e.comment_id)
 ),
 {% endif %}
 

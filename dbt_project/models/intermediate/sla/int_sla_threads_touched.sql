@@ -25,18 +25,21 @@ with since as (
 -- with a scalar subquery, not a joined row, so DuckDB pushes them into the scan of raw (a join with
 -- `since` computed every staging column of every row before filtering).
 landed as (
-    select c.platform, c.thread_id
+    select c.platform, c.thread_id, c.comment_id
     from {{ ref('stg_social__comments') }} as c
     {% if fct is not none -%}
     where c.loaded_at > (select coalesce(since_at, cast('1900-01-01' as timestamp)) from since)
     {%- endif %}
 ),
 
+-- scored again without landing again (a new model version): none in the steady state, and an empty
+-- side lets DuckDB skip the look-up of their threads, which reads the whole history
 rescored as (
     select e.platform, e.comment_id
     from {{ ref('stg_social__comment_enrichment') }} as e
     {% if fct is not none -%}
     where e.enriched_at > (select coalesce(since_at, cast('1900-01-01' as timestamp)) from since)
+        and not exists (select 1 from landed as l where l.platform = e.platform and l.comment_id = e.comment_id)
     {%- else -%}
     where false  -- every thread is listed by `landed` already
     {%- endif %}
