@@ -180,6 +180,7 @@ def bench_size(
             "comments": con,
             "cycles_only": True,
         }
+        res["aged_minutes"] = run_phase("age", work)["minutes"]
         run_cycles(work, repeats, res)
         res["load_after"] = os.getloadavg()
         return res
@@ -240,6 +241,7 @@ def bench_size(
         "rows_per_s": enrich["rows"] / enrich["seconds"] if enrich["seconds"] else None,
         "peak_rss_mb": enrich["peak_rss_mb"],
     }
+    res["aged_minutes"] = run_phase("age", work)["minutes"]
     build = run_phase("build", work)
     res["full_build"] = {
         "seconds": build["seconds"],
