@@ -207,9 +207,8 @@ def phase_age(workdir: Path) -> dict:
     try:
         for name in ENTITIES:
             con.execute(f"update raw.{name} set _loaded_at = _loaded_at - interval {minutes} minute")  # noqa: S608
-        con.execute(
-            f"update raw.comment_enrichment set enriched_at = enriched_at - interval {minutes} minute"
-        )  # noqa: S608
+        shift = f"interval {minutes} minute"
+        con.execute(f"update raw.comment_enrichment set enriched_at = enriched_at - {shift}")  # noqa: S608
     finally:
         con.close()
     return {"seconds": time.perf_counter() - t, "minutes": minutes}
