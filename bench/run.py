@@ -140,6 +140,20 @@ def fresh_warehouse(work: Path) -> None:
         (work / name).unlink(missing_ok=True)
 
 
+def build_and_check(work: Path, res: dict) -> None:
+    """2. The full build of every model with its tests, then the quality gates, into `res`."""
+    build = run_phase("build", work)
+    res["full_build"] = {
+        "seconds": build["seconds"],
+        "peak_rss_mb": build["peak_rss_mb"],
+        "models": build["models"],
+        "failures": build.get("failures", []),
+        "slowest": build.get("slowest", []),
+    }
+    quality = run_phase("quality", work)
+    res["quality"] = {"seconds": quality["seconds"], "peak_rss_mb": quality["peak_rss_mb"]}
+
+
 def bench_size(
     scale: int,
     days: int,
@@ -158,16 +172,7 @@ def bench_size(
         # under a memory limit).
         res = {"scale": scale, "days": days, "load_before": os.getloadavg(), "build_only": True}
         res["comments"] = duckdb_count(work / "warehouse.duckdb")
-        build = run_phase("build", work)
-        res["full_build"] = {
-            "seconds": build["seconds"],
-            "peak_rss_mb": build["peak_rss_mb"],
-            "models": build["models"],
-            "failures": build.get("failures", []),
-            "slowest": build.get("slowest", []),
-        }
-        quality = run_phase("quality", work)
-        res["quality"] = {"seconds": quality["seconds"], "peak_rss_mb": quality["peak_rss_mb"]}
+        build_and_check(work, res)
         res["load_after"] = os.getloadavg()
         return res
     if cycles_only:
@@ -242,16 +247,7 @@ def bench_size(
         "peak_rss_mb": enrich["peak_rss_mb"],
     }
     res["aged_minutes"] = run_phase("age", work)["minutes"]
-    build = run_phase("build", work)
-    res["full_build"] = {
-        "seconds": build["seconds"],
-        "peak_rss_mb": build["peak_rss_mb"],
-        "models": build["models"],
-        "failures": build.get("failures", []),
-        "slowest": build.get("slowest", []),
-    }
-    quality = run_phase("quality", work)
-    res["quality"] = {"seconds": quality["seconds"], "peak_rss_mb": quality["peak_rss_mb"]}
+    build_and_check(work, res)
     checkpoint(res)
 
     run_cycles(work, repeats, res)

@@ -165,9 +165,9 @@ def _earliest_comment_date(con: duckdb.DuckDBPyConnection) -> dt.date | None:
 
     Only comments landed since the last look are read (landing times only grow): a full scan of the
     comments' timestamps on every run cost two seconds a run at 10M comments."""
-    try:
-        con.execute("select 1 from raw.comments limit 0")
-    except duckdb.CatalogException:
+    from tertulia.warehouse import table_exists
+
+    if not table_exists(con, "raw", "comments"):
         return None  # no raw schema yet
     con.execute("create schema if not exists tertulia")
     con.execute(
