@@ -342,6 +342,11 @@ class Config(_Model):
     def publish_dir(self) -> Path:
         return self.resolve(self.warehouse.publish_dir)
 
+    @property
+    def dbt_work_dir(self) -> Path:
+        """dbt's target and log folders, beside the warehouse file so two warehouses never share them."""
+        return self.warehouse_path.parent / "dbt"
+
     def channel_for(self, kind: str, severity: str | None = None) -> str | None:
         if severity and f"{kind}:{severity}" in self.slack.channel_overrides:
             return self.slack.channel_overrides[f"{kind}:{severity}"]

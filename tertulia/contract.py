@@ -179,8 +179,10 @@ ENTITIES: dict[str, Entity] = {
                 _c("email"),
                 _c("slack_user_id"),
                 _c("handles"),
+                _c("role"),
             ),
-            description="The community team; handles are `platform:author_id` pairs separated by spaces or commas.",
+            description="The community team; handles are `platform:author_id` pairs separated by spaces or commas; "
+            "role is free text (community manager, moderator, support).",
         ),
     )
 }

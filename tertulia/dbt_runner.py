@@ -96,7 +96,7 @@ def run_dbt(config: Config, args: list[str], *, as_of: dt.datetime | None = None
     from dbt.cli.main import dbtRunner  # dbt takes ~2 s to import: only when a build runs
 
     wh = config.warehouse_path
-    work = wh.parent / "dbt"
+    work = config.dbt_work_dir
     os.environ.setdefault("DBT_SEND_ANONYMOUS_USAGE_STATS", "false")
     os.environ.setdefault("DO_NOT_TRACK", "1")
     # dbt's progress lines go to its log file (below); the console gets errors only, so a run's own

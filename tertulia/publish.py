@@ -8,6 +8,9 @@ copies every table of schema `marts` into
 - `<publish_dir>/parquet/<mart>.parquet`,
 
 each written under a temporary name in the same folder, fsynced, then swapped in with `os.replace`.
+Both carry the same column types (UTC instants as TIMESTAMPTZ, wall-clock `*_local` columns as TIMESTAMP,
+counts as BIGINT: `published_expr`), and the DuckDB file carries each mart's and column's description
+from the dbt documentation as COMMENT ON, which BI tools show next to the fields.
 On POSIX a reader that opened the old file keeps reading that inode (a consistent old snapshot)
 and the next connection opens the new one; nobody ever sees a half-written file.
 
@@ -22,6 +25,7 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import hashlib
+import json
 import os
 import secrets
 from dataclasses import dataclass, field
@@ -155,14 +159,70 @@ def _mart_tables(con: duckdb.DuckDBPyConnection) -> list[str]:
     return [r[0] for r in rows]
 
 
-def _columns(con: duckdb.DuckDBPyConnection, table: str) -> list[str]:
+def _columns(con: duckdb.DuckDBPyConnection, table: str) -> list[tuple[str, str]]:
     rows = con.execute(
-        "select column_name from information_schema.columns "
+        "select column_name, data_type from information_schema.columns "
         "where table_catalog = current_database() and table_schema = 'marts' and table_name = ? "
         "order by ordinal_position",
         [table],
     ).fetchall()
-    return [r[0] for r in rows]
+    return [(r[0], r[1]) for r in rows]
+
+
+def is_local_time_column(name: str) -> bool:
+    """Marts hold UTC timestamps, except the community's wall-clock columns (`*_local`, `local_*`)."""
+    return "local" in name
+
+
+def published_expr(column: str, data_type: str) -> str:
+    """The column as BI tools get it, with one type in the DuckDB file and in Parquet.
+
+    - A UTC timestamp becomes TIMESTAMPTZ: the DuckDB file and Parquet (isAdjustedToUTC) both mark it as an
+      instant, so a BI tool shows it in its own zone instead of guessing. Wall-clock columns stay TIMESTAMP:
+      13:00 local is 13:00 whatever the reader's zone.
+    - HUGEINT (what DuckDB's sum of integers returns) becomes BIGINT: Parquet has no 128-bit integer and
+      would write a double, and most BI drivers read neither.
+    """
+    col = _quote(column)
+    if data_type == "TIMESTAMP" and not is_local_time_column(column):
+        return f"timezone('UTC', {col}) as {col}"
+    if data_type == "HUGEINT":
+        return f"cast({col} as bigint) as {col}"
+    return col
+
+
+def mart_docs(config: Config) -> dict[str, tuple[str, dict[str, str]]]:
+    """Each mart's description and its columns' descriptions from dbt's manifest ({} before a build)."""
+    manifest = config.dbt_work_dir / "target" / "manifest.json"
+    try:
+        nodes = json.loads(manifest.read_text(encoding="utf-8")).get("nodes", {})
+    except (OSError, ValueError):
+        return {}
+    docs: dict[str, tuple[str, dict[str, str]]] = {}
+    for node in nodes.values():
+        if node.get("resource_type") == "model" and node.get("schema") == "marts":
+            columns = {c: (d.get("description") or "").strip() for c, d in node.get("columns", {}).items()}
+            docs[node["name"]] = ((node.get("description") or "").strip(), columns)
+    return docs
+
+
+def _literal(text: str) -> str:
+    # COMMENT ON takes a literal, not a parameter; the text is the project's own model documentation.
+    return "'" + " ".join(text.split()).replace("'", "''") + "'"
+
+
+def _comment(con: duckdb.DuckDBPyConnection, mart: str, docs: tuple[str, dict[str, str]] | None) -> None:
+    if not docs:
+        return
+    description, columns = docs
+    table = f"pub.main.{_quote(mart)}"
+    if description:
+        con.execute(f"comment on table {table} is {_literal(description)}")
+    # identifiers come from the warehouse catalog and are quoted
+    published = {r[0] for r in con.execute(f"select column_name from (describe {table})").fetchall()}  # noqa: S608
+    for column, text in columns.items():
+        if text and column in published:
+            con.execute(f"comment on column {table}.{_quote(column)} is {_literal(text)}")
 
 
 def _remove_leftovers(publish_dir: Path, parquet_dir: Path) -> None:
@@ -211,9 +271,10 @@ def publish_marts(config: Config) -> PublishReport:
             f"(storage_version '{STORAGE_VERSION}')"
         )
         try:
+            docs = mart_docs(config)
             for mart in marts:
                 select_list: list[str] = []
-                for col in _columns(con, mart):
+                for col, data_type in _columns(con, mart):
                     if is_member_name_column(col) and not config.members.publish_names:
                         report.dropped_columns.setdefault(mart, []).append(col)
                         continue
@@ -221,13 +282,14 @@ def publish_marts(config: Config) -> PublishReport:
                         select_list.append(f"{_hash_expr(col)} as {_quote(col)}")
                         report.hashed_columns.setdefault(mart, []).append(col)
                     else:
-                        select_list.append(_quote(col))
+                        select_list.append(published_expr(col, data_type))
                 # identifiers come from the warehouse catalog and are quoted; no member text is in the SQL
                 con.execute(
                     f"create table pub.main.{_quote(mart)} as "  # noqa: S608
                     f"select {', '.join(select_list)} from marts.{_quote(mart)}"
                 )
                 report.rows[mart] = con.execute(f"select count(*) from pub.main.{_quote(mart)}").fetchone()[0]  # noqa: S608
+                _comment(con, mart, docs.get(mart))
                 tmp_pq = parquet_dir / f".{mart}.parquet.{os.getpid()}.tmp"
                 con.execute(
                     f"copy pub.main.{_quote(mart)} to '{tmp_pq.as_posix().replace(chr(39), chr(39) * 2)}' "

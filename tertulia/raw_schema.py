@@ -48,9 +48,25 @@ create table if not exists raw.comment_enrichment (
 """
 
 
+def add_missing_columns(con: duckdb.DuckDBPyConnection, entity: Entity) -> None:
+    """A contract column added after a warehouse was created is added to its raw table (empty for the rows
+    already there; a value that landed earlier under that name stays in `_extra`)."""
+    existing = {
+        r[0]
+        for r in con.execute(
+            "select column_name from information_schema.columns where table_schema = 'raw' and table_name = ?",
+            [entity.name],
+        ).fetchall()
+    }
+    for c in entity.columns:
+        if c.name not in existing:
+            con.execute(f'alter table raw.{entity.name} add column "{c.name}" varchar')
+
+
 def ensure_raw_tables(con: duckdb.DuckDBPyConnection) -> None:
     """Create every raw table (empty) so dbt can build on a warehouse that has seen no data yet."""
     con.execute("create schema if not exists raw")
     for entity in ENTITIES.values():
         con.execute(raw_table_ddl(entity))
+        add_missing_columns(con, entity)
     con.execute(COMMENT_ENRICHMENT_DDL)

@@ -79,6 +79,7 @@ TEAM = (
         "facebook:sofia.andrade.ct youtube:UCsofia",
     ),
 )
+TEAM_ROLES = {"tm-ana": "Community manager", "tm-luis": "Moderator", "tm-sofia": "Customer care"}
 # Opening spans per weekday (Mon=0), local time; Sunday closed. Holidays: Ecuador plus Christmas Eve.
 BUSINESS_HOURS = {0: (9, 18), 1: (9, 18), 2: (9, 18), 3: (9, 18), 4: (9, 18), 5: (10, 14)}
 EXTRA_HOLIDAYS = ((12, 24),)
@@ -330,7 +331,14 @@ class _Community:
                 for a in ACCOUNTS
             ],
             "team": [
-                {"member_id": m, "name": n, "email": e, "slack_user_id": s, "handles": h}
+                {
+                    "member_id": m,
+                    "name": n,
+                    "email": e,
+                    "slack_user_id": s,
+                    "handles": h,
+                    "role": TEAM_ROLES[m],
+                }
                 for m, n, e, s, h in TEAM
             ],
             "posts": [p.row for p in sorted(self.posts, key=lambda p: (p.published, p.post_id))],
