@@ -59,7 +59,7 @@ def dq_alerts(con: duckdb.DuckDBPyConnection, config: Config, now: dt.datetime) 
     by_suite: dict[str, list[tuple[str, str | None, str, str]]] = {}
     for suite, expectation, column, observed, details in rows:
         by_suite.setdefault(suite, []).append((expectation, column, observed or "", details or "{}"))
-    docs = config.warehouse_path.parent / "quality-docs" / "index.html"
+    docs = config.quality_page
     alerts = []
     for suite, failed in by_suite.items():
         schema, _, table = suite.partition(".")
@@ -72,12 +72,14 @@ def dq_alerts(con: duckdb.DuckDBPyConnection, config: Config, now: dt.datetime) 
             where = f" ({column})" if column else ""
             facts.append((f"Failed: {expectation}{where}", observed))
         if len(failed) > MAX_FACTS:
-            facts.append(("More failures", f"{len(failed) - MAX_FACTS} more expectations; see Data Docs"))
+            facts.append(
+                ("More failures", f"{len(failed) - MAX_FACTS} more expectations; see the quality page")
+            )
         if reasons:
             facts.append(("Held back", "; ".join(reasons.values())))
         else:
             facts.append(("Held back", "nothing: no alert reads this table directly"))
-        facts.append(("Data Docs", str(docs)))
+        facts.append(("Quality page", str(docs)))
         names = [KIND_NAMES.get(k, k) for k in reasons]
         held = " and ".join([", ".join(names[:-1]), names[-1]] if len(names) > 1 else names)
         title = f"Data check failed on {suite}" + (f": {held} held back" if held else "")

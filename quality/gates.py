@@ -6,7 +6,8 @@ What a run does:
 2. validates each frame with GX Core (a file-backed project in `<warehouse dir>/gx/`);
 3. writes one row per expectation to `tertulia.dq_results`, moves the raw watermarks and prunes old
    runs, in one transaction;
-4. renders GX Data Docs (HTML) to `<warehouse dir>/quality-docs/index.html`.
+4. writes the quality page, readable offline, to `<warehouse dir>/quality-docs/index.html`, and GX's
+   Data Docs beside it in `quality-docs/gx/`.
 
 A failed mart suite puts the alert kinds reading that mart in `held_kinds`: the outbox holds them
 back for the run, and `alerts.dq_rules` tells the data channel why.
@@ -26,6 +27,7 @@ from typing import Any
 import duckdb
 
 from quality import frames, results
+from quality.page import render_quality_page
 from quality.results import Result, short
 from quality.suites import (
     KIND_NAMES,
@@ -43,7 +45,6 @@ from tertulia.contract import ENTITIES
 log = logging.getLogger(__name__)
 
 GX_DIR = "gx"
-DOCS_DIR = "quality-docs"
 NO_NEW_ROWS = "no new rows since the last check"
 SKIPPED = "skipped: table absent"
 
@@ -53,8 +54,8 @@ def gx_root(config: Config) -> Path:
     return config.warehouse_path.parent
 
 
-def docs_dir(config: Config) -> Path:
-    return config.warehouse_path.parent / DOCS_DIR
+def gx_docs_dir(config: Config) -> Path:
+    return config.quality_page.parent / "gx"
 
 
 @dataclass
@@ -67,7 +68,8 @@ class QualityReport:
     # kind -> why it is held, e.g. "SLA alerts held: fct_sla_events failed 'business minutes non-negative'"
     held_reasons: dict[str, str] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
-    docs_path: Path | None = None
+    docs_path: Path | None = None  # the quality page
+    gx_docs_path: Path | None = None  # GX's Data Docs (styled from CDNs: plain text offline)
 
     @property
     def suites(self) -> list[str]:
@@ -93,7 +95,7 @@ class QualityReport:
         lines += [f"  {reason}" for reason in self.held_reasons.values()]
         lines += [f"  note: {n}" for n in self.notes]
         if self.docs_path:
-            lines.append(f"  Data Docs: {self.docs_path}")
+            lines.append(f"  Quality page: {self.docs_path}")
         return "\n".join(lines)
 
 
@@ -324,7 +326,7 @@ def run_quality_gates(con: duckdb.DuckDBPyConnection, config: Config, *, now: dt
     checked_at = dt.datetime.now(dt.UTC).replace(tzinfo=None)
     run_name = f"tq-{checked_at:%Y%m%dT%H%M%S%f}"
     report = QualityReport(run_id=run_name, run_at=now)
-    root, docs = gx_root(config), docs_dir(config)
+    root, docs = gx_root(config), gx_docs_dir(config)
     planned = _plan(con, config, now)
     try:
         context = _context(root, docs)
@@ -386,9 +388,14 @@ def run_quality_gates(con: duckdb.DuckDBPyConnection, config: Config, *, now: dt
 
     _prune_gx_history(root, docs, config.quality.keep_runs)
     try:
+        report.docs_path = render_quality_page(con, config.quality_page, config.tz)
+    except Exception as exc:  # the page is a view of results already stored: a failure here is a note
+        log.exception("quality page could not be written")
+        report.notes.append(f"Quality page not updated: {short(exc)}")
+    try:
         urls = context.build_data_docs(site_names=["tertulia"], resource_identifiers=docs_ids or None)
-        report.docs_path = docs / "index.html" if urls else None
-    except Exception as exc:  # docs are a view of results already stored: a failure here is a note
+        report.gx_docs_path = docs / "index.html" if urls else None
+    except Exception as exc:
         log.exception("Data Docs could not be built")
         report.notes.append(f"Data Docs not updated: {short(exc)}")
     return report

@@ -343,6 +343,11 @@ class Config(_Model):
         return self.resolve(self.warehouse.publish_dir)
 
     @property
+    def quality_page(self) -> Path:
+        """The quality page (quality/page.py), beside the warehouse; GX's Data Docs in its `gx/` subfolder."""
+        return self.warehouse_path.parent / "quality-docs" / "index.html"
+
+    @property
     def dbt_work_dir(self) -> Path:
         """dbt's target and log folders, beside the warehouse file so two warehouses never share them."""
         return self.warehouse_path.parent / "dbt"

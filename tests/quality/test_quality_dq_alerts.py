@@ -55,7 +55,7 @@ def test_quality_dq_alert_names_table_observed_values_and_held_kinds(tmp_path):
             "SLA alerts held: fct_sla_events failed 'business minutes non-negative'; "
             "Digest held: fct_sla_events failed 'business minutes non-negative'"
         )
-        assert facts["Data Docs"] == str(tmp_path / "quality-docs" / "index.html")
+        assert facts["Quality page"] == str(tmp_path / "quality-docs" / "index.html")
         # The expectation that passed is not reported.
         assert not any("status" in label for label in facts)
         raw = alerts["data_quality:raw.comments:2026-11-21"]
@@ -99,8 +99,8 @@ def test_quality_dq_alert_lists_at_most_five_failures(tmp_path):
         labels = [label for label, _ in alert.facts]
         assert labels == ["Table", "Rows checked", "Failed: check 1 (score)", "Failed: check 2 (score)",
                           "Failed: check 3 (score)", "Failed: check 4 (score)", "Failed: check 5 (score)",
-                          "More failures", "Held back", "Data Docs"]  # fmt: skip
-        assert dict(alert.facts)["More failures"] == "2 more expectations; see Data Docs"
+                          "More failures", "Held back", "Quality page"]  # fmt: skip
+        assert dict(alert.facts)["More failures"] == "2 more expectations; see the quality page"
         assert dict(alert.facts)["Held back"] == (
             "Crisis alerts held: fct_crisis_signals failed 'check 1', 'check 2', 'check 3' and 4 more"
         )

@@ -185,3 +185,29 @@ def test_quality_gates_rebuild_an_unreadable_gx_project(tmp_path):
         assert len(list(tmp_path.glob("gx.unreadable-*"))) == 1
     finally:
         con.close()
+
+
+def test_quality_page_reads_offline_in_local_time_and_escapes_data(tmp_path):
+    config = config_in(tmp_path)
+    con = good_warehouse(config)
+    try:
+        # A failing value that is member text trying to become markup.
+        con.execute(
+            "insert into marts.fct_sla_events values "
+            "('instagram:c3', '<script>alert(1)</script>', 30, 10.0, 5.0, timestamp '2026-11-20 16:00', "
+            "timestamp '2026-11-20 16:10', timestamp '2026-11-20 16:30')"
+        )
+        report = run_quality_gates(con, config, now=NOW)
+        assert report.docs_path == tmp_path / "quality-docs" / "index.html"
+        assert report.gx_docs_path == tmp_path / "quality-docs" / "gx" / "index.html"
+        page = report.docs_path.read_text(encoding="utf-8")
+        # Nothing loads from elsewhere: no script, no remote stylesheet.
+        assert "<script" not in page.replace("&lt;script&gt;", "")
+        assert "http://" not in page and "https://" not in page and "<link" not in page
+        assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page
+        # NOW is 2026-11-21 12:00 UTC: 07:00 in Guayaquil (UTC-5), with the zone named.
+        assert "data as of 2026-11-21 07:00 (America/Guayaquil)" in page
+        assert "1 check(s) failed in 1 table(s): marts.fct_sla_events." in page
+        assert "status is met, breached, at_risk or pending" in page
+    finally:
+        con.close()

@@ -1,0 +1,23 @@
+"""How the pipeline shows an instant to people: the community's wall-clock time with its zone.
+
+Every timestamp below staging is naive UTC (DEVELOPERS.md); whatever a person reads (a Slack message, a
+report, the quality page) shows it as `2026-11-27 13:02 (America/Guayaquil)`, never bare UTC.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from zoneinfo import ZoneInfo
+
+
+def to_local(ts: dt.datetime, tz: ZoneInfo) -> dt.datetime:
+    """A naive UTC instant (or an aware one) as the community's aware local time."""
+    aware = ts if ts.tzinfo is not None else ts.replace(tzinfo=dt.UTC)
+    return aware.astimezone(tz)
+
+
+def local_label(ts: dt.datetime | None, tz: ZoneInfo, fmt: str = "%Y-%m-%d %H:%M") -> str:
+    """'2026-11-27 13:02 (America/Guayaquil)' for 2026-11-27 18:02 UTC; '' for no time."""
+    if ts is None:
+        return ""
+    return f"{to_local(ts, tz):{fmt}} ({tz.key})"
