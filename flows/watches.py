@@ -134,13 +134,14 @@ def daily_digest(config_path: str = "community.yml", dry_run: bool = False, day:
 
 
 @flow(name="weekly_report", log_prints=True)
-def weekly_report(config_path: str = "community.yml"):
-    """Monday morning: the week in one page (goals, engagement, response times, top members) in the UI."""
+def weekly_report(config_path: str = "community.yml", dry_run: bool = False, as_of: str | None = None):
+    """Monday morning: last week in one page (response times, engagement, crises, goals) in the UI and Slack."""
     from prefect.artifacts import create_markdown_artifact
 
-    from tertulia.summary import weekly_markdown
-
     config = load_config(config_path)
-    markdown = weekly_markdown(config)
-    create_markdown_artifact(key="weekly-report", markdown=markdown, description="The week in one page")
+    with warehouse.writer_lock(config.warehouse_path):
+        prepare(config)
+        markdown, report = pipeline.weekly_report(config, now=_now(as_of), dry_run=dry_run)
+    create_markdown_artifact(key="weekly-report", markdown=markdown, description="Last week in one page")
+    artifacts.publish_alerts(report)
     return markdown

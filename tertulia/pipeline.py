@@ -153,3 +153,30 @@ def send_digest(config: Config, *, day: dt.date | None = None, dry_run: bool = F
         return deliver_pending(con, config, now=now, dry_run=dry_run)
     finally:
         con.close()
+
+
+def weekly_report(config: Config, *, now: dt.datetime | None = None, dry_run: bool = False):
+    """Last week's report (local Monday to Sunday): its Markdown for the UI, and one Slack message to
+    the digest channel, once per week whatever the number of runs. Returns (markdown, delivery report)."""
+    from alerts.delivery import deliver_pending
+    from alerts.model import Alert
+    from alerts.outbox import enqueue
+    from tertulia.weekly import last_complete_week, to_markdown
+    from tertulia.weekly import weekly_report as build_report
+
+    now = now or utcnow()
+    con = warehouse.connect(config.warehouse_path)
+    try:
+        report = build_report(con, config, last_complete_week(now, config))
+        alert = Alert(
+            kind="digest",  # same channel, quiet hours and quality holds as the daily digest
+            severity="info",
+            dedupe_key=f"weekly:{report.week_key}",
+            title=f"{config.community.name}: the week of {report.period_label}",
+            facts=tuple(report.facts),
+            reason="weekly report; goals and the most active members are in the Prefect UI's weekly-report artifact",
+        )
+        enqueue(con, [alert], now=now)
+        return to_markdown(report), deliver_pending(con, config, now=now, dry_run=dry_run)
+    finally:
+        con.close()

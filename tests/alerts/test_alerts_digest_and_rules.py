@@ -14,7 +14,7 @@ from fakes.slack_server import VALID_TOKEN, FakeSlack
 
 import alerts.rules as rules
 from alerts.delivery import deliver_pending
-from alerts.digest import daily_digest, digest_due
+from alerts.digest import COMMENTS, SLA_MET, collect, daily_digest, digest_due
 from alerts.outbox import enqueue
 
 DAY = dt.date(2026, 11, 19)  # local day in Guayaquil: 2026-11-19 05:00 .. 2026-11-20 05:00 UTC
@@ -34,24 +34,24 @@ def build_marts(con: duckdb.DuckDBPyConnection) -> None:
         ('2026-11-19', 'ig', 10), ('2026-11-19', 'fb', 5), ('2026-11-18', 'ig', 7), ('2026-11-01', 'ig', 99)""")
     con.execute(
         "create table marts.fct_sla_events (item_id varchar, arrived_at timestamp, first_response_at timestamp, "
-        "sla_breach_at timestamp, is_breached boolean)"
+        "sla_breach_at timestamp, is_breached boolean, status varchar, business_minutes_to_respond double)"
     )
     con.execute("""insert into marts.fct_sla_events values
-        ('1', '2026-11-19 14:00', '2026-11-19 14:30', '2026-11-19 15:00', false),  -- 30 min
-        ('2', '2026-11-19 20:00', '2026-11-19 21:30', '2026-11-19 20:30', true),   -- 90 min, breached
-        ('3', '2026-11-20 03:00', '2026-11-20 03:10', '2026-11-20 04:00', false),  -- local 22:00 on the 19th, 10 min
-        ('4', '2026-11-19 16:00', null, '2026-11-19 17:00', true),                 -- unanswered, breached
-        ('5', '2026-11-19 04:30', null, '2026-11-18 12:00', true)                  -- local 18th: not counted
+        ('1', '2026-11-19 14:00', '2026-11-19 14:30', '2026-11-19 15:00', false, 'met', 30),       -- 30 business min
+        ('2', '2026-11-19 20:00', '2026-11-19 21:30', '2026-11-19 20:30', true, 'breached', 45),   -- 90 min, 45 business
+        ('3', '2026-11-20 03:00', '2026-11-20 03:10', '2026-11-20 04:00', false, 'met', 0),        -- local 22:00 on the 19th, closed
+        ('4', '2026-11-19 16:00', null, '2026-11-19 17:00', true, 'breached', null),               -- unanswered, breached
+        ('5', '2026-11-19 04:30', null, '2026-11-18 12:00', true, 'breached', null)                -- local 18th: not counted
     """)
     con.execute(
         "create table marts.fct_goal_progress (goal_name varchar, metric varchar, platform varchar, "
-        "period_end_date date, actual double, target double)"
+        "account_id varchar, is_current_period boolean, period_end_date date, actual double, target double)"
     )
     con.execute("""insert into marts.fct_goal_progress values
-        ('ER', 'engagement_rate', null, '2026-10-31', 0.05, 0.03),
-        ('ER', 'engagement_rate', null, '2026-11-30', 0.024, 0.03),          -- community-wide, latest: shown
-        ('ER ig', 'engagement_rate', 'instagram', '2026-11-30', 0.09, 0.03),  -- one platform: not the headline
-        ('F', 'follower_growth', null, '2026-12-31', 0.01, 0.05)""")
+        ('ER', 'engagement_rate', null, null, false, '2026-10-31', 0.05, 0.03),
+        ('ER', 'engagement_rate', null, null, true, '2026-11-30', 0.024, 0.03),          -- community-wide, current: shown
+        ('ER ig', 'engagement_rate', 'instagram', null, true, '2026-11-30', 0.09, 0.03),  -- one platform: not the headline
+        ('F', 'follower_growth', null, null, true, '2026-12-31', 0.01, 0.05)""")
 
 
 def test_daily_digest_numbers_match_hand_computed(example_config):
@@ -61,14 +61,21 @@ def test_daily_digest_numbers_match_hand_computed(example_config):
     assert digest.facts == (
         ("New members", "2"),
         ("Comments", "15"),
-        ("Response rate", "75 % (3/4)"),
-        ("Median response", "30 min"),  # median of 30, 90, 10
+        ("Response rate", "75 % (3 of 4)"),
+        # business minutes, the goal's unit: median of 30, 45, 0; community.example.yml's goal is 60
+        ("Median first response", "30 business min (goal ≤ 60)"),
         ("SLAs missed", "2"),
         ("Engagement rate", "2.4 % (goal 3.0 %)"),
     )
     assert digest.dedupe_key == "digest:2026-11-19" and digest.kind == "digest"
     with open(digest.extra["chart_path"], "rb") as f:
         assert f.read(8) == b"\x89PNG\r\n\x1a\n"
+    numbers = collect(con, example_config, DAY)
+    # the chart's line: SLAs met among items decided each local day: on the 19th 1 and 3 met, 2 and 4
+    # breached; on the 18th item 5 breached
+    assert numbers.series[SLA_MET] == {DAY: 50.0, DAY - dt.timedelta(days=1): 0.0}
+    assert numbers.series[COMMENTS] == {DAY: 15.0, DAY - dt.timedelta(days=1): 7.0}
+    assert numbers.goals == {SLA_MET: 90.0}  # community.example.yml: 90 % of SLAs met
     con.close()
 
 
@@ -79,12 +86,12 @@ def test_daily_digest_degrades_when_marts_are_missing(example_config):
         "New members": "n/a",
         "Comments": "n/a",
         "Response rate": "n/a",
-        "Median response": "n/a",
+        "Median first response": "n/a",
         "SLAs missed": "n/a",
         "Engagement rate": "n/a",
     }
     assert "chart_path" not in digest.extra
-    assert "fct_engagement_daily (comments) not built" in digest.reason
+    assert "fct_engagement_daily not built" in digest.reason
     assert digest_due(con, example_config, now=DAYTIME) is None  # no digest mart at all: no digest
     con.close()
 

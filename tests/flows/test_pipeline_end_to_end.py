@@ -133,5 +133,6 @@ def test_every_scheduled_flow_runs_on_the_built_warehouse(community):
     assert sla.mode == crisis.mode == nightly.mode == "dry-run"
     digest = watches.daily_digest(config_path=cfg_path, dry_run=True, day="2026-11-19")
     assert digest.mode == "dry-run"
-    week = watches.weekly_report(config_path=cfg_path)
+    week = watches.weekly_report(config_path=cfg_path, dry_run=True, as_of=as_of)
     assert "## Goals" in week and "Café Tertulia" in week
+    assert "0.6455" not in week and "warehouse" not in week.lower()  # no raw floats, no pipeline internals
