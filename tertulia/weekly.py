@@ -220,7 +220,7 @@ def _md(text: str) -> str:
 
 def to_markdown(report: WeeklyReport) -> str:
     lines = [f"# {_md(report.community)}: the week", "", f"**{report.period_label}**", ""]
-    lines += ["| | |", "|---|---|"]
+    lines += ["| figure | the week |", "|---|---|"]
     lines += [f"| {label} | {_md(value)} |" for label, value in report.facts]
     if report.goals:
         lines += [
