@@ -20,6 +20,7 @@ PLATFORM_CONNECTORS: dict[str, str] = {
     "reddit": "connectors.reddit:RedditConnector",
     "discourse": "connectors.discourse:DiscourseConnector",
     "mastodon": "connectors.mastodon:MastodonConnector",
+    "discord": "connectors.discord:DiscordConnector",
 }
 
 

@@ -65,6 +65,7 @@ PLATFORMS = (
     "discourse",
     "mastodon",
     "google_business",
+    "discord",
 )
 CHANNELS = ("comment", "reply", "mention", "dm", "review")
 
