@@ -44,7 +44,7 @@ def test_each_invisible_or_bidi_character_is_removed_everywhere(char):
 
 
 def test_a_right_to_left_override_cannot_reverse_a_file_name():
-    # "invoice‮fdp.exe" displays as "invoiceexe.pdf"; without the override it reads as what it is.
+    # "invoice" + U+202E + "fdp.exe" displays as "invoiceexe.pdf"; without the override it reads as what it is.
     msg = render_message(alert("x", member_text=("invoice\u202efdp.exe",)), tz=TZ)
     assert "> invoicefdp.exe" in everything_sent(msg)
     # Right-to-left text itself is untouched: only the invisible controls go.
