@@ -19,26 +19,6 @@ from alerts.outbox import enqueue
 from tertulia.config import QuietHours
 
 
-@pytest.fixture
-def slack():
-    server = FakeSlack().start()
-    yield server
-    server.stop()
-
-
-@pytest.fixture
-def cfg(example_config, slack, monkeypatch):
-    monkeypatch.setenv("SLACK_BOT_TOKEN", VALID_TOKEN)
-    return with_slack(example_config, base_url=slack.base_url)
-
-
-@pytest.fixture
-def con(cfg):
-    c = open_db(cfg)
-    yield c
-    c.close()
-
-
 def run(con, cfg, now=DAYTIME, **kw):
     kw.setdefault("sleep", Sleeps())
     return deliver_pending(con, cfg, now=now, **kw)

@@ -8,8 +8,7 @@ import json
 
 import duckdb
 import pytest
-from alerts_harness import DAYTIME, Sleeps, open_db, with_slack
-from fakes.slack_server import VALID_TOKEN, FakeSlack
+from alerts_harness import DAYTIME, Sleeps, open_db, team_table
 
 from alerts.crisis_rules import crisis_alerts
 from alerts.delivery import deliver_pending
@@ -173,15 +172,6 @@ def test_data_quality_alert_shows_the_run_in_local_time(example_config):
     )
 
 
-def team_table(con: duckdb.DuckDBPyConnection, slack_user_id: str | None) -> None:
-    con.execute("create schema if not exists raw")
-    con.execute(
-        "create table raw.team (member_id varchar, name varchar, email varchar, slack_user_id varchar, "
-        "handles varchar)"
-    )
-    con.execute("insert into raw.team values ('tm-ana', 'Ana Paredes', null, ?, null)", [slack_user_id])
-
-
 def owner_lines(post: dict) -> list[str]:
     texts = [b["text"]["text"] for b in post["blocks"] if "text" in b and b["type"] == "section"]
     texts += [f["text"] for b in post["blocks"] for f in b.get("fields") or []]
@@ -192,28 +182,20 @@ def owner_lines(post: dict) -> list[str]:
 @pytest.mark.parametrize(
     ("slack_user_id", "line"), [(None, "Owner: Ana Paredes"), ("U0ANA", "Owner: <@U0ANA>")]
 )
-def test_one_owner_line_by_name_not_member_id(example_config, monkeypatch, slack_user_id, line):
-    server = FakeSlack().start()
-    try:
-        monkeypatch.setenv("SLACK_BOT_TOKEN", VALID_TOKEN)
-        cfg = with_slack(example_config, base_url=server.base_url)
-        con = open_db(cfg)
-        sla_mart(con)
-        team_table(con, slack_user_id)
-        enqueue(con, sla_alerts(con, cfg, NOW), now=NOW)
-        deliver_pending(con, cfg, now=NOW, sleep=Sleeps())
-        (post,) = server.posts()
-        assert owner_lines(post) == [line]
-        assert "tm-ana" not in json.dumps(post["blocks"]) + post["text"]
-        con.close()
-    finally:
-        server.stop()
+def test_one_owner_line_by_name_not_member_id(cfg, con, slack, slack_user_id, line):
+    sla_mart(con)
+    team_table(con, ("tm-ana", "Ana Paredes", slack_user_id))
+    enqueue(con, sla_alerts(con, cfg, NOW), now=NOW)
+    deliver_pending(con, cfg, now=NOW, sleep=Sleeps())
+    (post,) = slack.posts()
+    assert owner_lines(post) == [line]
+    assert "tm-ana" not in json.dumps(post["blocks"]) + post["text"]
 
 
 def test_console_shows_one_owner_line_by_name(example_config):
     con = open_db(example_config)
     sla_mart(con)
-    team_table(con, "U0ANA")
+    team_table(con, ("tm-ana", "Ana Paredes", "U0ANA"))
     enqueue(con, sla_alerts(con, example_config, NOW), now=NOW)
     printed: list[str] = []
     deliver_pending(con, example_config, now=NOW, sleep=Sleeps(), out=printed.append)

@@ -6,8 +6,8 @@ from __future__ import annotations
 from zoneinfo import ZoneInfo
 
 import pytest
-from alerts_harness import DAYTIME, Sleeps, alert, open_db, with_slack
-from fakes.slack_server import VALID_TOKEN, FakeSlack, block_errors
+from alerts_harness import DAYTIME, Sleeps, alert, open_db, team_table, with_slack
+from fakes.slack_server import VALID_TOKEN, block_errors
 
 from alerts.delivery import deliver_pending
 from alerts.model import Link
@@ -63,17 +63,12 @@ def test_the_fake_refuses_over_limit_blocks_as_slack_does():
     ]
 
 
-def test_an_uncut_message_is_refused_by_the_fake_with_invalid_blocks(example_config):
-    server = FakeSlack().start()
-    try:
-        cfg = with_slack(example_config, base_url=server.base_url)
-        sender = BotSender(VALID_TOKEN, cfg, sleep=Sleeps())
-        owner = [{"type": "section", "text": {"type": "mrkdwn", "text": "Owner: " + LONG_NAME}}]
-        with pytest.raises(DeliveryError) as err:
-            sender.post("#community-care", Message(text="x", blocks=owner))
-        assert err.value.code == "invalid_blocks" and server.posts() == []
-    finally:
-        server.stop()
+def test_an_uncut_message_is_refused_by_the_fake_with_invalid_blocks(cfg, slack):
+    sender = BotSender(VALID_TOKEN, cfg, sleep=Sleeps())
+    owner = [{"type": "section", "text": {"type": "mrkdwn", "text": "Owner: " + LONG_NAME}}]
+    with pytest.raises(DeliveryError) as err:
+        sender.post("#community-care", Message(text="x", blocks=owner))
+    assert err.value.code == "invalid_blocks" and slack.posts() == []
 
 
 def test_every_text_is_cut_to_its_limit():
@@ -106,30 +101,21 @@ def test_fit_blocks_refuses_a_block_type_it_has_no_limits_for():
 
 
 @pytest.mark.parametrize("mode", ["bot", "webhook"])
-def test_long_owner_name_and_comment_are_delivered_not_refused(example_config, monkeypatch, mode):
-    server = FakeSlack().start()
-    try:
-        if mode == "bot":
-            monkeypatch.setenv("SLACK_BOT_TOKEN", VALID_TOKEN)
-        else:
-            monkeypatch.setenv("SLACK_WEBHOOK_URL", server.webhook_url)
-        cfg = with_slack(example_config, base_url=server.base_url)
-        con = open_db(cfg)
-        con.execute("create schema if not exists raw")
-        con.execute(
-            "create table raw.team (member_id varchar, name varchar, email varchar, slack_user_id varchar, "
-            "handles varchar)"
-        )
-        con.execute("insert into raw.team values ('tm-long', ?, null, null, null)", [LONG_NAME])
-        enqueue(con, [long_alert("long1"), long_alert("long2", kind="crisis")], now=DAYTIME)
-        report = deliver_pending(con, cfg, now=DAYTIME, sleep=Sleeps())
-        assert (report.sent, report.failed, report.problems) == (2, 0, [])
-        posted = server.posts() if mode == "bot" else server.state.webhook_posts
-        assert len(posted) == 2
-        for post in posted:
-            blocks = post["blocks"]
-            assert block_errors(blocks) == []
-            assert section_texts(blocks) == ["> " + "c" * 2997 + "…", "Owner: " + "A" * 2992 + "…"]
-        con.close()
-    finally:
-        server.stop()
+def test_long_owner_name_and_comment_are_delivered_not_refused(example_config, slack, monkeypatch, mode):
+    if mode == "bot":
+        monkeypatch.setenv("SLACK_BOT_TOKEN", VALID_TOKEN)
+    else:
+        monkeypatch.setenv("SLACK_WEBHOOK_URL", slack.webhook_url)
+    cfg = with_slack(example_config, base_url=slack.base_url)
+    con = open_db(cfg)
+    team_table(con, ("tm-long", LONG_NAME, None))
+    enqueue(con, [long_alert("long1"), long_alert("long2", kind="crisis")], now=DAYTIME)
+    report = deliver_pending(con, cfg, now=DAYTIME, sleep=Sleeps())
+    assert (report.mode, report.sent, report.failed, report.problems) == (mode, 2, 0, [])
+    posted = slack.posts() if mode == "bot" else slack.state.webhook_posts
+    assert len(posted) == 2
+    for post in posted:
+        blocks = post["blocks"]
+        assert block_errors(blocks) == []
+        assert section_texts(blocks) == ["> " + "c" * 2997 + "…", "Owner: " + "A" * 2992 + "…"]
+    con.close()

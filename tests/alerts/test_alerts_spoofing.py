@@ -7,8 +7,7 @@ import json
 from zoneinfo import ZoneInfo
 
 import pytest
-from alerts_harness import DAYTIME, Sleeps, alert, open_db, with_slack
-from fakes.slack_server import VALID_TOKEN, FakeSlack
+from alerts_harness import DAYTIME, Sleeps, alert
 
 from alerts.delivery import deliver_pending
 from alerts.model import Link
@@ -127,24 +126,16 @@ def test_outbox_round_trip_keeps_the_platform_and_old_rows_fail_closed():
     assert link.platform == "" and button_url(link, PLATFORM_HOSTS) is None
 
 
-def test_a_bundle_link_to_another_site_never_reaches_slack_as_a_button(example_config, monkeypatch):
-    server = FakeSlack().start()
-    try:
-        monkeypatch.setenv("SLACK_BOT_TOKEN", VALID_TOKEN)
-        cfg = with_slack(example_config, base_url=server.base_url)
-        con = open_db(cfg)
-        links = (
-            Link("Open the conversation", "https://phish.example/instagram/p/1", platform="instagram"),
-            Link("Post p2", "https://www.instagram.com/p/p2/", platform="instagram"),
-        )
-        enqueue(con, [alert("a", links=links, member_text=("mira\u200b esto\u202e",))], now=DAYTIME)
-        deliver_pending(con, cfg, now=DAYTIME, sleep=Sleeps())
-        (post,) = server.posts()
-        (actions,) = [b for b in post["blocks"] if b["type"] == "actions"]
-        assert [e["url"] for e in actions["elements"]] == ["https://www.instagram.com/p/p2/"]
-        sent = json.dumps(post["blocks"], ensure_ascii=False) + post["text"]
-        assert "phish.example" not in sent and "\u200b" not in sent and "\u202e" not in sent
-        assert "> mira esto" in sent
-        con.close()
-    finally:
-        server.stop()
+def test_a_bundle_link_to_another_site_never_reaches_slack_as_a_button(cfg, con, slack):
+    links = (
+        Link("Open the conversation", "https://phish.example/instagram/p/1", platform="instagram"),
+        Link("Post p2", "https://www.instagram.com/p/p2/", platform="instagram"),
+    )
+    enqueue(con, [alert("a", links=links, member_text=("mira\u200b esto\u202e",))], now=DAYTIME)
+    deliver_pending(con, cfg, now=DAYTIME, sleep=Sleeps())
+    (post,) = slack.posts()
+    (actions,) = [b for b in post["blocks"] if b["type"] == "actions"]
+    assert [e["url"] for e in actions["elements"]] == ["https://www.instagram.com/p/p2/"]
+    sent = json.dumps(post["blocks"], ensure_ascii=False) + post["text"]
+    assert "phish.example" not in sent and "\u200b" not in sent and "\u202e" not in sent
+    assert "> mira esto" in sent
