@@ -3,10 +3,12 @@
 Everything an alert carries is treated as untrusted: titles and facts can contain member names, and
 member words are whatever a member typed. In mrkdwn every `&`, `<`, `>` is escaped, so `<!channel>`,
 `<@U123>` or `<http://evil|click>` show as text and ping or link nobody. The only markup Tertulia adds
-itself is the owner mention, built from a validated Slack user id, and link buttons whose URL is checked.
+itself is the owner mention, built from a validated Slack user id, and link buttons whose URL is checked
+(a platform's link only on that platform's own hosts). Invisible and bidi-control characters are removed
+from everything sent or printed.
 
-Slack rejects messages over its limits; we cut instead (with an ellipsis) so an alert is never lost
-to a long comment.
+Slack rejects messages over its limits; we cut instead (with an ellipsis, in `fit_blocks`) so an alert
+is never lost to a long comment or name. Every time shown is the community's (`local_time`).
 """
 
 from __future__ import annotations
@@ -335,9 +337,10 @@ def fallback_text(alert: Alert, *, owner_mention: str | None = None, resolved: b
     if alert.member_text:
         parts.append(f"“{escape_mrkdwn(alert.member_text[0])}”")
     owner = owner_text(owner_mention, None)
-    if owner:
-        parts.append(owner)
-    return fit("\n".join(parts), TEXT_MAX)
+    if not owner:
+        return fit("\n".join(parts), TEXT_MAX)
+    # The mention goes last and whole: a cut through "<@U0ANA>" would leave broken markup.
+    return fit("\n".join(parts), TEXT_MAX - len(owner) - 1) + "\n" + owner
 
 
 def render_console(

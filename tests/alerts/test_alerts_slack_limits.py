@@ -86,6 +86,9 @@ def test_every_text_is_cut_to_its_limit():
     (button,) = next(b for b in msg.blocks if b["type"] == "actions")["elements"]
     assert button["text"]["text"] == "L" * 74 + "…"
     assert len(msg.text) == 3000 and msg.text.endswith("…")
+    # With a mention, the fallback keeps it whole at the end and cuts the rest before it.
+    text = render_message(long_alert(), tz=TZ, owner_mention="<@U0ANA>").text
+    assert len(text) == 3000 and text.endswith("…\nOwner: <@U0ANA>")
 
 
 def test_a_cut_never_leaves_half_an_escaped_entity():
