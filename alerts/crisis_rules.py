@@ -13,7 +13,9 @@ previous end, form an *episode* with one Slack thread:
 
 Community-wide incidents (platform 'all') are alerted only when no account's incident overlaps them:
 they catch a crisis spread thin over several accounts, and would otherwise repeat every account alert.
-Dedupe keys name the episode and the step, never the run, so each message goes out once.
+Dedupe keys name the episode and the step, never the run, so each message goes out once. An episode
+that was over before the alert look-back (`alerts.rules.news_window`, the SLA rule's limit) is history:
+no alert, so a first run over months of data does not announce and close old crises in one go.
 """
 
 from __future__ import annotations
@@ -26,6 +28,8 @@ from typing import Any
 import duckdb
 
 from alerts.model import Alert, Link
+from alerts.render import local_span, local_time
+from alerts.rules import news_window
 from tertulia.config import Config
 from tertulia.warehouse import table_exists
 
@@ -161,6 +165,12 @@ def _account_label(config: Config, platform: str, account_id: str) -> tuple[str,
     return f"{platform} {account_id}", None
 
 
+def is_history(ep: Episode, config: Config, now: dt.datetime) -> bool:
+    """True when the episode was over (quiet for `end_after_quiet_hours`) before the alert look-back."""
+    ended = ep.last_fired_at + dt.timedelta(hours=config.crisis.end_after_quiet_hours)
+    return ended < now - news_window(config)
+
+
 def episode_alerts(
     ep: Episode,
     config: Config,
@@ -171,6 +181,8 @@ def episode_alerts(
 ) -> list[Alert]:
     """The alerts an episode calls for as of `now`; the outbox sends each dedupe key once."""
     quiet = dt.timedelta(hours=config.crisis.end_after_quiet_hours)
+    if is_history(ep, config, now):
+        return []
     start = ep.alert_start()
     if start is None or start[0] > now:
         return []
@@ -185,7 +197,7 @@ def episode_alerts(
     keywords = sorted({k for i in seen for k in (i.top_keywords or "").split(",") if k})
     post_keys = list(dict.fromkeys(k for i in seen for k in (i.post_keys or "").split(",") if k))[:MAX_POSTS]
     links = tuple(
-        Link(f"Post {k.split(':', 1)[1]}", (permalinks or {})[k])
+        Link(f"Post {k.split(':', 1)[1]}", (permalinks or {})[k], platform=k.split(":", 1)[0])
         for k in post_keys
         if (permalinks or {}).get(k)
     )
@@ -201,7 +213,7 @@ def episode_alerts(
             out.append(("Keywords", ", ".join(keywords)))
         if post_keys:
             out.append(("Posts", ", ".join(post_keys)))
-        out.append(("Started", f"{ep.started_at:%Y-%m-%d %H:%M} UTC"))
+        out.append(("Started", local_time(ep.started_at, config.tz)))
         return tuple(out)
 
     common: dict[str, Any] = {
@@ -232,7 +244,7 @@ def episode_alerts(
                 title=f"Crisis on {label} growing: {name} now firing too",
                 facts=facts([inc]),
                 occurred_at=inc.started_at,
-                reason=f"{name} fired at {inc.started_at:%H:%M} UTC",
+                reason=f"{name} fired at {local_time(inc.started_at, config.tz)}",
                 **common,
             )
         )
@@ -260,7 +272,7 @@ def episode_alerts(
                 title=f"Crisis on {label} is over",
                 facts=(
                     ("Account", label),
-                    ("Lasted", f"{ep.started_at:%Y-%m-%d %H:%M} to {ep.last_fired_at:%Y-%m-%d %H:%M} UTC"),
+                    ("Lasted", local_span(ep.started_at, ep.last_fired_at, config.tz)),
                     ("Peak severity", peak),
                     ("Messages", f"{messages} inbound, {negatives} negative"),
                 ),
@@ -347,6 +359,9 @@ def crisis_alerts(con: duckdb.DuckDBPyConnection, config: Config, now: dt.dateti
         quiet_hours=config.crisis.end_after_quiet_hours,
         cooldown_hours=config.crisis.cooldown_hours,
     )
+    # Old episodes are grouped with the rest (so an episode keeps its first incident, hence its keys),
+    # then dropped before any look-up.
+    episodes = [ep for ep in episodes if not is_history(ep, config, now)]
     _first_alert_hours(con, episodes)
     # An episode whose every alert is already in the outbox has nothing new to say: skip the look-ups
     # of its member comments and post links (the outbox would drop its alerts anyway), so the rule

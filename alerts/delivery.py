@@ -29,7 +29,14 @@ import duckdb
 
 from alerts.model import SEVERITY_ORDER, Alert
 from alerts.outbox import alert_from_json, ensure_outbox, insert_row
-from alerts.render import console_safe, render_console, render_message, slack_mention
+from alerts.render import (
+    console_safe,
+    local_time,
+    platform_hosts,
+    render_console,
+    render_message,
+    slack_mention,
+)
 from alerts.routing import Owner, load_team, quiet_hold, route_channel
 from alerts.slack_client import BotSender, DeliveryError, Posted, WebhookSender, load_token
 from tertulia.config import Config
@@ -229,14 +236,7 @@ def _listing(alerts: list[Alert], config: Config) -> list[str]:
     """One line per alert of a flood digest (the first FLOOD_LIST_MAX), with its local time."""
     lines = []
     for a in alerts[:FLOOD_LIST_MAX]:
-        when = ""
-        if a.occurred_at is not None:
-            local = (
-                a.occurred_at.replace(tzinfo=dt.UTC).astimezone(config.tz)
-                if a.occurred_at.tzinfo is None
-                else a.occurred_at.astimezone(config.tz)
-            )
-            when = f"{local:%d %b %H:%M} · "
+        when = f"{local_time(a.occurred_at, config.tz)} · " if a.occurred_at is not None else ""
         lines.append(when + a.title)
     if len(alerts) > FLOOD_LIST_MAX:
         lines.append(f"…and {len(alerts) - FLOOD_LIST_MAX} more (all in tertulia.alert_outbox)")
@@ -257,6 +257,7 @@ class _Run:
         self.con, self.config, self.now, self.report = con, config, now, report
         self.sender, self.out, self.dry_run = sender, out, dry_run
         self.team: dict[str, Owner] = load_team(con)
+        self.link_hosts = platform_hosts(config)
         self.stopped = False
         self.uploaded_this_run: set[int] = set()
 
@@ -437,14 +438,20 @@ class _Run:
         ).fetchone()
         if last is None or SEVERITY_ORDER.get(alert.severity, 0) > SEVERITY_ORDER.get(last[1], 0):
             return None  # nothing recent, or an escalation: escalations always go out
-        return f"cooldown: the same {alert.kind} signal was sent at {last[0]:%Y-%m-%d %H:%M} UTC ({minutes} min cooldown)"
+        return (
+            f"cooldown: the same {alert.kind} signal was sent at {local_time(last[0], self.config.tz)} "
+            f"with a {minutes} min cooldown"
+        )
 
     def _owner(self, alert: Alert) -> tuple[str | None, str | None]:
-        owner = self.team.get(alert.owner or "")
+        """(Slack mention, name) of the alert's owner: the mention when the team table has a valid Slack
+        id, and the team member's name (the member id only when the team table does not know it)."""
+        if not alert.owner:
+            return None, None
+        owner = self.team.get(alert.owner)
         if owner is None:
             return None, alert.owner
-        mention = slack_mention(owner.slack_user_id)
-        return mention, None if mention else (owner.name or owner.member_id)
+        return slack_mention(owner.slack_user_id), owner.name or owner.member_id
 
     def send_rows(self) -> None:
         blocked: set[str] = set()
@@ -486,13 +493,9 @@ class _Run:
             self._send(row, channel, blocked)
 
     def _print(self, row: _Row, channel: str) -> None:
-        mention, name = self._owner(row.alert)
-        owner = self.team.get(row.alert.owner or "")
+        _, name = self._owner(row.alert)
         text = render_console(
-            row.alert,
-            tz=self.config.tz,
-            channel=channel,
-            owner_name=(owner.name if owner else None) or name or (mention and row.alert.owner),
+            row.alert, tz=self.config.tz, channel=channel, owner_name=name, link_hosts=self.link_hosts
         )
         self.out(text)
         self.report.lines.append(text)
@@ -525,6 +528,7 @@ class _Run:
             owner_mention=mention,
             owner_name=name,
             possible_repeat=row.possible_repeat,
+            link_hosts=self.link_hosts,
         )
         marker = uuid.uuid4().hex
         # Durable before the call: if we die after Slack accepts the message, the next run finds this marker.
@@ -627,13 +631,15 @@ class _Run:
         ).fetchall()
         for thread_key, channel, channel_id, root_ts, requested, note, payload in threads:
             root = alert_from_json(payload)
-            when = requested.replace(tzinfo=dt.UTC).astimezone(self.config.tz)
-            text = f"Resolved {when:%Y-%m-%d %H:%M} ({self.config.community.timezone})" + (
-                f": {note}" if note else ""
-            )
+            text = f"Resolved {local_time(requested, self.config.tz)}" + (f": {note}" if note else "")
             mention, name = self._owner(root)
             message = render_message(
-                root, tz=self.config.tz, owner_mention=mention, owner_name=name, resolved_note=text
+                root,
+                tz=self.config.tz,
+                owner_mention=mention,
+                owner_name=name,
+                resolved_note=text,
+                link_hosts=self.link_hosts,
             )
             try:
                 self.sender.update(channel_id, root_ts, message)

@@ -13,6 +13,7 @@ import json
 import duckdb
 
 from alerts.model import Alert
+from alerts.render import local_time
 from quality.suites import HELD_KINDS_BY_MART, KIND_NAMES, ordered_kinds
 from tertulia.config import Config
 
@@ -96,7 +97,7 @@ def dq_alerts(con: duckdb.DuckDBPyConnection, config: Config, now: dt.datetime) 
                 title=title,
                 facts=tuple(facts),
                 occurred_at=run_at,
-                reason=f"Great Expectations gate failed in the quality run of {run_at:%Y-%m-%d %H:%M} UTC. {why}",
+                reason=f"Great Expectations gate failed in the quality run of {local_time(run_at, config.tz)}. {why}",
                 thread_key=f"data_quality:{suite}",
             )
         )

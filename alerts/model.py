@@ -20,6 +20,10 @@ SEVERITY_ORDER = {"info": 0, "warning": 1, "critical": 2}
 class Link:
     label: str
     url: str
+    # The platform whose data the URL came from (a permalink): it becomes a button only when it points at
+    # that platform's own hosts (alerts.render.PLATFORM_HOSTS). None: a link Tertulia made itself, only
+    # checked to be http(s).
+    platform: str | None = None
 
 
 @dataclass(frozen=True)

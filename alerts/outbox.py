@@ -112,7 +112,12 @@ def alert_from_json(text: str) -> Alert:
         title=data["title"],
         facts=tuple((str(a), str(b)) for a, b in data.get("facts") or ()),
         member_text=tuple(data.get("member_text") or ()),
-        links=tuple(Link(label=link["label"], url=link["url"]) for link in data.get("links") or ()),
+        links=tuple(
+            # A row written before links named their platform: "" has no allowed host, so its button is
+            # left out rather than trusted.
+            Link(label=link["label"], url=link["url"], platform=link.get("platform", ""))
+            for link in data.get("links") or ()
+        ),
         owner=data.get("owner"),
         thread_key=data.get("thread_key"),
         occurred_at=dt.datetime.fromisoformat(occurred) if occurred else None,

@@ -22,6 +22,13 @@ RULES = (
 KINDS = ("crisis", "sla", "data_quality", "digest")
 
 
+def news_window(config: Config) -> dt.timedelta:
+    """How long before `now` an event may have happened and still be alerted (`warehouse.lookback_hours`,
+    at least 1 h). Older is history, not news: a first run over months of data must not replay it, and
+    every rule uses this one limit so that SLA and crisis alerts agree on what is news."""
+    return dt.timedelta(hours=max(config.warehouse.lookback_hours, 1))
+
+
 def _valid(alert: object, source: str) -> bool:
     if not isinstance(alert, Alert):
         log.error("%s returned %r, not an Alert; skipped", source, type(alert).__name__)

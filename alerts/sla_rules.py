@@ -11,10 +11,13 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterable, Mapping
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import duckdb
 
 from alerts.model import Alert, Link
+from alerts.render import local_time
+from alerts.rules import news_window
 from tertulia.config import Config
 
 MEMBER_TEXT_CHARS = 280
@@ -55,7 +58,11 @@ def _truncate(text: str | None) -> tuple[str, ...]:
 
 
 def _common(row: Mapping[str, Any]) -> dict[str, Any]:
-    links = (Link("Open the conversation", row["permalink"]),) if row.get("permalink") else ()
+    links = (
+        (Link("Open the conversation", row["permalink"], platform=str(row.get("platform") or "")),)
+        if row.get("permalink")
+        else ()
+    )
     return {
         "kind": "sla",
         "member_text": _truncate(row.get("item_message")),
@@ -72,13 +79,15 @@ def _facts(row: Mapping[str, Any], *extra: tuple[str, str]) -> tuple[tuple[str, 
         ("Channel", str(row.get("channel") or "?")),
         ("Policy", f"{row.get('policy_name')} ({row.get('target_minutes')} {clock} min)"),
         *extra,
-        ("Owner", str(row.get("owner_member_id") or "no owner configured")),
     ]
     return tuple(facts)
 
 
-def alerts_for_row(row: Mapping[str, Any], now: dt.datetime, *, recent: dt.timedelta) -> list[Alert]:
-    """The alerts one SLA event calls for at `now` (naive UTC); `recent` bounds how old a news may be."""
+def alerts_for_row(
+    row: Mapping[str, Any], now: dt.datetime, *, recent: dt.timedelta, tz: ZoneInfo
+) -> list[Alert]:
+    """The alerts one SLA event calls for at `now` (naive UTC); `recent` bounds how old a news may be,
+    `tz` is the community's timezone the texts show times in."""
     key = row["sla_event_id"]
     breach_at: dt.datetime | None = row.get("sla_breach_at")
     risk_at: dt.datetime | None = row.get("at_risk_at")
@@ -99,7 +108,7 @@ def alerts_for_row(row: Mapping[str, Any], now: dt.datetime, *, recent: dt.timed
                         row, ("Overdue by", format_duration((now - breach_at).total_seconds() / 60))
                     ),
                     occurred_at=breach_at,
-                    reason=f"no reply by the brand or the team by {breach_at:%Y-%m-%d %H:%M} UTC",
+                    reason=f"no reply by the brand or the team by {local_time(breach_at, tz)}",
                     digest_group="sla_breach",
                     **_common(row),
                 )
@@ -112,7 +121,7 @@ def alerts_for_row(row: Mapping[str, Any], now: dt.datetime, *, recent: dt.timed
                     title=f"SLA at risk: {where} waiting for a reply",
                     facts=_facts(row, ("Time left", format_duration((breach_at - now).total_seconds() / 60))),
                     occurred_at=risk_at,
-                    reason=f"unanswered; the deadline is {breach_at:%Y-%m-%d %H:%M} UTC",
+                    reason=f"unanswered; the deadline is {local_time(breach_at, tz)}",
                     **_common(row),
                 )
             ]
@@ -125,7 +134,7 @@ def alerts_for_row(row: Mapping[str, Any], now: dt.datetime, *, recent: dt.timed
                 severity="info",
                 dedupe_key=f"sla:{key}:resolved",
                 title=f"Answered{' late' if late else ''}: {where}",
-                facts=_facts(row, ("Answered at", f"{answered_at:%Y-%m-%d %H:%M} UTC")),
+                facts=_facts(row, ("Answered at", local_time(answered_at, tz))),
                 occurred_at=answered_at,
                 reason="the brand or the team replied in the thread",
                 resolves=True,
@@ -135,10 +144,12 @@ def alerts_for_row(row: Mapping[str, Any], now: dt.datetime, *, recent: dt.timed
     return []
 
 
-def rule(rows: Iterable[Mapping[str, Any]], now: dt.datetime, *, recent: dt.timedelta) -> list[Alert]:
+def rule(
+    rows: Iterable[Mapping[str, Any]], now: dt.datetime, *, recent: dt.timedelta, tz: ZoneInfo
+) -> list[Alert]:
     out: list[Alert] = []
     for row in rows:
-        out.extend(alerts_for_row(row, now, recent=recent))
+        out.extend(alerts_for_row(row, now, recent=recent, tz=tz))
     return out
 
 
@@ -150,7 +161,7 @@ def sla_alerts(con: duckdb.DuckDBPyConnection, config: Config, now: dt.datetime)
         return []
     if now.tzinfo is not None:
         now = now.astimezone(dt.UTC).replace(tzinfo=None)
-    recent = dt.timedelta(hours=max(config.warehouse.lookback_hours, 1))
+    recent = news_window(config)
     since = now - recent
     # Rows whose alert for their state at `now` is already in the outbox are left in the warehouse: the
     # outbox would drop them anyway, and a busy community has tens of thousands of them in the window.
@@ -175,4 +186,4 @@ def sla_alerts(con: duckdb.DuckDBPyConnection, config: Config, now: dt.datetime)
         {"now": now, "since": since},
     )
     rows = [dict(zip(ROW_COLUMNS, r, strict=True)) for r in cur.fetchall()]
-    return rule(rows, now, recent=recent)
+    return rule(rows, now, recent=recent, tz=config.tz)

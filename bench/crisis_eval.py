@@ -117,7 +117,13 @@ def run_scenario(scenario: str, args, work: Path) -> dict:
         _first_alert_hours(con, episodes)
         watch_only = [e for e in episodes if e.alert_start() is None]
         episodes = [e for e in episodes if e.alert_start() is not None]
-        alerts = crisis_alerts(con, config, facts.now)
+        # Every alert the sample calls for, as a watch running since its first day would have sent them:
+        # the alert look-back (an episode over before it is history on a first run) must not hide old
+        # false alarms from this count.
+        watching = config.model_copy(
+            update={"warehouse": config.warehouse.model_copy(update={"lookback_hours": 24 * (args.days + 1)})}
+        )
+        alerts = crisis_alerts(con, watching, facts.now)
         quiet = dt.timedelta(hours=config.crisis.end_after_quiet_hours)
 
         if scenario == "default":

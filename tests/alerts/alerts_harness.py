@@ -34,6 +34,17 @@ def open_db(config: Config) -> duckdb.DuckDBPyConnection:
     return con
 
 
+def team_table(con: duckdb.DuckDBPyConnection, *members: tuple[str, str | None, str | None]) -> None:
+    """raw.team as the bundle's team.csv lands it: one (member_id, name, slack_user_id) per member."""
+    con.execute("create schema if not exists raw")
+    con.execute(
+        "create table raw.team (member_id varchar, name varchar, email varchar, slack_user_id varchar, "
+        "handles varchar)"
+    )
+    for member_id, name, slack_user_id in members:
+        con.execute("insert into raw.team values (?, ?, null, ?, null)", [member_id, name, slack_user_id])
+
+
 def states(con: duckdb.DuckDBPyConnection) -> dict[str, str]:
     return dict(con.execute("select dedupe_key, state from tertulia.alert_outbox order by id").fetchall())
 

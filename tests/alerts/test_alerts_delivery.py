@@ -19,26 +19,6 @@ from alerts.outbox import enqueue
 from tertulia.config import QuietHours
 
 
-@pytest.fixture
-def slack():
-    server = FakeSlack().start()
-    yield server
-    server.stop()
-
-
-@pytest.fixture
-def cfg(example_config, slack, monkeypatch):
-    monkeypatch.setenv("SLACK_BOT_TOKEN", VALID_TOKEN)
-    return with_slack(example_config, base_url=slack.base_url)
-
-
-@pytest.fixture
-def con(cfg):
-    c = open_db(cfg)
-    yield c
-    c.close()
-
-
 def run(con, cfg, now=DAYTIME, **kw):
     kw.setdefault("sleep", Sleeps())
     return deliver_pending(con, cfg, now=now, **kw)
@@ -324,7 +304,10 @@ def test_cooldown_suppresses_repeats_but_not_escalations(cfg, con, slack):
     reason = con.execute(
         "select suppressed_reason from tertulia.alert_outbox where dedupe_key = 'c2'"
     ).fetchone()[0]
-    assert reason.startswith("cooldown: the same crisis signal was sent at 2026-11-20 15:00 UTC (60 min")
+    # 15:00 UTC is 10:00 in Guayaquil (UTC-5): the reason shows the community's clock.
+    assert reason == (
+        "cooldown: the same crisis signal was sent at 2026-11-20 10:00 (America/Guayaquil) with a 60 min cooldown"
+    )
     enqueue(con, [alert("c3", kind="crisis", severity="critical", thread_key="inc")], now=t30)
     assert run(con, cfg, now=t30).sent == 1  # escalation
     t95 = t0 + dt.timedelta(minutes=95)  # 65 min after the critical one
@@ -464,7 +447,9 @@ def test_flood_digest_lists_at_most_twenty_with_local_times(cfg, con, slack):
     )
     lines = listing.split("\n")
     assert len(lines) == 21
-    assert lines[0] == "• 20 Nov 09:00 · Breach 0" and lines[19] == "• 20 Nov 09:19 · Breach 19"
+    # 14:00 UTC is 09:00 in Guayaquil, shown with its zone like every time in an alert.
+    assert lines[0] == "• 2026-11-20 09:00 (America/Guayaquil) · Breach 0"
+    assert lines[19] == "• 2026-11-20 09:19 (America/Guayaquil) · Breach 19"
     assert lines[20] == "• …and 5 more (all in tertulia.alert_outbox)"
 
 

@@ -7,8 +7,7 @@ import json
 from zoneinfo import ZoneInfo
 
 import pytest
-from alerts_harness import DAYTIME, Sleeps, alert, open_db, with_slack
-from fakes.slack_server import VALID_TOKEN, FakeSlack
+from alerts_harness import DAYTIME, Sleeps, alert, team_table
 
 from alerts.delivery import deliver_pending
 from alerts.model import Link
@@ -138,28 +137,12 @@ def test_console_text_strips_terminal_control_sequences():
     assert "\x1b" not in text and "\x07" not in text and "> [2Jgone hola" in text
 
 
-def test_owner_is_mentioned_from_the_team_table(example_config, monkeypatch):
-    server = FakeSlack().start()
-    try:
-        monkeypatch.setenv("SLACK_BOT_TOKEN", VALID_TOKEN)
-        cfg = with_slack(example_config, base_url=server.base_url)
-        con = open_db(cfg)
-        con.execute("create schema if not exists raw")
-        con.execute(
-            "create table raw.team (member_id varchar, name varchar, email varchar, slack_user_id varchar, "
-            "handles varchar)"
-        )
-        con.execute(
-            "insert into raw.team values ('tm-ana', 'Ana', null, 'U0ANA', null), "
-            "('tm-bad', 'Eve <!channel>', null, 'U1> <!channel', null)"
-        )
-        enqueue(con, [alert("a", owner="tm-ana"), alert("b", owner="tm-bad")], now=DAYTIME)
-        deliver_pending(con, cfg, now=DAYTIME, sleep=Sleeps())
-        ana, bad = server.posts()
-        assert "Owner: <@U0ANA>" in mrkdwn_texts(ana["blocks"]) and ana["text"].endswith("Owner: <@U0ANA>")
-        # An invalid Slack id is never turned into markup; the name is shown, escaped.
-        assert "Owner: Eve &lt;!channel&gt;" in mrkdwn_texts(bad["blocks"])
-        assert "<!channel>" not in json.dumps(bad["blocks"]) and "<!channel>" not in bad["text"]
-        con.close()
-    finally:
-        server.stop()
+def test_owner_is_mentioned_from_the_team_table(cfg, con, slack):
+    team_table(con, ("tm-ana", "Ana", "U0ANA"), ("tm-bad", "Eve <!channel>", "U1> <!channel"))
+    enqueue(con, [alert("a", owner="tm-ana"), alert("b", owner="tm-bad")], now=DAYTIME)
+    deliver_pending(con, cfg, now=DAYTIME, sleep=Sleeps())
+    ana, bad = slack.posts()
+    assert "Owner: <@U0ANA>" in mrkdwn_texts(ana["blocks"]) and ana["text"].endswith("Owner: <@U0ANA>")
+    # An invalid Slack id is never turned into markup; the name is shown, escaped.
+    assert "Owner: Eve &lt;!channel&gt;" in mrkdwn_texts(bad["blocks"])
+    assert "<!channel>" not in json.dumps(bad["blocks"]) and "<!channel>" not in bad["text"]

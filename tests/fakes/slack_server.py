@@ -22,6 +22,82 @@ from urllib.parse import parse_qs, urlparse
 VALID_TOKEN = "xoxb-test-token"
 
 
+# Slack's documented Block Kit limits (docs.slack.dev/reference/block-kit), checked as Slack checks them:
+# one over-limit text or count and the whole message is refused with `invalid_blocks`.
+LIMITS = {
+    "blocks": 50,
+    "header_text": 150,
+    "section_text": 3000,
+    "fields": 10,
+    "field_text": 2000,
+    "context_elements": 10,
+    "text_object": 3000,
+    "actions_elements": 25,
+    "button_text": 75,
+    "url": 3000,
+}
+
+
+def block_errors(blocks: Any) -> list[str]:
+    """Slack's `errors` for a `blocks` payload ("must be less than 151 characters [json-pointer:...]"); [] when valid."""
+    errors: list[str] = []
+
+    def text(obj: Any, limit: int, pointer: str, kinds: tuple[str, ...] = ("plain_text", "mrkdwn")) -> None:
+        if not isinstance(obj, dict) or obj.get("type") not in kinds or not isinstance(obj.get("text"), str):
+            errors.append(f"must be a text object of type {'/'.join(kinds)} [json-pointer:{pointer}]")
+        elif not obj["text"]:
+            errors.append(f"must be more than 0 characters [json-pointer:{pointer}/text]")
+        elif len(obj["text"]) > limit:
+            errors.append(f"must be less than {limit + 1} characters [json-pointer:{pointer}/text]")
+
+    def count(items: Any, limit: int, pointer: str) -> list[Any]:
+        if not isinstance(items, list) or not items:
+            errors.append(f"must provide at least one item [json-pointer:{pointer}]")
+            return []
+        if len(items) > limit:
+            errors.append(f"must provide no more than {limit} items [json-pointer:{pointer}]")
+        return items
+
+    if not isinstance(blocks, list):
+        return ["must be an array [json-pointer:/blocks]"]
+    if len(blocks) > LIMITS["blocks"]:
+        errors.append(f"must provide no more than {LIMITS['blocks']} items [json-pointer:/blocks]")
+    for i, b in enumerate(blocks):
+        at = f"/blocks/{i}"
+        kind = b.get("type") if isinstance(b, dict) else None
+        if kind == "header":
+            text(b.get("text"), LIMITS["header_text"], f"{at}/text", ("plain_text",))
+        elif kind == "section":
+            if "text" not in b and "fields" not in b:
+                errors.append(f"must provide text or fields [json-pointer:{at}]")
+            if "text" in b:
+                text(b["text"], LIMITS["section_text"], f"{at}/text")
+            if "fields" in b:
+                for j, f in enumerate(count(b["fields"], LIMITS["fields"], f"{at}/fields")):
+                    text(f, LIMITS["field_text"], f"{at}/fields/{j}")
+        elif kind == "context":
+            for j, e in enumerate(count(b.get("elements"), LIMITS["context_elements"], f"{at}/elements")):
+                text(e, LIMITS["text_object"], f"{at}/elements/{j}")
+        elif kind == "actions":
+            for j, e in enumerate(count(b.get("elements"), LIMITS["actions_elements"], f"{at}/elements")):
+                if not isinstance(e, dict) or e.get("type") != "button":
+                    errors.append(f"unsupported element type [json-pointer:{at}/elements/{j}]")
+                    continue
+                text(e.get("text"), LIMITS["button_text"], f"{at}/elements/{j}/text", ("plain_text",))
+                if len(str(e.get("url", ""))) > LIMITS["url"]:
+                    errors.append(
+                        f"must be less than {LIMITS['url'] + 1} characters [json-pointer:{at}/elements/{j}/url]"
+                    )
+        else:
+            errors.append(f"unsupported block type {kind!r} [json-pointer:{at}/type]")
+    return errors
+
+
+def _parsed_blocks(p: dict[str, Any]) -> Any:
+    blocks = p.get("blocks")
+    return json.loads(blocks) if isinstance(blocks, str) else blocks
+
+
 @dataclass
 class Fault:
     status: int = 200
@@ -170,18 +246,10 @@ class FakeSlack:
             return err
         if not p.get("text") and not p.get("blocks"):
             return {"ok": False, "error": "no_text"}
-        blocks = p.get("blocks")
-        if isinstance(blocks, str):
-            blocks = json.loads(blocks)
-        for b in blocks or []:
-            if b.get("type") == "header" and len(b["text"]["text"]) > 150:
-                return {"ok": False, "error": "invalid_blocks"}
-            if b.get("type") == "section" and len((b.get("text") or {}).get("text", "")) > 3000:
-                return {"ok": False, "error": "invalid_blocks"}
-            if len(b.get("fields") or []) > 10:
-                return {"ok": False, "error": "invalid_blocks"}
-        if len(blocks or []) > 50:
-            return {"ok": False, "error": "invalid_blocks"}
+        blocks = _parsed_blocks(p)
+        errors = block_errors(blocks) if blocks is not None else []
+        if errors:
+            return {"ok": False, "error": "invalid_blocks", "errors": errors}
         metadata = p.get("metadata")
         if isinstance(metadata, str):
             metadata = json.loads(metadata)
@@ -209,10 +277,11 @@ class FakeSlack:
         msg = next((m for m in self.state.messages[cid] if m["ts"] == p.get("ts")), None)
         if msg is None:
             return {"ok": False, "error": "message_not_found"}
-        blocks = p.get("blocks")
-        msg.update(
-            text=p.get("text"), blocks=json.loads(blocks) if isinstance(blocks, str) else blocks, edited=True
-        )
+        blocks = _parsed_blocks(p)
+        errors = block_errors(blocks) if blocks is not None else []
+        if errors:
+            return {"ok": False, "error": "invalid_blocks", "errors": errors}
+        msg.update(text=p.get("text"), blocks=blocks, edited=True)
         return {"ok": True, "channel": cid, "ts": msg["ts"], "text": msg["text"]}
 
     def _history(self, msgs: list[dict[str, Any]], p: dict[str, Any]) -> dict[str, Any]:
@@ -347,6 +416,12 @@ class FakeSlack:
                 self, method: str, params: dict[str, Any], authorized: bool, is_hook: bool, send: bool = False
             ) -> None:
                 if is_hook:
+                    blocks = _parsed_blocks(params)
+                    if blocks is not None and block_errors(blocks):
+                        # Incoming webhooks answer a refused payload with HTTP 400 and the code as text.
+                        if send:
+                            self._send(400, b"invalid_blocks", "text/plain")
+                        return
                     with fake._lock:
                         fake.state.webhook_posts.append(params)
                     if send:

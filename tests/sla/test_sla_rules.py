@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from zoneinfo import ZoneInfo
 
 import duckdb
 
@@ -11,6 +12,7 @@ from tertulia.config import parse_config
 
 T = dt.datetime
 RECENT = dt.timedelta(hours=72)
+TZ = ZoneInfo("America/Guayaquil")  # UTC-5 all year: 17:00 UTC is 12:00 there
 
 
 def row(**kw):
@@ -34,11 +36,11 @@ def row(**kw):
 
 
 def test_pending_item_raises_nothing():
-    assert alerts_for_row(row(), T(2026, 11, 23, 14, 59), recent=RECENT) == []
+    assert alerts_for_row(row(), T(2026, 11, 23, 14, 59), recent=RECENT, tz=TZ) == []
 
 
 def test_at_risk_alert():
-    [a] = alerts_for_row(row(), T(2026, 11, 23, 15, 35), recent=RECENT)
+    [a] = alerts_for_row(row(), T(2026, 11, 23, 15, 35), recent=RECENT, tz=TZ)
     assert (a.kind, a.severity, a.dedupe_key, a.thread_key) == (
         "sla",
         "warning",
@@ -47,15 +49,17 @@ def test_at_risk_alert():
     )
     facts = dict(a.facts)
     assert facts["Time left"] == "1 h 25 min"
-    assert facts["Platform"] == "instagram" and facts["Channel"] == "comment" and facts["Owner"] == "tm-ana"
+    assert facts["Platform"] == "instagram" and facts["Channel"] == "comment"
+    assert "Owner" not in facts  # the renderer's one owner line shows the owner, by name
     assert facts["Policy"] == "same_day (480 business min)"
     assert a.member_text == ("¿Dónde está mi pedido? <@U123> *urgente*",)  # raw: escaped by the renderer
-    assert a.links[0].url == "https://instagram.example/p/1"
+    assert a.links[0].url == "https://instagram.example/p/1" and a.links[0].platform == "instagram"
+    assert a.reason == "unanswered; the deadline is 2026-11-23 12:00 (America/Guayaquil)"
     assert a.owner == "tm-ana" and a.digest_group is None and not a.resolves
 
 
 def test_breach_alert_same_thread_with_digest_group():
-    [a] = alerts_for_row(row(), T(2026, 11, 23, 17, 10), recent=RECENT)
+    [a] = alerts_for_row(row(), T(2026, 11, 23, 17, 10), recent=RECENT, tz=TZ)
     assert (a.severity, a.dedupe_key, a.thread_key, a.digest_group) == (
         "critical",
         "sla:instagram:c1:breached",
@@ -63,15 +67,16 @@ def test_breach_alert_same_thread_with_digest_group():
         "sla_breach",
     )
     assert dict(a.facts)["Overdue by"] == "10 min"
+    assert a.reason == "no reply by the brand or the team by 2026-11-23 12:00 (America/Guayaquil)"
 
 
 def test_old_breach_is_history_not_news():
-    assert alerts_for_row(row(), T(2026, 11, 27, 17, 1), recent=RECENT) == []
+    assert alerts_for_row(row(), T(2026, 11, 27, 17, 1), recent=RECENT, tz=TZ) == []
 
 
 def test_resolved_note_after_at_risk_or_breach_only():
     late = row(first_response_at=T(2026, 11, 23, 18, 0))
-    [a] = alerts_for_row(late, T(2026, 11, 23, 19, 0), recent=RECENT)
+    [a] = alerts_for_row(late, T(2026, 11, 23, 19, 0), recent=RECENT, tz=TZ)
     assert (a.dedupe_key, a.thread_key, a.resolves, a.severity) == (
         "sla:instagram:c1:resolved",
         "sla:instagram:c1",
@@ -79,15 +84,18 @@ def test_resolved_note_after_at_risk_or_breach_only():
         "info",
     )
     assert a.title.startswith("Answered late")
+    assert dict(a.facts)["Answered at"] == "2026-11-23 13:00 (America/Guayaquil)"
     # answered before it was ever at risk: no thread was opened, no note
     assert (
-        alerts_for_row(row(first_response_at=T(2026, 11, 23, 10, 0)), T(2026, 11, 23, 19, 0), recent=RECENT)
+        alerts_for_row(
+            row(first_response_at=T(2026, 11, 23, 10, 0)), T(2026, 11, 23, 19, 0), recent=RECENT, tz=TZ
+        )
         == []
     )
 
 
 def test_long_member_text_is_truncated():
-    [a] = alerts_for_row(row(item_message="x" * 1000), T(2026, 11, 23, 16, 0), recent=RECENT)
+    [a] = alerts_for_row(row(item_message="x" * 1000), T(2026, 11, 23, 16, 0), recent=RECENT, tz=TZ)
     assert len(a.member_text[0]) == 280 and a.member_text[0].endswith("…")
 
 
