@@ -28,8 +28,9 @@ from typing import Any
 import duckdb
 
 from alerts.model import Alert, Link
-from alerts.render import local_span, local_time
+from alerts.render import local_time
 from alerts.rules import news_window
+from tertulia.clock import local_span
 from tertulia.config import Config
 from tertulia.warehouse import table_exists
 

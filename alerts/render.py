@@ -22,6 +22,7 @@ from urllib.parse import urlparse
 from zoneinfo import ZoneInfo
 
 from alerts.model import Alert, Link
+from tertulia.clock import local_label
 
 if TYPE_CHECKING:
     from tertulia.config import Config
@@ -206,20 +207,9 @@ def console_safe(text: str) -> str:
     return neutralise(_CONTROL.sub("", text))
 
 
-def _as_local(ts: dt.datetime, tz: ZoneInfo) -> dt.datetime:
-    return (ts if ts.tzinfo is not None else ts.replace(tzinfo=dt.UTC)).astimezone(tz)
-
-
 def local_time(ts: dt.datetime, tz: ZoneInfo) -> str:
     """'2026-11-27 13:02 (America/Guayaquil)': how every instant in an alert is shown. Naive means UTC."""
-    return f"{_as_local(ts, tz):%Y-%m-%d %H:%M} ({tz.key})"
-
-
-def local_span(start: dt.datetime, end: dt.datetime, tz: ZoneInfo) -> str:
-    """'2026-11-20 10:00 to 16:00 (America/Guayaquil)'; the end's date is shown when it differs."""
-    a, b = _as_local(start, tz), _as_local(end, tz)
-    until = f"{b:%H:%M}" if a.date() == b.date() else f"{b:%Y-%m-%d %H:%M}"
-    return f"{a:%Y-%m-%d %H:%M} to {until} ({tz.key})"
+    return local_label(ts, tz)
 
 
 def _when(alert: Alert, tz: ZoneInfo) -> str | None:

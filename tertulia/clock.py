@@ -21,3 +21,10 @@ def local_label(ts: dt.datetime | None, tz: ZoneInfo, fmt: str = "%Y-%m-%d %H:%M
     if ts is None:
         return ""
     return f"{to_local(ts, tz):{fmt}} ({tz.key})"
+
+
+def local_span(start: dt.datetime, end: dt.datetime, tz: ZoneInfo) -> str:
+    """'2026-11-20 10:00 to 16:00 (America/Guayaquil)'; the end's date is shown when it differs."""
+    a, b = to_local(start, tz), to_local(end, tz)
+    until = f"{b:%H:%M}" if a.date() == b.date() else f"{b:%Y-%m-%d %H:%M}"
+    return f"{a:%Y-%m-%d %H:%M} to {until} ({tz.key})"

@@ -14,9 +14,10 @@ from alerts.crisis_rules import crisis_alerts
 from alerts.delivery import deliver_pending
 from alerts.dq_rules import dq_alerts
 from alerts.outbox import enqueue
-from alerts.render import local_span, local_time, render_message
+from alerts.render import local_time, render_message
 from alerts.rules import news_window
 from alerts.sla_rules import sla_alerts
+from tertulia.clock import local_span
 
 T = dt.datetime
 NOW = DAYTIME  # 2026-11-20 15:00 UTC, 10:00 in Guayaquil (UTC-5 all year)
