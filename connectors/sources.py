@@ -21,6 +21,7 @@ PLATFORM_CONNECTORS: dict[str, str] = {
     "discourse": "connectors.discourse:DiscourseConnector",
     "mastodon": "connectors.mastodon:MastodonConnector",
     "discord": "connectors.discord:DiscordConnector",
+    "telegram": "connectors.telegram:TelegramConnector",
 }
 
 

@@ -66,6 +66,7 @@ PLATFORMS = (
     "mastodon",
     "google_business",
     "discord",
+    "telegram",
 )
 CHANNELS = ("comment", "reply", "mention", "dm", "review")
 
