@@ -27,21 +27,25 @@ $(STAMP): pyproject.toml constraints.txt
 
 install: $(STAMP) ## Create .venv and install the pinned dependencies
 
-# The UI screenshot test needs Debian's chromium; installed from Debian's packages when running as root
-# (CI), otherwise that one test is skipped with a note.
-CHROMIUM_STAMP := $(VENV)/.chromium
-$(CHROMIUM_STAMP): | $(STAMP)
-	@if command -v chromium >/dev/null 2>&1; then :; \
+# Tests that need a real program from Debian's packages: chromium (the Prefect UI screenshot test) and
+# dovecot-imapd (the e-mail connector's IMAP server). Installed when running as root (CI) and missing;
+# otherwise those tests are skipped with a note. apt never starts the services: the tests do.
+TEST_DEBS_STAMP := $(VENV)/.test-debs
+$(TEST_DEBS_STAMP): | $(STAMP)
+	@missing=""; \
+	command -v chromium >/dev/null 2>&1 || missing="$$missing chromium"; \
+	test -x /usr/sbin/dovecot || missing="$$missing dovecot-imapd"; \
+	if [ -z "$$missing" ]; then :; \
 	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
-	  echo "Installing Debian chromium for the Prefect UI screenshot test"; \
-	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
-	else echo "chromium not found and not root: the browser test will be skipped"; fi
+	  echo "Installing from Debian's packages for the tests:$$missing"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
+	else echo "not root:$$missing missing; the tests that need them will be skipped"; fi
 	@touch $@
 
 demo: $(STAMP) ## Run the whole pipeline once on the bundled sample community and print what it found
 	$(BIN)/tertulia demo --config $(CONFIG)
 
-test: $(STAMP) $(CHROMIUM_STAMP) ## Run the test suite (unit, dbt, integration, Prefect server, browser)
+test: $(STAMP) $(TEST_DEBS_STAMP) ## Run the test suite (unit, dbt, integration, Prefect and IMAP servers, browser)
 	$(BIN)/python -m pytest
 
 test-fast: $(STAMP) ## Run the tests that need no dbt build or Prefect server

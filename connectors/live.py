@@ -125,6 +125,8 @@ class LiveConnector:
         self._transport = transport
         self._policy = policy or RetryPolicy()
         self.state: dict[str, Any] = {}
+        # What a person should know about this run that is not an error (the run's report lists them).
+        self.notes: list[str] = []
         self._secrets: list[str] = []
         self.client = self.make_client()
 

@@ -206,6 +206,7 @@ def run_source(
         record_error(con, name, report.message, now)
     finally:
         if connector is not None:
+            report.notes.extend(connector.notes)
             report.requests = connector.client.requests_made
             report.waits = list(connector.client.waits)
             connector.client.close()

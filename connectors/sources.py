@@ -22,6 +22,7 @@ PLATFORM_CONNECTORS: dict[str, str] = {
     "mastodon": "connectors.mastodon:MastodonConnector",
     "discord": "connectors.discord:DiscordConnector",
     "telegram": "connectors.telegram:TelegramConnector",
+    "email": "connectors.mailbox:EmailConnector",
 }
 
 

@@ -241,7 +241,14 @@ class MemberLevels(_Model):
     """Orbit-style levels: activity weights, a recent window for 'love', and thresholds."""
 
     weights: dict[str, float] = Field(
-        default_factory=lambda: {"comment": 1.0, "reply": 1.5, "mention": 2.0, "dm": 0.5, "review": 3.0}
+        default_factory=lambda: {
+            "comment": 1.0,
+            "reply": 1.5,
+            "mention": 2.0,
+            "dm": 0.5,
+            "review": 3.0,
+            "email": 0.5,
+        }
     )
     love_window_days: int = Field(90, ge=1)
     participant_min: float = 1.0

@@ -67,8 +67,9 @@ PLATFORMS = (
     "google_business",
     "discord",
     "telegram",
+    "email",
 )
-CHANNELS = ("comment", "reply", "mention", "dm", "review")
+CHANNELS = ("comment", "reply", "mention", "dm", "review", "email")
 
 ENTITIES: dict[str, Entity] = {
     e.name: e
