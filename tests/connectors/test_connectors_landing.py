@@ -143,7 +143,7 @@ def test_connectors_row_rules_quarantine_with_reason(con):
     records = [
         comment("c1"),
         comment("c2", created_at=""),
-        comment("c3", channel="email"),
+        comment("c3", channel="fax"),
         comment("c4", like_count="3.5"),
         comment("c5", created_at="2026-02-30T10:00:00"),
     ]
@@ -159,13 +159,13 @@ def test_connectors_row_rules_quarantine_with_reason(con):
         row[0]
         for row in con.execute("select reason from tertulia.quarantine order by source_line").fetchall()
     ]
-    assert reasons[1] == "unknown channel 'email'; expected one of comment, reply, mention, dm, review"
-    assert "api line 3: unknown channel 'email'" in r.messages[1]
+    assert reasons[1] == "unknown channel 'fax'; expected one of comment, reply, mention, dm, review, email"
+    assert "api line 3: unknown channel 'fax'" in r.messages[1]
     # The whole record is kept in quarantine, as delivered.
     rec = con.execute(
         "select record->>'channel', record_key from tertulia.quarantine where source_line = 3"
     ).fetchone()
-    assert rec == ("email", '["facebook","c3"]')
+    assert rec == ("fax", '["facebook","c3"]')
 
 
 def test_connectors_future_rule_spares_the_content_calendar(con):

@@ -44,7 +44,7 @@ def test_engagement_config_tables_follow_community_yml(example_config):
         (4, "sla_met_share", 0.9, "month", "at_least"),
     ]
     assert levels == [(90, 1.0, 10.0, 30.0, 30)]
-    assert weights == {"comment": 1.0, "reply": 1.5, "mention": 2.0, "dm": 0.5, "review": 3.0}
+    assert weights == {"comment": 1.0, "reply": 1.5, "mention": 2.0, "dm": 0.5, "review": 3.0, "email": 0.5}
 
 
 def test_empty_goal_list_still_gives_dbt_its_columns(example_config):
