@@ -332,3 +332,33 @@ def test_each_live_connector_declares_what_it_reads():
         assert {"account", "start_date", "initial_days"} <= keys
         assert {f"{c}_env" for c in cls.credentials} <= keys
         assert not set(cls.credentials) & keys  # the credential itself is never a setting
+
+
+def test_a_policy_version_recorded_before_the_platform_check_is_still_read():
+    """tertulia.sla_policy_versions keeps every policy list seen; one stored with a platform today's
+    check refuses must not stop every later run."""
+    import datetime as dt
+
+    import duckdb
+
+    from tertulia.config import parse_config
+    from tertulia.sla_policies import VERSIONS_DDL, policy_frames
+
+    con = duckdb.connect()
+    con.execute("create schema tertulia")
+    con.execute(VERSIONS_DDL)
+    old = '[{"business_time":true,"match":{"platform":["instagrm"]},"name":"ig","target_minutes":60}]'
+    con.execute(
+        "insert into tertulia.sla_policy_versions values (1, 'h', ?, ?, null)", [old, dt.datetime(2026, 1, 1)]
+    )
+    _, conditions = policy_frames(con)
+    assert conditions[["field", "value"]].values.tolist() == [["platform", "instagrm"]]
+    with pytest.raises(ConfigError, match="sla.policies.0.match.platform.0: unknown platform 'instagrm'"):
+        parse_config(
+            {
+                "community": {"name": "x"},
+                "sla": {
+                    "policies": [{"name": "ig", "target_minutes": 60, "match": {"platform": ["instagrm"]}}]
+                },
+            }
+        )
