@@ -9,11 +9,16 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Literal, get_args
 
+# The one list of alert kinds and severities. community.yml's `slack.channels`, `slack.cooldown_minutes`
+# and `slack.channel_overrides` keys are checked against it on load (tertulia.config), so a new kind
+# added here is accepted there without another list to keep in step.
 Kind = Literal["crisis", "sla", "data_quality", "digest"]
 Severity = Literal["info", "warning", "critical"]
-SEVERITY_ORDER = {"info": 0, "warning": 1, "critical": 2}
+ALERT_KINDS: tuple[str, ...] = get_args(Kind)
+SEVERITIES: tuple[str, ...] = get_args(Severity)
+SEVERITY_ORDER = {s: i for i, s in enumerate(SEVERITIES)}
 
 
 @dataclass(frozen=True)

@@ -32,6 +32,8 @@ class DiscourseConnector(LiveConnector):
     platform = "discourse"
     default_base_url = ""
     own_id_key = "api_username"
+    settings = ("forum_url", "brand_usernames")
+    credentials = ("api_key",)
 
     @property
     def base_url(self) -> str:

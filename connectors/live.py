@@ -27,6 +27,10 @@ from tertulia.config import Config, ConnectorSource
 from tertulia.contract import ENTITIES
 
 DEFAULT_INITIAL_DAYS = 30
+# Keys of sources.<name> every live connector reads (beyond ConnectorSource's typed fields).
+COMMON_SETTINGS = ("account", "handle", "initial_days", "start_date")
+# How community.yml names a credential: an environment variable or a Prefect Secret block, never the value.
+CREDENTIAL_SUFFIXES = ("_env", "_secret_block")
 
 
 def iso(t: dt.datetime) -> str:
@@ -103,6 +107,19 @@ class LiveConnector:
     default_base_url: ClassVar[str]
     # Key under sources.<name> naming the platform's own id of the brand account (e.g. channel_id).
     own_id_key: ClassVar[str | None] = None
+    # Keys of sources.<name> this platform reads through opt()/require(), besides COMMON_SETTINGS and
+    # own_id_key. community.yml is checked against them on load (tertulia.config), so a misspelt key
+    # stops there instead of being ignored; opt() refuses a key not declared, so the list stays true.
+    settings: ClassVar[tuple[str, ...]] = ()
+    # Credentials read through secret(): each named by `<key>_env` or `<key>_secret_block`.
+    credentials: ClassVar[tuple[str, ...]] = ()
+
+    @classmethod
+    def setting_keys(cls) -> frozenset[str]:
+        """Every key a source of this platform accepts beyond ConnectorSource's typed fields."""
+        named = {c + suffix for c in cls.credentials for suffix in CREDENTIAL_SUFFIXES}
+        own = {cls.own_id_key} if cls.own_id_key else set()
+        return frozenset({*COMMON_SETTINGS, *cls.settings, *named, *own})
 
     def __init__(
         self,
@@ -135,6 +152,8 @@ class LiveConnector:
 
     # --- settings -------------------------------------------------------------------------------
     def opt(self, key: str, default: Any = None) -> Any:
+        if key not in self.setting_keys():
+            raise KeyError(f"{type(self).__name__} reads sources.<name>.{key}: declare it in `settings`")
         return (self.source.model_extra or {}).get(key, default)
 
     def require(self, key: str, what: str) -> str:
@@ -147,6 +166,8 @@ class LiveConnector:
         return str(value)
 
     def secret(self, key: str = "token") -> str:
+        if key not in self.credentials:
+            raise KeyError(f"{type(self).__name__} reads credential {key!r}: declare it in `credentials`")
         value = read_secret(self.name, self.source, key)
         self._secrets.append(value)
         if hasattr(self, "client"):

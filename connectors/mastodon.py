@@ -52,6 +52,8 @@ class MastodonConnector(LiveConnector):
     platform = "mastodon"
     default_base_url = ""
     own_id_key = "account_id"
+    settings = ("instance_url", "page_size", "recent_post_days")
+    credentials = ("token",)
 
     @property
     def base_url(self) -> str:

@@ -62,6 +62,8 @@ def _usage_percent(resp: httpx.Response) -> tuple[float, float]:
 class _MetaConnector(LiveConnector):
     default_base_url = "https://graph.facebook.com"
     permissions = ""
+    settings = ("api_version", "slow_down_at_percent", "page_size", "recent_post_days", "reach_metric")
+    credentials = ("token",)
 
     @property
     def base_url(self) -> str:
@@ -212,6 +214,7 @@ class _MetaConnector(LiveConnector):
 class FacebookPageConnector(_MetaConnector):
     platform = "facebook"
     own_id_key = "page_id"
+    settings = (*_MetaConnector.settings, "followers_metric", "impressions_metric")
     permissions = "pages_show_list, pages_read_engagement, pages_read_user_content and read_insights"
 
     def streams(self) -> list[tuple[str, Callable[[], Iterator[Page]]]]:

@@ -30,11 +30,12 @@ class RedditConnector(LiveConnector):
     platform = "reddit"
     default_base_url = "https://oauth.reddit.com"
     own_id_key = "username"
+    settings = ("subreddit", "user_agent", "token_url", "page_size")
+    credentials = ("token", "client_id", "client_secret")  # a ready bearer token, or the app's id and secret
 
     def make_client(self) -> HttpClient:
         agent = str(self.opt("user_agent") or "tertulia:community-pipeline:0.1 (by /u/unknown)")
-        extra = self.source.model_extra or {}
-        if extra.get("token_env") or extra.get("token_secret_block"):
+        if self.opt("token_env") or self.opt("token_secret_block"):
             token = self.secret("token")
         else:
             token = self._app_token(agent)

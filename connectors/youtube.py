@@ -34,11 +34,11 @@ class YouTubeConnector(LiveConnector):
     platform = "youtube"
     default_base_url = "https://www.googleapis.com/youtube/v3"
     own_id_key = "channel_id"
+    credentials = ("api_key", "token")  # an API key for public data, or the owner's OAuth token
 
     def make_client(self) -> HttpClient:
-        extra = self.source.model_extra or {}
         # An OAuth token (owner's view) if one is named, else an API key (public data is enough).
-        if extra.get("token_env") or extra.get("token_secret_block"):
+        if self.opt("token_env") or self.opt("token_secret_block"):
             return self.new_client(self.base_url, headers={"Authorization": f"Bearer {self.secret('token')}"})
         return self.new_client(self.base_url, params={"key": self.secret("api_key")})
 

@@ -1,21 +1,40 @@
 """`community.yml`: the one configuration file, validated on load.
 
 Every section is a pydantic model with `extra="forbid"`, so a misspelt key is an error naming the key
-instead of a silently ignored setting.
+instead of a silently ignored setting. Keys of maps are checked too, each against the one list that
+defines it: alert kinds and severities (alerts.model), channels and platforms (tertulia.contract),
+languages (enrichment.language), a live source's settings (its connector's declaration), and goals and
+SLA policies may only name accounts listed under `accounts:`. Each message names the key path, the
+line in the file and the nearest valid key.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import difflib
+import functools
 import os
 import re
+from collections.abc import Iterable, Mapping
 from pathlib import Path
-from typing import Any, Literal
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from types import UnionType
+from typing import Any, Literal, Union, get_args, get_origin
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
+from alerts.model import ALERT_KINDS, SEVERITIES, Severity
+from enrichment.language import SUPPORTED as LANGUAGES
+from tertulia.config_yaml import KeyPath, YamlRefused, line_of, read_yaml
 from tertulia.contract import CHANNELS, PLATFORMS
 
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
@@ -24,6 +43,65 @@ _HOURS = re.compile(r"^([01]\d|2[0-4]):([0-5]\d)-([01]\d|2[0-4]):([0-5]\d)$")
 
 class ConfigError(ValueError):
     """community.yml is missing, unreadable or invalid; the message says which key and why."""
+
+
+class KeyProblems(ValueError):
+    """Problems below the key a validator checks, each with the path under it and a message.
+
+    Pydantic places a validator's error at the field it validates; raising this instead lets the
+    message name the exact map key or list item (and so its line), e.g. `slack.channels.crisiss`.
+    """
+
+    def __init__(self, problems: list[tuple[KeyPath, str]]) -> None:
+        super().__init__("; ".join(msg for _, msg in problems))
+        self.problems = problems
+
+
+def _hint(value: object, valid: Iterable[str], *, list_valid: bool = True) -> str:
+    """ "; did you mean `y`?" for the nearest valid value, and the valid values when few enough to read."""
+    options = [str(v) for v in valid]
+    close = difflib.get_close_matches(str(value), options, n=1, cutoff=0.6)
+    hint = f"; did you mean `{close[0]}`?" if close else ""
+    if list_valid:
+        listed = ", ".join(options) or "none"
+        hint += f" (expected one of: {listed})" if close else f"; expected one of: {listed}"
+    return hint
+
+
+def unknown(what: str, value: object, valid: Iterable[str], *, list_valid: bool = True) -> str:
+    """ "unknown <what> 'x'; did you mean `y`? (expected one of: ...)"."""
+    return f"unknown {what} {value!r}" + _hint(value, valid, list_valid=list_valid)
+
+
+def _check_keys(keys: Iterable[str], what: str, valid: Iterable[str]) -> None:
+    valid = tuple(valid)
+    bad = [((k,), unknown(what, k, valid)) for k in keys if k not in valid]
+    if bad:
+        raise KeyProblems(bad)
+
+
+def _check_items(items: Iterable[str] | None, what: str, valid: Iterable[str]) -> None:
+    valid = tuple(valid)
+    bad = [((i,), unknown(what, v, valid)) for i, v in enumerate(items or ()) if v not in valid]
+    if bad:
+        raise KeyProblems(bad)
+
+
+@functools.cache
+def known_timezones() -> frozenset[str]:
+    """IANA names both Python and DuckDB (which parses every timestamp in staging) can load.
+
+    Python's list also holds `localtime`, the system folder's link to the machine's zone: DuckDB has no
+    such zone, so it would pass here and then fail every file.
+    """
+    import duckdb
+
+    con = duckdb.connect()
+    try:
+        duck = {r[0] for r in con.execute("select name from pg_timezone_names()").fetchall()}
+    finally:
+        con.close()
+    return frozenset(available_timezones() & duck)
 
 
 class _Model(BaseModel):
@@ -38,10 +116,27 @@ class Community(_Model):
     @field_validator("timezone")
     @classmethod
     def _known_timezone(cls, v: str) -> str:
-        try:
-            ZoneInfo(v)
-        except (ZoneInfoNotFoundError, ValueError) as exc:
-            raise ValueError(f"unknown timezone {v!r}; use an IANA name such as 'America/Guayaquil'") from exc
+        valid = v in known_timezones()
+        if valid:
+            try:
+                ZoneInfo(v)
+            except (ZoneInfoNotFoundError, ValueError):
+                valid = False
+        if not valid:
+            if v == "localtime":
+                raise ValueError(
+                    "'localtime' is whatever zone the machine runs in, not a zone name: write the "
+                    "community's own IANA name, such as 'America/Guayaquil'"
+                )
+            close = difflib.get_close_matches(v, sorted(known_timezones()), n=1, cutoff=0.8)
+            hint = f"did you mean `{close[0]}`?" if close else "use an IANA name such as 'America/Guayaquil'"
+            raise ValueError(f"unknown timezone {v!r}; {hint}")
+        return v
+
+    @field_validator("languages")
+    @classmethod
+    def _known_languages(cls, v: list[str]) -> list[str]:
+        _check_items(v, "language", LANGUAGES)
         return v
 
 
@@ -56,7 +151,7 @@ class Account(_Model):
     @classmethod
     def _known_platform(cls, v: str) -> str:
         if v not in PLATFORMS:
-            raise ValueError(f"unknown platform {v!r}; expected one of {', '.join(PLATFORMS)}")
+            raise ValueError(unknown("platform", v, PLATFORMS))
         return v
 
 
@@ -75,11 +170,13 @@ class BusinessHours(_Model):
     def _valid_hours(cls, v: dict[str, list[str]]) -> dict[str, list[str]]:
         for day, spans in v.items():
             if day not in WEEKDAYS:
-                raise ValueError(f"unknown weekday {day!r}; use {', '.join(WEEKDAYS)}")
-            for span in spans:
+                raise KeyProblems([((day,), unknown("weekday", day, WEEKDAYS))])
+            for i, span in enumerate(spans):
                 m = _HOURS.match(span)
                 if not m or (m.group(1), m.group(2)) >= (m.group(3), m.group(4)):
-                    raise ValueError(f"{day}: {span!r} is not an opening span like '09:00-18:00'")
+                    raise KeyProblems(
+                        [((day, i), f"{day}: {span!r} is not an opening span like '09:00-18:00'")]
+                    )
         return v
 
     @field_validator("holidays_country")
@@ -106,9 +203,15 @@ class SlaMatch(_Model):
     @field_validator("channel")
     @classmethod
     def _known_channel(cls, v: list[str] | None) -> list[str] | None:
-        for c in v or []:
-            if c not in CHANNELS:
-                raise ValueError(f"unknown channel {c!r}; expected one of {', '.join(CHANNELS)}")
+        _check_items(v, "channel", CHANNELS)
+        return v
+
+    @field_validator("platform")
+    @classmethod
+    def _known_platform(cls, v: list[str] | None, info: ValidationInfo) -> list[str] | None:
+        # A policy version recorded before this check (tertulia.sla_policies) is read back as it was.
+        if not (info.context or {}).get("recorded"):
+            _check_items(v, "platform", PLATFORMS)
         return v
 
 
@@ -174,6 +277,12 @@ class Crisis(_Model):
     end_after_quiet_hours: int = Field(3, ge=1)
     cooldown_hours: int = Field(6, ge=0)
 
+    @field_validator("keywords")
+    @classmethod
+    def _known_languages(cls, v: dict[str, list[str]]) -> dict[str, list[str]]:
+        _check_keys(v, "language", LANGUAGES)
+        return v
+
 
 class Goal(_Model):
     name: str
@@ -189,14 +298,21 @@ class Goal(_Model):
     period: Literal["week", "month", "quarter"] = "month"
     direction: Literal["at_least", "at_most"] = "at_least"
     platform: str | None = None
-    account_id: str | None = None
+    account_id: str | None = None  # checked against `accounts:` by Config
+
+    @field_validator("platform")
+    @classmethod
+    def _known_platform(cls, v: str | None) -> str | None:
+        if v is not None and v not in PLATFORMS:
+            raise ValueError(unknown("platform", v, PLATFORMS))
+        return v
 
 
 class QuietHours(_Model):
     start: str = "21:00"
     end: str = "08:00"
     # Alerts below this severity wait until the quiet hours end.
-    hold_below: Literal["info", "warning", "critical"] = "warning"
+    hold_below: Severity = "warning"
 
     @field_validator("start", "end")
     @classmethod
@@ -236,6 +352,30 @@ class Slack(_Model):
     give_up_after_hours: int = Field(72, ge=1)
     timeout_seconds: float = Field(10.0, gt=0)
 
+    @field_validator("channels", "cooldown_minutes")
+    @classmethod
+    def _known_kinds(cls, v: dict[str, Any]) -> dict[str, Any]:
+        _check_keys(v, "alert kind", ALERT_KINDS)
+        return v
+
+    @field_validator("channel_overrides")
+    @classmethod
+    def _known_kind_severity(cls, v: dict[str, str]) -> dict[str, str]:
+        valid = [f"{k}:{s}" for k in ALERT_KINDS for s in SEVERITIES]
+        kinds, severities = ", ".join(ALERT_KINDS), ", ".join(SEVERITIES)
+        bad = [
+            (
+                (key,),
+                unknown("kind:severity", key, valid, list_valid=False)
+                + f" (kinds: {kinds}; severities: {severities})",
+            )
+            for key in v
+            if key not in valid
+        ]
+        if bad:
+            raise KeyProblems(bad)
+        return v
+
 
 class MemberLevels(_Model):
     """Orbit-style levels: activity weights, a recent window for 'love', and thresholds."""
@@ -255,6 +395,12 @@ class MemberLevels(_Model):
     fan_min: float = 10.0
     ambassador_min: float = 30.0
     churn_risk_days: int = Field(30, ge=1)
+
+    @field_validator("weights")
+    @classmethod
+    def _known_channels(cls, v: dict[str, float]) -> dict[str, float]:
+        _check_keys(v, "channel", CHANNELS)
+        return v
 
 
 class Members(_Model):
@@ -292,8 +438,15 @@ class Quality(_Model):
     keep_runs: int = Field(50, ge=1)
 
 
+_ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+
+
 class ConnectorSource(_Model):
-    """One live source; credentials are named here and read from the environment or a Secret block."""
+    """One live source; credentials are named here and read from the environment or a Secret block.
+
+    Keys beyond these fields are the platform's own settings (`channel_id`, `page_size`...), which its
+    connector declares (connectors.live.LiveConnector.settings): any other key is refused.
+    """
 
     model_config = ConfigDict(extra="allow", frozen=True)
     platform: str
@@ -301,6 +454,43 @@ class ConnectorSource(_Model):
     lookback_days: int = Field(3, ge=0)
     max_pages_per_run: int = Field(50, ge=1)
     base_url: str | None = None
+
+    @field_validator("platform")
+    @classmethod
+    def _live_platform(cls, v: str) -> str:
+        from connectors.sources import PLATFORM_CONNECTORS  # connectors import this module
+
+        if v not in PLATFORM_CONNECTORS:
+            raise ValueError(
+                unknown("live source platform", v, sorted(PLATFORM_CONNECTORS))
+                + "; file exports of other platforms go through bundle_dir"
+            )
+        return v
+
+    @model_validator(mode="after")
+    def _declared_settings(self) -> ConnectorSource:
+        from connectors.sources import connector_class
+
+        cls = connector_class(self.platform)
+        accepted = sorted({*cls.setting_keys(), *(k for k in type(self).model_fields)})
+        problems: list[tuple[KeyPath, str]] = []
+        for key, value in (self.model_extra or {}).items():
+            if key in cls.credentials:
+                problems.append(
+                    ((key,), f"a credential is never written in community.yml: name the environment variable "
+                     f"holding it with `{key}_env:` (or a Prefect Secret block with `{key}_secret_block:`)")
+                )  # fmt: skip
+            elif key not in accepted:
+                problems.append(((key,), unknown(f"{self.platform} source setting", key, accepted)))
+            elif key.endswith("_env") and value is not None and not _ENV_NAME.match(str(value)):
+                # The value itself is never echoed: it may be the secret pasted in the wrong place.
+                problems.append(
+                    ((key,), "is not an environment variable name (letters, digits, _): put the secret in "
+                     "the environment and write the variable's name here")
+                )  # fmt: skip
+        if problems:
+            raise KeyProblems(problems)
+        return self
 
 
 class Config(_Model):
@@ -323,13 +513,38 @@ class Config(_Model):
     base_dir: Path = Field(default=Path("."), exclude=True)
 
     @model_validator(mode="after")
-    def _unique_accounts(self) -> Config:
+    def _references(self) -> Config:
+        """Accounts are listed once; goals, SLA policies and sources name only listed accounts."""
+        problems: list[tuple[KeyPath, str]] = []
         seen = set()
-        for a in self.accounts:
+        for i, a in enumerate(self.accounts):
             k = (a.platform, a.account_id)
             if k in seen:
-                raise ValueError(f"account {a.platform}:{a.account_id} is listed twice under accounts")
+                problems.append(
+                    (("accounts", i), f"account {a.platform}:{a.account_id} is listed twice under accounts")
+                )
             seen.add(k)
+        ids = [a.account_id for a in self.accounts]
+
+        def check_account(path: KeyPath, account_id: str, platform: str | None) -> None:
+            if account_id not in ids:
+                problems.append((path, f"no account {account_id!r} under accounts:" + _hint(account_id, ids)))
+            elif platform and (platform, account_id) not in seen:
+                theirs = ", ".join(sorted(p for p, a in seen if a == account_id))
+                problems.append((path, f"account {account_id!r} is on {theirs}, not on {platform}"))
+
+        for i, g in enumerate(self.goals):
+            if g.account_id is not None:
+                check_account(("goals", i, "account_id"), g.account_id, g.platform)
+        for i, p in enumerate(self.sla.policies):
+            for j, account_id in enumerate(p.match.account_id or ()):
+                check_account(("sla", "policies", i, "match", "account_id", j), account_id, None)
+        for name, src in self.sources.items():
+            account = (src.model_extra or {}).get("account")
+            if account is not None:
+                check_account(("sources", name, "account"), str(account), src.platform)
+        if problems:
+            raise KeyProblems(problems)
         return self
 
     @property
@@ -365,22 +580,81 @@ class Config(_Model):
         return self.slack.channels.get(kind)
 
 
-def _format_errors(path: Path, exc: ValidationError) -> str:
-    lines = [f"{path}: {exc.error_count()} problem(s) in the configuration:"]
+def _annotation_at(loc: KeyPath) -> Any:
+    """The type the configuration expects at `loc` (a model, dict, list...), or None if it has none."""
+    current: Any = Config
+    for part in loc:
+        origin = get_origin(current)
+        if origin in (Union, UnionType):  # `X | None`: the non-None member
+            current = next((a for a in get_args(current) if a is not type(None)), None)
+            origin = get_origin(current)
+        if isinstance(current, type) and issubclass(current, BaseModel):
+            field = current.model_fields.get(str(part))
+            if field is None:
+                return None
+            current = field.annotation
+        elif origin is dict:
+            current = get_args(current)[1]
+        elif origin is list:
+            current = get_args(current)[0]
+        else:
+            return None
+    if get_origin(current) in (Union, UnionType):
+        current = next((a for a in get_args(current) if a is not type(None)), None)
+    return current
+
+
+def _error_message(loc: KeyPath, err: Mapping[str, Any]) -> str:
+    kind = err["type"]
+    if kind == "extra_forbidden":
+        model = _annotation_at(loc[:-1])
+        keys = (
+            [n for n, f in model.model_fields.items() if not f.exclude]
+            if isinstance(model, type) and issubclass(model, BaseModel)
+            else []
+        )
+        return "unknown key" + _hint(loc[-1], keys)
+    if kind == "missing":
+        return "required key is missing"
+    if kind == "literal_error":
+        options = get_args(_annotation_at(loc))
+        if options:
+            return unknown("value", err["input"], options)
+    if kind == "value_error":
+        return str(err["ctx"]["error"])  # our own message, without pydantic's "Value error, " prefix
+    return err["msg"]
+
+
+def _format_errors(path: Path, problems: list[tuple[KeyPath, str]], lines: Mapping[KeyPath, int]) -> str:
+    count = len(problems)
+    out = [f"{path}: {count} problem{'s' if count != 1 else ''} in the configuration:"]
+    for loc, msg in problems:
+        key = ".".join(str(p) for p in loc) or "(top level)"
+        line = line_of(lines, loc)
+        out.append(f"  - {f'line {line}: ' if line else ''}{key}: {msg}")
+    return "\n".join(out)
+
+
+def _problems(exc: ValidationError) -> list[tuple[KeyPath, str]]:
+    problems: list[tuple[KeyPath, str]] = []
     for err in exc.errors():
-        key = ".".join(str(p) for p in err["loc"]) or "(top level)"
-        msg = err["msg"]
-        if err["type"] == "extra_forbidden":
-            msg = "unknown key (check the spelling against community.example.yml)"
-        elif err["type"] == "missing":
-            msg = "required key is missing"
-        lines.append(f"  - {key}: {msg}")
-    return "\n".join(lines)
+        loc = tuple(p for p in err["loc"] if p != "[key]")
+        cause = (err.get("ctx") or {}).get("error")
+        if isinstance(cause, KeyProblems):
+            problems.extend(((*loc, *sub), msg) for sub, msg in cause.problems)
+        else:
+            problems.append((loc, _error_message(loc, err)))
+    return problems
 
 
 def parse_config(
-    data: dict[str, Any], *, source: Path = Path("community.yml"), base_dir: Path | None = None
+    data: dict[str, Any],
+    *,
+    source: Path = Path("community.yml"),
+    base_dir: Path | None = None,
+    lines: Mapping[KeyPath, int] | None = None,
 ) -> Config:
+    """Validate the parsed file; `lines` (key path -> line, from config_yaml.read_yaml) places messages."""
     if not isinstance(data, dict):
         raise ConfigError(
             f"{source}: expected a mapping of sections at the top level, got {type(data).__name__}"
@@ -388,7 +662,23 @@ def parse_config(
     try:
         return Config.model_validate({**data, "base_dir": base_dir or source.parent})
     except ValidationError as exc:
-        raise ConfigError(_format_errors(source, exc)) from None
+        raise ConfigError(_format_errors(source, _problems(exc), lines or {})) from None
+
+
+def _read(path: Path) -> tuple[Any, dict[KeyPath, int]]:
+    try:
+        doc = read_yaml(path.read_text(encoding="utf-8"))
+    except (yaml.YAMLError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{path}: not valid YAML: {exc}") from None
+    except YamlRefused as exc:
+        raise ConfigError(f"{path}: not read: {exc}") from None
+    if doc.duplicates:
+        problems = [
+            (key, f"written twice (lines {first} and {again}); YAML would keep only the last: remove one")
+            for key, first, again in doc.duplicates
+        ]
+        raise ConfigError(_format_errors(path, problems, {key: again for key, _, again in doc.duplicates}))
+    return doc.data, doc.lines
 
 
 EXAMPLE_CONFIG = Path(__file__).resolve().parent.parent / "community.example.yml"
@@ -400,22 +690,19 @@ def example_config_in(workdir: Path, example: Path = EXAMPLE_CONFIG) -> Config:
     What tests, benchmarks and evaluations run on, so none of them touches the project's own data/.
     """
     workdir = Path(workdir).resolve()  # parse_config resolves relative paths against base_dir=workdir
-    data = yaml.safe_load(example.read_text(encoding="utf-8"))
+    data, lines = _read(example)
     data["warehouse"] = {
         **data.get("warehouse", {}),
         "path": str(workdir / "warehouse.duckdb"),
         "publish_dir": str(workdir / "published"),
     }
     data["bundle_dir"] = str(workdir / "bundle")
-    return parse_config(data, source=example, base_dir=workdir)
+    return parse_config(data, source=example, base_dir=workdir, lines=lines)
 
 
 def load_config(path: Path | str) -> Config:
     path = Path(path)
     if not path.exists():
         raise ConfigError(f"{path}: no such file; copy community.example.yml to start one")
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except (yaml.YAMLError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"{path}: not valid YAML: {exc}") from None
-    return parse_config(data or {}, source=path, base_dir=path.resolve().parent)
+    data, lines = _read(path)
+    return parse_config(data or {}, source=path, base_dir=path.resolve().parent, lines=lines)

@@ -114,7 +114,8 @@ def policy_frames(con: duckdb.DuckDBPyConnection) -> tuple[pd.DataFrame, pd.Data
     ).fetchall()
     for version, doc, valid_from, valid_to in rows:
         for position, raw in enumerate(json.loads(doc), start=1):
-            p = SlaPolicy.model_validate(raw)
+            # Recorded versions are history: read as they were, not re-checked against today's lists.
+            p = SlaPolicy.model_validate(raw, context={"recorded": True})
             policies.append(
                 {
                     "policy_version": version,
