@@ -469,7 +469,20 @@ def test_each_sla_item_alerts_in_order_once_in_one_thread(soak):
     assert set(box) == expected
 
 
-def test_crisis_opens_one_thread_within_its_first_hour_and_is_resolved(soak):
+BUG_EMPTY_FIRST_BUILD = (
+    "issue 14 item 2: int_crisis_hourly / int_crisis_post_hourly compare with max(changed_at) without "
+    "coalesce, so after the first crisis_watch build on an empty warehouse (Monday 02:00, no comment yet) "
+    "they stay empty: no crisis incident, no crisis alert"
+)
+BUG_NOTE_OUTSIDE_THREAD = (
+    "the 'is over' note is info, routed to slack.channels.crisis (#comms), while the critical root went to "
+    "slack.channel_overrides['crisis:critical'] (#comms-leads): delivery threads per (thread_key, channel), "
+    "so the note opens a second top-level message in #comms instead of replying in the crisis thread"
+)
+
+
+@pytest.mark.xfail(strict=True, reason=BUG_EMPTY_FIRST_BUILD)
+def test_crisis_is_found_within_its_first_hour_and_ends_after_it_subsides(soak):
     incidents = {
         (r[0], r[1], r[2])
         for r in soak.query(
@@ -481,13 +494,22 @@ def test_crisis_opens_one_thread_within_its_first_hour_and_is_resolved(soak):
     assert soak.query(
         "select count(*) from marts.fct_crisis_incidents where platform not in ('instagram', 'all')"
     ) == [(0,)]
-    box = outbox(soak, "crisis")
+    # one episode, one thread: opened at the first run after the crisis hour, over 3 quiet hours later
     thread = f"crisis:{EPISODE_ID}"
-    assert [(r["dedupe_key"], r["state"], r["sent_at"]) for r in box] == [
+    assert [(r["dedupe_key"], r["state"], r["sent_at"]) for r in outbox(soak, "crisis")] == [
         (f"{thread}:open", "sent", CRISIS_OPEN_AT),
         (f"{thread}:resolved", "sent", CRISIS_OVER_AT),
     ]
     assert CRISIS_OPEN_AT - FIRST_CRISIS_COMMENT <= dt.timedelta(hours=1)
+    episodes = soak.query(
+        "select distinct thread_incident_id from marts.fct_crisis_incidents where platform <> 'all'"
+    )
+    assert {f"crisis:{e[0]}" for e in episodes} == {thread}
+
+
+@pytest.mark.xfail(strict=True, reason=f"{BUG_EMPTY_FIRST_BUILD}; then {BUG_NOTE_OUTSIDE_THREAD}")
+def test_crisis_is_one_slack_thread_closed_by_its_note(soak):
+    thread = f"crisis:{EPISODE_ID}"
     crisis = [m for m in slack_messages(soak) if (m["dedupe_key"] or "").startswith("crisis:")]
     roots = [m for m in crisis if m["thread_ts"] is None]
     assert [m["dedupe_key"] for m in roots] == [f"{thread}:open"]  # one thread
@@ -523,13 +545,16 @@ def test_outbox_marts_and_slack_agree(soak):
     assert {
         m["dedupe_key"].rsplit(":", 1)[0] for m in messages if m["dedupe_key"].startswith("sla:")
     } == alerted
-    # crisis: one thread for the one incident episode in the mart (the community-wide 'all' incidents
-    # overlap it and are not alerted separately)
-    episodes = soak.query(
-        "select distinct thread_incident_id from marts.fct_crisis_incidents where platform <> 'all'"
+    # crisis: each thread is named after an incident of the mart, and every account whose incidents reached
+    # warning has one (the community-wide 'all' incidents overlap the account's and are not alerted)
+    threads = {r["thread_key"].removeprefix("crisis:") for r in outbox(soak, "crisis")}
+    incident_ids = {r[0] for r in soak.query("select incident_id from marts.fct_crisis_incidents")}
+    assert threads <= incident_ids
+    serious = soak.query(
+        "select distinct platform, account_id from marts.fct_crisis_incidents "
+        "where platform <> 'all' and peak_severity in ('warning', 'critical')"
     )
-    assert {f"crisis:{e[0]}" for e in episodes} >= {r["thread_key"] for r in outbox(soak, "crisis")}
-    assert {r["thread_key"] for r in outbox(soak, "crisis")} == {f"crisis:{EPISODE_ID}"}
+    assert {tuple(t.split(":")[:2]) for t in threads} == set(serious)
 
 
 def test_digest_goes_to_its_channel_once_a_day_and_nowhere_else(soak):
