@@ -1,11 +1,13 @@
-"""Two simulated days of a community on live sources, from an empty warehouse, watched every hour.
+"""Two simulated days of a community on live sources, from an empty warehouse, watched every 2 hours.
 
 The local platform fakes (YouTube, Facebook, Instagram, Reddit, Discourse, Mastodon) publish, on the
 script below, member questions, brand answers and, on day 2, a crisis on one Instagram post (broken
 glass, refunds, food poisoning) that the fans then drown in support. At pinned instants (`CYCLES`,
 every `STEP` from Monday 00:00 in Quito) one cycle runs what the scheduled jobs run: `ingest_sources`,
 then `sla_watch` and `crisis_watch` (the plain steps of flows/ingest.py and flows/watches.py, each with
-the cycle's instant as its clock), delivering to the local Slack Web API fake with a bot token.
+the cycle's instant as its clock), delivering to the local Slack Web API fake with a bot token. The
+connectors keep their cursors in the warehouse and re-read their 3-day look-back every cycle, so each
+record is read many times and must land once.
 
 Every expectation is computed by hand from the script and community.example.yml (business hours
 Mon-Fri 09:00-18:00 in America/Guayaquil, UTC-5 all year; `same_day` policy 480 business minutes, at
