@@ -14,7 +14,7 @@ export GX_ANALYTICS_ENABLED := false
 export PREFECT_HOME ?= $(CURDIR)/data/prefect
 
 .DEFAULT_GOAL := help
-.PHONY: help install demo test test-fast lint format serve stop bench bench-quick quality-report sentiment-eval crisis-eval docs clean
+.PHONY: help install demo test test-fast soak lint format serve stop bench bench-quick quality-report sentiment-eval crisis-eval docs clean
 
 help: ## List the targets
 	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-16s %s\n", $$1, $$2}'
@@ -50,6 +50,9 @@ test: $(STAMP) $(TEST_DEBS_STAMP) ## Run the test suite (unit, dbt, integration,
 
 test-fast: $(STAMP) ## Run the tests that need no dbt build or Prefect server
 	$(BIN)/python -m pytest -m "not integration and not browser"
+
+soak: $(STAMP) ## Two simulated days of live sources, watches and Slack from an empty warehouse (part of make test)
+	$(BIN)/python -m pytest -m soak tests/soak
 
 lint: $(STAMP) ## ruff lint and format check
 	$(BIN)/ruff check . && $(BIN)/ruff format --check .
