@@ -157,7 +157,8 @@ select
     s.authors,
     s.baseline_mentions,
     s.baseline_authors,
-    s.score,
+    -- rounded: four decimals are more than a ranking needs, and they compare exactly in tests
+    round(s.score, 4) as score,
     case
         when s.score is null then null
         when s.score >= {{ min_score }} and s.baseline_peak_authors < {{ min_authors }} then 'emerging'
