@@ -152,7 +152,7 @@ def extract_terms(text: str | None, language: str | None) -> list[Term]:
             continue
         key = stem(plain, lang)
         found.setdefault(key, Term(key, surface, "word"))
-        if previous is not None:
+        if previous is not None and previous[0] != key:  # "refunds refunded" is no phrase
             phrase = f"{previous[0]} {key}"
             found.setdefault(phrase, Term(phrase, f"{previous[1]} {surface}", "phrase"))
         previous = (key, surface)
