@@ -5,15 +5,20 @@ in `raw.comment_terms`, so the trend models aggregate stored rows and never re-t
 
 A term has a *key* (what the models group by) and a *surface* (what a person reads):
 - words: lower-cased, elongations cut ("siiiii" -> "si", "noooo" -> "no"), accents folded (ñ kept),
-  then stemmed with Snowball in the message's language, so "reembolso"/"reembolsos" and
-  "refund"/"refunds" are one term each; the surface is the lower-cased word with its accents;
+  then stemmed with Snowball, so "reembolso"/"reembolsos" and "refund"/"refunds" are one term each;
+  the surface is the lower-cased word with its accents;
 - phrases: two adjacent kept words (no stopword, punctuation or emoji between them), key and surface
   joined by a space;
 - hashtags `#...` and mentions `@...`: lower-cased and folded, never stemmed (they are names).
 
-Stopwords of Spanish and English (enrichment/stopwords/*.txt) are removed from every message whatever
-its language: members switch languages mid-sentence ("el delivery llegó tarde, quiero un refund").
-URLs, numbers and emoji are left out. Each term counts once per message.
+Members switch languages mid-sentence ("el delivery llegó tarde, quiero un refund"), and language
+detection names one language per message, so nothing here depends on it: the stopwords of Spanish and
+English (enrichment/stopwords/*.txt) are removed from every message, and a word's key is the shorter
+of its Spanish and English Snowball stems (the first in alphabetical order on a tie). "nitro" is then
+`nitr` in a Spanish and an English message alike, where stemming in the message's language gave two
+keys (`nitr`, `nitro`) and split the term. The price is an occasional merge of unrelated words of the
+two languages ("late" and "lata" are both `lat`). URLs, numbers and emoji are left out. Each term
+counts once per message.
 """
 
 from __future__ import annotations
@@ -32,14 +37,7 @@ import snowballstemmer
 TERMS_VERSION = "1"
 STOPWORD_DIR = Path(__file__).resolve().parent / "stopwords"
 STOPWORD_LANGUAGES = ("es", "en")
-SNOWBALL = {
-    "es": "spanish",
-    "en": "english",
-    "pt": "portuguese",
-    "fr": "french",
-    "it": "italian",
-    "de": "german",
-}
+STEM_ALGORITHMS = ("spanish", "english")
 KINDS = ("word", "phrase", "hashtag", "mention")
 MIN_WORD_CHARS = 2
 
@@ -107,26 +105,22 @@ def _plain(word: str) -> str:
 
 
 @cache
-def _stemmer(language: str):  # noqa: ANN202 - snowballstemmer has no public type for it
-    algorithm = SNOWBALL.get(language)
-    return snowballstemmer.stemmer(algorithm) if algorithm else None
+def _stemmers() -> tuple:
+    return tuple(snowballstemmer.stemmer(a) for a in STEM_ALGORITHMS)
 
 
 @lru_cache(maxsize=200_000)
-def stem(word: str, language: str) -> str:
-    """Key of a folded word: its Snowball stem in `language` (no stem for a language Snowball lacks)."""
-    stemmer = _stemmer(language)
-    if stemmer is None:
-        return word
-    stemmed = stemmer.stemWord(word)
-    return stemmed if len(stemmed) >= MIN_WORD_CHARS else word
+def stem(word: str) -> str:
+    """Key of a folded word: the shorter of its Spanish and English Snowball stems (see the module doc)."""
+    stems = [s for s in (st.stemWord(word) for st in _stemmers()) if len(s) >= MIN_WORD_CHARS]
+    return min(stems, key=lambda s: (len(s), s)) if stems else word
 
 
 def extract_terms(text: str | None, language: str | None) -> list[Term]:
-    """The distinct terms of one message, in order of first appearance."""
+    """The distinct terms of one message, in order of first appearance. `language` is stored with the
+    terms (terms_table), not used to find them: see the module doc."""
     if not text:
         return []
-    lang = (language or "").lower()
     stop = stopwords()
     found: dict[str, Term] = {}
     text = _URL.sub(" ", text)
@@ -150,7 +144,7 @@ def extract_terms(text: str | None, language: str | None) -> list[Term]:
         if len(plain) < MIN_WORD_CHARS or plain in stop or plain.isdigit():
             previous = None
             continue
-        key = stem(plain, lang)
+        key = stem(plain)
         found.setdefault(key, Term(key, surface, "word"))
         if previous is not None and previous[0] != key:  # "refunds refunded" is no phrase
             phrase = f"{previous[0]} {key}"
