@@ -269,13 +269,15 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--per-topic", type=int, default=30)
     parser.add_argument("--work", help="keep the warehouse in this folder (emptied first)")
-    parser.add_argument("--no-doc", action="store_true", help="do not rewrite docs/trends.md")
+    parser.add_argument(
+        "--print-only", action="store_true", help="print the figures; write neither the results file nor the doc"
+    )
     args = parser.parse_args()
     result = run(args)
-    out = ROOT / "bench/results/trends_eval.json"
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(result, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
-    if not args.no_doc:
+    if not args.print_only:
+        out = ROOT / "bench/results/trends_eval.json"
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text(json.dumps(result, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
         write_doc(result)
     print(to_markdown(result))
 
