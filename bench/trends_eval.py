@@ -1,6 +1,6 @@
 """Do planted topics come out as rising terms, and how much of the rising list is noise?
 
-    .venv/bin/python bench/trends_eval.py [--days 90] [--seed 7] [--per-topic 30] [--work DIR]
+    .venv/bin/python bench/trends_eval.py [--days 90] [--seed 7] [--per-topic 30 10] [--work DIR]
 
 Writes the sample community (tertulia.sample, unchanged), then plants three topics in it, each in
 its own local week before the planted crisis, as member comments appended to the bundle's
@@ -9,6 +9,7 @@ comments.jsonl (so they go through the importer, enrichment and dbt like any exp
 - delivery: a delivery problem people complain about ("mi pedido llegó con una semana de retraso");
 - campaign: a hashtag campaign (#MiTertuliaEnCasa).
 Each topic is `--per-topic` messages from as many distinct existing members, spread over its week,
+(by default a run with 30 and one with 10, a loud and a faint topic),
 three in four in Spanish, on the week's posts. The pipeline then runs as in the demo (import, enrich,
 dbt as of the sample's `now`) and the week's "Rising this week" list (tertulia.trends.rising_terms,
 the top 10 the weekly report draws from) is read for each planted week.
@@ -190,7 +191,7 @@ def evaluate(con, planted: dict[str, dict]) -> dict:
     return out
 
 
-def run(args) -> dict:
+def run(args, per_topic: int) -> dict:
     from tertulia import pipeline, warehouse
     from tertulia.sample import write_sample
 
@@ -200,7 +201,7 @@ def run(args) -> dict:
     work.mkdir(parents=True)
     config = example_config_in(work)
     facts = write_sample(work / "bundle", days=args.days, seed=args.seed)
-    planted = plant(work / "bundle", facts, random.Random(args.seed), args.per_topic)
+    planted = plant(work / "bundle", facts, random.Random(args.seed), per_topic)
     t = time.perf_counter()
     pipeline.prepare_warehouse(config)
     pipeline.import_files(config)
@@ -217,7 +218,7 @@ def run(args) -> dict:
     return {
         "days": args.days,
         "seed": args.seed,
-        "per_topic": args.per_topic,
+        "per_topic": per_topic,
         "settings": config.trends.model_dump(),
         "pipeline_seconds": round(seconds, 1),
         "topics": topics,
@@ -227,12 +228,22 @@ def run(args) -> dict:
     }
 
 
-def to_markdown(result: dict) -> str:
+def to_markdown(results: list[dict]) -> str:
+    first = results[0]
     lines = [
-        f"Sample of {result['days']} days (seed {result['seed']}), {result['per_topic']} planted messages per "
-        f"topic from as many members, settings {result['settings']['min_authors']} members minimum, "
-        f"{result['settings']['baseline_periods']}-week baseline, score ≥ {result['settings']['min_score']}, "
-        f"prior weight {result['settings']['prior_weight']}.",
+        f"Sample of {first['days']} days (seed {first['seed']}); settings: {first['settings']['min_authors']} "
+        f"members minimum, {first['settings']['baseline_periods']}-week baseline, score ≥ "
+        f"{first['settings']['min_score']}, prior weight {first['settings']['prior_weight']}. A week's list holds "
+        f"only emerging and rising terms, so it can be shorter than {TOP}.",
+    ]
+    for result in results:
+        lines += ["", _result_markdown(result)]
+    return "\n".join(lines)
+
+
+def _result_markdown(result: dict) -> str:
+    lines = [
+        f"### {result['per_topic']} planted messages per topic, from as many members",
         "",
         f"**{result['found']} of {len(result['topics'])} planted topics in the top {TOP} of their week; "
         f"{result['noise']} of the {result['top_entries']} top-{TOP} entries are noise.**",
@@ -254,32 +265,34 @@ def to_markdown(result: dict) -> str:
     return "\n".join(lines)
 
 
-def write_doc(result: dict) -> None:
+def write_doc(results: list[dict]) -> None:
     text = DOC.read_text(encoding="utf-8")
     if START not in text or END not in text:
         raise SystemExit(f"{DOC}: markers {START} / {END} not found; add them where the figures go")
     head, rest = text.split(START, 1)
     _, tail = rest.split(END, 1)
-    DOC.write_text(f"{head}{START}\n{to_markdown(result)}\n{END}{tail}", encoding="utf-8")
+    DOC.write_text(f"{head}{START}\n{to_markdown(results)}\n{END}{tail}", encoding="utf-8")
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--days", type=int, default=90)
     parser.add_argument("--seed", type=int, default=7)
-    parser.add_argument("--per-topic", type=int, default=30)
+    parser.add_argument("--per-topic", type=int, nargs="+", default=[30, 10])
     parser.add_argument("--work", help="keep the warehouse in this folder (emptied first)")
     parser.add_argument(
-        "--print-only", action="store_true", help="print the figures; write neither the results file nor the doc"
+        "--print-only",
+        action="store_true",
+        help="print the figures; write neither the results file nor the doc",
     )
     args = parser.parse_args()
-    result = run(args)
+    results = [run(args, n) for n in args.per_topic]
     if not args.print_only:
         out = ROOT / "bench/results/trends_eval.json"
         out.parent.mkdir(parents=True, exist_ok=True)
-        out.write_text(json.dumps(result, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
-        write_doc(result)
-    print(to_markdown(result))
+        out.write_text(json.dumps(results, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+        write_doc(results)
+    print(to_markdown(results))
 
 
 if __name__ == "__main__":
