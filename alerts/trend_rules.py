@@ -20,6 +20,7 @@ from dataclasses import dataclass
 import duckdb
 
 from alerts.crisis_rules import RANK, Episode, group_episodes, load_incidents
+from alerts.digest import _utc_range  # local day -> UTC range, one home for the rule
 from alerts.model import Alert
 from enrichment.terms import extract_terms
 from tertulia.config import Config
@@ -46,14 +47,8 @@ def crisis_terms(config: Config) -> set[str]:
     return keys
 
 
-def _day_bounds(day: dt.date, config: Config) -> tuple[dt.datetime, dt.datetime]:
-    start = dt.datetime.combine(day, dt.time(0), config.tz).astimezone(dt.UTC).replace(tzinfo=None)
-    end = dt.datetime.combine(day + dt.timedelta(days=1), dt.time(0), config.tz)
-    return start, end.astimezone(dt.UTC).replace(tzinfo=None)
-
-
 def _overlapping(episodes: Iterable[Episode], day: dt.date, config: Config) -> list[Episode]:
-    start, end = _day_bounds(day, config)
+    start, end = _utc_range(config, day, day)
     quiet = dt.timedelta(hours=config.crisis.end_after_quiet_hours)
     return [
         ep
@@ -121,7 +116,7 @@ def trend_alerts_for(terms: Sequence[DayTerm], episodes: Sequence[Episode], conf
                 facts=tuple(_term_facts(t, config)),
                 member_text=tuple(_truncate(x) for x in item.examples),
                 thread_key=f"trend:{t.term}",
-                occurred_at=_day_bounds(item.day, config)[0],
+                occurred_at=_utc_range(config, item.day, item.day)[0],
                 reason=f"{t.authors} members used it on {item.day:%a %d %b}; {why}",
                 digest_group="trend",
             )
@@ -150,7 +145,7 @@ def trend_alerts_for(terms: Sequence[DayTerm], episodes: Sequence[Episode], conf
                 facts=tuple(facts),
                 member_text=tuple(_truncate(x) for x in examples),
                 thread_key=f"trend:crisis:{episode_id}",
-                occurred_at=_day_bounds(day, config)[0],
+                occurred_at=_utc_range(config, day, day)[0],
                 reason=(
                     f"{len(items)} term(s) beyond the crisis keywords on {day:%a %d %b}; {why}; "
                     "the crisis watch's own keywords are left to its alerts"
