@@ -26,7 +26,8 @@ GOAL_FORMATS = {
     "posts_published": lambda v: f"{v:.0f} posts",
 }
 TOP_MEMBERS = 3
-# Rising terms of the week: the first few in the Slack message's facts, more in the Markdown section.
+# Rising terms of the week: the first few on the Slack message's list line, more in the Markdown section.
+# Not among the facts: Slack shows ten fields a section, and the facts already fill them.
 RISING_IN_FACTS = 3
 RISING_IN_SECTION = 5
 # Incidents of one account closer than this are one crisis: the 24-hour windows of the signals make a
@@ -54,6 +55,7 @@ class WeeklyReport:
     top_members: list[str] = field(default_factory=list)
     rising: list[RisingTerm] = field(default_factory=list)  # "Rising this week", highest score first
     baseline_periods: int = 4
+    trends_built: bool = False
 
     @property
     def week_end(self) -> dt.date:
@@ -62,6 +64,13 @@ class WeeklyReport:
     @property
     def period_label(self) -> str:
         return f"Mon {self.week_start:%d %b} – Sun {self.week_end:%d %b %Y} ({self.timezone})"
+
+    def rising_line(self) -> str:
+        """The week's top rising terms on one line, for the Slack message."""
+        if not self.trends_built:
+            return "Rising this week: n/a (fct_trending_terms not built)"
+        terms = "; ".join(t.describe("week", self.baseline_periods) for t in self.rising[:RISING_IN_FACTS])
+        return f"Rising this week: {terms or 'none'}"
 
     @property
     def week_key(self) -> str:
@@ -203,19 +212,9 @@ def weekly_report(con: duckdb.DuckDBPyConnection, config: Config, week_start: dt
         report.top_members = [f"{n} ({p}, {m} messages)" for n, p, m in rows]
 
     report.baseline_periods = config.trends.baseline_periods
-    if "fct_trending_terms" in marts:
+    report.trends_built = "fct_trending_terms" in marts
+    if report.trends_built:
         report.rising = rising_terms(con, "week", week_start, limit=RISING_IN_SECTION)
-        facts.append(
-            (
-                "Rising this week",
-                "; ".join(
-                    t.describe("week", report.baseline_periods) for t in report.rising[:RISING_IN_FACTS]
-                )
-                or "none",
-            )
-        )
-    else:
-        facts.append(("Rising this week", "n/a (fct_trending_terms not built)"))
     return report
 
 

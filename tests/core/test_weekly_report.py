@@ -108,12 +108,12 @@ def test_weekly_numbers_match_hand_computed(example_config):
         ("New members", "2"),
         ("Crisis episodes", "2 (on 1 account(s))"),
         ("Goals on track", "1 of 2"),
-        # highest score first; 34 members over the 4 baseline weeks is 8.5 a week; "geisha" is in the phrase
-        (
-            "Rising this week",
-            "vidrio (81 members, new, 93 % negative); geisha reserva (57 members, up from 8.5 a week, 74 % negative)",
-        ),
     ]
+    # highest score first; 34 members over the 4 baseline weeks is 8.5 a week; "geisha" is in the phrase
+    assert report.rising_line() == (
+        "Rising this week: vidrio (81 members, new, 93 % negative); "
+        "geisha reserva (57 members, up from 8.5 a week, 74 % negative)"
+    )
     md = to_markdown(report)
     assert "## Rising this week" in md
     assert "| vidrio | word | 81 | new | 98 | 93 % negative |" in md
@@ -134,8 +134,8 @@ def test_weekly_report_degrades_when_marts_are_missing(example_config):
     assert report.facts == [
         ("Response times", "n/a (fct_sla_events not built)"),
         ("Engagement", "n/a (fct_engagement_daily not built)"),
-        ("Rising this week", "n/a (fct_trending_terms not built)"),
     ]
+    assert report.rising_line() == "Rising this week: n/a (fct_trending_terms not built)"
     assert report.goals == [] and report.top_members == [] and report.rising == []
     assert "## Rising this week" not in to_markdown(report)
 
@@ -154,6 +154,10 @@ def test_weekly_report_goes_to_the_digest_channel_once_a_week(example_config):
     con = warehouse.connect(example_config.warehouse_path, read_only=True)
     try:
         rows = con.execute("select dedupe_key, kind, channel from tertulia.alert_outbox").fetchall()
+        listed = con.execute("select payload->'extra'->>'list' from tertulia.alert_outbox").fetchall()
     finally:
         con.close()
     assert rows == [("weekly:2026-W47", "digest", "#community")]
+    # the week's rising terms go on the message's list line (the ten fact fields are taken)
+    assert listed == [("Rising this week: vidrio (81 members, new, 93 % negative); "
+                       "geisha reserva (57 members, up from 8.5 a week, 74 % negative)",)]  # fmt: skip

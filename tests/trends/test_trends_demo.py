@@ -117,7 +117,7 @@ def test_digest_weekly_report_and_alert_show_the_crisis_words(demo, con):
     digest = dict(collect(con, config, day).facts)
     assert digest["Rising terms"].startswith("vidrio (")
     report = weekly_report(con, config, day - dt.timedelta(days=day.weekday()))
-    assert dict(report.facts)["Rising this week"].startswith("vidrio (")
+    assert report.rising_line().startswith("Rising this week: vidrio (")
     md = to_markdown(report)
     assert "## Rising this week" in md and "| vidrio | word |" in md
     # the crisis watch alerts on vidrio and reembolso itself: the trend alert names the crisis instead
