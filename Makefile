@@ -14,7 +14,7 @@ export GX_ANALYTICS_ENABLED := false
 export PREFECT_HOME ?= $(CURDIR)/data/prefect
 
 .DEFAULT_GOAL := help
-.PHONY: help install demo test test-fast soak lint format serve stop bench bench-quick quality-report sentiment-eval crisis-eval docs clean
+.PHONY: help install demo test test-fast soak lint format serve stop bench bench-quick quality-report sentiment-eval crisis-eval trends-eval docs clean
 
 help: ## List the targets
 	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-16s %s\n", $$1, $$2}'
@@ -82,6 +82,9 @@ sentiment-eval: $(STAMP) ## Accuracy and macro-F1 of the sentiment engine per la
 
 crisis-eval: $(STAMP) ## Detection delay and false alarms of the crisis watch on the sample
 	$(BIN)/python bench/crisis_eval.py
+
+trends-eval: $(STAMP) ## Planted topics found in the weekly top 10 and its noise; figures in docs/trends.md
+	$(BIN)/python bench/trends_eval.py
 
 quality-report: $(STAMP) ## Run the bad-input corpus and write docs/quality.md figures
 	$(BIN)/python bench/quality_report.py

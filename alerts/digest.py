@@ -19,10 +19,13 @@ import duckdb
 
 from alerts.model import Alert
 from tertulia.config import Config
+from tertulia.trends import rising_terms
 
 log = logging.getLogger("tertulia.alerts")
 
 CHART_DAYS = 14
+# Rising terms of the day shown on the digest's one line (fct_trending_terms, docs/trends.md).
+RISING_TERMS = 3
 COMMENTS = "Comments"
 SLA_MET = "SLAs met %"
 
@@ -154,6 +157,14 @@ def collect(con: duckdb.DuckDBPyConnection, config: Config, day: dt.date) -> Dig
     else:
         facts.append(("Engagement rate", "n/a"))
         notes.append("fct_goal_progress not built")
+
+    if _has_mart(con, "fct_trending_terms"):
+        terms = rising_terms(con, "day", day, limit=RISING_TERMS)
+        text = "; ".join(t.describe("day", config.trends.baseline_periods) for t in terms)
+        facts.append(("Rising terms", text or "none"))
+    else:
+        facts.append(("Rising terms", "n/a"))
+        notes.append("fct_trending_terms not built")
     return DigestNumbers(facts, notes, series, goals)
 
 

@@ -46,7 +46,13 @@ ELLIPSIS = "…"
 
 SEVERITY_EMOJI = {"critical": "🔴", "warning": "🟠", "info": "🔵"}
 RESOLVED_EMOJI = "✅"
-KIND_LABEL = {"crisis": "Crisis", "sla": "SLA", "data_quality": "Data quality", "digest": "Digest"}
+KIND_LABEL = {
+    "crisis": "Crisis",
+    "sla": "SLA",
+    "data_quality": "Data quality",
+    "digest": "Digest",
+    "trend": "Trend",
+}
 
 # Where each platform's own pages live (the host or any subdomain of it: www., m., old.). A link taken
 # from data about a platform becomes a button only when it points there, so a post whose permalink

@@ -18,8 +18,9 @@ RULES = (
     ("alerts.sla_rules", "sla_alerts"),
     ("alerts.crisis_rules", "crisis_alerts"),
     ("alerts.dq_rules", "dq_alerts"),
+    ("alerts.trend_rules", "trend_alerts"),
 )
-KINDS = ("crisis", "sla", "data_quality", "digest")
+KINDS = ("crisis", "sla", "data_quality", "digest", "trend")
 
 
 def news_window(config: Config) -> dt.timedelta:

@@ -29,12 +29,14 @@ HELD_KINDS_BY_MART: dict[str, frozenset[str]] = {
     "fct_crisis_incidents": frozenset({"crisis"}),
     "fct_engagement_daily": frozenset({"digest"}),
     "dim_members": frozenset({"digest"}),
+    # The digest shows one line of it: a failed trends gate holds the trend alerts, not the whole digest.
+    "fct_trending_terms": frozenset({"trend"}),
 }
 
 
 def ordered_kinds(kinds: frozenset[str] | set[str]) -> list[str]:
-    """Alert kinds in the order people rank them: crisis, SLA, digest."""
-    order = ("crisis", "sla", "digest", "data_quality")
+    """Alert kinds in the order people rank them: crisis, SLA, trend, digest."""
+    order = ("crisis", "sla", "trend", "digest", "data_quality")
     return sorted(kinds, key=lambda k: (order.index(k) if k in order else len(order), k))
 
 
@@ -44,6 +46,7 @@ KIND_NAMES = {
     "crisis": "Crisis alerts",
     "digest": "Digest",
     "data_quality": "Data alerts",
+    "trend": "Trend alerts",
 }
 
 NUMERIC_TYPES = [
@@ -318,6 +321,24 @@ MART_SPECS: tuple[MartSpec, ...] = (
         ),
         numeric=("activity_score",),
         past_timestamps=("first_seen_at", "last_seen_at"),
+    ),
+    MartSpec(
+        "fct_trending_terms",
+        required=("trend_key", "period_start", "period", "term", "mentions", "authors", "score", "trend"),
+        keys=(("trend_key",),),
+        checks=(
+            in_set("period", ("day", "week"), "period is day or week"),
+            in_set("trend", ("emerging", "rising", "stable", "falling"),
+                   "trend is emerging, rising, stable or falling"),
+            not_null("term", "term set"),
+            non_negative("authors", "authors non-negative"),
+            not_above("authors", "mentions", "members not above mentions"),
+            not_above("negative_mentions", "mentions", "negative mentions not above mentions"),
+            non_negative("baseline_mentions", "baseline mentions non-negative"),
+            between("negative_share", "negative share within [0, 1]", **RATE),
+        ),
+        numeric=("mentions", "authors", "baseline_mentions", "score"),
+        past_timestamps=("period_start",),
     ),
 )  # fmt: skip
 

@@ -308,6 +308,30 @@ class Goal(_Model):
         return v
 
 
+class TrendAlert(_Model):
+    """When an emerging term becomes a Slack alert of kind `trend` (alerts/trend_rules.py)."""
+
+    # Distinct members using the term in the day, its score, and the share of its messages that are negative.
+    min_authors: int = Field(5, ge=1)
+    min_score: float = Field(3.0, gt=0)
+    min_negative_share: float = Field(0.6, ge=0, le=1)
+
+
+class Trends(_Model):
+    """Trending terms (marts.fct_trending_terms, docs/trends.md)."""
+
+    # A term needs this many distinct members in the period (or in its baseline) to be scored.
+    min_authors: int = Field(3, ge=1)
+    # The baseline a period is compared with: this many periods just before it.
+    baseline_periods: int = Field(4, ge=1)
+    # |score| (a z-score) from which a term is rising or falling.
+    min_score: float = Field(1.96, gt=0)
+    # Weight of the score's prior (the pooled counts of the period and its baseline) against the data:
+    # larger damps rare terms more (docs/trends.md).
+    prior_weight: float = Field(0.1, gt=0)
+    alert: TrendAlert = Field(default_factory=TrendAlert)
+
+
 class QuietHours(_Model):
     start: str = "21:00"
     end: str = "08:00"
@@ -499,6 +523,7 @@ class Config(_Model):
     business_hours: BusinessHours = Field(default_factory=BusinessHours)
     sla: Sla = Field(default_factory=Sla)
     crisis: Crisis = Field(default_factory=Crisis)
+    trends: Trends = Field(default_factory=Trends)
     goals: list[Goal] = Field(default_factory=list)
     slack: Slack = Field(default_factory=Slack)
     members: Members = Field(default_factory=Members)

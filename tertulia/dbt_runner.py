@@ -64,6 +64,7 @@ def dbt_vars(config: Config) -> dict[str, object]:
         "calendar_tolerance_minutes": config.calendar.on_time_tolerance_minutes,
         # Crisis thresholds (keywords are matched at enrichment, not in SQL).
         "crisis": config.crisis.model_dump(exclude={"keywords"}),
+        "trends": config.trends.model_dump(exclude={"alert"}),
     }
     return v
 

@@ -174,6 +174,7 @@ def weekly_report(config: Config, *, now: dt.datetime | None = None, dry_run: bo
             dedupe_key=f"weekly:{report.week_key}",
             title=f"{config.community.name}: the week of {report.period_label}",
             facts=tuple(report.facts),
+            extra={"list": report.rising_line()},  # escaped by the renderer: the terms are members' words
             reason="weekly report; goals and the most active members are in the Prefect UI's weekly-report artifact",
         )
         enqueue(con, [alert], now=now)

@@ -48,6 +48,21 @@ create table if not exists raw.comment_enrichment (
 """
 
 
+# Terms of each comment for the trend marts (enrichment/terms.py), written with its enrichment row
+# for the same version of the text (content_hash) and replaced when the comment is scored again.
+COMMENT_TERMS_DDL = """
+create table if not exists raw.comment_terms (
+    platform varchar not null,
+    comment_id varchar not null,
+    content_hash varchar not null,
+    term varchar not null,       -- key: folded, stemmed; '#tag' / '@handle' for hashtags and mentions
+    surface varchar not null,    -- the form a person reads (lower case, accents kept)
+    kind varchar not null,       -- word | phrase | hashtag | mention
+    language varchar             -- the comment's language (raw.comment_enrichment.language)
+)
+"""
+
+
 def add_missing_columns(con: duckdb.DuckDBPyConnection, entity: Entity) -> None:
     """A contract column added after a warehouse was created is added to its raw table (empty for the rows
     already there; a value that landed earlier under that name stays in `_extra`)."""
@@ -70,3 +85,4 @@ def ensure_raw_tables(con: duckdb.DuckDBPyConnection) -> None:
         con.execute(raw_table_ddl(entity))
         add_missing_columns(con, entity)
     con.execute(COMMENT_ENRICHMENT_DDL)
+    con.execute(COMMENT_TERMS_DDL)

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 import duckdb
 
 from tertulia.config import Config
+from tertulia.trends import RisingTerm, rising_terms
 
 # How each goal metric reads (fct_goal_progress.metric): ratios as percentages, minutes with their unit.
 GOAL_FORMATS = {
@@ -25,6 +26,10 @@ GOAL_FORMATS = {
     "posts_published": lambda v: f"{v:.0f} posts",
 }
 TOP_MEMBERS = 3
+# Rising terms of the week: the first few on the Slack message's list line, more in the Markdown section.
+# Not among the facts: Slack shows ten fields a section, and the facts already fill them.
+RISING_IN_FACTS = 3
+RISING_IN_SECTION = 5
 # Incidents of one account closer than this are one crisis: the 24-hour windows of the signals make a
 # crisis's tail fire again hours after its first signals ended.
 EPISODE_GAP = dt.timedelta(hours=6)
@@ -48,6 +53,9 @@ class WeeklyReport:
     facts: list[tuple[str, str]] = field(default_factory=list)  # the headline numbers, in reading order
     goals: list[Goal] = field(default_factory=list)
     top_members: list[str] = field(default_factory=list)
+    rising: list[RisingTerm] = field(default_factory=list)  # "Rising this week", highest score first
+    baseline_periods: int = 4
+    trends_built: bool = False
 
     @property
     def week_end(self) -> dt.date:
@@ -56,6 +64,13 @@ class WeeklyReport:
     @property
     def period_label(self) -> str:
         return f"Mon {self.week_start:%d %b} – Sun {self.week_end:%d %b %Y} ({self.timezone})"
+
+    def rising_line(self) -> str:
+        """The week's top rising terms on one line, for the Slack message."""
+        if not self.trends_built:
+            return "Rising this week: n/a (fct_trending_terms not built)"
+        terms = "; ".join(t.describe("week", self.baseline_periods) for t in self.rising[:RISING_IN_FACTS])
+        return f"Rising this week: {terms or 'none'}"
 
     @property
     def week_key(self) -> str:
@@ -195,6 +210,11 @@ def weekly_report(con: duckdb.DuckDBPyConnection, config: Config, week_start: dt
             [report.week_end.replace(day=1), TOP_MEMBERS],
         ).fetchall()
         report.top_members = [f"{n} ({p}, {m} messages)" for n, p, m in rows]
+
+    report.baseline_periods = config.trends.baseline_periods
+    report.trends_built = "fct_trending_terms" in marts
+    if report.trends_built:
+        report.rising = rising_terms(con, "week", week_start, limit=RISING_IN_SECTION)
     return report
 
 
@@ -234,6 +254,19 @@ def to_markdown(report: WeeklyReport) -> str:
             f"| {_md(g.name)} | {g.period} | {g.actual} | {g.target_to_date} | {g.target} | {g.on_track} |"
             for g in report.goals
         ]
+    if report.rising:
+        lines += [
+            "",
+            "## Rising this week",
+            "",
+            "| term | kind | members this week | change | messages | sentiment |",
+            "|---|---|---|---|---|---|",
+        ]
+        for t in report.rising:
+            change = t.change("week", report.baseline_periods).split(", ", 1)[1]
+            lines.append(
+                f"| {_md(t.surface)} | {t.kind} | {t.authors} | {change} | {t.mentions} | {t.sentiment()} |"
+            )
     if report.top_members:
         lines += ["", f"## Most active members in {report.week_end:%B}", ""]
         lines += [f"{i}. {_md(m)}" for i, m in enumerate(report.top_members, 1)]

@@ -52,6 +52,19 @@ def build_marts(con: duckdb.DuckDBPyConnection) -> None:
         ('ER', 'engagement_rate', null, null, true, '2026-11-30', 0.024, 0.03),          -- community-wide, current: shown
         ('ER ig', 'engagement_rate', 'instagram', null, true, '2026-11-30', 0.09, 0.03),  -- one platform: not the headline
         ('F', 'follower_growth', null, null, true, '2026-12-31', 0.01, 0.05)""")
+    con.execute(
+        "create table marts.fct_trending_terms (platform varchar, account_id varchar, period varchar, "
+        "period_start date, term varchar, surface varchar, kind varchar, trend varchar, score double, "
+        "mentions bigint, authors bigint, baseline_authors bigint, negative_share double, "
+        "example_comment_key_1 varchar, example_comment_key_2 varchar)"
+    )
+    con.execute("""insert into marts.fct_trending_terms values
+        ('all', 'all', 'day', '2026-11-19', 'retras', 'retraso', 'word', 'emerging', 3.1, 12, 11, 0, 0.75, 'ig:1', 'ig:2'),
+        ('all', 'all', 'day', '2026-11-19', 'nitro', 'nitro', 'word', 'rising', 2.5, 9, 8, 6, 0.0, 'ig:3', 'ig:4'),
+        ('all', 'all', 'day', '2026-11-19', 'caf', 'café', 'word', 'falling', -2.5, 9, 8, 60, 0.1, 'ig:5', 'ig:6'),
+        ('instagram', 'ig', 'day', '2026-11-19', 'ig', 'solo ig', 'phrase', 'emerging', 9.0, 9, 9, 0, 1.0, 'ig:7', null),
+        ('all', 'all', 'day', '2026-11-18', 'ayer', 'ayer', 'word', 'emerging', 9.0, 9, 9, 0, 1.0, 'ig:8', null)
+    """)
 
 
 def test_daily_digest_numbers_match_hand_computed(example_config):
@@ -66,6 +79,11 @@ def test_daily_digest_numbers_match_hand_computed(example_config):
         ("Median first response", "30 business min (goal ≤ 60)"),
         ("SLAs missed", "2"),
         ("Engagement rate", "2.4 % (goal 3.0 %)"),
+        # community-wide rows of the day, emerging or rising, by score; 6 members over 4 days is 1.5 a day
+        (
+            "Rising terms",
+            "retraso (11 members, new, 75 % negative); nitro (8 members, up from 1.5 a day, 0 % negative)",
+        ),
     )
     assert digest.dedupe_key == "digest:2026-11-19" and digest.kind == "digest"
     with open(digest.extra["chart_path"], "rb") as f:
@@ -89,6 +107,7 @@ def test_daily_digest_degrades_when_marts_are_missing(example_config):
         "Median first response": "n/a",
         "SLAs missed": "n/a",
         "Engagement rate": "n/a",
+        "Rising terms": "n/a",
     }
     assert "chart_path" not in digest.extra
     assert "fct_engagement_daily not built" in digest.reason

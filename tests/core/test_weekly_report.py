@@ -66,6 +66,21 @@ def build_marts(con: duckdb.DuckDBPyConnection) -> None:
     con.execute("""insert into marts.rpt_top_contributors_monthly values
         ('2026-11-01', 'Luis', 'facebook', 9, 2), ('2026-11-01', 'Ana | Admin', 'instagram', 12, 1),
         ('2026-10-01', 'Old', 'instagram', 99, 1)""")
+    con.execute(
+        "create table marts.fct_trending_terms (platform varchar, account_id varchar, period varchar, "
+        "period_start date, term varchar, surface varchar, kind varchar, trend varchar, score double, "
+        "mentions bigint, authors bigint, baseline_authors bigint, negative_share double, "
+        "example_comment_key_1 varchar, example_comment_key_2 varchar)"
+    )
+    con.execute("""insert into marts.fct_trending_terms values
+        ('all', 'all', 'week', '2026-11-16', 'geish reserv', 'geisha reserva', 'phrase', 'rising', 4.2, 60, 57, 34, 0.74, 'ig:1', 'ig:2'),
+        ('all', 'all', 'week', '2026-11-16', 'geish', 'geisha', 'word', 'rising', 4.2, 60, 57, 34, 0.74, 'ig:1', 'ig:2'),  -- inside the phrase
+        ('all', 'all', 'week', '2026-11-16', 'vidri', 'vidrio', 'word', 'emerging', 8.4, 98, 81, 0, 0.93, 'ig:3', null),
+        ('all', 'all', 'week', '2026-11-16', 'caf', 'café', 'word', 'stable', 0.1, 300, 200, 800, 0.1, 'ig:4', 'ig:5'),
+        ('instagram', 'ig', 'week', '2026-11-16', 'nitro', 'nitro', 'word', 'emerging', 9.0, 9, 9, 0, 0.0, 'ig:6', null),  -- one account
+        ('all', 'all', 'week', '2026-11-09', 'otro', 'otro', 'word', 'emerging', 9.0, 9, 9, 0, 0.0, 'ig:7', null),  -- week before
+        ('all', 'all', 'day', '2026-11-16', 'dia', 'día', 'word', 'emerging', 9.0, 9, 9, 0, 0.0, 'ig:8', null)  -- a day
+    """)
 
 
 def test_last_complete_week_follows_the_local_calendar(example_config):
@@ -94,7 +109,16 @@ def test_weekly_numbers_match_hand_computed(example_config):
         ("Crisis episodes", "2 (on 1 account(s))"),
         ("Goals on track", "1 of 2"),
     ]
+    # highest score first; 34 members over the 4 baseline weeks is 8.5 a week; "geisha" is in the phrase
+    assert report.rising_line() == (
+        "Rising this week: vidrio (81 members, new, 93 % negative); "
+        "geisha reserva (57 members, up from 8.5 a week, 74 % negative)"
+    )
     md = to_markdown(report)
+    assert "## Rising this week" in md
+    assert "| vidrio | word | 81 | new | 98 | 93 % negative |" in md
+    assert "| geisha reserva | phrase | 57 | up from 8.5 a week | 60 | 74 % negative |" in md
+    assert "| geisha |" not in md and "nitro" not in md and "otro" not in md and "día" not in md
     assert "**Mon 16 Nov – Sun 22 Nov 2026 (America/Guayaquil)**" in md
     assert "| 90 % of SLAs met | Nov 2026 | 65 % | 90 % | 90 % | no |" in md
     assert "| Followers +5 % a quarter | Q4 2026 | +4.4 % | +3.2 % | +5.0 % | yes |" in md
@@ -111,7 +135,9 @@ def test_weekly_report_degrades_when_marts_are_missing(example_config):
         ("Response times", "n/a (fct_sla_events not built)"),
         ("Engagement", "n/a (fct_engagement_daily not built)"),
     ]
-    assert report.goals == [] and report.top_members == []
+    assert report.rising_line() == "Rising this week: n/a (fct_trending_terms not built)"
+    assert report.goals == [] and report.top_members == [] and report.rising == []
+    assert "## Rising this week" not in to_markdown(report)
 
 
 def test_weekly_report_goes_to_the_digest_channel_once_a_week(example_config):
@@ -128,6 +154,10 @@ def test_weekly_report_goes_to_the_digest_channel_once_a_week(example_config):
     con = warehouse.connect(example_config.warehouse_path, read_only=True)
     try:
         rows = con.execute("select dedupe_key, kind, channel from tertulia.alert_outbox").fetchall()
+        listed = con.execute("select payload->'extra'->>'list' from tertulia.alert_outbox").fetchall()
     finally:
         con.close()
     assert rows == [("weekly:2026-W47", "digest", "#community")]
+    # the week's rising terms go on the message's list line (the ten fact fields are taken)
+    assert listed == [("Rising this week: vidrio (81 members, new, 93 % negative); "
+                       "geisha reserva (57 members, up from 8.5 a week, 74 % negative)",)]  # fmt: skip
