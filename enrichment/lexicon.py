@@ -3,6 +3,10 @@
 One TSV per language, `term<TAB>kind<TAB>value`. A term ending in `*` matches any word starting with
 it; several words make a phrase, which wins over the single words it covers. Terms and text are both
 folded to lower case without accents, so "Buenísimo", "buenisimo" and "BUENISIMO" are one word.
+
+`patterns.tsv` holds phrase patterns of both languages (regular expressions over the folded words),
+for what a word list cannot say: complaints told without a sentiment word ("me cobraron dos veces",
+"left on read"), solved problems, irony ("thanks for nothing"); see its header for the kinds.
 """
 
 from __future__ import annotations
@@ -133,6 +137,70 @@ def load_lexicon(languages: tuple[str, ...], directory: Path = LEXICON_DIR) -> L
             for term, kind, value in _read_tsv(path):
                 lex.add(term, kind, value)
     return lex
+
+
+PATTERN_KINDS = ("grievance", "strong_complaint", "resolution", "irony", "undamp")
+_MACRO = re.compile(r"\{([A-Z]+)\}")
+
+
+@dataclass(frozen=True)
+class Patterns:
+    """One compiled alternation per kind; `values[kind][i]` is the value of the i-th alternative."""
+
+    regexes: dict[str, re.Pattern[str]]
+    values: dict[str, list[float]]
+
+    def find(self, folded: str) -> list[tuple[str, float, int]]:
+        """(kind, value, start offset) of every match in `folded` (words joined by single spaces)."""
+        out = []
+        for kind, regex in self.regexes.items():
+            for m in regex.finditer(folded):
+                out.append((kind, self.values[kind][int(m.lastgroup[1:])], m.start()))  # type: ignore[index]
+        return out
+
+
+@cache
+def load_patterns(directory: Path = LEXICON_DIR) -> Patterns:
+    path = directory / "patterns.tsv"
+    macros: dict[str, str] = {}
+    alternatives: dict[str, list[str]] = {k: [] for k in PATTERN_KINDS}
+    values: dict[str, list[float]] = {k: [] for k in PATTERN_KINDS}
+    for lineno, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+        if not line.strip() or line.startswith("#"):
+            continue
+        parts = line.split("\t")
+        if len(parts) != 3:
+            raise LexiconError(f"{path}:{lineno}: expected 'kind<TAB>value<TAB>regex', got {line!r}")
+        kind, value, regex = parts
+
+        def expand(m: re.Match[str], lineno: int = lineno) -> str:
+            if m.group(1) not in macros:
+                raise LexiconError(f"{path}:{lineno}: {{{m.group(1)}}} is not defined above this line")
+            return macros[m.group(1)]
+
+        regex = _MACRO.sub(expand, regex)
+        try:
+            re.compile(regex)
+        except re.error as exc:
+            raise LexiconError(f"{path}:{lineno}: the regex does not compile ({exc})") from None
+        if kind == "define":
+            macros[value] = regex
+            continue
+        if kind not in alternatives:
+            raise LexiconError(
+                f"{path}:{lineno}: unknown kind {kind!r}; use define or one of {', '.join(PATTERN_KINDS)}"
+            )
+        try:
+            values[kind].append(float(value))
+        except ValueError:
+            raise LexiconError(f"{path}:{lineno}: value {value!r} is not a number") from None
+        alternatives[kind].append(regex)
+    regexes = {
+        kind: re.compile(r"\b(?:" + "|".join(f"(?P<p{i}>{a})" for i, a in enumerate(alts)) + r")\b")
+        for kind, alts in alternatives.items()
+        if alts
+    }
+    return Patterns(regexes, {k: v for k, v in values.items() if v})
 
 
 @cache
