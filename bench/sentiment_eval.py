@@ -18,8 +18,8 @@ comments are all negative is scored on negative alone, instead of being dragged 
 labels it cannot have).
 
 The engine it replaced (`--baseline-ref`, a git revision) is checked out from git into a temporary
-folder and run in a subprocess on the same sets, in the same run, so the two are compared on the
-same data and under the same machine load. Throughput is the whole enrichment (language, sentiment,
+folder; each engine runs in its own subprocess on the same sets, in the same run, so the two are
+compared on the same data and under the same machine load. Throughput is the whole enrichment (language, sentiment,
 intent, priority, keywords) in comments per second over both sets repeated `--repeat` times, and
 the sentiment step alone; the rounds alternate the engines and the best round of each is kept (other
 work on the machine only ever slows a round down). Results: bench/results/sentiment_eval.json.
@@ -29,7 +29,6 @@ from __future__ import annotations
 
 import argparse
 import hashlib
-import importlib
 import json
 import os
 import platform
@@ -186,17 +185,21 @@ def engine_run(sets: dict[str, list[dict[str, str]]], repeat: int, measure: bool
         langs = all_langs * repeat
         annotator = Annotator({"es": ["estafa", "reembolso"], "en": ["scam", "refund"]})
         annotator.annotate(texts[:50], ["comment"] * 50)  # language models load on first use
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.process_time()
         annotator.annotate(texts, ["comment"] * len(texts))
-        whole = time.perf_counter() - t0
-        t0 = time.perf_counter()
+        whole, whole_cpu = time.perf_counter() - t0, time.process_time() - c0
+        t0, c0 = time.perf_counter(), time.process_time()
         for t, lang in zip(texts, langs, strict=True):
             model.score_one(t, lang)
-        sentiment_only = time.perf_counter() - t0
+        alone, alone_cpu = time.perf_counter() - t0, time.process_time() - c0
+        n = len(texts)
         out["throughput"] = {
-            "comments": len(texts),
-            "enrichment_per_second": round(len(texts) / whole),
-            "sentiment_per_second": round(len(texts) / sentiment_only),
+            "comments": n,
+            "enrichment_per_second": round(n / whole),
+            "sentiment_per_second": round(n / alone),
+            # CPU time (all threads of the process): what the work costs, whatever else runs.
+            "enrichment_per_cpu_second": round(n / whole_cpu),
+            "sentiment_per_cpu_second": round(n / alone_cpu),
         }
     return out
 
@@ -214,15 +217,21 @@ def _checkout(ref: str, into: Path) -> None:
         tar.extractall(into, filter="data")
 
 
-def baseline_run(ref: str, repeat: int, measure: bool, tmp: Path) -> dict:
-    cmd = [sys.executable, str(Path(__file__).resolve()), "--worker", str(tmp), "--repeat", str(repeat)]
+def worker_run(root: Path, what: str, args: argparse.Namespace, measure: bool) -> dict:
+    """`engine_run` in a fresh interpreter with the `enrichment` package found under `root`.
+
+    Both engines are run this way, so that neither is measured in a process the other has warmed
+    or filled.
+    """
+    cmd = [sys.executable, str(Path(__file__).resolve()), "--worker", str(root), "--repeat", str(args.repeat)]
+    cmd += ["--plain", str(args.plain), "--hard", str(args.hard)]
     if not measure:
         cmd.append("--no-throughput")
     done = subprocess.run(
         cmd, capture_output=True, text=True, check=False, env={**os.environ, "PYTHONPATH": ""}
     )
     if done.returncode != 0:
-        raise RuntimeError(f"the baseline engine ({ref}) failed:\n{done.stderr[-2000:]}")
+        raise RuntimeError(f"the {what} engine failed:\n{done.stderr[-2000:]}")
     return json.loads(done.stdout)
 
 
@@ -253,18 +262,16 @@ def main(argv: list[str] | None = None) -> dict:
     if args.worker is not None:
         sys.path.insert(0, str(args.worker))
         # The project is installed in editable mode, whose import hook outranks sys.path: drop it, so
-        # `enrichment` is the baseline's copy, and check that it is.
+        # `enrichment` is the copy under --worker, and check that it is.
         sys.meta_path[:] = [f for f in sys.meta_path if "editable" not in type(f).__module__.lower()]
         import enrichment
 
         if not Path(enrichment.__path__[0]).resolve().is_relative_to(args.worker.resolve()):
-            raise SystemExit(f"the baseline worker imported {enrichment.__path__[0]}, not {args.worker}")
+            raise SystemExit(f"the worker imported {enrichment.__path__[0]}, not {args.worker}")
         result = engine_run(_load_sets(args.plain, args.hard), args.repeat, not args.no_throughput)
         print(json.dumps(result))
         return result
 
-    sys.path.insert(0, str(ROOT))
-    importlib.invalidate_caches()
     sets = _load_sets(args.plain, args.hard)
     measure = not args.no_throughput
     runs: dict[str, list[dict]] = {"current": [], "baseline": []}
@@ -278,8 +285,8 @@ def main(argv: list[str] | None = None) -> dict:
                 baseline_ok = False
         for _ in range(args.rounds if measure else 1):
             if baseline_ok:
-                runs["baseline"].append(baseline_run(args.baseline_ref, args.repeat, measure, Path(tmp)))
-            runs["current"].append(engine_run(sets, args.repeat, measure))
+                runs["baseline"].append(worker_run(Path(tmp), "baseline", args, measure))
+            runs["current"].append(worker_run(ROOT, "current", args, measure))
 
     results: dict = {
         "data": {name: str(p.relative_to(ROOT)) for name, p in (("plain", args.plain), ("hard", args.hard))},
@@ -295,8 +302,7 @@ def main(argv: list[str] | None = None) -> dict:
         if measure:
             entry["throughput"] = {
                 "comments": rs[0]["throughput"]["comments"],
-                "enrichment_per_second": max(r["throughput"]["enrichment_per_second"] for r in rs),
-                "sentiment_per_second": max(r["throughput"]["sentiment_per_second"] for r in rs),
+                **{k: max(r["throughput"][k] for r in rs) for k in rs[0]["throughput"] if k != "comments"},
                 "rounds": len(rs),
             }
         results["engines"][who] = entry
@@ -334,14 +340,18 @@ def main(argv: list[str] | None = None) -> dict:
             print(line)
     if measure:
         t = cur["throughput"]
-        line = (
-            f"throughput (best of {t['rounds']}, {t['comments']} comments): enrichment "
-            f"{t['enrichment_per_second']:,}/s, sentiment alone {t['sentiment_per_second']:,}/s"
-        )
-        if base:
-            b = base["throughput"]
-            line += f"; baseline {b['enrichment_per_second']:,}/s and {b['sentiment_per_second']:,}/s"
-        print(line)
+        print(f"throughput, comments per second (best of {t['rounds']} rounds of {t['comments']} comments):")
+        b = base["throughput"] if base else None
+        for key, what in (
+            ("enrichment_per_second", "enrichment, wall clock"),
+            ("enrichment_per_cpu_second", "enrichment, CPU time"),
+            ("sentiment_per_second", "sentiment alone, wall clock"),
+            ("sentiment_per_cpu_second", "sentiment alone, CPU time"),
+        ):
+            line = f"  {what:28} {t[key]:>8,}"
+            if b:
+                line += f"   baseline {b[key]:>8,}  ({t[key] / b[key] - 1:+.0%})"
+            print(line)
 
     if args.errors:
         for name, rows in sets.items():

@@ -31,10 +31,10 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
-from typing import Protocol
+from functools import cache
+from typing import NamedTuple, Protocol
 
-from enrichment.lexicon import Lexicon, de_elongate, fold, load_emoji, load_lexicon, load_patterns
+from enrichment.lexicon import Lexicon, fold, load_emoji, load_lexicon, load_patterns
 
 ENGINE_VERSION = "lexicon-2"
 # VADER's constants: negation scalar, emphasis of a stretched or capitalised word, '!' emphasis.
@@ -64,7 +64,6 @@ IRONY_EMOJI = frozenset("🙃🙄😒")
 _SCARE_QUOTE = re.compile(r'["“«]\s*([^"“”«»\n]{1,40}?)\s*["”»]')
 
 _CLAUSE = re.compile(r"([.,;:!?¡¿\n()\"]+)")
-_SENTENCE_END = re.compile(r"[.!?\n]")
 _WORD = re.compile(r"[a-z0-9]+")
 _CAPS_WORD = re.compile(r"\b[A-ZÁÉÍÓÚÑÜ]{3,}\b")
 # Handles and links are names, not words: "@caro_v" is not "caro" (expensive).
@@ -89,9 +88,11 @@ def label(score: float, threshold: float = LABEL_THRESHOLD) -> str:
     return "neutral"
 
 
-@dataclass(frozen=True)
-class Entry:
-    """A word or phrase of a text that the lexicon knows."""
+class Entry(NamedTuple):
+    """A word or phrase of a text that the lexicon knows, or a pattern it matches (clause -1).
+
+    A named tuple: a comment makes several, and a tuple is several times cheaper to build than a
+    frozen dataclass."""
 
     position: int  # index of its first word in the text
     clause: int
@@ -118,27 +119,32 @@ def clauses(text: str) -> tuple[list[tuple[str, int]], frozenset[int]]:
     "¿" on ask; in one that ends with "?" without "¿", its last clause does: "Nos sentimos mal,
     ¿quién responde?" and "We got sick, who is responsible?" ask nothing about feeling sick.
     """
-    parts = _CLAUSE.split(fold(_NOT_WORDS.sub(" ", text)))
+    if "@" in text or "#" in text or "http" in text or "www." in text:
+        text = _NOT_WORDS.sub(" ", text)
+    parts = _CLAUSE.split(fold(text))
     out: list[tuple[str, int]] = []
+    if "?" not in text and "¿" not in text:  # most comments: no question to track
+        for cid, k in enumerate(range(0, len(parts), 2)):
+            out += [(w, cid) for w in _WORD.findall(parts[k])]
+        return out, frozenset()
     questions: set[int] = set()
     asking: list[int] = []  # clauses since the last "¿" of the sentence, or since its last comma
     asked = False  # the sentence holds a "¿"
     # parts alternate clause text and the punctuation after it: [clause, punct, clause, punct, ...]
     for cid, k in enumerate(range(0, len(parts), 2)):
-        out.extend((w, cid) for w in _WORD.findall(parts[k]))
+        out += [(w, cid) for w in _WORD.findall(parts[k])]
         asking.append(cid)
         punct = parts[k + 1] if k + 1 < len(parts) else "."
-        ends = [m.end() for m in _SENTENCE_END.finditer(punct)]
-        if not ends:
+        end = max(punct.rfind("."), punct.rfind("!"), punct.rfind("?"), punct.rfind("\n")) + 1
+        if not end:
             if "¿" in punct:
                 asking, asked = [], True
             elif not asked:
                 asking = []
             continue
-        head = punct[: ends[-1]]
-        if asked or "?" in head:
+        if asked or "?" in punct[:end]:
             questions.update(asking)
-        asked = "¿" in punct[ends[-1] :]
+        asked = "¿" in punct[end:]
         asking = []
     return out, frozenset(questions)
 
@@ -159,13 +165,7 @@ def find_entries(text: str, lex: Lexicon, tokens: list[tuple[str, int]] | None =
             i += n
             continue
         word = words[i]
-        variants = de_elongate(word)
-        stretched = bool(variants)
-        kinds = lex.lookup(word)
-        for variant in variants:
-            if kinds:
-                break
-            kinds = lex.lookup(variant)
+        kinds, stretched = lex.resolve(word)
         if kinds:
             emphasis = CAPS_BOOST if word in shouted else ELONGATION_BOOST if stretched else 0.0
             entries.append(Entry(i, tokens[i][1], kinds, emphasis))
@@ -254,14 +254,12 @@ def find_cues(words: list[str]) -> list[Entry]:
     """
     if not words:
         return []
-    folded = " ".join(words)
-    found = load_patterns().find(folded)
+    found = load_patterns().find(words)
     if not found:
         return []
     negators = _negators()
     out = []
-    for kind, value, start in found:
-        position = folded.count(" ", 0, start)
+    for kind, value, position in found:
         if kind == "resolution" and negators.intersection(words[max(0, position - 3) : position]):
             kind, value = "grievance", -value
         # Both make a complaint for enrichment.intent, which reads the lexicon kind "complaint".
@@ -283,6 +281,7 @@ def _praising_opener(tokens: list[tuple[str, int]], entries: list[Entry], questi
     return score_parts([e for e in entries if e.clause != first], questions)[1] <= -OPENER_MIN_NEGATIVE
 
 
+@cache
 def _negators() -> frozenset[str]:
     lex = load_lexicon(("es", "en"))
     return frozenset(w for w, kinds in lex.words.items() if "negator" in kinds)
@@ -314,26 +313,33 @@ class LexiconSentiment:
         tokens, questions = clauses(text)
         entries = find_entries(text, lexicon_for(language), tokens)
         cues = find_cues([w for w, _ in tokens])
-        grievance = [c for c in cues if "grievance" in c.kinds]
-        resolved = any("resolution" in c.kinds for c in cues)
-        irony = sum(c.kinds["irony"] for c in cues if "irony" in c.kinds)
+        grievance = []
+        resolution = irony = 0.0
+        undamp = False
+        for c in cues:  # usually none
+            if "grievance" in c.kinds:
+                grievance.append(c)
+            resolution += c.kinds.get("resolution", 0.0)
+            irony += c.kinds.get("irony", 0.0)
+            undamp = undamp or "undamp" in c.kinds
+        resolved = resolution > 0
         scare = scare_quoted(text)
-        if irony or grievance or any("undamp" in c.kinds for c in cues):
+        if questions and (irony or grievance or undamp):
             questions = frozenset()  # a question that complains keeps its words
         positive, negative = score_parts(entries, questions)
-        e_positive, e_negative = emoji_parts(text, self._emoji)
+        ascii_only = text.isascii()  # no emoji to look up
+        e_positive, e_negative = (0.0, 0.0) if ascii_only else emoji_parts(text, self._emoji)
         contrast_at = max((e.position for e in entries if "contrast" in e.kinds), default=-1)
         # "Esperé 20 minutos, pero valió la pena": a contrast after the last grievance turns it around.
         excused = resolved or (bool(grievance) and contrast_at > max(c.position for c in grievance))
-        ironic = bool(irony) or scare or not IRONY_EMOJI.isdisjoint(text)
+        ironic = bool(irony) or scare or (not ascii_only and not IRONY_EMOJI.isdisjoint(text))
         if not ironic and contrast_at < 0 and positive > 0 and negative < 0:
             ironic = _praising_opener(tokens, entries, questions)
         if not resolved and (ironic or (grievance and not excused)):
             positive *= SARCASM_SCALAR
             e_positive *= SARCASM_SCALAR
-        total = positive + negative + e_positive + e_negative + irony
+        total = positive + negative + e_positive + e_negative + irony + resolution
         total += SCARE_QUOTE_VALENCE if scare else 0.0
-        total += sum(c.kinds["resolution"] for c in cues if "resolution" in c.kinds)
         if grievance and not resolved:
             total += sum(c.kinds["grievance"] for c in grievance) * (0.5 if excused else 1.0)
         for m in _RATING.finditer(text):
