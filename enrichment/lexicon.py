@@ -176,8 +176,8 @@ def load_lexicon(languages: tuple[str, ...], directory: Path = LEXICON_DIR) -> L
     return lex
 
 
-PATTERN_KINDS = ("grievance", "strong_complaint", "resolution", "irony", "undamp")
-_MACRO = re.compile(r"\{([A-Z]+)\}")
+PATTERN_KINDS = ("grievance", "strong_complaint", "resolution", "irony", "sarcasm", "undamp")
+_MACRO = re.compile(r"\{([A-Z][A-Z0-9_]*)\}")
 
 
 @dataclass(frozen=True)

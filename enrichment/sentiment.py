@@ -17,9 +17,10 @@ On top of the word scores, four rules for the comments a crisis and an SLA depen
   ("esperé 20 minutos, pero valió la pena"). The same entries make the comment a complaint in
   enrichment.intent, so a complaint is never positive.
 - **sarcasm**: praise with a grievance, an irony pattern ("thanks for nothing", "gracias por nada"),
-  an irony emoji (🙃 🙄 😒), scare quotes (my "express" order), or a short praising opener followed,
-  with no contrast word, by a negative remark ("Genial, el café llegó frío otra vez") is not praise:
-  its positive words and emoji count `SARCASM_SCALAR` times their valence (negative).
+  an irony emoji (🙃 🙄 😒), scare quotes (my "express" order), or, with no contrast word, a
+  negative remark after a short praising opener ("Genial, el café llegó frío otra vez") or in an
+  ironic frame ("love paying 7 dollars for lukewarm coffee") is not praise: its positive words and
+  emoji count `SARCASM_SCALAR` times their valence (negative).
 - **questions** keep their loaded words at `QUESTION_SCALAR` of their valence ("¿el café de Loja es
   amargo?", "are prices going up?"), unless the question complains (a grievance or irony, or an
   `undamp` pattern such as "¿es normal que...?").
@@ -315,13 +316,14 @@ class LexiconSentiment:
         cues = find_cues([w for w, _ in tokens])
         grievance = []
         resolution = irony = 0.0
-        undamp = False
+        undamp = frame = False
         for c in cues:  # usually none
             if "grievance" in c.kinds:
                 grievance.append(c)
             resolution += c.kinds.get("resolution", 0.0)
             irony += c.kinds.get("irony", 0.0)
             undamp = undamp or "undamp" in c.kinds
+            frame = frame or "sarcasm" in c.kinds
         resolved = resolution > 0
         scare = scare_quoted(text)
         if questions and (irony or grievance or undamp):
@@ -334,7 +336,8 @@ class LexiconSentiment:
         excused = resolved or (bool(grievance) and contrast_at > max(c.position for c in grievance))
         ironic = bool(irony) or scare or (not ascii_only and not IRONY_EMOJI.isdisjoint(text))
         if not ironic and contrast_at < 0 and positive > 0 and negative < 0:
-            ironic = _praising_opener(tokens, entries, questions)
+            # "Love paying 7 dollars for lukewarm coffee", "Oh great, the milk is sour".
+            ironic = frame or _praising_opener(tokens, entries, questions)
         if not resolved and (ironic or (grievance and not excused)):
             positive *= SARCASM_SCALAR
             e_positive *= SARCASM_SCALAR

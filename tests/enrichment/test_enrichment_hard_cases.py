@@ -246,6 +246,27 @@ def test_clapping_with_an_eye_roll_is_sarcasm():
     assert _label("👏👏🙄", "und") == "negative"
 
 
+@pytest.mark.parametrize(
+    ("text", "lang", "expected"),
+    [
+        ("Love paying $7 for lukewarm coffee", "en", "negative"),  # an ironic frame
+        ("Nice touch charging me for the bag", "en", "negative"),
+        ("Qué lindo servicio, me atendieron con cara de pocos amigos", "es", "negative"),
+        ("Me encantó que se olvidaran de mi pedido 👏", "es", "negative"),
+        ("Love how friendly the staff always are", "en", "positive"),  # the same frame, sincere
+        ("Felicidades por los 10 años, se lo merecen", "es", "positive"),
+        ("They said they'd call back and never did", "en", "negative"),  # a promise not kept
+        ("El cupón de bienvenida nunca se aplicó", "es", "negative"),
+        ("Tengo tres correos enviados sin contestar", "es", "negative"),
+        ("Envío sin cargo y llegó rapidísimo, gracias", "es", "positive"),
+        ("Nunca fallan, siempre riquísimo", "es", "positive"),
+        ("After 3 hours of hiking, this was the perfect coffee", "en", "positive"),
+    ],
+)
+def test_ironic_frames_and_unkept_promises(text, lang, expected):
+    assert _label(text, lang) == expected
+
+
 # --- consistency -------------------------------------------------------------------------------
 
 
