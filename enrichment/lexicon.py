@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
@@ -146,15 +147,22 @@ class Lexicon:
         return 0, {}
 
 
-def _read_tsv(path: Path) -> list[tuple[str, str, float]]:
-    rows = []
+def _tsv_rows(path: Path, shape: str) -> Iterator[tuple[int, list[str]]]:
+    """(line number, fields) of each line of a lexicon file that is not blank or a # comment; a line
+    without as many tab-separated fields as `shape` ("term<TAB>kind<TAB>value") names stops."""
+    width = shape.count("<TAB>") + 1
     for lineno, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
         if not line.strip() or line.startswith("#"):
             continue
         parts = line.split("\t")
-        if len(parts) != 3:
-            raise LexiconError(f"{path}:{lineno}: expected 'term<TAB>kind<TAB>value', got {line!r}")
-        term, kind, value = parts
+        if len(parts) != width:
+            raise LexiconError(f"{path}:{lineno}: expected '{shape}', got {line!r}")
+        yield lineno, parts
+
+
+def _read_tsv(path: Path) -> list[tuple[str, str, float]]:
+    rows = []
+    for lineno, (term, kind, value) in _tsv_rows(path, "term<TAB>kind<TAB>value"):
         if kind not in KINDS:
             raise LexiconError(f"{path}:{lineno}: unknown kind {kind!r}; use one of {', '.join(KINDS)}")
         try:
@@ -351,13 +359,7 @@ def load_patterns(directory: Path = LEXICON_DIR) -> Patterns:
     macros: dict[str, str] = {}
     regexes: list[str] = []
     lines: list[tuple[str, float]] = []
-    for lineno, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
-        if not line.strip() or line.startswith("#"):
-            continue
-        parts = line.split("\t")
-        if len(parts) != 3:
-            raise LexiconError(f"{path}:{lineno}: expected 'kind<TAB>value<TAB>regex', got {line!r}")
-        kind, value, regex = parts
+    for lineno, (kind, value, regex) in _tsv_rows(path, "kind<TAB>value<TAB>regex"):
 
         def expand(m: re.Match[str], lineno: int = lineno) -> str:
             if m.group(1) not in macros:
@@ -389,12 +391,7 @@ def load_patterns(directory: Path = LEXICON_DIR) -> Patterns:
 def load_emoji(directory: Path = LEXICON_DIR) -> dict[str, float]:
     path = directory / "emoji.tsv"
     out: dict[str, float] = {}
-    for lineno, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
-        if not line.strip() or line.startswith("#"):
-            continue
-        parts = line.split("\t")
-        if len(parts) != 2:
-            raise LexiconError(f"{path}:{lineno}: expected 'emoji<TAB>valence', got {line!r}")
+    for lineno, parts in _tsv_rows(path, "emoji<TAB>valence"):
         try:
             out[parts[0].replace("\ufe0f", "")] = float(parts[1])
         except ValueError:
