@@ -7,7 +7,15 @@ from dataclasses import dataclass, field
 
 from enrichment.intent import KeywordMatcher, classify_intent, priority_of
 from enrichment.language import detect_languages
-from enrichment.sentiment import LexiconSentiment, SentimentModel, find_entries, label, lexicon_for
+from enrichment.sentiment import (
+    LexiconSentiment,
+    SentimentModel,
+    find_cues,
+    find_entries,
+    label,
+    lexicon_for,
+    tokenize,
+)
 
 
 @dataclass
@@ -47,7 +55,12 @@ class Annotator:
                 score, entries = lexicon_model.analyse(text, lang)
             else:
                 score = scores[i]
-                entries = find_entries(text, lexicon_for(lang)) if text else []
+                tokens = tokenize(text) if text else []
+                entries = (
+                    find_entries(text, lexicon_for(lang), tokens) + find_cues([w for w, _ in tokens])
+                    if text
+                    else []
+                )
             intent = classify_intent(text, entries, score)
             found = self.matcher.find(text)
             out.sentiment_score.append(score)

@@ -1,8 +1,9 @@
 """Intent, priority and crisis keywords of a comment, from its words and its sentiment.
 
 Rules, in order: spam/abuse (a link with money bait, a long run of one character, an insult), then
-complaint (complaint vocabulary with a negative score, or a refund / never-arrived phrase whatever
-the score), question (a question mark, or a question word opening the text), praise (clearly
+complaint (complaint vocabulary or a grievance pattern with a negative score, or a refund word with a
+score that is not positive; enrichment/lexicons/patterns.tsv holds the patterns, and the sentiment
+engine makes a comment with an unresolved grievance negative, so a complaint is never positive), question (a question mark, or a question word opening the text), praise (clearly
 positive), else other. Priority feeds the SLA policies: a complaint or a negative direct message is
 high, spam and praise are low, the rest normal.
 """
@@ -13,15 +14,10 @@ import re
 from collections.abc import Mapping, Sequence
 
 from enrichment.lexicon import words
-from enrichment.sentiment import Entry
+from enrichment.sentiment import LABEL_THRESHOLD, Entry
 
 _LINK = re.compile(r"(https?://|www\.|\b[a-z0-9-]+\.(com|net|ly|io|co|me|xyz|link)\b|bit\.ly)", re.IGNORECASE)
 _CHAR_RUN = re.compile(r"(\S)\1{9,}")
-# Complaint words strong enough to make a complaint even when the score is not negative
-# ("¿y mi reembolso?", "order never arrived").
-_STRONG_COMPLAINT = re.compile(
-    r"\b(reembolso|devolucion|no llego|nunca llego|refund|never arrived|never came)"
-)
 PRAISE_MIN_SCORE = 0.5
 NEGATIVE_MAX_SCORE = -0.2
 
@@ -35,8 +31,10 @@ def classify_intent(text: str | None, entries: Sequence[Entry], score: float) ->
     if _LINK.search(text) and any("bait" in k for k in kinds):
         return "spam"
     complaint = any("complaint" in k for k in kinds)
-    strong = _STRONG_COMPLAINT.search(" ".join(words(text))) is not None
-    if (complaint and score <= NEGATIVE_MAX_SCORE) or strong:
+    # A refund word makes a complaint even when the score is not negative ("¿y mi reembolso?"),
+    # but not when it is positive ("thanks for the quick refund!" is praise).
+    strong = any("strong_complaint" in k for k in kinds)
+    if (complaint and score <= NEGATIVE_MAX_SCORE) or (strong and score < LABEL_THRESHOLD):
         return "complaint"
     # "¿Qué...?" asks; "¡Qué rico!" exclaims: an opening question word counts only in a calm text.
     opens_with_question_word = (

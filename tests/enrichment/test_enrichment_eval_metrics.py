@@ -49,6 +49,52 @@ def test_eval_set_is_large_bilingual_and_balanced(sentiment_eval):
         assert min(labels.values()) >= 0.3 * by_lang[lang]
 
 
+def test_class_macro_f1_uses_the_labels_of_the_class(sentiment_eval):
+    # A class whose gold labels are negative and neutral: positive's F1 (0) is not averaged in.
+    gold = ["negative", "negative", "negative", "neutral"]
+    pred = ["negative", "negative", "positive", "neutral"]
+    m = sentiment_eval.class_metrics(gold, pred)
+    # negative P=1 R=2/3 F=0.8; neutral P=1 R=1 F=1 -> (0.8 + 1) / 2
+    assert m["macro_f1"] == 0.9
+    assert "f1_positive" not in m
+
+
+def test_hash_split_is_the_first_byte_parity_of_sha256(sentiment_eval):
+    # sha256(b"a")[0] = 0xca (even), sha256(b"b")[0] = 0x3e (even), sha256(b"c")[0] = 0x2e (even),
+    # sha256(b"d")[0] = 0x18 (even), sha256(b"e")[0] = 0x3f (odd)
+    assert [sentiment_eval.hash_split(t) for t in "abcde"] == ["dev", "dev", "dev", "dev", "test"]
+
+
+def test_hard_set_covers_every_class_in_both_halves_and_languages(sentiment_eval):
+    rows = sentiment_eval.read_hard_set(ROOT / "bench/data/sentiment_hard.tsv")
+    by_lang = Counter(r["lang"] for r in rows)
+    assert by_lang["es"] >= 200 and by_lang["en"] >= 200
+    cells = Counter((r["lang"], r["class"], r["split"]) for r in rows)
+    for lang in ("es", "en"):
+        for cls in sentiment_eval.CLASSES:
+            assert cells[(lang, cls, "dev")] >= 10 and cells[(lang, cls, "test")] >= 10, (lang, cls)
+    varieties = {(r["lang"], r["variety"]) for r in rows}
+    assert {("es", "ec"), ("es", "es"), ("en", "us"), ("en", "uk")} <= varieties
+
+
+def test_hard_set_refuses_a_row_moved_between_halves(sentiment_eval, tmp_path):
+    header = "\t".join(sentiment_eval.HARD_HEADER)
+    p = tmp_path / "hard.tsv"
+    # "e" hashes to test; the file says dev.
+    p.write_text(f"{header}\nx1\tes\tec\tplain\tneutral\tdev\te\n", encoding="utf-8")
+    with pytest.raises(SystemExit, match=r"hard.tsv:2: split 'dev' disagrees with the hash"):
+        sentiment_eval.read_hard_set(p)
+    p.write_text(f"{header}\nx1\tes\tec\tirony\tneutral\ttest\te\n", encoding="utf-8")
+    with pytest.raises(SystemExit, match=r"hard.tsv:2: class 'irony' is not one of"):
+        sentiment_eval.read_hard_set(p)
+    p.write_text(
+        f"{header}\nx1\tes\tec\tplain\tneutral\ttest\te\nx2\ten\tus\tplain\tneutral\ttest\te\n",
+        encoding="utf-8",
+    )
+    with pytest.raises(SystemExit, match=r"hard.tsv:3: the same text as line 2"):
+        sentiment_eval.read_hard_set(p)
+
+
 def test_bad_line_names_file_and_line(sentiment_eval, tmp_path):
     p = tmp_path / "set.tsv"
     p.write_text("id\tlang\tlabel\ttext\nes001\tes\tgood\thola\n", encoding="utf-8")

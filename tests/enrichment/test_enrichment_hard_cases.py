@@ -1,0 +1,317 @@
+"""The rules for the hard comments (issue 22), each on hand-made examples in Spanish and English.
+
+None of these texts is in bench/data/sentiment_hard.tsv: they test the rules, the evaluation set
+measures them.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import math
+from pathlib import Path
+
+import pytest
+
+from enrichment.intent import classify_intent, priority_of
+from enrichment.lexicon import LexiconError, load_patterns
+from enrichment.sentiment import (
+    QUESTION_SCALAR,
+    SARCASM_SCALAR,
+    LexiconSentiment,
+    clauses,
+    label,
+)
+
+ROOT = Path(__file__).resolve().parents[2]
+model = LexiconSentiment()
+
+
+def _label(text: str, lang: str) -> str:
+    return label(model.score_one(text, lang))
+
+
+def _intent(text: str, lang: str) -> str:
+    score, entries = model.analyse(text, lang)
+    return classify_intent(text, entries, score)
+
+
+def _vader(total: float) -> float:
+    return round(total / math.sqrt(total * total + 15), 4)
+
+
+# --- complaints told without a sentiment word -------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "lang"),
+    [
+        ("Me cobraron dos veces la suscripción", "es"),
+        ("Le escribí el lunes y nadie me contesta", "es"),
+        ("Me dejasteis en visto", "es"),
+        ("El repartidor lo marcó como entregado y aquí no hay nada", "es"),
+        ("Pedí dos cafés con leche y me dieron uno solo", "es"),
+        ("Llevo dos semanas esperando el reembolso", "es"),
+        ("La página no me deja pagar con tarjeta", "es"),
+        ("They billed me twice this month", "en"),
+        ("Nobody has got back to me since Tuesday", "en"),
+        ("Ordered oat milk and got regular", "en"),
+        ("The parcel came crushed", "en"),
+        ("Still haven't received the replacement", "en"),
+        ("I can't check out on the website", "en"),
+    ],
+)
+def test_a_complaint_without_a_sentiment_word_is_negative_and_a_complaint(text, lang):
+    assert _label(text, lang) == "negative"
+    assert _intent(text, lang) == "complaint"
+    score, _ = model.analyse(text, lang)
+    assert priority_of("complaint", "comment", score) == "high"
+
+
+def test_a_grievance_alone_scores_its_pattern_valence():
+    # "cobraron dos veces": grievance -2.2 in patterns.tsv, no other word or emoji.
+    assert model.score_one("Me cobraron dos veces", "es") == _vader(-2.2)
+
+
+@pytest.mark.parametrize(
+    ("text", "lang"),
+    [
+        ("Me cobraron dos veces pero ya me devolvieron el dinero, gracias", "es"),
+        ("Charged twice, but they refunded me the same day. Thanks!", "en"),
+        ("Esperé diez minutos pero valió la pena, riquísimo", "es"),
+    ],
+)
+def test_a_solved_or_outweighed_grievance_is_not_negative(text, lang):
+    assert _label(text, lang) == "positive"
+    assert _intent(text, lang) != "complaint"
+
+
+@pytest.mark.parametrize(
+    ("text", "lang"),
+    [("Todavía no me han devuelto el dinero", "es"), ("It still hasn't been fixed", "en")],
+)
+def test_a_negated_resolution_is_a_grievance(text, lang):
+    assert _label(text, lang) == "negative"
+    assert _intent(text, lang) == "complaint"
+
+
+def test_plain_facts_about_an_order_stay_neutral():
+    assert _label("Mi pedido llegó hoy", "es") == "neutral"
+    assert _label("My order arrives on Thursday", "en") == "neutral"
+    assert _label("Llegó sin problemas", "es") == "positive"  # "sin problemas" is not "came without"
+
+
+# --- sarcasm -----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "lang"),
+    [
+        ("Gracias por nada, de verdad", "es"),
+        ("Cheers for nothing", "en"),
+        ("Qué sorpresa, otra vez sin leche de avena", "es"),
+        ("Excelente atención, me tuvieron una hora al teléfono", "es"),
+        ("Amazing support, nobody answered my email", "en"),
+        ("Fantástico el servicio 🙄", "es"),
+        ("Great customer care 🙃", "en"),
+        ('Qué "rápido" el envío', "es"),
+        ('Your "fresh" bread', "en"),
+        ("Oh great, the milk is sour", "en"),
+        ("Genial, el café llegó frío", "es"),
+    ],
+)
+def test_sarcasm_is_negative(text, lang):
+    assert _label(text, lang) == "negative"
+
+
+def test_irony_emoji_turns_praise_by_the_sarcasm_scalar():
+    # "excelente" 3.1 counts SARCASM_SCALAR times; 🙃 is -1.0 in emoji.tsv.
+    assert model.score_one("Excelente 🙃", "es") == _vader(3.1 * SARCASM_SCALAR - 1.0)
+
+
+@pytest.mark.parametrize(
+    ("text", "lang"),
+    [
+        ("Gracias por todo, llegó antes de lo previsto", "es"),
+        ("Thank you so much, arrived a day early!", "en"),
+        ("Genial, nos vemos el sábado", "es"),
+        ('My son said "this is the best hot chocolate in the world"', "en"),
+    ],
+)
+def test_sincere_praise_is_not_taken_for_sarcasm(text, lang):
+    assert _label(text, lang) == "positive"
+
+
+# --- questions ---------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "lang"),
+    [
+        ("¿El de Etiopía es muy ácido o amargo?", "es"),
+        ("¿Es caro el envío a Cuenca?", "es"),
+        ("Is the espresso blend too bitter for a flat white?", "en"),
+        ("Is the new app any good?", "en"),
+        ("Is this good for a moka pot?", "en"),
+    ],
+)
+def test_a_question_with_a_loaded_word_is_neutral(text, lang):
+    assert _label(text, lang) == "neutral"
+
+
+def test_a_question_damps_its_words_by_the_question_scalar():
+    # "amargo" is -1.4 in es.tsv, inside the question.
+    assert model.score_one("¿Es amargo?", "es") == _vader(-1.4 * QUESTION_SCALAR)
+
+
+def test_only_the_asking_clauses_are_damped():
+    _, asking = clauses("Me llegó frío, ¿así lo mandan?")
+    assert asking == {2}  # clause 0 "me llego frio", 1 the space before "¿", 2 the question
+    _, asking = clauses("We got sick, who is responsible?")
+    assert asking == {1}
+    _, asking = clauses("¿El café, el de Loja, es amargo?")
+    assert asking == {1, 2, 3}
+    assert _label("Nos intoxicamos, ¿quién responde?", "es") == "negative"
+
+
+@pytest.mark.parametrize(
+    ("text", "lang"),
+    [
+        ("¿Por qué siempre llega frío?", "es"),
+        ("¿Es normal que el café venga caducado?", "es"),
+        ("Why is nobody answering the phone?", "en"),
+        ("Is it normal for the milk to be sour?", "en"),
+        ("Could you be any slower?", "en"),
+    ],
+)
+def test_a_question_that_complains_is_negative(text, lang):
+    assert _label(text, lang) == "negative"
+
+
+@pytest.mark.parametrize(
+    ("text", "lang"),
+    [("¿Cómo hacen para que el pan esté tan rico?", "es"), ("How is the cold brew always so good?", "en")],
+)
+def test_a_rhetorical_question_of_praise_is_positive(text, lang):
+    assert _label(text, lang) == "positive"
+
+
+# --- regional words, code-switching, emoji ------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "lang", "expected"),
+    [
+        ("De ley regreso, estuvo bacán", "es", "positive"),  # Ecuador
+        ("Qué bestia el tostado nuevo", "es", "positive"),
+        ("Qué chimbo el vaso, se rompió", "es", "negative"),
+        ("Mola un montón la terraza", "es", "positive"),  # Spain
+        ("Una pasada de tarta", "es", "positive"),
+        ("Vaya tela con la cola de hoy", "es", "negative"),
+        ("Qué cutre la bolsa", "es", "negative"),
+        ("The mocha slaps", "en", "positive"),  # US
+        ("Your baristas are legends", "en", "positive"),
+        ("The new muffins are mid", "en", "negative"),
+        ("Gutted they stopped the oat flat white", "en", "negative"),  # UK
+        ("A bit naff, the new logo", "en", "negative"),
+        ("Cracking brew, cheers", "en", "positive"),
+    ],
+)
+def test_regional_words(text, lang, expected):
+    assert _label(text, lang) == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "lang", "expected"),
+    [
+        ("El cold brew de hoy, absolutely amazing", "es", "positive"),
+        ("La app nueva es un fail", "es", "negative"),
+        ("Loved it, qué rico todo", "en", "positive"),
+        ("The service was pésimo", "en", "negative"),
+    ],
+)
+def test_code_switching_uses_both_lexicons(text, lang, expected):
+    assert _label(text, lang) == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [("🫶", "positive"), ("🤌🤌", "positive"), ("😡👎", "negative"), ("⏳😤", "negative"), ("☕", "neutral")],
+)
+def test_emoji_only_comments_are_scored_by_their_emoji(text, expected):
+    assert _label(text, "und") == expected
+
+
+def test_clapping_with_an_eye_roll_is_sarcasm():
+    assert _label("👏👏", "und") == "positive"
+    assert _label("👏👏🙄", "und") == "negative"
+
+
+@pytest.mark.parametrize(
+    ("text", "lang", "expected"),
+    [
+        ("Love paying $7 for lukewarm coffee", "en", "negative"),  # an ironic frame
+        ("Nice touch charging me for the bag", "en", "negative"),
+        ("Qué lindo servicio, me atendieron con cara de pocos amigos", "es", "negative"),
+        ("Me encantó que se olvidaran de mi pedido 👏", "es", "negative"),
+        ("Love how friendly the staff always are", "en", "positive"),  # the same frame, sincere
+        ("Felicidades por los 10 años, se lo merecen", "es", "positive"),
+        ("They said they'd call back and never did", "en", "negative"),  # a promise not kept
+        ("El cupón de bienvenida nunca se aplicó", "es", "negative"),
+        ("Tengo tres correos enviados sin contestar", "es", "negative"),
+        ("Envío sin cargo y llegó rapidísimo, gracias", "es", "positive"),
+        ("Nunca fallan, siempre riquísimo", "es", "positive"),
+        ("After 3 hours of hiking, this was the perfect coffee", "en", "positive"),
+    ],
+)
+def test_ironic_frames_and_unkept_promises(text, lang, expected):
+    assert _label(text, lang) == expected
+
+
+# --- consistency -------------------------------------------------------------------------------
+
+
+def test_a_refund_word_makes_a_complaint_unless_the_comment_is_positive():
+    assert _intent("¿Y mi reembolso?", "es") == "complaint"
+    assert _intent("Thanks for the quick refund, great service!", "en") == "praise"
+
+
+def test_no_complaint_is_ever_positive_on_the_evaluation_sets():
+    spec = importlib.util.spec_from_file_location("sentiment_eval", ROOT / "bench/sentiment_eval.py")
+    ev = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(ev)
+    rows = ev.read_set(ROOT / "bench/data/sentiment_eval.tsv") + ev.read_hard_set(ROOT / ev.HARD_SET)
+    complaints = 0
+    for r in rows:
+        score, entries = model.analyse(r["text"], r["lang"])
+        if classify_intent(r["text"], entries, score) == "complaint":
+            complaints += 1
+            assert label(score) != "positive", r["text"]
+    assert complaints >= 60  # the hard set alone holds 56 complaints without a sentiment word
+
+
+# --- the patterns file -------------------------------------------------------------------------
+
+
+def _patterns(tmp_path, body: str):
+    (tmp_path / "patterns.tsv").write_text(body, encoding="utf-8")
+    return load_patterns.__wrapped__(tmp_path)
+
+
+def test_patterns_expand_macros_and_report_the_value_of_the_alternative(tmp_path):
+    p = _patterns(tmp_path, "define\tN\t(?:dos|two)\ngrievance\t-1\tfoo\ngrievance\t-2\tcharged {N}\n")
+    assert p.find("they charged two times".split()) == [("grievance", -2.0, 1)]
+
+
+@pytest.mark.parametrize(
+    ("body", "message"),
+    [
+        ("grievance\t-2\n", r"patterns.tsv:1: expected 'kind<TAB>value<TAB>regex'"),
+        ("# c\nsadness\t-2\tfoo\n", r"patterns.tsv:2: unknown kind 'sadness'"),
+        ("grievance\tmucho\tfoo\n", r"patterns.tsv:1: value 'mucho' is not a number"),
+        ("grievance\t-2\t(foo\n", r"patterns.tsv:1: the regex does not compile"),
+        ("grievance\t-2\t{NUM} days\n", r"patterns.tsv:1: \{NUM\} is not defined above this line"),
+    ],
+)
+def test_a_malformed_pattern_line_names_file_and_line(tmp_path, body, message):
+    with pytest.raises(LexiconError, match=message):
+        _patterns(tmp_path, body)
