@@ -37,7 +37,7 @@ from alerts.render import (
     render_message,
     slack_mention,
 )
-from alerts.routing import Owner, load_team, quiet_hold, route_channel
+from alerts.routing import Owner, load_team, quiet_hold, route_channel, thread_channel
 from alerts.slack_client import BotSender, DeliveryError, Posted, WebhookSender, load_token
 from tertulia.config import Config
 
@@ -476,6 +476,12 @@ class _Run:
                 self.report.suppressed += 1
                 continue
             channel = route_channel(self.config, alert)
+            if alert.thread_key:
+                roots = self.con.execute(
+                    "select channel, root_severity from tertulia.alert_threads where thread_key = ?",
+                    [alert.thread_key],
+                ).fetchall()
+                channel = thread_channel(channel, alert.severity, [(c, sev or "info") for c, sev in roots])
             if not channel:
                 msg = (
                     f"no Slack channel for alerts of kind {alert.kind!r}: add slack.channels.{alert.kind} to "

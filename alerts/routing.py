@@ -24,6 +24,21 @@ def route_channel(config: Config, alert: Alert) -> str | None:
     return config.channel_for(alert.kind, alert.severity)
 
 
+def thread_channel(routed: str | None, severity: str, roots: list[tuple[str, str]]) -> str | None:
+    """Where an alert of a thread already started goes, given its roots as (channel, root severity).
+
+    A thread stays where people follow it: an update or the "is over" note of a crisis opened as critical
+    in `#comms-leads` (a severity override) goes there, not to the kind's everyday channel. Only an
+    escalation above every root's severity goes to its own routed channel (and starts a thread there), so
+    a warning that becomes critical still reaches the people the override names."""
+    if not roots or routed in {c for c, _ in roots}:
+        return routed
+    top_channel, top_severity = max(roots, key=lambda r: SEVERITY_ORDER.get(r[1], 0))
+    if SEVERITY_ORDER.get(severity, 0) > SEVERITY_ORDER.get(top_severity, 0):
+        return routed
+    return top_channel
+
+
 def load_team(con: duckdb.DuckDBPyConnection) -> dict[str, Owner]:
     """member_id -> Owner, from staging when dbt has built it, else from the raw team table."""
     if table_exists(con, "staging", "stg_social__team"):

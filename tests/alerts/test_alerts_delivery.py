@@ -533,3 +533,35 @@ def test_escalation_routed_to_another_channel_starts_there_and_resolve_updates_b
         con.close()
     finally:
         server.stop()
+
+
+def test_a_thread_opened_by_an_override_keeps_its_note_in_that_channel(example_config, monkeypatch):
+    # A crisis that opens critical goes to #comms-leads (override); its info "is over" note would route to
+    # #comms, where no thread of it exists: it follows the thread instead (found by the soak test).
+    server = FakeSlack(channels=("#comms", "#comms-leads")).start()
+    try:
+        monkeypatch.setenv("SLACK_BOT_TOKEN", VALID_TOKEN)
+        cfg = with_slack(example_config, base_url=server.base_url)
+        con = open_db(cfg)
+        opened = alert("crisis-open", kind="crisis", severity="critical", thread_key="crisis:ig:1")
+        enqueue(con, [opened], now=DAYTIME)
+        deliver_pending(con, cfg, now=DAYTIME, sleep=Sleeps())
+        over = alert("crisis-over", kind="crisis", severity="info", thread_key="crisis:ig:1", resolves=True)
+        enqueue(con, [over], now=DAYTIME)
+        deliver_pending(con, cfg, now=DAYTIME, sleep=Sleeps())
+        assert server.posts("#comms") == []
+        root, note = server.posts("#comms-leads")
+        assert root["thread_ts"] is None and note["thread_ts"] == root["ts"]
+        con.close()
+    finally:
+        server.stop()
+
+
+def test_thread_channel_follows_the_thread_unless_it_escalates():
+    from alerts.routing import thread_channel
+
+    assert thread_channel("#comms", "info", []) == "#comms"  # no thread yet: the routed channel
+    assert thread_channel("#comms", "info", [("#comms-leads", "critical")]) == "#comms-leads"
+    assert thread_channel("#comms", "warning", [("#comms", "warning"), ("#leads", "critical")]) == "#comms"
+    # a warning thread in #comms that turns critical reaches the leads' channel
+    assert thread_channel("#leads", "critical", [("#comms", "warning")]) == "#leads"
