@@ -442,8 +442,8 @@ class Calendar(_Model):
 class Warehouse(_Model):
     path: Path = Path("data/warehouse.duckdb")
     publish_dir: Path = Path("data/published")
-    # Hours of event time the crisis signals recompute on each run, and the age beyond which an SLA
-    # breach is history rather than news (not alerted).
+    # Hours of event time the crisis signals recompute at least on each run (from the earliest changed
+    # hour when late data landed), and the age beyond which an SLA breach is history (not alerted).
     lookback_hours: int = Field(72, ge=0)
     # Incremental models re-read what landed since their last build, less this margin. Landing times
     # are stamped by the pipeline under its writer lock and only grow; the margin covers a clock step.

@@ -93,8 +93,18 @@ def build(
     as_of: dt.datetime | None = None,
     run_tests: bool = True,
 ):
+    from tertulia.business_calendar import write_business_intervals
     from tertulia.dbt_runner import build as dbt_build
 
+    # The business calendar is written by prepare_warehouse, before the run's import: on a first run
+    # it could not see the history being imported and started a year back, so older items got wrong
+    # business minutes and deadlines until a later run. Written again here, over what has landed now
+    # (only rows landed since the last look are scanned), so the SLA models see the run's data covered.
+    con = warehouse.connect(config.warehouse_path)
+    try:
+        write_business_intervals(con, config)
+    finally:
+        con.close()
     return dbt_build(config, select=select, full_refresh=full_refresh, as_of=as_of, run_tests=run_tests)
 
 

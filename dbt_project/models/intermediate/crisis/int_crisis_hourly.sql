@@ -8,7 +8,8 @@ with changed_hours as (
     select distinct hour_at
     from {{ ref('int_crisis_comments') }}
     {% if is_incremental() %}
-    where changed_at > (select max(changed_at) from {{ this }}) - interval 1 hour
+    -- coalesce: after a build that saw no message, max() is null and nothing would compare greater
+    where changed_at > (select coalesce(max(changed_at), timestamp '1900-01-01') from {{ this }}) - interval 1 hour
     {% endif %}
 ),
 

@@ -1,11 +1,23 @@
-{{ config(materialized='incremental', unique_key='signal_key', incremental_strategy='delete+insert') }}
+{{ config(
+    materialized='incremental',
+    unique_key='signal_key',
+    incremental_strategy='delete+insert',
+    on_schema_change='append_new_columns'
+) }}
 {#-
   One row per account, platform and UTC hour (plus platform/account 'all' for the whole community),
   with each crisis signal's observed value, baseline, ratio, score and whether it fired, and the
-  severity they combine to. Hours with no message are rows with zeros: a quiet hour is a fact.
+  severity they combine to. Hours with no message are rows with zeros: a quiet hour is a fact. Every
+  account that ever had a message has a row for every hour from the community's first message to
+  as_of, so its baselines count the quiet weeks before its first message as zeros.
 
-  Cost: an incremental run recomputes only the last `lookback_hours` up to as_of, reading the
-  hourly aggregates of a bounded history before them (the longest baseline), never all of it.
+  Incremental, and equal to a --full-refresh: a run recomputes the hours from the earliest of
+  (a) `lookback_hours` before as_of, (b) the hour after the last one built (runs further apart than
+  the look-back), (c) the earliest hour whose messages changed since the last build (late or
+  back-filled messages move the windows and baselines of every later hour); an account seen for the
+  first time gets all its hours. It reads the hourly aggregates of a bounded history before that
+  (the longest baseline, plus a week for daylight-saving shifts of the local hour of the week), never
+  all of it in the steady state. tests/dbt/test_incremental_equals_full.py holds it to this.
 -#}
 {%- set c = var('crisis', {}) -%}
 {%- set vs = c.get('volume_spike', {}) -%}
@@ -23,36 +35,78 @@
 {%- set pt_window = pt.get('window_hours', 3) | int -%}
 {%- set pt_min_negative = pt.get('min_negative', 6) -%}
 {%- set kw_min_hits = c.get('min_keyword_hits', 3) -%}
-{%- set baseline_hours = [baseline_weeks * 168, ns_days * 24 + ns_window, ns_days * 24 + pt_window] | max -%}
+{#- The volume baseline takes the previous rows of the same local hour of the week: where a
+    daylight-saving switch skips that local hour once, the fourth one back is five weeks away. -#}
+{%- set baseline_hours = [(baseline_weeks + 1) * 168, ns_days * 24 + ns_window, ns_days * 24 + pt_window] | max -%}
 {%- set lookback = var('lookback_hours', 72) | int -%}
+{%- set margin = var('reload_margin_minutes', 15) | int -%}
 {#- A baseline share or rate never counts as lower than these floors, so one negative comment in a
     quiet fortnight does not make every later negative an infinite ratio. -#}
 {%- set share_floor = 0.05 -%}
 {%- set keyword_ratio = 2.0 -%}
+{#- A table built before hourly_changed_through existed: recompute every hour once (the column is
+    then added by on_schema_change). -#}
+{%- set has_watermark = false -%}
+{%- if is_incremental() -%}
+    {%- set has_watermark = 'hourly_changed_through' in (adapter.get_columns_in_relation(this) | map(attribute='name') | list) -%}
+{%- endif %}
 
-with bounds as (
+with all_hourly as (
+    select * from {{ ref('int_crisis_hourly') }}
+),
+
+bounds as (
     select
         {{ dbt.date_trunc('hour', as_of()) }} as out_to,
-        {% if is_incremental() %}
-        {{ dbt.date_trunc('hour', as_of()) }} - interval {{ lookback }} hour as out_from
+        -- the community's first hour with a message: where every series starts, in every build
+        (select min(hour_at) from all_hourly) as first_hour,
+        {% if is_incremental() and has_watermark %}
+        least(
+            {{ dbt.date_trunc('hour', as_of()) }} - interval {{ lookback }} hour,
+            (select max(hour_at) from {{ this }}) + interval 1 hour,
+            (
+                select min(hour_at) from all_hourly
+                where changed_at > (select max(hourly_changed_through) from {{ this }}) - interval {{ margin }} minute
+            )
+        ) as out_from
         {% else %}
-        (select min(hour_at) from {{ ref('int_crisis_hourly') }}) as out_from
+        (select min(hour_at) from all_hourly) as out_from
         {% endif %}
 ),
 
+-- every series with a message up to as_of (not only those with one in the read window: a quiet
+-- account still gets its quiet hours), each with the first hour this run writes for it
+series as (
+    select
+        h.platform,
+        h.account_id,
+        {% if is_incremental() %}
+        case when t.platform is null then b.first_hour else greatest(b.out_from, b.first_hour) end as out_from
+        {% else %}
+        b.out_from
+        {% endif %}
+    from (select distinct platform, account_id from all_hourly, bounds where hour_at <= bounds.out_to) as h
+    cross join bounds as b
+    {% if is_incremental() %}
+    left join (select distinct platform, account_id from {{ this }}) as t
+        on t.platform = h.platform and t.account_id = h.account_id
+    {% endif %}
+),
+
 read_bounds as (
-    select out_to, out_from, out_from - interval {{ baseline_hours }} hour as read_from
-    from bounds
+    select
+        b.out_to,
+        -- never before the first message: the spine of a full build starts there too, so the
+        -- baselines of early hours see the same (few) weeks in both
+        greatest(min(s.out_from) - interval {{ baseline_hours }} hour, b.first_hour) as read_from
+    from series as s, bounds as b
+    group by b.out_to, b.first_hour
 ),
 
 hourly as (
     select h.*
-    from {{ ref('int_crisis_hourly') }} as h, read_bounds as b
+    from all_hourly as h, read_bounds as b
     where h.hour_at between b.read_from and b.out_to
-),
-
-series as (
-    select distinct platform, account_id from hourly
 ),
 
 spine as (
@@ -60,7 +114,7 @@ spine as (
     from series as s
     cross join (
         select unnest(generate_series(
-            (select greatest(read_from, (select min(hour_at) from hourly)) from read_bounds),
+            (select read_from from read_bounds),
             (select out_to from read_bounds),
             interval 1 hour
         )) as hour_at
@@ -130,7 +184,9 @@ post_window as (
 post_top_account as (
     select platform, account_id, hour_at,
         max(negatives_in_window) as post_negative_count,
-        arg_max(platform || ':' || post_id, negatives_in_window) as post_key
+        -- ties go to the smaller key (as in fct_crisis_incidents' post_keys): arg_max picks any of
+        -- them, and an incremental run and a full build then named different posts
+        first(platform || ':' || post_id order by negatives_in_window desc, platform || ':' || post_id) as post_key
     from post_window
     group by platform, account_id, hour_at
 ),
@@ -138,7 +194,7 @@ post_top_account as (
 post_top as (
     select * from post_top_account
     union all
-    select 'all', 'all', hour_at, max(post_negative_count), arg_max(post_key, post_negative_count)
+    select 'all', 'all', hour_at, max(post_negative_count), first(post_key order by post_negative_count desc, post_key)
     from post_top_account
     group by hour_at
 ),
@@ -264,6 +320,11 @@ select
         -- a busy hour alone (a giveaway, a viral post) is not a crisis; a sustained dip in sentiment is
         when signals_fired = 2 or negative_share_fired then 'warning'
         when signals_fired = 1 then 'watch'
-    end as severity
-from combined, bounds as b
-where hour_at between b.out_from and b.out_to
+    end as severity,
+    -- the newest change of the hourly aggregates this row saw: the next run recomputes from the
+    -- earliest hour changed after it
+    (select max(changed_at) from all_hourly) as hourly_changed_through
+from combined
+inner join series as s using (platform, account_id)
+cross join read_bounds as b
+where combined.hour_at between s.out_from and b.out_to
