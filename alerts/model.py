@@ -11,7 +11,7 @@ import datetime as dt
 from dataclasses import dataclass, field
 from typing import Literal
 
-Kind = Literal["crisis", "sla", "data_quality", "digest"]
+Kind = Literal["crisis", "sla", "data_quality", "digest", "pipeline"]
 Severity = Literal["info", "warning", "critical"]
 SEVERITY_ORDER = {"info": 0, "warning": 1, "critical": 2}
 

@@ -34,7 +34,13 @@ ELLIPSIS = "…"
 
 SEVERITY_EMOJI = {"critical": "🔴", "warning": "🟠", "info": "🔵"}
 RESOLVED_EMOJI = "✅"
-KIND_LABEL = {"crisis": "Crisis", "sla": "SLA", "data_quality": "Data quality", "digest": "Digest"}
+KIND_LABEL = {
+    "crisis": "Crisis",
+    "sla": "SLA",
+    "data_quality": "Data quality",
+    "digest": "Digest",
+    "pipeline": "Pipeline",
+}
 
 _SLACK_USER_ID = re.compile(r"^[UW][A-Z0-9]{2,20}$")
 _PARTIAL_ENTITY = re.compile(r"&[a-z]{0,3}$")

@@ -19,7 +19,7 @@ RULES = (
     ("alerts.crisis_rules", "crisis_alerts"),
     ("alerts.dq_rules", "dq_alerts"),
 )
-KINDS = ("crisis", "sla", "data_quality", "digest")
+KINDS = ("crisis", "sla", "data_quality", "digest", "pipeline")
 
 
 def _valid(alert: object, source: str) -> bool:

@@ -34,7 +34,7 @@ HELD_KINDS_BY_MART: dict[str, frozenset[str]] = {
 
 def ordered_kinds(kinds: frozenset[str] | set[str]) -> list[str]:
     """Alert kinds in the order people rank them: crisis, SLA, digest."""
-    order = ("crisis", "sla", "digest", "data_quality")
+    order = ("crisis", "sla", "digest", "data_quality", "pipeline")
     return sorted(kinds, key=lambda k: (order.index(k) if k in order else len(order), k))
 
 
@@ -44,6 +44,7 @@ KIND_NAMES = {
     "crisis": "Crisis alerts",
     "digest": "Digest",
     "data_quality": "Data alerts",
+    "pipeline": "Pipeline alerts",
 }
 
 NUMERIC_TYPES = [
