@@ -24,13 +24,14 @@ REPO = Path(__file__).resolve().parents[2]
 pytestmark = pytest.mark.integration
 
 QUEUE = "scheduler-test"  # only the short-interval copy goes here, so the worker runs nothing else
-COPY = "sla-watch-every-5s"
+INTERVAL = 15  # seconds
+COPY = f"sla-watch-every-{INTERVAL}s"
 SCHEDULER_WAIT = 180.0
 RUN_WAIT = 420.0
 
 
 def _short_copy_of_sla_watch(path: Path) -> None:
-    """prefect.yaml's sla-watch with a 5-second interval, dry-run, on its own work queue."""
+    """prefect.yaml's sla-watch on a short interval, dry-run, on its own work queue."""
     project = yaml.safe_load((REPO / "prefect.yaml").read_text(encoding="utf-8"))
     spec = next(d for d in project["deployments"] if d["name"] == "sla-watch")
     spec = {
@@ -38,8 +39,13 @@ def _short_copy_of_sla_watch(path: Path) -> None:
         "name": COPY,
         "parameters": {**spec["parameters"], "dry_run": True},
         "work_pool": {**spec["work_pool"], "work_queue_name": QUEUE},
-        "schedules": [{"interval": 5}],
+        "schedules": [{"interval": INTERVAL}],
     }
+    # Without the deployment's own slot: runs due every few seconds while one takes a minute would
+    # otherwise bounce between Late and AwaitingConcurrencySlot, a write storm the server's SQLite
+    # answers with "database is locked" on this 2-core machine. The work pool's limit of 1 still
+    # runs one at a time, and test_prefect_deployments.py checks every real deployment's limit.
+    spec.pop("concurrency_limit", None)
     copy = {k: project[k] for k in ("name", "prefect-version", "pull")}
     path.write_text(yaml.safe_dump({**copy, "deployments": [spec]}), encoding="utf-8")
 
@@ -49,11 +55,17 @@ def scheduled(tmp_path_factory):
     base = tmp_path_factory.mktemp("prefect-scheduler")
     paths = serve.ServicePaths(base / "home")
     # The scheduler's default loop is 60 s; 2 s keeps the test short without changing what it does.
-    os.environ["PREFECT_SERVER_SERVICES_SCHEDULER_LOOP_SECONDS"] = "2"
+    # At most 5 future runs per deployment (default 100): the same inserts, fewer of them.
+    settings = {
+        "PREFECT_SERVER_SERVICES_SCHEDULER_LOOP_SECONDS": "2",
+        "PREFECT_SERVER_SERVICES_SCHEDULER_MAX_RUNS": "5",
+    }
+    os.environ.update(settings)
     try:
         api_url = serve.start_server(paths, serve.free_port(0))
     finally:
-        os.environ.pop("PREFECT_SERVER_SERVICES_SCHEDULER_LOOP_SECONDS", None)
+        for key in settings:
+            os.environ.pop(key, None)
 
     config = yaml.safe_load((REPO / "community.example.yml").read_text(encoding="utf-8"))
     config["warehouse"]["path"] = str(base / "warehouse.duckdb")
