@@ -38,13 +38,18 @@ def _fail(message: str, code: int = 1) -> typer.Exit:
     return typer.Exit(code)
 
 
+def _config_path(path: Path) -> Path:
+    """The file a command reads: the example stands in for a missing default community.yml."""
+    if not path.exists() and path == Path("community.yml") and Path("community.example.yml").exists():
+        return Path("community.example.yml")
+    return path
+
+
 def _config(path: Path):
     from tertulia.config import ConfigError, load_config
 
-    if not path.exists() and path == Path("community.yml") and Path("community.example.yml").exists():
-        path = Path("community.example.yml")
     try:
-        return load_config(path)
+        return load_config(_config_path(path))
     except ConfigError as exc:
         raise _fail(str(exc)) from None
 
@@ -221,7 +226,8 @@ def run(
     """Run the whole pipeline once (import, enrich, build, checks, alerts, publish) as a Prefect flow."""
     as_of = _now_text(now)
     _config(config)
-    report = _run_flow(config, bundle_dir, dry_run, as_of)
+    # The flow reads the file itself: give it the one that was just validated.
+    report = _run_flow(_config_path(config), bundle_dir, dry_run, as_of)
     typer.echo(report.summary_text)
 
 

@@ -80,6 +80,25 @@ def test_the_cli_passes_now_to_the_flow_as_naive_utc(monkeypatch, example_config
     assert seen["as_of"] == "2026-11-27T20:00:00"
 
 
+def test_run_without_a_community_yml_runs_the_example_it_validated(monkeypatch, tmp_path):
+    import shutil
+
+    import flows.pipeline
+
+    seen = {}
+
+    class Report:
+        summary_text = "done"
+
+    monkeypatch.setattr(flows.pipeline, "community_pipeline", lambda **kw: seen.update(kw) or Report())
+    monkeypatch.setattr(cli, "_use_running_server", lambda: None)
+    shutil.copy(REPO / "community.example.yml", tmp_path / "community.example.yml")
+    monkeypatch.chdir(tmp_path)
+    result = runner.invoke(cli.app, ["run", "--dry-run"])
+    assert result.exit_code == 0, result.output
+    assert seen["config_path"] == "community.example.yml"  # not the missing community.yml
+
+
 def test_unknown_entity_is_refused_with_the_list_of_entities():
     result = runner.invoke(cli.app, ["quarantine", "--entity", "likes", "--config", "community.example.yml"])
     assert result.exit_code == 1
