@@ -168,3 +168,35 @@ def test_a_busy_warehouse_spools_the_alert_and_the_next_alert_run_sends_it(confi
     assert [r[:4] for r in _outbox(config)] == [("pipeline", "critical", "sent", "#data")]
     assert len(slack.posts("#data")) == 1
     assert list(spool_dir(config.warehouse_path).glob("*.json")) == []
+
+
+def _run_objects(config_path, state_name: str, message: str):
+    from types import SimpleNamespace
+
+    def nightly_build(config_path: str = "community.yml", dry_run: bool = False): ...
+
+    flow = SimpleNamespace(name="nightly_build", fn=nightly_build)
+    flow_run = SimpleNamespace(
+        id="5f1e", name="brave-owl", deployment_id=None, parameters={"config_path": str(config_path)}
+    )
+    return flow, flow_run, SimpleNamespace(name=state_name, message=message)
+
+
+def test_a_crashed_run_is_alerted_through_the_hook(config_file, slack):
+    from flows.failure_alerts import alert_on_failure
+
+    alert_on_failure(*_run_objects(config_file, "Crashed", "Execution was interrupted by SIGTERM"))
+    config = load_config(config_file)
+    assert _outbox(config) == [("pipeline", "critical", "sent", "#data", "nightly_build crashed")]
+    assert "Execution was interrupted by SIGTERM" in str(slack.posts("#data"))
+
+
+def test_the_hook_never_raises_and_logs_when_there_is_no_configuration(tmp_path, caplog):
+    from flows.failure_alerts import alert_on_failure
+
+    with caplog.at_level("ERROR", logger="tertulia.flows.failure_alerts"):
+        alert_on_failure(*_run_objects(tmp_path / "missing.yml", "Failed", "ValueError: boom"))
+    (record,) = [r for r in caplog.records if r.levelname == "ERROR"]
+    assert (
+        "nightly_build failed" in record.getMessage() and "missing.yml: no such file" in record.getMessage()
+    )
