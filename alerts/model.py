@@ -14,7 +14,7 @@ from typing import Literal, get_args
 # The one list of alert kinds and severities. community.yml's `slack.channels`, `slack.cooldown_minutes`
 # and `slack.channel_overrides` keys are checked against it on load (tertulia.config), so a new kind
 # added here is accepted there without another list to keep in step.
-Kind = Literal["crisis", "sla", "data_quality", "digest", "trend"]
+Kind = Literal["crisis", "sla", "data_quality", "digest", "trend", "pipeline"]
 Severity = Literal["info", "warning", "critical"]
 ALERT_KINDS: tuple[str, ...] = get_args(Kind)
 SEVERITIES: tuple[str, ...] = get_args(Severity)

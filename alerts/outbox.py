@@ -18,9 +18,12 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import hashlib
 import json
+import os
 import uuid
 from collections.abc import Iterable
+from pathlib import Path
 from typing import Any
 
 import duckdb
@@ -283,3 +286,37 @@ def counts_by_state(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
     ensure_outbox(con)
     rows = con.execute("select state, count(*) from tertulia.alert_outbox group by state").fetchall()
     return {state: int(n) for state, n in rows}
+
+
+# --- the spool: alerts that could not reach the outbox yet -------------------------------------------
+# A failed run's alert is raised right after the run let go of the warehouse; when another run holds
+# the writer lock longer than the alert may wait, the alert is written here (one JSON file per alert,
+# beside the warehouse) and the next run that sends alerts moves it into the outbox. Never lost, and
+# never twice: the outbox's dedupe_key decides, and a file is removed only after its row is committed.
+
+
+def spool_dir(warehouse_path) -> Path:
+    return Path(warehouse_path).parent / "alert-spool"
+
+
+def spool(warehouse_path, alert: Alert) -> Path:
+    folder = spool_dir(warehouse_path)
+    folder.mkdir(parents=True, exist_ok=True)
+    name = hashlib.sha256(alert.dedupe_key.encode()).hexdigest()[:32] + ".json"
+    tmp = folder / (name + ".tmp")
+    tmp.write_text(alert_to_json(alert), encoding="utf-8")
+    os.replace(tmp, folder / name)  # atomic: a reader never sees half a file
+    return folder / name
+
+
+def spooled(warehouse_path) -> list[tuple[Path, Alert]]:
+    folder = spool_dir(warehouse_path)
+    if not folder.is_dir():
+        return []
+    out = []
+    for path in sorted(folder.glob("*.json")):
+        try:
+            out.append((path, alert_from_json(path.read_text(encoding="utf-8"))))
+        except (ValueError, KeyError, TypeError):  # kept for a person to read, never silently dropped
+            path.rename(path.with_suffix(".unreadable"))
+    return out

@@ -52,6 +52,7 @@ KIND_LABEL = {
     "data_quality": "Data quality",
     "digest": "Digest",
     "trend": "Trend",
+    "pipeline": "Pipeline",
 }
 
 # Where each platform's own pages live (the host or any subdomain of it: www., m., old.). A link taken

@@ -20,7 +20,7 @@ RULES = (
     ("alerts.dq_rules", "dq_alerts"),
     ("alerts.trend_rules", "trend_alerts"),
 )
-KINDS = ("crisis", "sla", "data_quality", "digest", "trend")
+KINDS = ("crisis", "sla", "data_quality", "digest", "trend", "pipeline")
 
 
 def news_window(config: Config) -> dt.timedelta:

@@ -1,7 +1,9 @@
 """What a run shows in the Prefect UI: one artifact per thing a person wants to see.
 
-Each function turns a step's report (or mart rows) into an artifact; the data comes from plain
-functions in tertulia.run_views so tests can check it without Prefect.
+Each function turns a step's report (or mart rows) into an artifact. Mart rows are read by
+tertulia.run_views.read_views while the run still holds the writer lock: these functions never open
+the warehouse, because once a run lets go of the lock the next run may be writing it (DuckDB then
+refuses any other process, readers too).
 """
 
 from __future__ import annotations
@@ -9,7 +11,6 @@ from __future__ import annotations
 from prefect.artifacts import create_markdown_artifact, create_table_artifact
 
 from tertulia import run_views
-from tertulia.config import Config
 
 
 def _cells(rows: list[dict]) -> list[dict]:
@@ -57,16 +58,16 @@ def publish_sources(reports: dict) -> None:
         )
 
 
-def publish_marts(config: Config) -> None:
-    rows = run_views.mart_row_counts(config)
+def publish_marts(rows: list[dict] | None) -> None:
     if rows:
         create_table_artifact(
             key="marts-built", table=_cells(rows), description="Marts and their row counts after this run"
         )
 
 
-def publish_sla(config: Config) -> None:
-    rows = run_views.sla_attention_rows(config)
+def publish_sla(rows: list[dict] | None) -> None:
+    if rows is None:
+        return
     create_table_artifact(
         key="sla-at-risk-and-breached",
         table=_cells(rows) or [{"status": "none", "note": "no unanswered item is at risk or breached"}],
@@ -74,12 +75,22 @@ def publish_sla(config: Config) -> None:
     )
 
 
-def publish_crisis(config: Config) -> None:
+def publish_crisis(markdown: str | None) -> None:
+    if markdown is None:
+        return
     create_markdown_artifact(
         key="crisis-signals",
-        markdown=run_views.crisis_markdown(config),
+        markdown=markdown,
         description="Crisis signals and incidents",
     )
+
+
+def publish_views(views: run_views.RunViews) -> None:
+    publish_marts(views.marts)
+    publish_sla(views.sla)
+    publish_crisis(views.crisis)
+    if views.summary is not None:
+        create_markdown_artifact(key="run-summary", markdown=views.summary, description="What this run found")
 
 
 def publish_quality(report) -> None:

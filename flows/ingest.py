@@ -15,6 +15,7 @@ from prefect.artifacts import create_markdown_artifact
 
 from connectors.base import SourceError
 from connectors.runner import SourceReport, parse_since, run_sources
+from flows import failure_alerts
 from tertulia import pipeline, warehouse
 from tertulia.config import load_config
 
@@ -50,14 +51,14 @@ def _artifact_key(source_name: str) -> str:
     return "ingest-" + re.sub(r"[^a-z0-9-]+", "-", source_name.lower())
 
 
-@flow(name="ingest_source", log_prints=True)
+@flow(name="ingest_source", log_prints=True, **failure_alerts.HOOKS)
 def ingest_source(
     source_name: str, config_path: str = "community.yml", since: str | None = None
 ) -> SourceReport:
     """Land what is new in one configured source (`sources.<source_name>` in community.yml)."""
     logger = get_run_logger()
     config = load_config(config_path)
-    with warehouse.writer_lock(config.warehouse_path):
+    with warehouse.writer_lock(config.warehouse_path, holder="ingest_source", logger=logger):
         pipeline.prepare_warehouse(config)
         report = read_and_land(config, source_name, since)
     create_markdown_artifact(
@@ -74,12 +75,12 @@ def ingest_source(
     return report
 
 
-@flow(name="ingest_sources", log_prints=True)
+@flow(name="ingest_sources", log_prints=True, **failure_alerts.HOOKS)
 def ingest_sources(config_path: str = "community.yml", since: str | None = None) -> dict[str, SourceReport]:
     """Land what is new in every enabled source; one source failing does not stop the others."""
     logger = get_run_logger()
     config = load_config(config_path)
-    with warehouse.writer_lock(config.warehouse_path):
+    with warehouse.writer_lock(config.warehouse_path, holder="ingest_sources", logger=logger):
         pipeline.prepare_warehouse(config)
         reports = pipeline.ingest_sources(config, since=since)
     for name, report in reports.items():

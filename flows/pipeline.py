@@ -5,18 +5,15 @@ The flow is the job's table of contents; every step is a plain function in tertu
 
 from __future__ import annotations
 
-import datetime as dt
 import os
 import time
 from pathlib import Path
 
 from prefect import flow, get_run_logger, task
-from prefect.artifacts import create_markdown_artifact
 
-from flows import artifacts
-from tertulia import pipeline, warehouse
+from flows import artifacts, failure_alerts
+from tertulia import pipeline, run_views, warehouse
 from tertulia.config import load_config
-from tertulia.summary import render_markdown
 
 
 @task(name="Prepare warehouse and configuration")
@@ -63,7 +60,7 @@ def publish(config):
     return pipeline.publish(config)
 
 
-@flow(name="community_pipeline", log_prints=True)
+@flow(name="community_pipeline", log_prints=True, **failure_alerts.HOOKS)
 def community_pipeline(
     config_path: str = "community.example.yml",
     bundle_dir: str | None = None,
@@ -74,27 +71,26 @@ def community_pipeline(
     """Import, enrich, build, check, alert and publish, once."""
     logger = get_run_logger()
     config = load_config(config_path)
-    now = dt.datetime.fromisoformat(as_of) if as_of else pipeline.utcnow()
+    pinned = pipeline.parse_instant(as_of)
+    now = pinned or pipeline.utcnow()
     report = pipeline.RunReport(started_at=now)
-    with warehouse.writer_lock(config.warehouse_path):
+    with warehouse.writer_lock(config.warehouse_path, holder="community_pipeline", logger=logger):
         prepare(config)
         report.imported = import_files(config, Path(bundle_dir) if bundle_dir else None)
         report.sources = ingest_sources(config)
         report.enriched = enrich(config)
-        built = build(config, select, now if as_of else None)
+        built = build(config, select, pinned)
         report.models_built = built.models_built
         report.quality = check_quality(config, now)
         held = frozenset(getattr(report.quality, "held_kinds", ()) or ())
         report.alerts = send_alerts(config, now, dry_run, held)
         report.published = publish(config)
+        views = run_views.read_views(config, marts=True, sla=True, crisis=True, summary_of=report)
+    report.summary_text = views.summary_text or ""
     artifacts.publish_import(report.imported)
     artifacts.publish_sources(report.sources)
-    artifacts.publish_marts(config)
-    artifacts.publish_sla(config)
-    artifacts.publish_crisis(config)
+    artifacts.publish_views(views)
     artifacts.publish_quality(report.quality)
     artifacts.publish_alerts(report.alerts)
-    summary = render_markdown(config, report)
-    create_markdown_artifact(key="run-summary", markdown=summary, description="What this run found")
     logger.info("Run finished: %s models built", len(report.models_built))
     return report

@@ -9,10 +9,10 @@ from __future__ import annotations
 import datetime as dt
 from pathlib import Path
 
-from prefect import flow, task
+from prefect import flow, get_run_logger, task
 
-from flows import artifacts
-from tertulia import pipeline, warehouse
+from flows import artifacts, failure_alerts
+from tertulia import pipeline, run_views, warehouse
 from tertulia.config import load_config
 
 # Models the watches rebuild: the SLA mart and its daily aggregate; the crisis marts. `+` takes their
@@ -22,7 +22,11 @@ CRISIS_MODELS = "+fct_crisis_signals +fct_crisis_incidents"
 
 
 def _now(as_of: str | None) -> dt.datetime:
-    return dt.datetime.fromisoformat(as_of) if as_of else pipeline.utcnow()
+    return pipeline.parse_instant(as_of) or pipeline.utcnow()
+
+
+def _lock(config, holder: str):
+    return warehouse.writer_lock(config.warehouse_path, holder=holder, logger=get_run_logger())
 
 
 @task(name="Prepare warehouse and configuration")
@@ -60,71 +64,85 @@ def publish(config):
     return pipeline.publish(config)
 
 
-@flow(name="file_drop_import", log_prints=True)
+@flow(name="file_drop_import", log_prints=True, **failure_alerts.HOOKS)
 def file_drop_import(config_path: str = "community.yml", bundle_dir: str | None = None):
     """Land whatever file exports were dropped in the bundle folder (safe to repeat)."""
     config = load_config(config_path)
-    with warehouse.writer_lock(config.warehouse_path):
+    with _lock(config, "file_drop_import"):
         prepare(config)
         report = import_files(config, bundle_dir)
     artifacts.publish_import(report)
     return report
 
 
-def _watch(config_path: str, models: str, dry_run: bool, as_of: str | None):
-    """A watch's run: enrich what is new, rebuild `models` without their tests, send what is due."""
+@task(name="Read quality holds in force")
+def holds_in_force(config):
+    return pipeline.held_kinds_in_force(config)
+
+
+def _watch(config_path: str, models: str, dry_run: bool, as_of: str | None, holder: str, **views):
+    """A watch's run: enrich what is new, rebuild `models` without their tests, send what is due.
+
+    Watches run no quality gate of their own: the holds the latest quality run (the nightly build)
+    applied stay in force, so a watch neither sends a held kind nor releases rows held in the outbox.
+    """
     config = load_config(config_path)
-    now = _now(as_of)
-    with warehouse.writer_lock(config.warehouse_path):
+    pinned = pipeline.parse_instant(as_of)
+    now = pinned or pipeline.utcnow()
+    with _lock(config, holder):
         prepare(config)
         enrich(config)
-        rebuild(config, models, now if as_of else None, False)
-        report = send_alerts(config, now, dry_run)
-    return config, report
+        rebuild(config, models, pinned, False)
+        held = holds_in_force(config)
+        report = send_alerts(config, now, dry_run, held)
+        seen = run_views.read_views(config, **views)
+    return seen, report
 
 
-@flow(name="sla_watch", log_prints=True)
+@flow(name="sla_watch", log_prints=True, **failure_alerts.HOOKS)
 def sla_watch(config_path: str = "community.yml", dry_run: bool = False, as_of: str | None = None):
     """Every few minutes: enrich new comments, rebuild the response models, send SLA alerts."""
-    config, report = _watch(config_path, SLA_MODELS, dry_run, as_of)
-    artifacts.publish_sla(config)
+    views, report = _watch(config_path, SLA_MODELS, dry_run, as_of, "sla_watch", sla=True)
+    artifacts.publish_views(views)
     artifacts.publish_alerts(report)
     return report
 
 
-@flow(name="crisis_watch", log_prints=True)
+@flow(name="crisis_watch", log_prints=True, **failure_alerts.HOOKS)
 def crisis_watch(config_path: str = "community.yml", dry_run: bool = False, as_of: str | None = None):
     """Every few minutes: enrich new comments, rebuild the crisis signals, send crisis alerts."""
-    config, report = _watch(config_path, CRISIS_MODELS, dry_run, as_of)
-    artifacts.publish_crisis(config)
+    views, report = _watch(config_path, CRISIS_MODELS, dry_run, as_of, "crisis_watch", crisis=True)
+    artifacts.publish_views(views)
     artifacts.publish_alerts(report)
     return report
 
 
-@flow(name="nightly_build", log_prints=True)
+@flow(name="nightly_build", log_prints=True, **failure_alerts.HOOKS)
 def nightly_build(config_path: str = "community.yml", dry_run: bool = False, as_of: str | None = None):
     """Every night: every model and its tests, the data-quality gates, alerts, and a fresh BI copy."""
     config = load_config(config_path)
-    now = _now(as_of)
-    with warehouse.writer_lock(config.warehouse_path):
+    pinned = pipeline.parse_instant(as_of)
+    now = pinned or pipeline.utcnow()
+    with _lock(config, "nightly_build"):
         prepare(config)
         enrich(config)
-        rebuild(config, None, now if as_of else None, True)
+        rebuild(config, None, pinned, True)
         quality = check_quality(config, now)
         held = frozenset(getattr(quality, "held_kinds", ()) or ())
         report = send_alerts(config, now, dry_run, held)
         publish(config)
-    artifacts.publish_marts(config)
+        views = run_views.read_views(config, marts=True)
+    artifacts.publish_views(views)
     artifacts.publish_quality(quality)
     artifacts.publish_alerts(report)
     return report
 
 
-@flow(name="daily_digest", log_prints=True)
+@flow(name="daily_digest", log_prints=True, **failure_alerts.HOOKS)
 def daily_digest(config_path: str = "community.yml", dry_run: bool = False, day: str | None = None):
     """Every morning: yesterday's numbers and a 14-day chart to the community channel."""
     config = load_config(config_path)
-    with warehouse.writer_lock(config.warehouse_path):
+    with _lock(config, "daily_digest"):
         prepare(config)
         report = pipeline.send_digest(
             config, day=dt.date.fromisoformat(day) if day else None, dry_run=dry_run
@@ -133,13 +151,13 @@ def daily_digest(config_path: str = "community.yml", dry_run: bool = False, day:
     return report
 
 
-@flow(name="weekly_report", log_prints=True)
+@flow(name="weekly_report", log_prints=True, **failure_alerts.HOOKS)
 def weekly_report(config_path: str = "community.yml", dry_run: bool = False, as_of: str | None = None):
     """Monday morning: last week in one page (response times, engagement, crises, goals) in the UI and Slack."""
     from prefect.artifacts import create_markdown_artifact
 
     config = load_config(config_path)
-    with warehouse.writer_lock(config.warehouse_path):
+    with _lock(config, "weekly_report"):
         prepare(config)
         markdown, report = pipeline.weekly_report(config, now=_now(as_of), dry_run=dry_run)
     create_markdown_artifact(key="weekly-report", markdown=markdown, description="Last week in one page")

@@ -123,3 +123,29 @@ def latest_run(con: duckdb.DuckDBPyConnection) -> tuple[str, dt.datetime] | None
         "select run_id, any_value(run_at) from tertulia.dq_results group by run_id order by max(checked_at) desc limit 1"
     ).fetchone()
     return (row[0], row[1]) if row else None
+
+
+def holds_in_force(con: duckdb.DuckDBPyConnection) -> frozenset[str]:
+    """Alert kinds held back by the most recent quality run: those of the marts it found failing.
+
+    The same rule as the gate itself (quality.suites.HELD_KINDS_BY_MART on a failed mart suite), read
+    back from `tertulia.dq_results`, so a run that checks nothing itself (the watches) keeps the holds
+    the nightly run applied until a later quality run passes.
+    """
+    from quality.suites import HELD_KINDS_BY_MART
+
+    try:
+        latest = latest_run(con)
+    except duckdb.CatalogException:  # no quality run on this warehouse yet
+        return frozenset()
+    if latest is None:
+        return frozenset()
+    rows = con.execute(
+        "select distinct suite from tertulia.dq_results where run_id = ? and success = false", [latest[0]]
+    ).fetchall()
+    held: set[str] = set()
+    for (suite,) in rows:
+        schema, _, table = str(suite).partition(".")
+        if schema == "marts":
+            held |= HELD_KINDS_BY_MART.get(table, frozenset())
+    return frozenset(held)

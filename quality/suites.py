@@ -36,7 +36,7 @@ HELD_KINDS_BY_MART: dict[str, frozenset[str]] = {
 
 def ordered_kinds(kinds: frozenset[str] | set[str]) -> list[str]:
     """Alert kinds in the order people rank them: crisis, SLA, trend, digest."""
-    order = ("crisis", "sla", "trend", "digest", "data_quality")
+    order = ("crisis", "sla", "trend", "digest", "data_quality", "pipeline")
     return sorted(kinds, key=lambda k: (order.index(k) if k in order else len(order), k))
 
 
@@ -47,6 +47,7 @@ KIND_NAMES = {
     "digest": "Digest",
     "data_quality": "Data alerts",
     "trend": "Trend alerts",
+    "pipeline": "Pipeline alerts",
 }
 
 NUMERIC_TYPES = [

@@ -38,22 +38,69 @@ def _fail(message: str, code: int = 1) -> typer.Exit:
     return typer.Exit(code)
 
 
+def _config_path(path: Path) -> Path:
+    """The file a command reads: the example stands in for a missing default community.yml."""
+    if not path.exists() and path == Path("community.yml") and Path("community.example.yml").exists():
+        return Path("community.example.yml")
+    return path
+
+
 def _config(path: Path):
     from tertulia.config import ConfigError, load_config
 
-    if not path.exists() and path == Path("community.yml") and Path("community.example.yml").exists():
-        path = Path("community.example.yml")
     try:
-        return load_config(path)
+        return load_config(_config_path(path))
     except ConfigError as exc:
         raise _fail(str(exc)) from None
 
 
-def _parse_now(value: str | None) -> dt.datetime | None:
-    if not value:
+def _version(value: bool) -> None:
+    if value:
+        from importlib.metadata import PackageNotFoundError, version
+
+        try:
+            typer.echo(f"tertulia {version('tertulia')}")
+        except PackageNotFoundError:  # running from a source tree that was never installed
+            typer.echo("tertulia (not installed; run `make install`)")
+        raise typer.Exit()
+
+
+@app.callback()
+def _main(
+    version: Annotated[
+        bool,
+        typer.Option("--version", callback=_version, is_eager=True, help="Print the version and exit."),
+    ] = False,
+) -> None:
+    """Tertulia: community data pipeline (imports, dbt marts, SLA and crisis alerts)."""
+
+
+def _now_text(value: str | None) -> str | None:
+    """`--now` checked and normalised to naive UTC before anything starts (a server, a run)."""
+    from tertulia.pipeline import parse_instant
+
+    try:
+        parsed = parse_instant(value)
+    except ValueError as exc:
+        raise _fail(str(exc)) from None
+    return parsed.isoformat() if parsed else None
+
+
+def _use_running_server() -> str | None:
+    """Point Prefect at the server `tertulia serve` started, when it answers, so CLI runs show in its UI.
+
+    An explicit PREFECT_API_URL wins; with neither, Prefect starts a temporary server as before.
+    """
+    if os.environ.get("PREFECT_API_URL"):
         return None
-    t = dt.datetime.fromisoformat(value)
-    return t.astimezone(dt.UTC).replace(tzinfo=None) if t.tzinfo else t
+    from tertulia.serve import running_api_url
+
+    api_url = running_api_url()
+    if api_url:
+        os.environ["PREFECT_API_URL"] = api_url
+        os.environ.setdefault("PREFECT_UI_URL", api_url.removesuffix("/api"))
+        typer.echo(f"Using the Prefect server started by `tertulia serve`: {api_url.removesuffix('/api')}")
+    return api_url
 
 
 @app.command()
@@ -154,6 +201,12 @@ def build(
                 run_dbt(cfg, ["docs", "generate"])
     except (DbtError, warehouse.WarehouseBusy) as exc:
         raise _fail(str(exc)) from None
+    if select and not result.nodes:
+        # dbt only warns and exits 0 when a selector matches nothing: a typo would look like success.
+        raise _fail(
+            f"--select {select!r} matches no model, test or seed of the dbt project; "
+            "check the name (e.g. 'fct_sla_events', '+fct_sla_events', 'marts')"
+        )
     typer.echo(f"Built {len(result.models_built)} models; {len(result.nodes)} nodes ran.")
 
 
@@ -171,14 +224,15 @@ def run(
     ] = None,
 ) -> None:
     """Run the whole pipeline once (import, enrich, build, checks, alerts, publish) as a Prefect flow."""
-    from tertulia.summary import render_text
+    as_of = _now_text(now)
+    _config(config)
+    # The flow reads the file itself: give it the one that was just validated.
+    report = _run_flow(_config_path(config), bundle_dir, dry_run, as_of)
+    typer.echo(report.summary_text)
 
-    cfg = _config(config)
-    report = _run_flow(config, bundle_dir, dry_run, now)
-    typer.echo(render_text(cfg, report))
 
-
-def _run_flow(config: Path, bundle_dir: Path | None, dry_run: bool, now: str | None):
+def _run_flow(config: Path, bundle_dir: Path | None, dry_run: bool, as_of: str | None):
+    _use_running_server()
     from flows.pipeline import community_pipeline
     from tertulia.dbt_runner import DbtError
     from tertulia.warehouse import WarehouseBusy
@@ -188,7 +242,7 @@ def _run_flow(config: Path, bundle_dir: Path | None, dry_run: bool, now: str | N
             config_path=str(config),
             bundle_dir=str(bundle_dir) if bundle_dir else None,
             dry_run=dry_run,
-            as_of=now,
+            as_of=as_of,
         )
     except (DbtError, WarehouseBusy) as exc:
         raise _fail(str(exc)) from None
@@ -200,8 +254,6 @@ def demo(
     days: Annotated[int, typer.Option(help="Days of sample history.")] = 90,
 ) -> None:
     """Write the sample community, run the whole pipeline on it and print what it found."""
-    from tertulia.summary import render_text
-
     cfg = _config(config)
     bundle = cfg.resolve(cfg.bundle_dir or "data/sample")
     from tertulia.sample import write_sample
@@ -210,7 +262,7 @@ def demo(
     typer.echo(f"Sample community written to {bundle}: {facts.describe()}")
     # Evaluate "now" as the end of the sample, so the sample's open items look like today's.
     report = _run_flow(config, bundle, True, facts.now.isoformat())
-    typer.echo(render_text(cfg, report))
+    typer.echo(report.summary_text)
 
 
 @app.command()
@@ -233,7 +285,10 @@ def quarantine(
 ) -> None:
     """List rows held back from landing, with the file, line and reason."""
     from connectors.quarantine import render_quarantine
+    from tertulia.contract import ENTITIES
 
+    if entity is not None and entity not in ENTITIES:
+        raise _fail(f"--entity {entity!r} is not an entity; use one of {', '.join(ENTITIES)}")
     cfg = _config(config)
     try:
         typer.echo(render_quarantine(cfg, entity=entity, limit=limit))
@@ -246,6 +301,12 @@ def serve(config: ConfigOpt = DEFAULT_CONFIG) -> None:
     """Start a local Prefect server and worker, and register the scheduled deployments."""
     from tertulia.serve import start
 
+    if not config.exists():
+        # Not the example's stand-in: every scheduled run would be deployed with a path that does not exist.
+        raise _fail(
+            f"{config}: no such file; the scheduled jobs need a real configuration. Copy "
+            "community.example.yml to community.yml and edit it, or pass --config community.example.yml."
+        )
     cfg = _config(config)
     typer.echo(start(cfg, config))
 

@@ -346,6 +346,11 @@ class QuietHours(_Model):
         return v
 
 
+# A kind with no channel of its own goes where this kind goes: failed runs (`pipeline`) concern the
+# people who look after the data, so a community.yml written before that kind existed still routes it.
+CHANNEL_FALLBACK = {"pipeline": "data_quality", "trend": "crisis"}
+
+
 class Slack(_Model):
     token_env: str = "SLACK_BOT_TOKEN"
     token_secret_block: str | None = None  # name of a Prefect Secret block holding the bot token
@@ -602,6 +607,8 @@ class Config(_Model):
     def channel_for(self, kind: str, severity: str | None = None) -> str | None:
         if severity and f"{kind}:{severity}" in self.slack.channel_overrides:
             return self.slack.channel_overrides[f"{kind}:{severity}"]
+        if kind not in self.slack.channels and kind in CHANNEL_FALLBACK:
+            return self.channel_for(CHANNEL_FALLBACK[kind], severity)
         return self.slack.channels.get(kind)
 
 

@@ -22,6 +22,27 @@ def utcnow() -> dt.datetime:
     return dt.datetime.now(dt.UTC).replace(tzinfo=None)
 
 
+def parse_instant(value: str | dt.datetime | None) -> dt.datetime | None:
+    """`--now` / a flow's `as_of` as the naive UTC instant every model and rule compares with.
+
+    An offset is exact (`2026-11-27T15:00:00-05:00` is 20:00 UTC); no offset means UTC. The one place
+    that reads it: an aware value passed on would fail every "not in the future" comparison.
+    """
+    if value is None or value == "":
+        return None
+    if isinstance(value, dt.datetime):
+        t = value
+    else:
+        try:
+            t = dt.datetime.fromisoformat(str(value).strip())
+        except ValueError:
+            raise ValueError(
+                f"--now {value!r} is not an ISO 8601 instant; write it like 2026-11-27T15:00:00-05:00 "
+                "(an offset is exact; without one it is UTC)"
+            ) from None
+    return t.astimezone(dt.UTC).replace(tzinfo=None) if t.tzinfo else t
+
+
 @dataclass
 class RunReport:
     started_at: dt.datetime
@@ -33,6 +54,8 @@ class RunReport:
     alerts: Any = None
     published: Any = None
     errors: list[str] = field(default_factory=list)
+    # What `tertulia run` prints, read while the run held the writer lock (see run_views.read_views).
+    summary_text: str = ""
 
 
 def prepare_warehouse(config: Config) -> None:
@@ -119,6 +142,20 @@ def check_quality(config: Config, *, now: dt.datetime | None = None):
         con.close()
 
 
+def held_kinds_in_force(config: Config) -> frozenset[str]:
+    """Alert kinds the latest quality run holds back (the nightly run's gates), for runs that do not
+    check quality themselves (the 5- and 10-minute watches): a later passing quality run releases them."""
+    from quality.results import holds_in_force
+
+    if not config.warehouse_path.exists():
+        return frozenset()
+    con = warehouse.connect(config.warehouse_path)
+    try:
+        return holds_in_force(con)
+    finally:
+        con.close()
+
+
 def evaluate_and_send_alerts(
     config: Config,
     *,
@@ -128,17 +165,61 @@ def evaluate_and_send_alerts(
 ):
     """Turn mart rows into alerts, write them to the outbox, deliver what is pending."""
     from alerts.delivery import deliver_pending
-    from alerts.outbox import enqueue
+    from alerts.outbox import enqueue, spooled
     from alerts.rules import evaluate_all
 
     now = now or utcnow()
+    waiting = spooled(config.warehouse_path)  # failed-run alerts that could not get the lock in time
     con = warehouse.connect(config.warehouse_path)
     try:
         new_alerts = evaluate_all(con, config, now=now)
-        enqueue(con, new_alerts, now=now, held_kinds=held_kinds)
+        enqueue(con, [a for _, a in waiting] + new_alerts, now=now, held_kinds=held_kinds)
+        for path, _ in waiting:  # committed: the outbox has them now
+            path.unlink(missing_ok=True)
         return deliver_pending(con, config, now=now, dry_run=dry_run)
     finally:
         con.close()
+
+
+# How long a failed run's alert waits for another run to let go of the warehouse before it is spooled.
+PIPELINE_ALERT_LOCK_WAIT_SECONDS = 120.0
+
+
+def send_pipeline_alert(
+    config: Config,
+    alert,
+    *,
+    now: dt.datetime | None = None,
+    dry_run: bool = False,
+    wait_seconds: float = PIPELINE_ALERT_LOCK_WAIT_SECONDS,
+    logger=None,
+) -> str:
+    """Put a failed run's alert in the outbox and deliver what is pending; says what became of it.
+
+    It waits for the writer lock like any writer; if another run keeps it longer than `wait_seconds`,
+    the alert goes to the spool (alerts.outbox.spool) and the next run that sends alerts delivers it.
+    Holds the latest quality run applied stay as they are (enqueue re-applies the holds it is given).
+    """
+    from alerts.delivery import deliver_pending
+    from alerts.outbox import enqueue, spool
+    from quality.results import holds_in_force
+
+    now = now or utcnow()
+    try:
+        with warehouse.writer_lock(
+            config.warehouse_path, wait_seconds=wait_seconds, holder="pipeline alert", logger=logger
+        ):
+            prepare_warehouse(config)
+            con = warehouse.connect(config.warehouse_path)
+            try:
+                enqueue(con, [alert], now=now, held_kinds=holds_in_force(con))
+                report = deliver_pending(con, config, now=now, dry_run=dry_run)
+            finally:
+                con.close()
+    except warehouse.WarehouseBusy as exc:
+        path = spool(config.warehouse_path, alert)
+        return f"warehouse busy ({exc}); alert spooled to {path}, the next alert run sends it"
+    return report.render() if hasattr(report, "render") else str(report)
 
 
 def publish(config: Config):

@@ -116,6 +116,34 @@ def wait_healthy(api_url: str, timeout: float = 120.0) -> None:
     raise RuntimeError(f"the Prefect server at {api_url} did not become healthy in {timeout:.0f}s ({last})")
 
 
+def running_api_url(paths: ServicePaths | None = None, timeout: float = 2.0) -> str | None:
+    """The API address of the server `tertulia serve` started, if it is up and answers its health check.
+
+    The address file outlives a server that died or was stopped by other means: a stale one is ignored.
+    """
+    paths = paths or default_paths()
+    try:
+        api_url = paths.address.read_text(encoding="utf-8").strip()
+    except (FileNotFoundError, OSError):
+        return None
+    if not api_url:
+        return None
+    try:
+        return api_url if httpx.get(f"{api_url}/health", timeout=timeout).status_code == 200 else None
+    except httpx.HTTPError:
+        return None
+
+
+def deployment_run_hint(api_url: str, deployment: str = "sla_watch/sla-watch") -> str:
+    """The line to copy to run a deployment by hand: Prefect's CLI needs to be told which server."""
+    prefect = Path(_prefect_bin())
+    try:
+        shown = str(prefect.relative_to(Path.cwd()))
+    except ValueError:  # not under the current folder: the full path still works when copied
+        shown = str(prefect)
+    return f"PREFECT_API_URL={api_url} {shown} deployment run {deployment}"
+
+
 def start_server(paths: ServicePaths, port: int) -> str:
     paths.home.mkdir(parents=True, exist_ok=True)
     api_url = f"http://127.0.0.1:{port}/api"
@@ -189,6 +217,9 @@ def start(config: Config, config_path: Path, paths: ServicePaths | None = None) 
     return (
         f"Prefect UI: {ui}  (deployments: {ui}/deployments)\n"
         f"Worker polling work pool '{POOL}'. Logs: {paths.server_log}, {paths.worker_log}\n"
+        "Run a deployment now (copy this line):\n"
+        f"  {deployment_run_hint(api_url)}\n"
+        "`tertulia run` uses this server while it is up, so its runs show in the UI too.\n"
         "Stop everything with `make stop`."
     )
 

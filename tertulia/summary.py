@@ -97,26 +97,3 @@ def render_text(config: Config, report) -> str:
 def render_markdown(config: Config, report) -> str:
     body = _lines(config, report)
     return "## " + body[0] + "\n\n" + "\n".join(f"    {line}" for line in body[1:])
-
-
-def weekly_markdown(config: Config) -> str:
-    """The week in one page for the Prefect UI: the same numbers as the run summary, plus goals."""
-    lines = [f"# {config.community.name}: the week", ""]
-    lines += [f"- {line.strip()}" for line in _lines(config, None)[1:]]
-    goals = run_views._query(
-        config, "select * from marts.fct_goal_progress order by period_start_date desc, goal_name limit 20"
-    )
-    if goals:
-        lines += [
-            "",
-            "## Goals",
-            "",
-            "| goal | period | actual | target | on track |",
-            "|---|---|---|---|---|",
-        ]
-        for g in goals:
-            lines.append(
-                f"| {g.get('goal_name')} | {g.get('period_start_date')} | {g.get('actual')} | {g.get('target')} | "
-                f"{'yes' if g.get('is_on_track') else 'no'} |"
-            )
-    return "\n".join(lines)

@@ -170,3 +170,42 @@ def test_the_deployments_page_lists_every_deployment(server, tmp_path):
     assert shot.exists() and shot.stat().st_size > 10_000
     if os.environ.get("TERTULIA_UPDATE_DOCS") == "1":
         shutil.copy(shot, REPO / "docs" / "prefect-deployments.png")
+
+
+async def _pipeline_runs():
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import FlowFilter, FlowFilterName
+
+    async with get_client() as client:
+        return await client.read_flow_runs(
+            flow_filter=FlowFilter(name=FlowFilterName(any_=["community_pipeline"]))
+        )
+
+
+def test_tertulia_run_uses_the_served_server_and_reads_now_with_its_offset(server):
+    """`tertulia run` while `tertulia serve` is up: the run is on that server (so it shows in its UI),
+    and `--now` with an offset reaches the flow as the same instant in naive UTC (issue 21.5)."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PREFECT_API")}
+    env["PREFECT_HOME"] = str(server["paths"].home)  # where `tertulia serve` saved the address
+    res = subprocess.run(
+        [
+            str(Path(serve._prefect_bin()).with_name("tertulia")),
+            "run",
+            "--config",
+            str(server["config_path"]),
+            "--dry-run",
+            "--now",
+            "2026-11-20T12:00:00-05:00",
+        ],  # fmt: skip
+        env=env,
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
+    assert res.returncode == 0, res.stdout[-3000:] + res.stderr[-3000:]
+    assert "Using the Prefect server started by `tertulia serve`" in res.stdout
+    runs = _run(_pipeline_runs(), server["env"])
+    assert len(runs) == 1
+    assert runs[0].state.is_completed()
+    assert runs[0].parameters["as_of"] == "2026-11-20T17:00:00"
