@@ -347,7 +347,8 @@ class QuietHours(_Model):
 
 
 # A kind with no channel of its own goes where this kind goes: failed runs (`pipeline`) concern the
-# people who look after the data, so a community.yml written before that kind existed still routes it.
+# people who look after the data, a term rising fast with negative words (`trend`) the comms team that
+# watches crises; so a community.yml written before those kinds existed still routes them.
 CHANNEL_FALLBACK = {"pipeline": "data_quality", "trend": "crisis"}
 
 
