@@ -326,39 +326,55 @@ def _select_csv(
 
 
 def _select_csv_rejects(con: duckdb.DuckDBPyConnection, ent: Entity, p: Path, stage: str) -> tuple[str, list]:
-    """A CSV read whose rows that do not fit the header (too many or too few fields, a broken quote)
+    """A CSV read whose rows that do not fit the header (too many or too few fields, an unclosed quote)
     are quarantined one by one with their data-row number; the other rows land.
 
-    DuckDB hands the rejected rows over with their physical line (header included); the rows kept are
-    numbered in order, so the k-th kept row is data row k plus the rejected rows before it."""
+    DuckDB's sniffer gives up on such files (or picks a dialect without quotes, which makes every
+    quoted comma a stray one), so the dialect is the header line's: its delimiter, double quotes.
+    DuckDB hands the rejected rows over with their first physical line (header included) and text;
+    the rows kept are numbered in order, so the k-th kept row is data row k plus the lines the rejected
+    rows before it took."""
+    delim, names = _csv_header(p)
+    if not all(n.strip() for n in names) or len({n.strip().lower() for n in names}) != len(names):
+        raise BundleFileError(
+            f"{p}: the header has an empty or repeated column name ({', '.join(names)}) and some rows do not "
+            "fit it. Nothing of this file was landed; fix the header and import again."
+        )
     rejects, scans = f"{stage}_rejects", f"{stage}_scans"
     for t in (stage, rejects, scans):
         con.execute(f"drop table if exists temp.{t}")
+    columns = "{" + ", ".join(f"{_lit(n)}: 'VARCHAR'" for n in names) + "}"
     con.execute(
         f"create temp table {stage} as select row_number() over () as _rn, * "  # noqa: S608 - names made here
-        f"from read_csv(?, all_varchar=true, header=true, skip=0, max_line_size={MAX_LINE_BYTES}, "
+        f"from read_csv(?, columns={columns}, auto_detect=false, header=true, skip=0, delim={_lit(delim)}, "
+        f"quote='\"', escape='\"', max_line_size={MAX_LINE_BYTES}, "
         f"store_rejects=true, rejects_table={_lit(rejects)}, rejects_scan={_lit(scans)})",
         [readable(p)],
     )
-    header = [r[0] for r in con.execute(f"describe {stage}").fetchall()][1:]  # noqa: S608
-    if _unsniffable(header):
-        _explain_unsniffable_csv(ent, p)
-    cols, extra = _csv_columns(ent, header, p)
-    rule, reason = _swallowed_rows(header)
+    cols, extra = _csv_columns(ent, names, p)
+    rule, reason = _swallowed_rows(names)
+    lines = "(1 + length(any_value(csv_line)) - length(replace(any_value(csv_line), chr(10), '')))"
     bad = f"""
-        select line - 1 as d, any_value(csv_line) as csv_line,
-            case when bool_and(error_type in ('TOO MANY COLUMNS', 'MISSING COLUMNS'))
-                 then 'the row has ' || max(try_cast(regexp_extract(error_message, 'Found: ([0-9]+)', 1) as int))
-                      || ' fields but the header has {len(header)}'
-                 else 'the row does not fit the header: ' || string_agg(distinct error_message, '; ')
-            end || ' (a stray delimiter or an unclosed quote?)' as reason,
-            line - 2 - (row_number() over (order by line) - 1) as kept_before
-        from temp.{rejects} group by line
+        select d, csv_line, reason, span,
+            d - 1 - coalesce(sum(span) over (order by d rows between unbounded preceding and 1 preceding), 0)
+                as kept_before
+        from (
+            select line - 1 as d, any_value(csv_line) as csv_line, {lines} as span,
+                case when {lines} > 1 or bool_or(error_type = 'UNQUOTED VALUE')
+                     then 'an unclosed quote: a quoted value runs over ' || {lines}
+                          || ' lines, and the rows it took in are held here with it; close the quote'
+                     when bool_and(error_type in ('TOO MANY COLUMNS', 'MISSING COLUMNS'))
+                     then 'the row has ' || max(try_cast(regexp_extract(error_message, 'Found: ([0-9]+)', 1) as int))
+                          || ' fields but the header has {len(names)} (a stray delimiter or an unclosed quote?)'
+                     else 'the row does not fit the header: ' || string_agg(distinct error_message, '; ')
+                end as reason
+            from temp.{rejects} group by line
+        )
     """  # noqa: S608 - names made here
     none = ", ".join(f"null::varchar as {_q(c)}" for c in ent.column_names)
     sql = f"""
         select {", ".join(cols)}, {extra} as _extra, ? as _source,
-            _rn + (select count(*) from ({bad}) b where b.kept_before < s._rn) as _source_line,
+            _rn + coalesce((select sum(span) from ({bad}) b where b.kept_before < s._rn), 0) as _source_line,
             {rule} as _reject_rule, {reason} as _reject_reason, null::varchar as _raw
         from temp.{stage} s
         union all
@@ -369,30 +385,19 @@ def _select_csv_rejects(con: duckdb.DuckDBPyConnection, ent: Entity, p: Path, st
     return sql, [str(p), str(p)]
 
 
-def _explain_unsniffable_csv(ent: Entity, p: Path) -> None:
-    """DuckDB found no header: say why if the first line is a header whose rows do not fit it.
-
-    Error path only, so reading lines in Python here costs nothing on good files.
-    """
+def _csv_header(p: Path) -> tuple[str, list[str]]:
+    """The delimiter and column names of a CSV file's first line (read in Python: the error path only)."""
     opener = gzip.open if p.name.lower().endswith(".gz") else open
-    with opener(p, "rt", encoding="utf-8-sig", newline="") as fh:
-        sample = fh.read(65536)
-        fh.seek(0)
-        try:
-            dialect = csv.Sniffer().sniff(sample.split("\n", 1)[0], delimiters=",;\t|")
-        except csv.Error:
-            return
-        rows = csv.reader(fh, dialect)
-        head = next(rows, [])
-        if not any(h.strip().lower() in ent.column_names for h in head):
-            return  # no header at all: the missing-column message says what is needed
-        for number, row in enumerate(rows, start=1):
-            if len(row) != len(head):
-                raise BundleFileError(
-                    f"{p}: data row {number} has {len(row)} fields but the header has {len(head)} (a stray "
-                    "delimiter or an unclosed quote?). Nothing of this file was landed; fix that row and "
-                    "import again."
-                )
+    try:
+        with opener(p, "rt", encoding="utf-8-sig", newline="") as fh:
+            first = fh.readline().rstrip("\r\n")
+    except UnicodeDecodeError as exc:
+        raise BundleFileError(explain_read_error(p, exc)) from None
+    try:
+        delim = csv.Sniffer().sniff(first, delimiters=",;\t|").delimiter
+    except csv.Error:
+        delim = ","
+    return delim, next(csv.reader([first], delimiter=delim), [])
 
 
 def _select_parquet(con: duckdb.DuckDBPyConnection, ent: Entity, p: Path) -> tuple[str, list]:
