@@ -14,7 +14,7 @@ export GX_ANALYTICS_ENABLED := false
 export PREFECT_HOME ?= $(CURDIR)/data/prefect
 
 .DEFAULT_GOAL := help
-.PHONY: help install demo test test-fast lint format serve stop bench bench-quick quality-report sentiment-eval crisis-eval docs clean
+.PHONY: help install demo test test-fast fuzz lint format serve stop bench bench-quick quality-report sentiment-eval crisis-eval docs clean
 
 help: ## List the targets
 	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-16s %s\n", $$1, $$2}'
@@ -46,6 +46,10 @@ test: $(STAMP) $(CHROMIUM_STAMP) ## Run the test suite (unit, dbt, integration, 
 
 test-fast: $(STAMP) ## Run the tests that need no dbt build or Prefect server
 	$(BIN)/python -m pytest -m "not integration and not browser"
+
+fuzz: $(STAMP) ## Property-based bad bundles at length (1000 imports, 10 dbt builds; `make test` runs 20 and 2)
+	TERTULIA_FUZZ_EXAMPLES=1000 TERTULIA_FUZZ_BUILD_EXAMPLES=10 $(BIN)/python -m pytest -p no:cacheprovider \
+	  -o timeout=0 tests/connectors/test_connectors_fuzz.py
 
 lint: $(STAMP) ## ruff lint and format check
 	$(BIN)/ruff check . && $(BIN)/ruff format --check .

@@ -312,8 +312,13 @@ def _select_csv(
 ) -> tuple[str, list]:
     """CSV rows numbered as data rows. The usual file is read straight into the landing select; a
     ragged one (or one whose read failed, `fast` False) the way that sets bad rows apart."""
-    header = [r[0] for r in con.execute(f"describe select * from {_CSV}", [readable(p)]).fetchall()]  # noqa: S608
-    if not fast or _unsniffable(header):
+    try:
+        header = [r[0] for r in con.execute(f"describe select * from {_CSV}", [readable(p)]).fetchall()]  # noqa: S608
+    except duckdb.InvalidInputException as exc:
+        if "sniffing" not in str(exc):
+            raise
+        header = []  # the sniffer found no dialect at all (a stray quote or line break)
+    if not fast or not header or _unsniffable(header):
         return _select_csv_rejects(con, ent, p, stage)
     cols, extra = _csv_columns(ent, header, p)
     rule, reason = _swallowed_rows(header)
@@ -611,13 +616,18 @@ def _utf16(p: Path) -> bool:
 
 def explain_read_error(p: Path, exc: Exception) -> str:
     text = str(exc)
-    if ("unicode" in text.lower() or "utf-8" in text.lower()) and _utf16(p):
+    # DuckDB's sniffer failures list "Encoding: utf-8" among what they tried: only its unicode error says
+    # the bytes are not UTF-8.
+    not_utf8 = (
+        "invalid unicode" in text.lower() or "not utf-8" in text.lower() or isinstance(exc, UnicodeError)
+    )
+    if not_utf8 and _utf16(p):
         return (
             f"{p}: UTF-16 encoded (as Excel's 'Unicode text' and some Windows tools write); a bundle is UTF-8. "
             "Nothing of this file was landed. Save it as UTF-8 (or run `iconv -f utf-16 -t utf-8 "
             f"{p.name} > fixed.{p.name.split('.', 1)[-1]}`) and import again."
         )
-    if "unicode" in text.lower() or "utf-8" in text.lower() or "utf8" in text.lower():
+    if not_utf8:
         m = re.search(r"Line: (\d+)", text)
         where = f" (first bad byte near line {m.group(1)})" if m else ""
         return (
