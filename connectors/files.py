@@ -149,7 +149,7 @@ def split_name(path: Path) -> tuple[str, str | None, bool]:
     return stem, FORMATS.get("." + ext.lower()), gz
 
 
-def _ignored(path: Path) -> bool:
+def ignored(path: Path) -> bool:
     return path.name.startswith(("_", ".")) or path.name.upper().startswith("README")
 
 
@@ -176,7 +176,7 @@ def discover(bundle_dir: Path) -> tuple[dict[str, list[Path]], list[str], set[st
     stopped: set[str] = set()
     known = ", ".join(ENTITIES)
     for p in sorted(bundle_dir.iterdir()):
-        if _ignored(p):
+        if ignored(p):
             continue
         if (leaves := _leaves(p, bundle_dir)) is not None:
             errors.append(leaves)
@@ -191,7 +191,7 @@ def discover(bundle_dir: Path) -> tuple[dict[str, list[Path]], list[str], set[st
                 continue
             inside = []
             for f in sorted(p.iterdir()):
-                if _ignored(f):
+                if ignored(f):
                     continue
                 if (leaves := _leaves(f, bundle_dir)) is not None:
                     errors.append(leaves)
