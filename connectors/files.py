@@ -287,12 +287,17 @@ def _swallowed_rows(header: list[str]) -> tuple[str, str]:
     for the pattern."""
     k = max(len(header) - 1, 1)
     pattern = _lit("|".join(f"\n([^\n{d}]*{d}){{{k}}}" for d in (",", ";", "\t", "[|]")))
-    cond = " or ".join(f"(contains({_q(h)}, chr(10)) and regexp_matches({_q(h)}, {pattern}))" for h in header)
+    # A CASE, so the pattern runs on the rows holding a line break only (an AND would run it on all).
+    breaks = " or ".join(f"contains({_q(h)}, chr(10))" for h in header)
+    swallowed = " or ".join(f"regexp_matches({_q(h)}, {pattern})" for h in header)
     reason = (
         "'a quoted value runs over several lines that look like rows of this file (an unclosed quote?); "
         "the rows it took in are held here with it'"
     )
-    return f"case when {cond} then 'malformed_record' end", f"case when {cond} then {reason} end"
+    return (
+        f"case when {breaks} then case when {swallowed} then 'malformed_record' end end",
+        f"case when {breaks} then case when {swallowed} then {reason} end end",
+    )
 
 
 def _csv_columns(ent: Entity, header: list[str], p: Path) -> tuple[list[str], str]:
