@@ -250,3 +250,75 @@ def test_connectors_fuzz_the_build_after_a_bad_bundle_makes_every_mart(bundle, e
     assert result.success and not result.failures
     assert any(m.startswith("fct_") for m in result.models_built)
     pipeline.evaluate_and_send_alerts(example_config, now=AS_OF, dry_run=True)
+
+
+@pytest.mark.integration
+def test_connectors_every_bad_case_next_to_the_sample_lands_the_rest_and_the_run_succeeds(
+    example_config, tmp_path
+):
+    """Issue 21's "done when": a bundle holding every row-level case next to good rows lands the good
+    rows, quarantines the rest with reasons, and the build and alert step after it succeed."""
+    from tertulia.sample import write_sample
+
+    bundle = tmp_path / "bundle"
+    facts = write_sample(bundle, days=20, seed=5, end=dt.date(2026, 11, 20))
+    bad = []
+    for i, (col, value) in enumerate(BAD_VALUES):
+        rec = {c: None for c in COMMENT_COLUMNS} | {
+            "platform": "instagram",
+            "comment_id": f"bad-{i}",
+            "author_id": "u1",
+            "created_at": "2026-11-19T10:00:00",
+            "channel": "comment",
+        }
+        bad.append(json.dumps(rec | {col: value}, ensure_ascii=False))
+    bad += BAD_JSON_LINES
+    bad.append(json.dumps({"platform": "instagram", "comment_id": "bad-key", "": "x"}))
+    bad.append('{"platform": "instagram", "comment_id": "bad-dup", "message": "a", "message": "b"}')
+    bad.append(json.dumps({"platform": "instagram", "comment_id": "bad-case", "Author_id": "u1"}))
+    (bundle / "comments").mkdir()
+    (bundle / "comments" / "[ab].jsonl").write_text("\n".join(bad) + "\n", encoding="utf-8")
+    (bundle / "account_metrics").mkdir()
+    (bundle / "account_metrics" / "*.csv").write_text(
+        "platform,account_id,date,followers,impressions,reach\n"
+        "instagram,ig-cafetertulia,2026-11-20T10:00:00,1,1,1\n"
+        "instagram,ig-cafetertulia,2026-11-19,1.000,1,1\n"
+        "instagram,ig-cafetertulia,2026-11-18,99999999999999999999,1,1\n"
+        "instagram,ig-cafetertulia,2026-11-17,1,1,1,stray\n",
+        encoding="utf-8",
+    )
+    report = pipeline.import_files(example_config, bundle)
+    assert report.errors == []
+    held = report.entities["comments"].quarantined
+    assert held == len(bad)
+    assert report.entities["account_metrics"].quarantined == 4
+    assert report.entities["comments"].inserted == facts.counts["comments"]
+    pipeline.prepare_warehouse(example_config)
+    result = pipeline.build(example_config, as_of=facts.now)
+    assert result.success and not result.failures
+    pipeline.evaluate_and_send_alerts(example_config, now=facts.now, dry_run=True)
+    con = duckdb.connect(str(example_config.warehouse_path), read_only=True)
+    try:
+        rules = dict(
+            con.execute(
+                "select rule, count(*) from tertulia.quarantine where released_at is null group by rule"
+            ).fetchall()
+        )
+        assert con.execute("select count(*) from marts.fct_sla_events").fetchone()[0] > 0
+    finally:
+        con.close()
+    assert rules == {
+        "timestamp_out_of_range": 2,
+        "bad_timestamp": 5,
+        "future_timestamp": 1,
+        "missing_value": 2,
+        "counter_out_of_range": 2,
+        "ambiguous_number": 3,
+        "negative_counter": 1,
+        "not_an_integer": 5,
+        "unknown_value": 2,
+        "text_too_long": 2,
+        "nul_byte": 1,
+        "malformed_record": 7,
+        "bad_date": 1,
+    }
