@@ -544,14 +544,12 @@ def _select_json_lines(
             case when list_contains(ks, '') then 'the record has an empty key ""'
                  when len(ks) <> len(list_distinct(ks)) then 'the record has the key "' ||
                       list_filter(ks, lambda k, i: list_position(ks, k) < i)[1] || '" twice (which value is meant?)'
-                 when len(list_filter(ks, lambda k: k <> lower(k) and list_contains({contract_list}, lower(k))
-                                             and not list_contains(ks, lower(k)))) > 0 then 'the key "' ||
-                      list_filter(ks, lambda k: k <> lower(k) and list_contains({contract_list}, lower(k)))[1] ||
-                      '" differs from the column "' ||
-                      lower(list_filter(ks, lambda k: k <> lower(k) and list_contains({contract_list}, lower(k)))[1])
-                      || '" only in case; keys are matched exactly: rename it'
+                 when len(variants) > 0 then 'the key "' || variants[1] || '" differs from the column "' ||
+                      lower(variants[1]) || '" only in case; keys are matched exactly: rename it'
             end as _key_problem
-        from (select *, case when _ok then json_keys(line) end as ks from {stage})
+        from (select *, list_filter(ks, lambda k: k <> lower(k) and list_contains({contract_list}, lower(k))
+                                                  and not list_contains(ks, lower(k))) as variants
+              from (select *, case when _ok then json_keys(line) end as ks from {stage}))
         """  # noqa: S608 - contract names as literals; stage is a name made by import_bundle
     )
     keys = sorted(

@@ -25,6 +25,7 @@ from hypothesis import strategies as st
 
 from connectors.files import import_bundle
 from tertulia import pipeline, warehouse
+from tertulia.contract import ENTITIES
 
 EXAMPLES = int(os.environ.get("TERTULIA_FUZZ_EXAMPLES", "20"))
 BUILD_EXAMPLES = int(os.environ.get("TERTULIA_FUZZ_BUILD_EXAMPLES", "2"))
@@ -33,19 +34,7 @@ BUILD_EXAMPLES = int(os.environ.get("TERTULIA_FUZZ_BUILD_EXAMPLES", "2"))
 DERANDOMIZE = os.environ.get("TERTULIA_FUZZ_RANDOM") != "1"
 AS_OF = dt.datetime(2026, 11, 20, 12, 0)
 
-COMMENT_COLUMNS = [
-    "platform",
-    "comment_id",
-    "post_id",
-    "parent_id",
-    "thread_id",
-    "author_id",
-    "author_name",
-    "created_at",
-    "message",
-    "channel",
-    "like_count",
-]
+COMMENT_COLUMNS = ENTITIES["comments"].column_names
 # Values that must never land: (column, value). Each class of issue 21 and of the corpus.
 BAD_VALUES = [
     ("created_at", "0001-06-01T00:00:00"),
@@ -214,18 +203,23 @@ def _import_and_check(bundle: Bundle, config, root: Path, *, in_memory: bool = T
         con.close()
 
 
+def fuzz_settings(examples: int) -> settings:
+    # The tmp_path-style fixtures are per test, not per example: each example makes its own folders.
+    return settings(
+        max_examples=examples,
+        derandomize=DERANDOMIZE,
+        database=None,
+        deadline=None,
+        suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+    )
+
+
 def _fresh(config) -> None:
     for p in config.warehouse_path.parent.glob(config.warehouse_path.name + "*"):
         p.unlink()
 
 
-@settings(
-    max_examples=EXAMPLES,
-    derandomize=DERANDOMIZE,
-    database=None,
-    deadline=None,
-    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
-)
+@fuzz_settings(EXAMPLES)
 @given(bundle=bundles())
 def test_connectors_fuzz_nothing_lost_and_a_second_import_changes_nothing(bundle, example_config):
     with tempfile.TemporaryDirectory() as tmp:
@@ -233,13 +227,7 @@ def test_connectors_fuzz_nothing_lost_and_a_second_import_changes_nothing(bundle
 
 
 @pytest.mark.integration
-@settings(
-    max_examples=BUILD_EXAMPLES,
-    derandomize=DERANDOMIZE,
-    database=None,
-    deadline=None,
-    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
-)
+@fuzz_settings(BUILD_EXAMPLES)
 @given(bundle=bundles())
 def test_connectors_fuzz_the_build_after_a_bad_bundle_makes_every_mart(bundle, example_config):
     _fresh(example_config)
