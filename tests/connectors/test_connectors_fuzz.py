@@ -275,8 +275,17 @@ def test_connectors_every_bad_case_next_to_the_sample_lands_the_rest_and_the_run
         "instagram,ig-cafetertulia,2026-11-17,1,1,1,stray\n",
         encoding="utf-8",
     )
+    # Blank counters (JSON "" or spaces) are unknown: they land, and staging reads them as NULL.
+    (bundle / "post_metrics").mkdir()
+    blank = {"platform": "youtube", "post_id": "blank-post", "captured_at": "2026-11-19T12:00:00-05:00"}
+    (bundle / "post_metrics" / "blank.jsonl").write_text(
+        json.dumps(blank | {"impressions": "", "reach": " ", "reactions": "1", "comments": "", "shares": ""})
+        + "\n",
+        encoding="utf-8",
+    )
     report = pipeline.import_files(example_config, bundle)
     assert report.errors == []
+    assert report.entities["post_metrics"].quarantined == 0
     held = report.entities["comments"].quarantined
     assert held == len(bad)
     assert report.entities["account_metrics"].quarantined == 4
@@ -293,6 +302,9 @@ def test_connectors_every_bad_case_next_to_the_sample_lands_the_rest_and_the_run
             ).fetchall()
         )
         assert con.execute("select count(*) from marts.fct_sla_events").fetchone()[0] > 0
+        assert con.execute(
+            "select impressions, reach, reactions from staging.stg_social__post_metrics where post_id = 'blank-post'"
+        ).fetchall() == [(None, None, 1)]
     finally:
         con.close()
     assert rules == {

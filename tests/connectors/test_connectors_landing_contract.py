@@ -63,12 +63,13 @@ def staging_casts(con) -> None:
         "from raw.comments"
     ).fetchall()
     con.execute(
-        'select cast("date" as date), cast(followers as bigint), cast(impressions as bigint), '
-        "cast(reach as bigint) from raw.account_metrics"
+        "select cast(\"date\" as date), cast(nullif(trim(followers), '') as bigint), "
+        "cast(nullif(trim(impressions), '') as bigint), cast(nullif(trim(reach), '') as bigint) "
+        "from raw.account_metrics"
     ).fetchall()
     con.execute(
-        "select cast(impressions as bigint), cast(reach as bigint), cast(reactions as bigint), "
-        "cast(comments as bigint), cast(shares as bigint) from raw.post_metrics"
+        "select cast(nullif(trim(impressions), '') as bigint), cast(nullif(trim(reach), '') as bigint) "
+        "from raw.post_metrics"
     ).fetchall()
 
 
