@@ -14,7 +14,7 @@ export GX_ANALYTICS_ENABLED := false
 export PREFECT_HOME ?= $(CURDIR)/data/prefect
 
 .DEFAULT_GOAL := help
-.PHONY: help install demo test test-fast soak lint format serve stop bench bench-quick quality-report sentiment-eval crisis-eval trends-eval docs clean
+.PHONY: help install demo test test-fast soak fuzz lint format serve stop bench bench-quick quality-report sentiment-eval crisis-eval trends-eval docs clean
 
 help: ## List the targets
 	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-16s %s\n", $$1, $$2}'
@@ -53,6 +53,10 @@ test-fast: $(STAMP) ## Run the tests that need no dbt build or Prefect server
 
 soak: $(STAMP) ## Two simulated days of live sources, watches and Slack from an empty warehouse (part of make test)
 	$(BIN)/python -m pytest -m soak tests/soak
+
+fuzz: $(STAMP) ## Property-based bad bundles at length, new ones each time (500 imports, 10 dbt builds; `make test`: 20 and 2, fixed)
+	TERTULIA_FUZZ_RANDOM=1 TERTULIA_FUZZ_EXAMPLES=500 TERTULIA_FUZZ_BUILD_EXAMPLES=10 $(BIN)/python -m pytest -p no:cacheprovider \
+	  -o timeout=0 tests/connectors/test_connectors_fuzz.py
 
 lint: $(STAMP) ## ruff lint and format check
 	$(BIN)/ruff check . && $(BIN)/ruff format --check .

@@ -14,6 +14,7 @@ still land and nothing already in the warehouse changes.
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import gzip
 import json
 import re
@@ -21,18 +22,32 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import duckdb
+import yaml
 
-from connectors.landing import LandResult, _lit, _q, ensure_quarantine, land_relation, new_batch_id
+from connectors.landing import (
+    NUMBER_FORMATS,
+    LandResult,
+    _lit,
+    _q,
+    ensure_quarantine,
+    land_relation,
+    new_batch_id,
+)
 from tertulia.config import Config
 from tertulia.contract import ENTITIES, Entity
 from tertulia.raw_schema import ensure_raw_tables
 
 FORMATS = {".csv": "csv", ".jsonl": "jsonl", ".ndjson": "jsonl", ".json": "json", ".parquet": "parquet"}
+# The bundle's own description (optional; its name starts with '_', so it is never read as an entity).
+MANIFEST = "_bundle.yml"
+# The longest line (JSON) or row (CSV) read. DuckDB's default, 2 MB, refused a whole file for one long
+# line; a line this long is read and its row quarantined (text over 64 KiB), the rest of the file lands.
+MAX_LINE_BYTES = 256 * 1024 * 1024
 # A delimiter no JSON line contains (raw control characters are invalid in JSON), so read_csv hands each
 # physical line over whole.
 _LINE_READER = (
     "read_csv(?, columns={'line': 'VARCHAR'}, delim=chr(1)||chr(2)||chr(3)||chr(4), quote='', escape='', "
-    "header=false, auto_detect=false, strict_mode=false)"
+    f"header=false, auto_detect=false, strict_mode=false, max_line_size={MAX_LINE_BYTES})"
 )
 # Only a line that ends in CR (a CRLF file) is copied to drop it: rtrim on every line costs more than
 # reading the file.
@@ -41,7 +56,19 @@ _LINES = (
     f"case when ends_with(line, chr(13)) then rtrim(line, chr(13)) else line end as line from {_LINE_READER}"
 )
 # skip=0: left to itself the sniffer may take a later row as the header and silently drop the lines above it.
-_CSV = "read_csv(?, all_varchar=true, header=true, skip=0)"
+_CSV = f"read_csv(?, all_varchar=true, header=true, skip=0, max_line_size={MAX_LINE_BYTES})"
+# The same read keeping the rows that do not fit the header apart (in the tables named by the two
+# parameters after the path), so one ragged row is quarantined and the rest of the file lands.
+_CSV_REJECTS = (
+    f"read_csv(?, all_varchar=true, header=true, skip=0, max_line_size={MAX_LINE_BYTES}, "
+    "store_rejects=true, rejects_table=?, rejects_scan=?)"
+)
+
+
+def readable(p: Path) -> str:
+    """The path as DuckDB's readers take it: they read a path as a glob pattern, so a file named
+    `[ab].jsonl` would read a.jsonl and b.jsonl. Each pattern character is put in a class of its own."""
+    return re.sub(r"([\[*?])", r"[\1]", str(p))
 
 
 class BundleFileError(ValueError):
@@ -76,6 +103,40 @@ class ImportReport:
         return "\n".join(lines)
 
 
+@dataclass(frozen=True)
+class Manifest:
+    """What a bundle says about itself in its optional _bundle.yml."""
+
+    # Which separator groups thousands in its integers: "es" (1.000 is a thousand), "en" (1,000),
+    # or None (undeclared: a grouped value is quarantined as ambiguous, never guessed).
+    numbers: str | None = None
+
+
+def read_manifest(bundle_dir: Path) -> Manifest:
+    path = bundle_dir / MANIFEST
+    if not path.is_file():
+        return Manifest()
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except (yaml.YAMLError, UnicodeDecodeError) as exc:
+        raise BundleFileError(
+            f"{path}: not valid UTF-8 YAML ({exc}); fix it and import again. Nothing was landed."
+        ) from None
+    if not isinstance(data, dict) or set(data) - {"numbers"}:
+        raise BundleFileError(
+            f"{path}: a bundle manifest holds only `numbers: es` or `numbers: en` (which separator groups "
+            f"thousands); found {sorted(data) if isinstance(data, dict) else type(data).__name__}. Fix it and "
+            "import again. Nothing was landed."
+        )
+    numbers = data.get("numbers")
+    if numbers is not None and numbers not in NUMBER_FORMATS:
+        raise BundleFileError(
+            f"{path}: numbers: {numbers!r} is not a number format; use es (1.000 is a thousand, 1,5 a decimal) "
+            "or en (1,000 is a thousand). Nothing was landed."
+        )
+    return Manifest(numbers=numbers)
+
+
 def split_name(path: Path) -> tuple[str, str | None, bool]:
     """(entity name, format or None when unsupported, gzip?) from a file name like comments.jsonl.gz."""
     name = path.name
@@ -88,8 +149,24 @@ def split_name(path: Path) -> tuple[str, str | None, bool]:
     return stem, FORMATS.get("." + ext.lower()), gz
 
 
-def _ignored(path: Path) -> bool:
+def ignored(path: Path) -> bool:
     return path.name.startswith(("_", ".")) or path.name.upper().startswith("README")
+
+
+def _leaves(p: Path, bundle_dir: Path) -> str | None:
+    """An error when `p` is a link pointing outside the bundle (read: the bundle's resolved folder).
+
+    Such a link would land a file from anywhere on the machine, or list a system folder's file names
+    in the report; the message names the link only, never what it points at."""
+    if not p.is_symlink():
+        return None
+    target = p.resolve()
+    if target == bundle_dir or bundle_dir in target.parents:
+        return None
+    return (
+        f"{p}: a symbolic link that leads out of the bundle folder; refused, nothing was read through it. "
+        "Copy the file into the bundle instead."
+    )
 
 
 def discover(bundle_dir: Path) -> tuple[dict[str, list[Path]], list[str], set[str]]:
@@ -99,7 +176,11 @@ def discover(bundle_dir: Path) -> tuple[dict[str, list[Path]], list[str], set[st
     stopped: set[str] = set()
     known = ", ".join(ENTITIES)
     for p in sorted(bundle_dir.iterdir()):
-        if _ignored(p):
+        if ignored(p):
+            continue
+        if (leaves := _leaves(p, bundle_dir)) is not None:
+            errors.append(leaves)
+            stopped.add(split_name(p)[0])
             continue
         if p.is_dir():
             if p.name not in ENTITIES:
@@ -108,7 +189,15 @@ def discover(bundle_dir: Path) -> tuple[dict[str, list[Path]], list[str], set[st
                     "Rename it, or start its name with '_' to keep it out of the import."
                 )
                 continue
-            inside = [f for f in sorted(p.iterdir()) if f.is_file() and not _ignored(f)]
+            inside = []
+            for f in sorted(p.iterdir()):
+                if ignored(f):
+                    continue
+                if (leaves := _leaves(f, bundle_dir)) is not None:
+                    errors.append(leaves)
+                    stopped.add(p.name)
+                elif f.is_file():
+                    inside.append(f)
             for f in inside:
                 if split_name(f)[1] is None:
                     errors.append(_unsupported(f))
@@ -181,56 +270,148 @@ def _extra_json(extras: list[tuple[str, str]]) -> str:
     return "json_object(" + ", ".join(f"{_lit(name)}, {expr}" for name, expr in extras) + ")"
 
 
-def _select_csv(con: duckdb.DuckDBPyConnection, ent: Entity, p: Path) -> tuple[str, list]:
-    header = [r[0] for r in con.execute(f"describe select * from {_CSV}", [str(p)]).fetchall()]  # noqa: S608
+def _unsniffable(header: list[str]) -> bool:
+    """The sniffer gave up (a ragged file): generic column names, or the whole first line as one name."""
+    return all(re.fullmatch(r"column\d+", h) for h in header) or (
+        len(header) == 1 and bool(re.search(r"[,;\t|]", header[0]))
+    )
+
+
+def _swallowed_rows(header: list[str]) -> tuple[str, str]:
+    """SQL (rule, reason) for a row whose value runs over lines that look like rows of the file.
+
+    An unclosed quote makes the reader take the following rows as part of one value: the row then
+    fails some rule far from its cause (an "unknown channel"), or lands with the other rows inside it.
+    A line break followed by as many delimiters as the header has is what such a value looks like;
+    a message written over several lines rarely has that many. Only values holding a line break pay
+    for the pattern."""
+    k = max(len(header) - 1, 1)
+    pattern = _lit("|".join(f"\n([^\n{d}]*{d}){{{k}}}" for d in (",", ";", "\t", "[|]")))
+    # A CASE, so the pattern runs on the rows holding a line break only (an AND would run it on all).
+    breaks = " or ".join(f"contains({_q(h)}, chr(10))" for h in header)
+    swallowed = " or ".join(f"regexp_matches({_q(h)}, {pattern})" for h in header)
+    reason = (
+        "'a quoted value runs over several lines that look like rows of this file (an unclosed quote?); "
+        "the rows it took in are held here with it'"
+    )
+    return (
+        f"case when {breaks} then case when {swallowed} then 'malformed_record' end end",
+        f"case when {breaks} then case when {swallowed} then {reason} end end",
+    )
+
+
+def _csv_columns(ent: Entity, header: list[str], p: Path) -> tuple[list[str], str]:
+    """The contract's columns (by header name, case and spaces ignored) and `_extra` of a CSV read."""
     by_norm = {h.strip().lower(): h for h in header}
-    # The sniffer gives up on ragged files: generic column names, or the whole first line as one name.
-    if all(re.fullmatch(r"column\d+", h) for h in header) or (
-        len(header) == 1 and re.search(r"[,;\t|]", header[0])
-    ):
-        _explain_unsniffable_csv(ent, p)
     _missing_required(ent, set(by_norm), p)
     cols = [
         f"{_q(by_norm[c])} as {_q(c)}" if c in by_norm else f"null::varchar as {_q(c)}"
         for c in ent.column_names
     ]
     extras = [(h, _q(h)) for h in header if h.strip().lower() not in ent.column_names]
+    return cols, _extra_json(extras)
+
+
+def _select_csv(
+    con: duckdb.DuckDBPyConnection, ent: Entity, p: Path, stage: str, *, fast: bool = True
+) -> tuple[str, list]:
+    """CSV rows numbered as data rows. The usual file is read straight into the landing select; a
+    ragged one (or one whose read failed, `fast` False) the way that sets bad rows apart."""
+    try:
+        header = [r[0] for r in con.execute(f"describe select * from {_CSV}", [readable(p)]).fetchall()]  # noqa: S608
+    except duckdb.InvalidInputException as exc:
+        if "sniffing" not in str(exc):
+            raise
+        header = []  # the sniffer found no dialect at all (a stray quote or line break)
+    if not fast or not header or _unsniffable(header):
+        return _select_csv_rejects(con, ent, p, stage)
+    cols, extra = _csv_columns(ent, header, p)
+    rule, reason = _swallowed_rows(header)
     sql = (
-        f"select {', '.join(cols)}, {_extra_json(extras)} as _extra, ? as _source, "  # noqa: S608
-        "row_number() over () as _source_line, null::varchar as _reject_rule, null::varchar as _reject_reason, "
+        f"select {', '.join(cols)}, {extra} as _extra, ? as _source, "  # noqa: S608
+        f"row_number() over () as _source_line, {rule} as _reject_rule, {reason} as _reject_reason, "
         f"null::varchar as _raw from {_CSV}"
     )
+    return sql, [str(p), readable(p)]
+
+
+def _select_csv_rejects(con: duckdb.DuckDBPyConnection, ent: Entity, p: Path, stage: str) -> tuple[str, list]:
+    """A CSV read whose rows that do not fit the header (too many or too few fields, an unclosed quote)
+    are quarantined one by one with their data-row number; the other rows land.
+
+    DuckDB's sniffer gives up on such files (or picks a dialect without quotes, which makes every
+    quoted comma a stray one), so the dialect is the header line's: its delimiter, double quotes.
+    DuckDB hands the rejected rows over with their first physical line (header included) and text;
+    the rows kept are numbered in order, so the k-th kept row is data row k plus the lines the rejected
+    rows before it took."""
+    delim, names = _csv_header(p)
+    if not all(n.strip() for n in names) or len({n.strip().lower() for n in names}) != len(names):
+        raise BundleFileError(
+            f"{p}: the header has an empty or repeated column name ({', '.join(names)}) and some rows do not "
+            "fit it. Nothing of this file was landed; fix the header and import again."
+        )
+    rejects, scans = f"{stage}_rejects", f"{stage}_scans"
+    for t in (stage, rejects, scans):
+        con.execute(f"drop table if exists temp.{t}")
+    columns = "{" + ", ".join(f"{_lit(n)}: 'VARCHAR'" for n in names) + "}"
+    con.execute(
+        f"create temp table {stage} as select row_number() over () as _rn, * "  # noqa: S608 - names made here
+        f"from read_csv(?, columns={columns}, auto_detect=false, header=true, skip=0, delim={_lit(delim)}, "
+        f"quote='\"', escape='\"', max_line_size={MAX_LINE_BYTES}, "
+        f"store_rejects=true, rejects_table={_lit(rejects)}, rejects_scan={_lit(scans)})",
+        [readable(p)],
+    )
+    cols, extra = _csv_columns(ent, names, p)
+    rule, reason = _swallowed_rows(names)
+    lines = "(1 + length(any_value(csv_line)) - length(replace(any_value(csv_line), chr(10), '')))"
+    bad = f"""
+        select d, csv_line, reason, span,
+            d - 1 - coalesce(sum(span) over (order by d rows between unbounded preceding and 1 preceding), 0)
+                as kept_before
+        from (
+            select line - 1 as d, any_value(csv_line) as csv_line, {lines} as span,
+                case when {lines} > 1 or bool_or(error_type = 'UNQUOTED VALUE')
+                     then 'an unclosed quote: a quoted value runs over ' || {lines}
+                          || ' lines, and the rows it took in are held here with it; close the quote'
+                     when bool_and(error_type in ('TOO MANY COLUMNS', 'MISSING COLUMNS'))
+                     then 'the row has ' || max(try_cast(regexp_extract(error_message, 'Found: ([0-9]+)', 1) as int))
+                          || ' fields but the header has {len(names)} (a stray delimiter or an unclosed quote?)'
+                     else 'the row does not fit the header: ' || string_agg(distinct error_message, '; ')
+                end as reason
+            from temp.{rejects} group by line
+        )
+    """  # noqa: S608 - names made here
+    none = ", ".join(f"null::varchar as {_q(c)}" for c in ent.column_names)
+    sql = f"""
+        select {", ".join(cols)}, {extra} as _extra, ? as _source,
+            _rn + coalesce((select sum(span) from ({bad}) b where b.kept_before < s._rn), 0) as _source_line,
+            {rule} as _reject_rule, {reason} as _reject_reason, null::varchar as _raw
+        from temp.{stage} s
+        union all
+        select {none}, null::json as _extra, ? as _source, d as _source_line, 'malformed_record' as _reject_rule,
+            reason as _reject_reason, csv_line as _raw
+        from ({bad})
+    """  # noqa: S608 - identifiers from the contract and the header (quoted); the path is bound
     return sql, [str(p), str(p)]
 
 
-def _explain_unsniffable_csv(ent: Entity, p: Path) -> None:
-    """DuckDB found no header: say why if the first line is a header whose rows do not fit it.
-
-    Error path only, so reading lines in Python here costs nothing on good files.
-    """
+def _csv_header(p: Path) -> tuple[str, list[str]]:
+    """The delimiter and column names of a CSV file's first line (read in Python: the error path only)."""
     opener = gzip.open if p.name.lower().endswith(".gz") else open
-    with opener(p, "rt", encoding="utf-8-sig", newline="") as fh:
-        sample = fh.read(65536)
-        fh.seek(0)
-        try:
-            dialect = csv.Sniffer().sniff(sample.split("\n", 1)[0], delimiters=",;\t|")
-        except csv.Error:
-            return
-        rows = csv.reader(fh, dialect)
-        head = next(rows, [])
-        if not any(h.strip().lower() in ent.column_names for h in head):
-            return  # no header at all: the missing-column message says what is needed
-        for number, row in enumerate(rows, start=1):
-            if len(row) != len(head):
-                raise BundleFileError(
-                    f"{p}: data row {number} has {len(row)} fields but the header has {len(head)} (a stray "
-                    "delimiter or an unclosed quote?). Nothing of this file was landed; fix that row and "
-                    "import again."
-                )
+    try:
+        with opener(p, "rt", encoding="utf-8-sig", newline="") as fh:
+            first = fh.readline().rstrip("\r\n")
+    except UnicodeDecodeError as exc:
+        raise BundleFileError(explain_read_error(p, exc)) from None
+    try:
+        delim = csv.Sniffer().sniff(first, delimiters=",;\t|").delimiter
+    except csv.Error:
+        delim = ","
+    return delim, next(csv.reader([first], delimiter=delim), [])
 
 
 def _select_parquet(con: duckdb.DuckDBPyConnection, ent: Entity, p: Path) -> tuple[str, list]:
-    header = [r[0] for r in con.execute("describe select * from read_parquet(?)", [str(p)]).fetchall()]
+    header = [r[0] for r in con.execute("describe select * from read_parquet(?)", [readable(p)]).fetchall()]
     _missing_required(ent, set(header), p)
     cols = [
         f"cast({_q(c)} as varchar) as {_q(c)}" if c in header else f"null::varchar as {_q(c)}"
@@ -242,7 +423,7 @@ def _select_parquet(con: duckdb.DuckDBPyConnection, ent: Entity, p: Path) -> tup
         "file_row_number + 1 as _source_line, null::varchar as _reject_rule, null::varchar as _reject_reason, "
         "null::varchar as _raw from read_parquet(?, file_row_number=true)"
     )
-    return sql, [str(p), str(p)]
+    return sql, [str(p), readable(p)]
 
 
 # Name of the line number in the fast path's read (a record key of that name sends the file the slow way).
@@ -264,13 +445,17 @@ def _strict_json_lines(con: duckdb.DuckDBPyConnection, ent: Entity, p: Path) -> 
         groups = con.execute(
             "select json_keys(line) as ks, count(*), count(*) filter (where starts_with(line, '{')) "  # noqa: S608
             f"from {_LINE_READER} group by ks",
-            [str(p)],
+            [readable(p)],
         ).fetchall()
     except duckdb.Error:
         return None
     lines = sum(n for _, n, _ in groups)
     objects = sum(n for _, _, n in groups)
     keys = {k for ks, _, _ in groups for k in ks or []}
+    if any(len(set(ks)) != len(ks) for ks, _, _ in groups if ks) or "" in keys:
+        # A key twice in one record (read_json keeps one value silently) or an empty key: the line
+        # path quarantines those records.
+        return None
     if not keys or objects != lines or _FAST_LN in keys:
         # No keys at all (empty objects only): the line path gives the precise message.
         return None
@@ -335,34 +520,52 @@ def _select_json_lines(
             from (select row_number() over () as {_q(_FAST_LN)}, *
                   from read_json(?, format='newline_delimited', records=true, columns={{{spec}}}))
         """  # noqa: S608 - identifiers and constants from the contract and the file's keys (quoted); the path is bound
-        return sql, [str(p), str(p)]
+        return sql, [str(p), readable(p)]
 
     lines_sql = (
         "select row_number() over () as ln, cast(json as varchar) as line from read_json_objects(?, format='array')"
         if array
         else _LINES
     )
+    contract_list = "[" + ", ".join(_lit(c) for c in ent.column_names) + "]"
     con.execute(
         f"create or replace temp table {stage} as "  # noqa: S608 - stage is a name made by import_bundle
         # Valid JSON that starts with '{' is an object: no second parse for json_type.
         "select ln, line, coalesce(starts_with(ltrim(line), '{') and json_valid(line), false) "
         f"and not contains(line, chr(0)) as _ok from ({lines_sql}) where nullif(trim(line), '') is not null",
-        [str(p)],
+        [readable(p)],
+    )
+    # Keys that make a record ambiguous: it is quarantined whole, as delivered. Names of the contract
+    # are lower case and keys are matched exactly, so `Platform` alone would leave platform empty.
+    con.execute(
+        f"""
+        create or replace temp table {stage} as
+        select ln, line, _ok,
+            case when list_contains(ks, '') then 'the record has an empty key ""'
+                 when len(ks) <> len(list_distinct(ks)) then 'the record has the key "' ||
+                      list_filter(ks, lambda k, i: list_position(ks, k) < i)[1] || '" twice (which value is meant?)'
+                 when len(variants) > 0 then 'the key "' || variants[1] || '" differs from the column "' ||
+                      lower(variants[1]) || '" only in case; keys are matched exactly: rename it'
+            end as _key_problem
+        from (select *, list_filter(ks, lambda k: k <> lower(k) and list_contains({contract_list}, lower(k))
+                                                  and not list_contains(ks, lower(k))) as variants
+              from (select *, case when _ok then json_keys(line) end as ks from {stage}))
+        """  # noqa: S608 - contract names as literals; stage is a name made by import_bundle
     )
     keys = sorted(
         r[0]
         for r in con.execute(
-            f"select distinct unnest(json_keys(line)) from {stage} where _ok"  # noqa: S608
+            f"select distinct unnest(json_keys(line)) from {stage} where _ok and _key_problem is null"  # noqa: S608
         ).fetchall()
     )
-    if con.execute(f"select count(*) from {stage} where _ok").fetchone()[0]:  # noqa: S608
+    if con.execute(f"select count(*) from {stage} where _ok and _key_problem is null").fetchone()[0]:  # noqa: S608
         _missing_required(ent, set(keys), p, json_records=True)
     paths = "[" + ", ".join(_lit("$." + _json_key(c)) for c in ent.column_names) + "]"
     cols = [f"v[{i}] as {_q(c)}" for i, c in enumerate(ent.column_names, start=1)]
     extras = [k for k in keys if k not in contract]
     # json_extract gives SQL NULL for an absent key and JSON null for an explicit one: both left out.
     extract_x = (
-        ", case when _ok then json_extract(line, ["
+        ", case when _ok and _key_problem is null then json_extract(line, ["
         + ", ".join(_lit("$." + _json_key(k)) for k in extras)
         + "]) end as x"
         if extras
@@ -371,12 +574,15 @@ def _select_json_lines(
     sql = f"""
         select {", ".join(cols)}, {_extra_members(extras, "(case when cast(x[{i}] as varchar) <> 'null' then x[{i}] end)")} as _extra,
             ? as _source, ln as _source_line,
-            case when contains(line, chr(0)) then 'nul_byte' when not _ok then 'malformed_record' end as _reject_rule,
+            case when contains(line, chr(0)) then 'nul_byte'
+                 when not _ok or _key_problem is not null then 'malformed_record' end as _reject_rule,
             case when contains(line, chr(0)) then 'the line contains a NUL byte'
                  when not json_valid(line) then 'not valid JSON: ' || left(line, 60)
-                 when not _ok then 'not a JSON object: ' || left(line, 60) end as _reject_reason,
-            case when not _ok then line end as _raw
-        from (select *, case when _ok then json_extract_string(line, {paths}) end as v{extract_x} from {stage})
+                 when not _ok then 'not a JSON object: ' || left(line, 60)
+                 else _key_problem end as _reject_reason,
+            case when not _ok or _key_problem is not null then line end as _raw
+        from (select *, case when _ok and _key_problem is null then json_extract_string(line, {paths}) end as v{extract_x}
+              from {stage})
     """  # noqa: S608 - identifiers and constants from the contract; the path is bound
     return sql, [str(p)]
 
@@ -389,7 +595,7 @@ def _select_file(
     con: duckdb.DuckDBPyConnection, ent: Entity, p: Path, fmt: str, gz: bool, stage: str, *, fast: bool = True
 ) -> tuple[str, list]:
     if fmt == "csv":
-        return _select_csv(con, ent, p)
+        return _select_csv(con, ent, p, stage, fast=fast)
     if fmt == "parquet":
         return _select_parquet(con, ent, p)
     if fmt == "json" and _first_char(p, gz) == "[":
@@ -398,9 +604,33 @@ def _select_file(
     return _select_json_lines(con, ent, p, stage, fast=fast)
 
 
+def _utf16(p: Path) -> bool:
+    """A UTF-16 file: its byte-order mark, or ASCII text with a zero byte beside every character."""
+    try:
+        opener = gzip.open if p.name.lower().endswith(".gz") else open
+        with opener(p, "rb") as fh:
+            head = fh.read(512)
+    except OSError:
+        return False
+    if head.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return True
+    return len(head) >= 4 and (head[1::2].count(0) > len(head) // 4 or head[0::2].count(0) > len(head) // 4)
+
+
 def explain_read_error(p: Path, exc: Exception) -> str:
     text = str(exc)
-    if "unicode" in text.lower() or "utf-8" in text.lower() or "utf8" in text.lower():
+    # DuckDB's sniffer failures list "Encoding: utf-8" among what they tried: only its unicode error says
+    # the bytes are not UTF-8.
+    not_utf8 = (
+        "invalid unicode" in text.lower() or "not utf-8" in text.lower() or isinstance(exc, UnicodeError)
+    )
+    if not_utf8 and _utf16(p):
+        return (
+            f"{p}: UTF-16 encoded (as Excel's 'Unicode text' and some Windows tools write); a bundle is UTF-8. "
+            "Nothing of this file was landed. Save it as UTF-8 (or run `iconv -f utf-16 -t utf-8 "
+            f"{p.name} > fixed.{p.name.split('.', 1)[-1]}`) and import again."
+        )
+    if not_utf8:
         m = re.search(r"Line: (\d+)", text)
         where = f" (first bad byte near line {m.group(1)})" if m else ""
         return (
@@ -426,18 +656,29 @@ def import_bundle(con: duckdb.DuckDBPyConnection, bundle_dir: Path, config: Conf
             "folder holding files like comments.jsonl and posts.csv; `tertulia sample DIR` writes an example."
         )
         return report
+    try:
+        manifest = read_manifest(bundle_dir)
+    except BundleFileError as exc:
+        report.errors.append(str(exc))
+        return report
     ensure_raw_tables(con)
     ensure_quarantine(con)
     files, errors, stopped = discover(bundle_dir)
     report.errors += errors
+    if not files and not errors:
+        report.notes.append(
+            f"{bundle_dir}: no entity files in this folder, nothing to land. A bundle holds files like "
+            "comments.jsonl and posts.csv (docs/bundle-format.md); is this the right folder?"
+        )
     for entity, paths in files.items():
         if entity in stopped:
             continue
-        result = _import_entity(con, ENTITIES[entity], paths, bundle_dir, config, report, fast=True)
+        args = (con, ENTITIES[entity], paths, bundle_dir, config, manifest, report)
+        result = _import_entity(*args, fast=True)
         if result is _RETRY:
             # The fast read failed half-way (something its pre-check did not foresee): the landing
             # transaction rolled back, so read the slow, line-by-line way, which explains any bad line.
-            result = _import_entity(con, ENTITIES[entity], paths, bundle_dir, config, report, fast=False)
+            result = _import_entity(*args, fast=False)
         if isinstance(result, LandResult):
             report.entities[entity] = result
     return report
@@ -452,6 +693,7 @@ def _import_entity(
     paths: list[Path],
     bundle_dir: Path,
     config: Config,
+    manifest: Manifest,
     report: ImportReport,
     *,
     fast: bool,
@@ -492,13 +734,19 @@ def _import_entity(
                 params=params,
                 timezone=config.community.timezone,
                 release_fixed_sources=True,
+                earliest=config.quality.earliest_timestamp,
+                future_tolerance=dt.timedelta(minutes=config.quality.future_tolerance_minutes),
+                numbers=manifest.numbers,
             )
         except duckdb.Error as exc:
-            if fast and any(_FAST_LN in s for s in selects):
+            if fast and (
+                any(_FAST_LN in s for s in selects) or any(split_name(p)[1] == "csv" for p in paths)
+            ):
                 return _RETRY
             where = paths[0] if len(paths) == 1 else bundle_dir / ent.name
             report.errors.append(explain_read_error(where, exc))
             return None
     finally:
         for stage in stages:
-            con.execute(f"drop table if exists temp.{stage}")
+            for t in (stage, f"{stage}_rejects", f"{stage}_scans"):
+                con.execute(f"drop table if exists temp.{t}")

@@ -3,10 +3,13 @@
 Every connector (file bundles, live APIs) ends here. The batch is checked row by row in SQL, never in a
 Python loop, so a bundle of millions of comments lands at the speed of DuckDB's readers:
 
-- a row that breaks a rule (empty required value, unparseable timestamp, unknown platform, negative
-  counter, NUL byte, text over TEXT_LIMIT_BYTES, a timestamp too far in the future, a counter lower
-  than the previous capture, a second copy of a key in the same batch) goes to `tertulia.quarantine`
-  with the source, line, the whole record as JSON, the rule and a reason saying what to do;
+- a row that breaks a rule (empty required value, a timestamp that is not strict ISO 8601 or lies
+  outside the plausible range, unknown platform, a counter that is negative, ambiguous (`1.000`) or
+  beyond BIGINT, NUL byte, text over TEXT_LIMIT_BYTES, a counter lower than the previous capture, a
+  second copy of a key in the same batch) goes to `tertulia.quarantine` with the source, line, the
+  whole record as JSON, the rule and a reason saying what to do. The rules are the landing contract:
+  every value that lands is one the staging models cast without error;
+- key and id values are trimmed of surrounding whitespace (an id with a stray space is the same id);
 - the other rows merge into raw by the contract key: new keys are inserted, an existing key is
   replaced when the version column is newer (or, without a version, when any value changed), and an
   identical row is left alone, so a rerun adds nothing;
@@ -28,13 +31,33 @@ from zoneinfo import ZoneInfo
 import duckdb
 import pyarrow as pa
 
+from tertulia.config import Quality
 from tertulia.contract import DATE, ENTITIES, INTEGER, TEXT, TIMESTAMP, Entity
 
 # Text longer than this (UTF-8 bytes) is quarantined whole rather than truncated: truncating would lose
 # the end of the text, and no platform allows a comment this long, so it is almost always a broken export.
 TEXT_LIMIT_BYTES = 65536
-# Timestamps later than the import time by more than this are quarantined as "future".
-FUTURE_TOLERANCE = dt.timedelta(hours=24)
+# The plausible range of a timestamp has one home, `quality` in community.yml (the gates check marts
+# with the same tolerance); these are its defaults for callers without a config (API connectors).
+DEFAULT_EARLIEST: dt.date = Quality.model_fields["earliest_timestamp"].default
+DEFAULT_FUTURE_TOLERANCE = dt.timedelta(minutes=Quality.model_fields["future_tolerance_minutes"].default)
+# Number formats a bundle may declare (`numbers:` in its _bundle.yml): which separator groups thousands.
+NUMBER_FORMATS = {"es": ".", "en": ","}
+# Shapes, as RE2 patterns matched against the whole value. The strict timestamp shape is what makes
+# landing and staging's `parse_ts` read a value alike: DuckDB's cast alone also takes `T24:00`, an
+# offset of +25:00, a trailing zone name (which parse_ts would then ignore) and a date alone.
+TS_SHAPE = (
+    " *[0-9]{4}-[0-9]{2}-[0-9]{2}[T ]([01][0-9]|2[0-3]):[0-5][0-9](:[0-5][0-9](\\.[0-9]+)?)?"
+    " *(Z|z|[+-](0[0-9]|1[0-4])(:?[0-5][0-9])?)? *"
+)
+DATE_SHAPE = "[0-9]{4}-[0-9]{2}-[0-9]{2}"
+# A counter that is surely a BIGINT: the one test the usual value goes through.
+_PLAIN_COUNTER = "[0-9]{1,18}"
+_WHOLE = " *[+-]?[0-9]+(\\.0+)? *"
+# `1.000` or `10,000`: a thousands separator or a decimal point? Only a declared format can say.
+_GROUPED = " *[+-]?[0-9]{1,3}([.,][0-9]{3})+ *"
+# Surrounding whitespace trimmed from keys and ids: space, tab, line breaks, no-break space.
+_ID_SPACE = " \t\n\r\u00a0"
 # Columns that legitimately hold future instants (a content calendar plans ahead).
 FUTURE_ALLOWED = {("content_calendar", "planned_at")}
 # Entities whose integer columns are lifetime counters: a capture lower than the previous one is
@@ -50,6 +73,11 @@ ADVICE = {
     "missing_value": "fill in the value and import again",
     "unknown_value": "use one of the allowed values and import again",
     "not_an_integer": "write a whole number (no thousands separators) and import again",
+    "ambiguous_number": "write the number without separators, or declare the bundle's number format "
+    "(numbers: es or en in _bundle.yml), and import again",
+    "counter_out_of_range": "a counter holds at most 9223372036854775807; correct the value and import again",
+    "timestamp_out_of_range": "check the date (a default such as 1970-01-01 or 0001-01-01 is a missing value) "
+    "and import again; quality.earliest_timestamp sets the earliest date accepted",
     "negative_counter": "counters cannot be negative; correct the value and import again",
     "bad_timestamp": "write an ISO 8601 timestamp such as 2026-03-01T14:05:00-05:00 and import again",
     "bad_date": "write an ISO 8601 date such as 2026-03-01 and import again",
@@ -146,11 +174,19 @@ def _ts_col(name: str) -> str:
     return _q("_ts_" + name)
 
 
-def _rule_cases(entity: Entity, *, parsed: bool = False) -> list[tuple[str, str, str]]:
+def _rule_cases(
+    entity: Entity,
+    *,
+    parsed: bool = False,
+    numbers: str | None = None,
+    tolerance: dt.timedelta = DEFAULT_FUTURE_TOLERANCE,
+) -> list[tuple[str, str, str]]:
     """(rule, SQL condition, SQL reason) in the order they are tried; the first failing rule is reported.
 
     `parsed`: the rows carry each timestamp column's instant in `_ts_<name>` (parsed once, not once
-    per rule)."""
+    per rule) and `_counters_plain`, whether every counter is plain digits (the usual row then skips
+    the counter rules: a CASE evaluates each condition anew, so four rules meant four regexes). `numbers`: the bundle's declared number format (its integers were normalised already),
+    or None, when `1.000` is ambiguous. `$earliest` and `$future_limit` are replaced by the caller."""
     cases: list[tuple[str, str, str]] = []
     for c in entity.columns:
         col = _q(c.name)
@@ -169,22 +205,52 @@ def _rule_cases(entity: Entity, *, parsed: bool = False) -> list[tuple[str, str,
                 f"{_lit(f'unknown {name} ')} || {_shown(col)} || {_lit('; expected one of ' + ', '.join(allowed))}",
             )
         )
+
+    def guard(cond: str) -> str:
+        # A CASE, not an AND: DuckDB evaluates both sides of an AND on every row, a CASE only the rows
+        # that reach the branch, here the rare row with a counter that is not plain digits.
+        return f"(case when _counters_plain then false else {cond} end)" if parsed else cond
+
+    hours = tolerance.total_seconds() / 3600
+    ahead = f"{hours:g} hours" if hours != 1 else "1 hour"
     for c in entity.columns:
         col = _q(c.name)
         present = f"not {_blank(col)}"
         if c.kind == INTEGER:
+            # The usual counter passes the first test and no other is tried for it.
+            unusual = (
+                f"{col} is not null and not regexp_full_match({col}, {_lit(_PLAIN_COUNTER)}) and {present}"
+            )
+            if numbers is None:
+                cases.append(
+                    (
+                        "ambiguous_number",
+                        guard(f"{unusual} and regexp_full_match({col}, {_lit(_GROUPED)})"),
+                        f"{_lit(c.name + ' ')} || {_shown(col)} || ' is ambiguous: a thousands separator (' || "
+                        f"regexp_replace(trim({col}), '[.,]', '', 'g') || ') or a decimal point? The bundle declares "
+                        "no number format'",
+                    )
+                )
             cases.append(
                 (
                     "not_an_integer",
-                    f"{present} and not regexp_full_match(trim({col}), '[+-]?[0-9]+(\\.0*)?')",
+                    guard(f"{unusual} and not regexp_full_match({col}, {_lit(_WHOLE)})"),
                     f"{_lit(c.name + ' ')} || {_shown(col)} || ' is not a whole number'",
                 )
             )
             cases.append(
                 (
                     "negative_counter",
-                    f"{present} and try_cast(trim({col}) as double) < 0",
+                    guard(f"{unusual} and try_cast(trim({col}) as double) < 0"),
                     f"{_lit(c.name + ' ')} || {_shown(col)} || ' is negative'",
+                )
+            )
+            # The very cast staging makes: what passes here, staging reads.
+            cases.append(
+                (
+                    "counter_out_of_range",
+                    guard(f"{unusual} and try_cast({col} as bigint) is null"),
+                    f"{_lit(c.name + ' ')} || {_shown(col)} || ' is beyond the largest counter (2^63-1)'",
                 )
             )
         elif c.kind == TIMESTAMP:
@@ -192,8 +258,19 @@ def _rule_cases(entity: Entity, *, parsed: bool = False) -> list[tuple[str, str,
             cases.append(
                 (
                     "bad_timestamp",
-                    f"{present} and {instant} is null",
-                    f"{_lit(c.name + ' ')} || {_shown(col)} || ' is not an ISO 8601 timestamp'",
+                    f"{present} and ({instant} is null or not regexp_full_match({col}, {_lit(TS_SHAPE)}))",
+                    f"{_lit(c.name + ' ')} || {_shown(col)} || ' is not an ISO 8601 timestamp' || "
+                    f"case when regexp_full_match({col}, {_lit(' *' + DATE_SHAPE + ' *')}) "
+                    "then ' (a date alone; write the time too)' "
+                    "else ' (date, time 00:00-23:59, then Z or an offset up to ±14:00 or nothing; no zone names)' end",
+                )
+            )
+            cases.append(
+                (
+                    "timestamp_out_of_range",
+                    f"{present} and {instant} < $earliest",
+                    f"{_lit(c.name + ' ')} || {_shown(col)} || ' is before ' || $earliest_text || "
+                    "', the earliest plausible date'",
                 )
             )
             if (entity.name, c.name) not in FUTURE_ALLOWED:
@@ -201,22 +278,32 @@ def _rule_cases(entity: Entity, *, parsed: bool = False) -> list[tuple[str, str,
                     (
                         "future_timestamp",
                         f"{present} and {instant} > $future_limit",
-                        f"{_lit(c.name + ' ')} || {_shown(col)} || "
-                        f"' is more than {int(FUTURE_TOLERANCE.total_seconds() // 3600)} hours in the future'",
+                        f"{_lit(c.name + ' ')} || {_shown(col)} || {_lit(f' is more than {ahead} in the future')}",
                     )
                 )
         elif c.kind == DATE:
             cases.append(
                 (
                     "bad_date",
-                    f"{present} and try_cast(trim({col}) as date) is null",
-                    f"{_lit(c.name + ' ')} || {_shown(col)} || ' is not an ISO 8601 date'",
+                    f"{present} and (not regexp_full_match({col}, {_lit(DATE_SHAPE)}) "
+                    f"or try_cast({col} as date) is null)",
+                    f"{_lit(c.name + ' ')} || {_shown(col)} || ' is not an ISO 8601 date' || "
+                    f"case when regexp_matches({col}, '^{DATE_SHAPE}[T ]') then "
+                    f"' (it holds a time: write the day alone, ' || left({col}, 10) || ')' else '' end",
+                )
+            )
+            cases.append(
+                (
+                    "timestamp_out_of_range",
+                    f"{present} and try_cast({col} as date) < cast($earliest_text as date)",
+                    f"{_lit(c.name + ' ')} || {_shown(col)} || ' is before ' || $earliest_text || "
+                    "', the earliest plausible date'",
                 )
             )
             cases.append(
                 (
                     "future_timestamp",
-                    f"{present} and try_cast(trim({col}) as date) > cast($future_limit as date)",
+                    f"{present} and try_cast({col} as date) > cast($future_limit as date)",
                     f"{_lit(c.name + ' ')} || {_shown(col)} || ' is a future date'",
                 )
             )
@@ -230,7 +317,42 @@ def _rule_cases(entity: Entity, *, parsed: bool = False) -> list[tuple[str, str,
                     f"{_lit(c.name + ' is ')} || strlen({col}) || {_lit(f' bytes long (limit {TEXT_LIMIT_BYTES})')}",
                 )
             )
+    # The extra columns are text too, kept in _extra: the same limit for all of them together.
+    cases.append(
+        (
+            "text_too_long",
+            f"strlen(cast(_extra as varchar)) > {TEXT_LIMIT_BYTES}",
+            "'the extra columns are ' || strlen(cast(_extra as varchar)) || "
+            f"{_lit(f' bytes long together (limit {TEXT_LIMIT_BYTES})')}",
+        )
+    )
     return cases
+
+
+def _normalised_integer(col: str, numbers: str | None) -> str:
+    """SQL for an integer value read in the bundle's declared number format, as plain digits.
+
+    `1.000` with `numbers: es` is 1000 and `1,0` is 1; with `en` the other way round. Without a declared
+    format the value is left as delivered (a grouped one is then quarantined as ambiguous)."""
+    if numbers is None:
+        return col
+    group = NUMBER_FORMATS[numbers]
+    point = "," if group == "." else "."
+    g, pt = "\\" + group, "\\" + point
+    shape = _lit(f" *[+-]?([0-9]{{1,3}}({g}[0-9]{{3}})+|[0-9]+)({pt}0+)? *")
+    return (
+        f"(case when {col} is null or regexp_full_match({col}, {_lit(_PLAIN_COUNTER)}) then {col} "
+        f"when regexp_full_match({col}, {shape}) then "
+        f"regexp_replace(replace(trim({col}), {_lit(group)}, ''), {_lit(pt + '0+$')}, '') else {col} end)"
+    )
+
+
+def _trimmed_id(col: str) -> str:
+    """SQL: an id without surrounding whitespace; only the rare padded value pays for the copy (the
+    first and last characters are tested by code point: `right()` or a regex costs twice as much)."""
+    first, last = f"ord({col})", f"ord({col}[-1])"
+    ends = f"({first} <= 32 or {first} = 160 or {last} <= 32 or {last} = 160)"
+    return f"(case when {ends} then trim({col}, {_lit(_ID_SPACE)}) else {col} end)"
 
 
 def _set_timezone(con: duckdb.DuckDBPyConnection, name: str) -> None:
@@ -270,6 +392,9 @@ def land_relation(
     timezone: str = "UTC",
     release_fixed_sources: bool = False,
     now: dt.datetime | None = None,
+    earliest: dt.date = DEFAULT_EARLIEST,
+    future_tolerance: dt.timedelta = DEFAULT_FUTURE_TOLERANCE,
+    numbers: str | None = None,
 ) -> LandResult:
     """Check and merge the rows of `select_sql` into raw.<entity>; bad rows go to tertulia.quarantine.
 
@@ -279,12 +404,21 @@ def land_relation(
     `timezone` reads timestamps without an offset (for the future check and version order).
     `release_fixed_sources`: the rows are whole files, so an open quarantine row of one of these
     sources that is not bad any more was fixed (the file connector sets it; API connectors must not).
+    `earliest` and `future_tolerance` bound a plausible timestamp (`quality` in community.yml);
+    `numbers` is the declared number format of the rows (NUMBER_FORMATS) or None.
     """
+    if numbers is not None and numbers not in NUMBER_FORMATS:
+        raise ValueError(f"unknown number format {numbers!r}; expected one of {', '.join(NUMBER_FORMATS)}")
     ent = ENTITIES.get(entity)
     if ent is None:
         raise ValueError(f"unknown entity {entity!r}; expected one of {', '.join(ENTITIES)}")
     now = now or dt.datetime.now(dt.UTC).replace(tzinfo=None)
-    ctx = {"future_limit": (now + FUTURE_TOLERANCE).replace(tzinfo=dt.UTC)}
+    ctx = {
+        "future_limit": (now + future_tolerance).replace(tzinfo=dt.UTC),
+        "earliest": earliest,
+        "tolerance": future_tolerance,
+        "numbers": numbers,
+    }
     cols = ent.column_names
     qcols = [_q(c) for c in cols]
     ensure_quarantine(con)
@@ -331,10 +465,19 @@ def _land_in_transaction(
     if missing:
         raise ValueError(f"land_relation({ent.name}): the select returns no column {', '.join(missing)}")
     opt = {"_reject_rule": "null::varchar", "_reject_reason": "null::varchar", "_raw": "null::varchar"}
+    numbers = ctx["numbers"]
+    shaped = []
+    for c in ent.columns:
+        col = _q(c.name)
+        if c.name in ent.key or c.name.endswith("_id"):
+            col = f"{_trimmed_id(col)} as {col}"
+        elif c.kind == INTEGER and numbers is not None:
+            col = f"{_normalised_integer(col, numbers)} as {col}"
+        shaped.append(col)
     inner = ", ".join(
         # A row without its own source takes the batch's (escaped literal: the positional parameters
         # belong to the caller's select).
-        ["_ord", *qcols, "_extra", f"coalesce(_source, {_lit(source)}) as _source", "_source_line"]
+        ["_ord", *shaped, "_extra", f"coalesce(_source, {_lit(source)}) as _source", "_source_line"]
         + [k if k in present else f"{v} as {k}" for k, v in opt.items()]
     )
 
@@ -342,12 +485,20 @@ def _land_in_transaction(
     # the version; reasons are built afterwards for the bad rows only.
     ts_cols = [c.name for c in ent.columns if c.kind == TIMESTAMP]
     parsed_sql = "".join(f", {_instant(_q(c))} as {_ts_col(c)}" for c in ts_cols)
+    counters = [c.name for c in ent.columns if c.kind == INTEGER]
+    plain = " and ".join(
+        f"coalesce(regexp_full_match({_q(c)}, {_lit(_PLAIN_COUNTER)}), true)" for c in counters
+    )
+    parsed_sql += f", {plain or 'true'} as _counters_plain"
+    rules = {"numbers": numbers, "tolerance": ctx["tolerance"]}
     rule_sql = (
         "case when _reject_rule is not null then _reject_rule "
-        + " ".join(f"when {cond} then {_lit(rule)}" for rule, cond, _ in _rule_cases(ent, parsed=True))
+        + " ".join(
+            f"when {cond} then {_lit(rule)}" for rule, cond, _ in _rule_cases(ent, parsed=True, **rules)
+        )
         + " end"
     )
-    cases = _rule_cases(ent)
+    cases = _rule_cases(ent, **rules)
     reason_sql = (
         "case when _reject_rule is not null then _reject_reason "
         + " ".join(f"when {cond} then {reason}" for _, cond, reason in cases)
@@ -358,21 +509,28 @@ def _land_in_transaction(
     key_cols = ", ".join(_q(k) for k in ent.key)
     # One pass over the source: positional parameters of the caller's select, then ours (all constants).
     future_limit = ctx["future_limit"].isoformat()
-    star = "* exclude (" + ", ".join(_ts_col(c) for c in ts_cols) + ")" if ts_cols else "*"
+    earliest = ctx["earliest"].isoformat()
+
+    def bound(sql: str) -> str:
+        return (
+            sql.replace("$future_limit", f"timestamptz '{future_limit}'")
+            .replace("$earliest_text", _lit(earliest))
+            .replace("$earliest", f"timestamptz '{earliest} 00:00:00+00'")
+        )
+
+    star = "* exclude (" + ", ".join([*(_ts_col(c) for c in ts_cols), "_counters_plain"]) + ")"
     con.execute(
-        f"create or replace temp table _land_chk as select {star}, {rule_sql} as _rule, "  # noqa: S608
-        f"null::varchar as _reason, {version_sql} as _version "
-        f"from (select {inner}{parsed_sql} from ({source_sql}))".replace(
-            "$future_limit", f"timestamptz '{future_limit}'"
+        bound(
+            f"create or replace temp table _land_chk as select {star}, {rule_sql} as _rule, "  # noqa: S608
+            f"null::varchar as _reason, {version_sql} as _version "
+            f"from (select {inner}{parsed_sql} from ({source_sql}))"
         ),
         params,
     )
     res.rows_in = con.execute("select count(*) from _land_chk").fetchone()[0]
     # Reasons are built for the bad rows only (the same cases in the same order give the same rule).
     con.execute(
-        f"update _land_chk set _reason = {reason_sql} where _rule is not null".replace(  # noqa: S608
-            "$future_limit", f"timestamptz '{future_limit}'"
-        )
+        bound(f"update _land_chk set _reason = {reason_sql} where _rule is not null")  # noqa: S608
     )
 
     # 2. Duplicate keys within the batch: keep the newest version, else the last line. Batches rarely

@@ -18,7 +18,7 @@ from zoneinfo import ZoneInfo
 import duckdb
 import pandas as pd
 
-from tertulia.config import WEEKDAYS, BusinessHours, Config
+from tertulia.config import WEEKDAYS, BusinessHours, Config, Quality
 
 # How far around the data the calendar is generated: a week before the earliest comment (a comment's
 # local time may sit a day off its UTC date) to a year ahead (deadlines of items arriving today).
@@ -26,6 +26,8 @@ LEAD_DAYS = 7
 AHEAD_DAYS = 366
 # Without any comment yet, start this far back so a first import of history is covered on the next run.
 DEFAULT_BACK_DAYS = 400
+# The earliest plausible date when no config says (the default of quality.earliest_timestamp).
+DEFAULT_FLOOR: dt.date = Quality.model_fields["earliest_timestamp"].default
 
 
 @dataclass(frozen=True)
@@ -160,11 +162,14 @@ def business_deadline(start: dt.datetime, minutes: float, calendar: BusinessCale
     return None
 
 
-def _earliest_comment_date(con: duckdb.DuckDBPyConnection) -> dt.date | None:
+def _earliest_comment_date(con: duckdb.DuckDBPyConnection, floor: dt.date) -> dt.date | None:
     """The earliest day a landed comment was written, kept in tertulia.calendar_bounds.
 
     Only comments landed since the last look are read (landing times only grow): a full scan of the
-    comments' timestamps on every run cost two seconds a run at 10M comments."""
+    comments' timestamps on every run cost two seconds a run at 10M comments. Days before `floor`
+    (the earliest plausible date, `quality.earliest_timestamp`) are ignored, here and in what an
+    earlier version stored: the importer quarantines such dates, and one that landed before it did
+    (year 0001, 1970) must neither stretch the calendar over centuries nor overflow its arithmetic."""
     from tertulia.warehouse import table_exists
 
     if not table_exists(con, "raw", "comments"):
@@ -178,11 +183,15 @@ def _earliest_comment_date(con: duckdb.DuckDBPyConnection) -> dt.date | None:
         "select earliest_comment_date, scanned_through from tertulia.calendar_bounds where id = 1"
     ).fetchall()
     earliest, through = stored[0] if stored else (None, None)
+    if earliest is not None and earliest < floor:
+        earliest, through = None, None  # stored by an earlier version: scan everything again, once
     new_earliest, new_through = con.execute(
-        "select min(try_cast(substr(trim(created_at), 1, 10) as date)), max(_loaded_at) from raw.comments "
-        "where $through is null or _loaded_at is null or _loaded_at > $through",
-        {"through": through},
+        "select min(d) filter (where d >= $floor), max(_loaded_at) from "
+        "(select try_cast(substr(trim(created_at), 1, 10) as date) as d, _loaded_at from raw.comments "
+        " where $through is null or _loaded_at is null or _loaded_at > $through)",
+        {"through": through, "floor": floor},
     ).fetchall()[0]
+
     if new_earliest is not None and (earliest is None or new_earliest < earliest):
         earliest = new_earliest
     if new_through is not None and (through is None or new_through > through):
@@ -191,9 +200,11 @@ def _earliest_comment_date(con: duckdb.DuckDBPyConnection) -> dt.date | None:
     return earliest
 
 
-def calendar_range(con: duckdb.DuckDBPyConnection, today: dt.date) -> tuple[dt.date, dt.date]:
-    """From a week before the earliest landed comment to a year after today."""
-    earliest = _earliest_comment_date(con) or today - dt.timedelta(days=DEFAULT_BACK_DAYS)
+def calendar_range(
+    con: duckdb.DuckDBPyConnection, today: dt.date, floor: dt.date = DEFAULT_FLOOR
+) -> tuple[dt.date, dt.date]:
+    """From a week before the earliest landed comment (not before `floor`) to a year after today."""
+    earliest = _earliest_comment_date(con, floor) or today - dt.timedelta(days=DEFAULT_BACK_DAYS)
     return min(earliest, today) - dt.timedelta(days=LEAD_DAYS), today + dt.timedelta(days=AHEAD_DAYS)
 
 
@@ -204,7 +215,7 @@ def write_business_intervals(
     from tertulia.sla_policies import replace_typed_table
 
     today = today or dt.datetime.now(dt.UTC).date()
-    start, end = calendar_range(con, today)
+    start, end = calendar_range(con, today, config.quality.earliest_timestamp)
     cal = calendar_for(config, start, end)
     business_policies = [p.name for p in config.sla.policies if p.business_time]
     if not cal.intervals and business_policies:

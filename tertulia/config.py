@@ -459,9 +459,13 @@ class Warehouse(_Model):
 class Quality(_Model):
     """Great Expectations gates (quality/): tolerances and how much each run keeps."""
 
-    # A timestamp this far past the run's instant is still accepted (clock skew, mis-zoned exports);
-    # the same 24 h the importer allows before it quarantines a row as "future".
+    # The plausible range of a timestamp, the importer's and the gates' alike (the one home of both
+    # bounds): a value more than this past the run's instant (clock skew and mis-zoned exports are
+    # allowed for) is quarantined as "future" at import and fails the marts' "not in the future" checks.
     future_tolerance_minutes: int = Field(1440, ge=0)
+    # A timestamp or date before this is quarantined at import: 1970-01-01 or 0001-01-01 is a missing
+    # value written as a date, and would stretch the business calendar over centuries.
+    earliest_timestamp: dt.date = dt.date(2000, 1, 1)
     # Rows read per suite and run; more new rows than this are checked on a repeatable sample.
     max_rows_per_suite: int = Field(200_000, ge=1)
     # How many runs of results `tertulia.dq_results` and the Data Docs keep.

@@ -255,7 +255,7 @@ def test_connectors_bundle_doc_names_every_contract_column():
             assert col.name in rows[ent.name], (ent.name, col.name)
 
 
-def test_connectors_ragged_csv_names_the_row(con, example_config, tmp_path):
+def test_connectors_ragged_csv_quarantines_the_row_and_lands_the_rest(con, example_config, tmp_path):
     b = tmp_path / "b"
     b.mkdir()
     (b / "team.csv").write_text(
@@ -263,8 +263,13 @@ def test_connectors_ragged_csv_names_the_row(con, example_config, tmp_path):
         encoding="utf-8",
     )
     report = import_bundle(con, b, example_config)
-    assert report.errors == [
-        f"{(b / 'team.csv').resolve()}: data row 2 has 7 fields but the header has 5 (a stray delimiter or an "
-        "unclosed quote?). Nothing of this file was landed; fix that row and import again."
+    assert report.errors == []
+    assert con.execute("select member_id from raw.team").fetchall() == [("m1",)]
+    assert con.execute("select source_line, rule, reason, record from tertulia.quarantine").fetchall() == [
+        (
+            2,
+            "malformed_record",
+            "the row has 7 fields but the header has 5 (a stray delimiter or an unclosed quote?)",
+            '{"_raw":"m2,Luis,a,b,c,extra,fields"}',
+        )
     ]
-    assert con.execute("select count(*) from raw.team").fetchone() == (0,)
