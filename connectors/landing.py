@@ -752,8 +752,12 @@ def land_records(
     source: str,
     batch_id: str,
     timezone: str = "UTC",
+    now: dt.datetime | None = None,
+    earliest: dt.date = DEFAULT_EARLIEST,
+    future_tolerance: dt.timedelta = DEFAULT_FUTURE_TOLERANCE,
 ) -> LandResult:
-    """Land records already in the raw contract (API connectors): one Arrow table, one set-based merge."""
+    """Land records already in the raw contract (API connectors): one Arrow table, one set-based merge.
+    `now`, `earliest` and `future_tolerance` bound a plausible timestamp as for file imports."""
     ent = ENTITIES.get(entity)
     if ent is None:
         raise ValueError(f"unknown entity {entity!r}; expected one of {', '.join(ENTITIES)}")
@@ -790,6 +794,9 @@ def land_records(
             batch_id=batch_id,
             params=[source],
             timezone=timezone,
+            now=now,
+            earliest=earliest,
+            future_tolerance=future_tolerance,
         )
     finally:
         con.unregister(view)

@@ -136,8 +136,12 @@ def land_page(
     batch_id: str,
     now: dt.datetime,
     notes: list[str] | None = None,
+    config: Config | None = None,
 ) -> dict[str, dict[str, int]]:
     """Land every entity of a page (one batch each), then store the page's cursor.
+
+    With `config`, timestamps are read in the community's timezone and held to its plausible range
+    (`quality.earliest_timestamp`, `quality.future_tolerance_minutes`), as file imports are.
 
     `land_records` commits each entity in its own transaction (it cannot join an outer one), so the
     cursor is written only after all of them: a run killed in between re-reads the page next time, and
@@ -150,7 +154,16 @@ def land_page(
     for entity, records in page.records.items():
         if not records:
             continue
-        result = land_records(con, entity, records, source=source, batch_id=batch_id)
+        bounds = (
+            {
+                "timezone": config.community.timezone,
+                "earliest": config.quality.earliest_timestamp,
+                "future_tolerance": dt.timedelta(minutes=config.quality.future_tolerance_minutes),
+            }
+            if config is not None
+            else {}
+        )
+        result = land_records(con, entity, records, source=source, batch_id=batch_id, now=now, **bounds)
         counts[entity] = {k: int(getattr(result, k, 0) or 0) for k in COUNTS}
         if notes is not None:
             notes.extend(f"{entity}: {m}" for m in getattr(result, "messages", []) or [])
@@ -182,7 +195,7 @@ def run_source(
             report.pages += 1
             check_page(name, report.pages, page)
             for entity, counts in land_page(
-                con, name, page, batch_id=batch_id, now=now, notes=report.notes
+                con, name, page, batch_id=batch_id, now=now, notes=report.notes, config=config
             ).items():
                 total = report.landed.setdefault(entity, dict.fromkeys(COUNTS, 0))
                 for k, v in counts.items():

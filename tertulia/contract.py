@@ -182,7 +182,7 @@ ENTITIES: dict[str, Entity] = {
                 _c("email"),
                 _c("slack_user_id"),
                 _c("handles"),
-                _c("role"),
+                _c("role", required=False),  # added later: exports without it still land
             ),
             description="The community team; handles are `platform:author_id` pairs separated by spaces or commas; "
             "role is free text (community manager, moderator, support).",
