@@ -59,7 +59,7 @@ ACCOUNTS = (
 # The chat server, the group and the support mailbox (issue 16). They draw from a random stream of their
 # own (`_ChatTraffic`), so every row of the three platforms above stays what it was for a given seed.
 CHAT_ACCOUNTS = (
-    _Account("discord", "dc-cafetertulia", "tertulia-bot", "Café Tertulia Club", "tm-luis", "dc"),
+    _Account("discord", "dsc-cafetertulia", "tertulia-bot", "Café Tertulia Club", "tm-luis", "dsc"),
     _Account("telegram", "tg-cafetertulia", "cafetertulia_bot", "Café Tertulia Comunidad", "tm-ana", "tg"),
     _Account("email", "em-soporte", "soporte@cafetertulia.ec", "Soporte Café Tertulia", "tm-sofia", "em"),
 )

@@ -23,7 +23,7 @@ def test_the_shipped_example_is_valid_and_resolves_paths_against_its_folder():
         "ig-cafetertulia",
         "fb-cafetertulia",
         "yt-cafetertulia",
-        "dc-cafetertulia",
+        "dsc-cafetertulia",
         "tg-cafetertulia",
         "em-soporte",
     ]
