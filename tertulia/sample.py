@@ -373,12 +373,7 @@ class _Community:
         return self.rng.choices([k for k, _ in weighted], [w for _, w in weighted])[0]
 
     def _poisson(self, lam: float) -> int:
-        limit, k, p = math.exp(-lam), 0, 1.0
-        while True:
-            p *= self.rng.random()
-            if p <= limit:
-                return k
-            k += 1
+        return _poisson(self.rng, lam)
 
     # -- members ------------------------------------------------------------------------------------
 
@@ -1055,12 +1050,7 @@ class _ChatTraffic:
         return self.rows
 
     def _poisson(self, lam: float) -> int:
-        limit, k, p = math.exp(-lam), 0, 1.0
-        while True:
-            p *= self.rng.random()
-            if p <= limit:
-                return k
-            k += 1
+        return _poisson(self.rng, lam)
 
     def _new_member(self, platform: str) -> _Member:
         rng = self.rng
@@ -1196,6 +1186,15 @@ class _ChatTraffic:
                     self._add("email", answered, None, answer, top)
                     return
             day -= dt.timedelta(days=1)
+
+
+def _poisson(rng: random.Random, lam: float) -> int:
+    limit, k, p = math.exp(-lam), 0, 1.0
+    while True:
+        p *= rng.random()
+        if p <= limit:
+            return k
+        k += 1
 
 
 def _cumulative(weights: list[float]) -> list[float]:
