@@ -9,6 +9,16 @@ Instagram (`platform: instagram`, `ig_user_id`): `/{ig-user-id}` (followers), `/
 (daily reach), `/{ig-user-id}/media` (newest first, like and comment counts, media insights) and
 `/{media-id}/comments` with embedded replies (more replies through `/{comment-id}/replies`).
 
+Opt-in streams, each needing a permission of its own (docs/connectors.md):
+- `read_messages: true`: Messenger (Facebook) or Instagram conversations through `/{page-id}/conversations`
+  with `platform=messenger|instagram` (Instagram uses the Facebook Page linked to the account, `page_id`)
+  and `/{conversation-id}/messages`, as `channel: dm`; a conversation is a thread and the Page's or
+  account's own messages are the brand's.
+- `read_ratings: true` (Facebook): `/{page-id}/ratings` (recommendations) as `channel: review`, and the
+  comments under each review's story as replies in the review's thread.
+A permission refused on an opt-in stream (codes 10, 200-299) stops that stream only, with a note naming
+the permission; the other streams still land.
+
 Both page with `paging.cursors.after` / `paging.next`. Throttling (codes 4, 17, 32, 613 and the
 business-use-case 800xx codes) waits as the usage headers say; usage above `slow_down_at_percent` of
 `X-App-Usage` / `X-Business-Use-Case-Usage` slows the next call down. Comments are read for every post
@@ -24,13 +34,19 @@ from typing import Any
 
 import httpx
 
-from connectors.base import Page
+from connectors.base import Page, SourceError
 from connectors.http_client import Decision, HttpClient, retry_after
 from connectors.live import LiveConnector, iso, parse_time, text_or_none
 from connectors.live import comment as make_comment
 
 THROTTLE_CODES = {4, 17, 32, 613} | set(range(80001, 80015))
 PERMISSION_CODES = {10} | set(range(200, 300))
+# Opt-in streams and the setting that turns each on.
+OPTIONAL_STREAMS = {"dms": "read_messages", "reviews": "read_ratings"}
+
+
+class StreamRefused(Exception):
+    """An opt-in stream the token may not read: the connector skips it and says which permission to grant."""
 
 
 def _usage_percent(resp: httpx.Response) -> tuple[float, float]:
@@ -62,8 +78,20 @@ def _usage_percent(resp: httpx.Response) -> tuple[float, float]:
 class _MetaConnector(LiveConnector):
     default_base_url = "https://graph.facebook.com"
     permissions = ""
-    settings = ("api_version", "slow_down_at_percent", "page_size", "recent_post_days", "reach_metric")
+    settings = (
+        "api_version",
+        "slow_down_at_percent",
+        "page_size",
+        "recent_post_days",
+        "reach_metric",
+        "read_messages",
+    )
     credentials = ("token",)
+    # `platform=` of /{page-id}/conversations, and the permissions it needs (Meta's Conversations API).
+    messaging_platform: str = ""
+    messaging_permissions: str = ""
+    # Set while an opt-in stream reads: a permission error then stops that stream only.
+    _optional_stream: tuple[str, str] | None = None  # (stream, permission it needs)
 
     @property
     def base_url(self) -> str:
@@ -85,6 +113,14 @@ class _MetaConnector(LiveConnector):
                 "stop",
                 message=f"{self.name}: the access token expired or was invalidated ({detail}). Generate a new "
                 f"long-lived Page access token and put it in {cred}; the next run resumes where this one stopped.",
+            )
+        if code in PERMISSION_CODES and self._optional_stream:
+            stream, permission = self._optional_stream
+            setting = OPTIONAL_STREAMS[stream]
+            raise StreamRefused(
+                f"{self.name}: the token may not read {stream} ({detail}). Grant {permission} to the app and "
+                f"regenerate the token in {cred}, or set {setting}: false under sources.{self.name}; the other "
+                "streams were read."
             )
         if code in PERMISSION_CODES:
             return Decision(
@@ -163,16 +199,23 @@ class _MetaConnector(LiveConnector):
         return days
 
     def _walk(
-        self, key: str, edge: str, fields: str, *, start_floor: dt.datetime | None = None
+        self,
+        key: str,
+        edge: str,
+        fields: str,
+        *,
+        start_floor: dt.datetime | None = None,
+        time_field: str | None = None,
+        extra: dict[str, Any] | None = None,
     ) -> Iterator[tuple[list[dict[str, Any]], dict[str, Any]]]:
         """Newest-first listing `edge` down to the walk's start (or `start_floor` if earlier)."""
         walk = self.begin_walk(key)
         start = parse_time(walk["start"])
         if start_floor is not None and start_floor < start:
             start = start_floor
-        time_field = "created_time" if self.platform == "facebook" else "timestamp"
+        time_field = time_field or ("created_time" if self.platform == "facebook" else "timestamp")
         while True:
-            params = {"fields": fields, "limit": int(self.opt("page_size", 25))}
+            params = {**(extra or {}), "fields": fields, "limit": int(self.opt("page_size", 25))}
             if walk["next"]:
                 params["after"] = walk["next"]
             what = f"/{edge} page after {walk['next'] or '(first)'}"
@@ -195,6 +238,88 @@ class _MetaConnector(LiveConnector):
             if not walk["next"]:
                 return
 
+    # --- opt-in streams ---------------------------------------------------------------------------
+    def _optional(self, key: str, permission: str, read: Callable[[], Iterator[Page]]) -> Iterator[Page]:
+        """Run an opt-in stream; a permission Meta refuses stops this stream only, with a note."""
+        self._optional_stream = (key, permission)
+        try:
+            yield from read()
+        except StreamRefused as exc:
+            self.notes.append(str(exc))
+            # Forget a half-done walk: once the permission is granted the stream starts from its cursor.
+            self.stream(key).pop("walk", None)
+            # An empty page carries the state on, so the next run does not start at this stream.
+            yield self.page({})
+        finally:
+            self._optional_stream = None
+
+    def _enabled(self, key: str) -> bool:
+        value = self.opt(key, False)
+        if isinstance(value, bool):
+            return value
+        raise SourceError(f"source {self.name}: `{key}` under sources.{self.name} must be true or false.")
+
+    def _messaging_streams(self) -> list[tuple[str, Callable[[], Iterator[Page]]]]:
+        if not self._enabled("read_messages"):
+            return []
+        page_id = self.require(
+            "page_id", "the id of the Facebook Page (linked to the account) that holds its conversations"
+        )
+        return [
+            ("dms", lambda: self._optional("dms", self.messaging_permissions, lambda: self._dms(page_id)))
+        ]
+
+    def _dms(self, page_id: str) -> Iterator[Page]:
+        """Conversations updated since the walk's start, newest first; in each, the messages since then."""
+        for conversations, walk in self._walk(
+            "dms",
+            f"{page_id}/conversations",
+            "id,updated_time",
+            time_field="updated_time",
+            extra={"platform": self.messaging_platform},
+        ):
+            start = parse_time(walk["start"])
+            rows: list[dict[str, Any]] = []
+            for conv in conversations:
+                rows += self._conversation_messages(str(conv["id"]), start)
+            yield self.page({"comments": rows})
+
+    def _conversation_messages(self, conversation_id: str, start: dt.datetime) -> list[dict[str, Any]]:
+        rows: list[dict[str, Any]] = []
+        after = None
+        while True:
+            params: dict[str, Any] = {"fields": "id,created_time,from,to,message", "limit": 100}
+            if after:
+                params["after"] = after
+            what = f"/{conversation_id}/messages page after {after or '(first)'}"
+            body, _ = self.client.get_json(f"{conversation_id}/messages", params, what=what)
+            for msg in self._data(body, what):  # newest first
+                try:
+                    created = parse_time(msg["created_time"])
+                    if created < start:
+                        return rows
+                    author = msg.get("from") or {}
+                    rows.append(
+                        make_comment(
+                            self.platform,
+                            comment_id=msg["id"],
+                            post_id=None,
+                            parent_id=None,
+                            thread_id=conversation_id,
+                            author_id=self.author_id(author["id"], handle=author.get("username")),
+                            author_name=author.get("name") or author.get("username"),
+                            created_at=created,
+                            updated_at=created,
+                            message=msg.get("message"),
+                            channel="dm",
+                        )
+                    )
+                except (KeyError, TypeError, ValueError) as exc:
+                    raise self.malformed(what, f"bad message: {exc}") from None
+            after = self._after(body)
+            if not after:
+                return rows
+
     def comment_start(self) -> dt.datetime:
         st = self.stream("comments")
         if self.since is not None:
@@ -214,12 +339,68 @@ class _MetaConnector(LiveConnector):
 class FacebookPageConnector(_MetaConnector):
     platform = "facebook"
     own_id_key = "page_id"
-    settings = (*_MetaConnector.settings, "followers_metric", "impressions_metric")
+    settings = (*_MetaConnector.settings, "followers_metric", "impressions_metric", "read_ratings")
     permissions = "pages_show_list, pages_read_engagement, pages_read_user_content and read_insights"
+    messaging_platform = "messenger"
+    messaging_permissions = "pages_messaging (with pages_manage_metadata and pages_read_engagement)"
+    ratings_permissions = "pages_read_user_content"
 
     def streams(self) -> list[tuple[str, Callable[[], Iterator[Page]]]]:
         page_id = self.require("page_id", "the Facebook Page id (numbers)")
-        return [("account", lambda: self._account(page_id)), ("posts", lambda: self._posts(page_id))]
+        streams = [("account", lambda: self._account(page_id)), ("posts", lambda: self._posts(page_id))]
+        streams += self._messaging_streams()
+        if self._enabled("read_ratings"):
+            streams.append(
+                (
+                    "reviews",
+                    lambda: self._optional(
+                        "reviews", self.ratings_permissions, lambda: self._ratings(page_id)
+                    ),
+                )
+            )
+        return streams
+
+    def _ratings(self, page_id: str) -> Iterator[Page]:
+        """Recommendations newest first; the replies under each (its story's comments) join its thread.
+
+        A recommendation has no id of its own: its story's id is, else the reviewer and the time."""
+        fields = "created_time,recommendation_type,review_text,rating,has_review,reviewer{id,name},open_graph_story{id}"
+        for items, walk in self._walk("reviews", f"{page_id}/ratings", fields, time_field="created_time"):
+            start = parse_time(walk["start"])
+            rows: list[dict[str, Any]] = []
+            what = f"/{page_id}/ratings"
+            for r in items:
+                try:
+                    created = parse_time(r["created_time"])
+                    reviewer = r.get("reviewer") or {}
+                    story = (r.get("open_graph_story") or {}).get("id")
+                    reviewer_id = reviewer.get("id")
+                    review_id = story or f"rating:{reviewer_id or 'hidden'}:{int(created.timestamp())}"
+                    rows.append(
+                        make_comment(
+                            "facebook",
+                            comment_id=review_id,
+                            post_id=None,
+                            parent_id=None,
+                            thread_id=review_id,
+                            # `reviewer` needs pages_read_user_content and may be hidden by privacy.
+                            author_id=self.author_id(reviewer_id or f"hidden:{review_id}"),
+                            author_name=reviewer.get("name"),
+                            created_at=created,
+                            updated_at=created,
+                            message=r.get("review_text"),
+                            channel="review",
+                        )
+                    )
+                except (KeyError, TypeError, ValueError) as exc:
+                    raise self.malformed(what, f"bad recommendation: {exc}") from None
+                if story:
+                    for c in self._post_comments(story, start):
+                        # Every answer under a review belongs to the review's thread.
+                        c.update(post_id=None, thread_id=review_id, channel="reply")
+                        c["parent_id"] = c["parent_id"] or review_id
+                        rows.append(c)
+            yield self.page({"comments": rows})
 
     def _account(self, page_id: str) -> Iterator[Page]:
         body, _ = self.client.get_json(
@@ -346,13 +527,17 @@ class FacebookPageConnector(_MetaConnector):
 class InstagramConnector(_MetaConnector):
     platform = "instagram"
     own_id_key = "ig_user_id"
+    settings = (*_MetaConnector.settings, "page_id")
     permissions = (
         "instagram_basic, instagram_manage_comments, instagram_manage_insights and pages_read_engagement"
     )
+    messaging_platform = "instagram"
+    messaging_permissions = "instagram_manage_messages (with instagram_basic and pages_manage_metadata)"
 
     def streams(self) -> list[tuple[str, Callable[[], Iterator[Page]]]]:
         ig = self.require("ig_user_id", "the Instagram professional account id (numbers)")
-        return [("account", lambda: self._account(ig)), ("posts", lambda: self._media(ig))]
+        streams = [("account", lambda: self._account(ig)), ("posts", lambda: self._media(ig))]
+        return streams + self._messaging_streams()
 
     def _account(self, ig: str) -> Iterator[Page]:
         body, _ = self.client.get_json(

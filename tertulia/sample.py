@@ -56,6 +56,13 @@ ACCOUNTS = (
     _Account("facebook", "fb-cafetertulia", "CafeTertuliaQuito", "Café Tertulia Quito", "tm-luis", "fb"),
     _Account("youtube", "yt-cafetertulia", "@cafetertulia", "Café Tertulia TV", "tm-sofia", "yt"),
 )
+# The chat server, the group and the support mailbox (issue 16). They draw from a random stream of their
+# own (`_ChatTraffic`), so every row of the three platforms above stays what it was for a given seed.
+CHAT_ACCOUNTS = (
+    _Account("discord", "dsc-cafetertulia", "tertulia-bot", "Café Tertulia Club", "tm-luis", "dsc"),
+    _Account("telegram", "tg-cafetertulia", "cafetertulia_bot", "Café Tertulia Comunidad", "tm-ana", "tg"),
+    _Account("email", "em-soporte", "soporte@cafetertulia.ec", "Soporte Café Tertulia", "tm-sofia", "em"),
+)
 TEAM = (
     (
         "tm-ana",
@@ -91,6 +98,7 @@ for _member in TEAM:
         _p, _h = _pair.split(":", 1)
         _TEAM_HANDLES.setdefault(_p, []).append(_h)
 BRAND_AUTHORS = tuple(a.account_id for a in ACCOUNTS) + tuple(h for hs in _TEAM_HANDLES.values() for h in hs)
+_ALL_BRAND_AUTHORS = BRAND_AUTHORS + tuple(a.account_id for a in CHAT_ACCOUNTS)
 
 # Member activity by local hour and weekday (Mon=0): quiet nights, busy evenings and weekends.
 _HOUR_WEIGHT = (0.3, 0.2, 0.12, 0.08, 0.08, 0.2, 0.5, 1.0, 1.6, 2.0, 2.2, 2.3,
@@ -194,6 +202,7 @@ def write_sample(
     end = end or dt.datetime.now(TZ).date()
 
     community = _Community(random.Random(seed), end - dt.timedelta(days=days - 1), end, scenario, scale)
+    community.chat = _ChatTraffic(random.Random(f"chat:{seed}"), community)
     rows = community.build()
 
     out_dir = Path(out_dir)
@@ -314,6 +323,7 @@ class _Community:
         self.crisis_start: dt.datetime | None = None
         self.crisis_post: str | None = None
         self.slow_burn_start = end - dt.timedelta(days=3) if scenario == "slow_burn" else None
+        self.chat: _ChatTraffic | None = None
 
     # -- building -----------------------------------------------------------------------------------
 
@@ -324,11 +334,13 @@ class _Community:
         if self.crisis_day:
             self._plant_crisis()
         self._plant_open_items()
+        if self.chat is not None:
+            self.comments += self.chat.build()
         self.comments.sort(key=lambda c: (c["_t"], c["platform"], c["comment_id"]))
         return {
             "accounts": [
                 {"platform": a.platform, "account_id": a.account_id, "handle": a.handle, "name": a.name}
-                for a in ACCOUNTS
+                for a in (*ACCOUNTS, *(CHAT_ACCOUNTS if self.chat is not None else ()))
             ],
             "team": [
                 {
@@ -361,12 +373,7 @@ class _Community:
         return self.rng.choices([k for k, _ in weighted], [w for _, w in weighted])[0]
 
     def _poisson(self, lam: float) -> int:
-        limit, k, p = math.exp(-lam), 0, 1.0
-        while True:
-            p *= self.rng.random()
-            if p <= limit:
-                return k
-            k += 1
+        return _poisson(self.rng, lam)
 
     # -- members ------------------------------------------------------------------------------------
 
@@ -983,6 +990,213 @@ class _Community:
         return out
 
 
+# Chat and mail traffic: items a day, languages, median business minutes to the team's answer.
+_CHAT_PROFILES: dict[str, dict[str, Any]] = {
+    "discord": {"per_day": 5.0, "members": 70, "langs": (("es", 0.55), ("en", 0.45)), "median": 20},
+    "telegram": {"per_day": 4.0, "members": 50, "langs": (("es", 0.8), ("en", 0.2)), "median": 25},
+    "email": {"per_day": 3.0, "members": 90, "langs": (("es", 0.75), ("en", 0.25)), "median": 150},
+}
+_CHAT_KINDS = (("question", 0.42), ("complaint", 0.16), ("praise", 0.2), ("other", 0.22))
+_EMAIL_KINDS = (("question", 0.6), ("complaint", 0.3), ("praise", 0.1))
+_CHAT_ANSWER_P = {"question": 0.9, "complaint": 0.95, "praise": 0.5, "other": 0.25}
+_CHAT_APPS = {
+    "discord": ("Discord for Android", "Discord for iOS", "Discord Desktop"),
+    "telegram": ("Telegram for Android", "Telegram for iOS", "Telegram Desktop"),
+    "email": ("Gmail", "Outlook", "Apple Mail"),
+}
+_CHAT_BRAND_APP = {"discord": "Tertulia bot", "telegram": "Tertulia bot", "email": "Google Workspace"}
+_MAIL_DOMAINS = ("gmail.com", "hotmail.com", "outlook.com", "yahoo.com", "icloud.com")
+
+
+class _ChatTraffic:
+    """A Discord server, a Telegram group and a support mailbox, drawn from their own random stream.
+
+    Chat: a member's message opens a thread (`comment`); nudges and the team's answer are `reply`s in it.
+    Mail: every message is `email`; a thread's first mail carries its subject, answers point to it.
+    Mail comes mostly in office hours and waits longer; answers fall in business hours, now and then in
+    the evening (the person on call), and some never come."""
+
+    def __init__(self, rng: random.Random, community: _Community) -> None:
+        self.rng = rng
+        self.clock, self.start, self.now = community.clock, community.start, community.now
+        self.slow_burn_start, self.negative_share = community.slow_burn_start, community._negative_share
+        self.rows: list[dict[str, Any]] = []
+        self.seq = dict.fromkeys(_CHAT_PROFILES, 0)
+        self.members: dict[str, list[_Member]] = {p: [] for p in _CHAT_PROFILES}
+        self.weights: dict[str, list[float]] = {p: [] for p in _CHAT_PROFILES}
+        self.used: set[str] = set(_ALL_BRAND_AUTHORS)
+
+    def build(self) -> list[dict[str, Any]]:
+        for platform, profile in _CHAT_PROFILES.items():
+            for i in range(profile["members"]):
+                self._new_member(platform)
+                # A few regulars write most of the messages.
+                self.weights[platform].append(8.0 if i < 6 else self.rng.lognormvariate(0, 1.0))
+        hour_total = sum(_HOUR_WEIGHT)
+        t = dt.datetime.combine(self.start, dt.time(0))
+        while t < self.now:
+            for platform, profile in _CHAT_PROFILES.items():
+                if platform == "email":
+                    # Mail is written in office hours and on weekdays more than chat is.
+                    shape = (1.6 if 8 <= t.hour < 19 else 0.35) * (1.2 if t.weekday() < 5 else 0.45)
+                else:
+                    shape = _HOUR_WEIGHT[t.hour] / hour_total * 24 * _WEEKDAY_WEIGHT[t.weekday()]
+                for _ in range(self._poisson(profile["per_day"] / 24 * shape)):
+                    at = t + dt.timedelta(seconds=self.rng.randrange(3600))
+                    if at < self.now:
+                        self._item(platform, at)
+            t += dt.timedelta(hours=1)
+        self._plant_weekend_mail()
+        return self.rows
+
+    def _poisson(self, lam: float) -> int:
+        return _poisson(self.rng, lam)
+
+    def _new_member(self, platform: str) -> _Member:
+        rng = self.rng
+        lang = rng.choices(*zip(*_CHAT_PROFILES[platform]["langs"], strict=True))[0]
+        first, last = {
+            "es": (text.FIRST_NAMES_ES, text.LAST_NAMES_ES),
+            "en": (text.FIRST_NAMES_EN, text.LAST_NAMES_EN),
+        }[lang]
+        name = f"{rng.choice(first)} {rng.choice(last)}"
+        while True:
+            if platform == "discord":
+                author_id = str(rng.randint(10**17, 10**18 - 1))  # a user snowflake
+            elif platform == "telegram":
+                author_id = str(rng.randint(10**8, 8 * 10**9))
+            else:
+                slug = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode().lower()
+                local = rng.choice((".", "_", "")).join(slug.split()[:2]) + rng.choice(
+                    ("", str(rng.randint(1, 99)))
+                )
+                author_id = f"{local}@{rng.choice(_MAIL_DOMAINS)}"
+            if author_id not in self.used:
+                break
+        self.used.add(author_id)
+        m = _Member(author_id, name, platform, lang, rng.choice(_CHAT_APPS[platform]))
+        self.members[platform].append(m)
+        return m
+
+    def _add(
+        self, platform: str, t: dt.datetime, who: _Member | None, message: str, top: dict | None
+    ) -> dict:
+        rng = self.rng
+        self.seq[platform] += 1
+        acc = next(a for a in CHAT_ACCOUNTS if a.platform == platform)
+        cid = f"{acc.prefix}-c{self.seq[platform]:06d}"
+        updated = t
+        if who is not None and platform != "email" and rng.random() < 0.04:
+            updated = min(t + dt.timedelta(minutes=rng.randint(1, 30), seconds=rng.randint(0, 59)), self.now)
+        c = {
+            "_t": t,
+            "_updated": updated,
+            "platform": platform,
+            "comment_id": cid,
+            "post_id": "",
+            "parent_id": top["comment_id"] if top else "",
+            "thread_id": top["thread_id"] if top else cid,
+            "author_id": who.author_id if who else acc.account_id,
+            "author_name": who.name if who else acc.name,
+            "message": message,
+            "channel": "email" if platform == "email" else ("reply" if top else "comment"),
+            "like_count": 0 if platform == "email" else rng.choice((0, 0, 0, 1, 2)),
+            "source_app": who.app if who else _CHAT_BRAND_APP[platform],
+        }
+        self.rows.append(c)
+        return c
+
+    def _text(
+        self, bank: dict[tuple[str, str], tuple[str, ...]], lang: str, kind: str, name: str = ""
+    ) -> str:
+        rng = self.rng
+        templates = bank.get((lang, kind)) or bank[("es", kind)]
+        return (
+            rng.choice(templates)
+            .format(
+                product=rng.choice(text.PRODUCTS),
+                city=rng.choice(text.CITIES),
+                pos=rng.choice(text.POSITIVE_EMOJI),
+                neg=rng.choice(text.NEGATIVE_EMOJI),
+                name=name,
+            )
+            .strip()
+        )
+
+    def _reply_time(self, platform: str, t: dt.datetime) -> dt.datetime:
+        rng = self.rng
+        on_call = 0.2 if platform != "email" else 0.05
+        if not self.clock.is_open(t) and 7 <= t.hour < 22 and rng.random() < on_call:
+            return t + dt.timedelta(minutes=rng.lognormvariate(math.log(45), 0.7))
+        minutes = rng.lognormvariate(math.log(_CHAT_PROFILES[platform]["median"]), 0.9)
+        if rng.random() < 0.08:
+            minutes *= 6  # lost in the queue, found the next business day
+        return self.clock.add(t, minutes) + dt.timedelta(seconds=rng.randint(0, 59))
+
+    def _item(self, platform: str, t: dt.datetime) -> None:
+        rng = self.rng
+        cum = _cumulative(self.weights[platform])
+        m = self.members[platform][min(bisect.bisect_right(cum, rng.random() * cum[-1]), len(cum) - 1)]
+        mail = platform == "email"
+        kinds = _EMAIL_KINDS if mail else _CHAT_KINDS
+        if self.slow_burn_start and t.date() >= self.slow_burn_start:
+            # The slow burn's complaints reach the chat and the mailbox too, at the same rising share.
+            calm = tuple(k for k in kinds if k[0] != "complaint")
+            complaint = rng.random() < self.negative_share(t.date())
+            kind = "complaint" if complaint else rng.choices(*zip(*calm, strict=True))[0]
+        else:
+            kind = rng.choices(*zip(*kinds, strict=True))[0]
+        top = self._add(
+            platform, t, m, self._text(text.EMAIL_MEMBER if mail else text.CHAT_MEMBER, m.lang, kind), None
+        )
+        if kind in ("question", "complaint") and rng.random() < 0.1:
+            nudge = t + dt.timedelta(minutes=rng.uniform(5, 90 if not mail else 1440))
+            if nudge < self.now:
+                again = "¿Alguien? 🙏" if m.lang == "es" else "Anyone? 🙏"
+                if mail:
+                    again = (
+                        "Quedo atento a su respuesta." if m.lang == "es" else "Looking forward to your reply."
+                    )
+                self._add(platform, nudge, m, again, top)
+        if rng.random() >= (_CHAT_ANSWER_P[kind] if not mail else 0.93):
+            return  # nobody answers: the team missed it, or it needed no answer
+        answer = self._reply_time(platform, t)
+        if answer >= self.now:
+            return  # still waiting at the end of the sample
+        bank = text.EMAIL_BRAND if mail else text.CHAT_BRAND
+        brand_kind = kind if kind in ("question", "complaint", "praise") or not mail else "question"
+        self._add(platform, answer, None, self._text(bank, m.lang, brand_kind, m.name.split()[0]), top)
+        if rng.random() < 0.15:
+            thanks = answer + dt.timedelta(minutes=rng.uniform(3, 180))
+            if thanks < self.now:
+                self._add(platform, thanks, m, "¡Gracias! 🙌" if m.lang == "es" else "Thanks! 🙌", top)
+
+    def _plant_weekend_mail(self) -> None:
+        """The latest Friday-evening mail answered on Monday at 09:45 that fits in the sample."""
+        day = self.now.date() - dt.timedelta(days=3)
+        while day >= self.start:
+            monday = day + dt.timedelta(days=3)
+            if day.weekday() == 4 and self.clock.span(day) and self.clock.span(monday):
+                asked = dt.datetime.combine(day, dt.time(17, 30))
+                answered = dt.datetime.combine(monday, dt.time(9, 45))
+                if answered < self.now:
+                    m = self.members["email"][0]
+                    question, answer = text.WEEKEND_MAIL
+                    top = self._add("email", asked, m, question, None)
+                    self._add("email", answered, None, answer, top)
+                    return
+            day -= dt.timedelta(days=1)
+
+
+def _poisson(rng: random.Random, lam: float) -> int:
+    limit, k, p = math.exp(-lam), 0, 1.0
+    while True:
+        p *= rng.random()
+        if p <= limit:
+            return k
+        k += 1
+
+
 def _cumulative(weights: list[float]) -> list[float]:
     total, out = 0.0, []
     for w in weights:
@@ -1080,7 +1294,7 @@ def _replicate(base: Path, target: Path, entity: str, cols: list[str], replicas:
     ids, times = _REPLICATED.get(entity, ((), ()))
     suffix = "(case when r.range = 0 then '' else '-r' || r.range end)"
     shift = "((r.range * 7919) % 600)"
-    brand = ", ".join(_sql_str(a) for a in BRAND_AUTHORS)
+    brand = ", ".join(_sql_str(a) for a in _ALL_BRAND_AUTHORS)
     select = []
     for c in cols:
         q = f'b."{c}"'

@@ -375,3 +375,134 @@ CALENDAR_TOPICS = (
     "Preguntas frecuentes de envíos",
     "Historia de Café Tertulia",
 )
+
+
+# --- Chat (Discord server, Telegram group) and the support mailbox -------------------------------------
+# Chat is short and informal; mail is longer, with a subject line (the mailbox connector writes a thread's
+# first mail as "subject\n\nbody").
+CHAT_MEMBER: dict[tuple[str, str], tuple[str, ...]] = {
+    ("es", "question"): (
+        "alguien sabe si hoy abren hasta tarde?",
+        "oigan, ¿el {product} ya volvió a stock?",
+        "¿el taller de latte art del sábado tiene cupo todavía?",
+        "¿cuál me recomiendan para V60, el {product} o el de Loja?",
+        "¿hacen envíos a {city} esta semana?",
+        "hola! ¿aceptan pago con tarjeta en la web?",
+        "¿a qué hora es la cata del jueves?",
+    ),
+    ("es", "complaint"): (
+        "pedí el martes y todavía nada, ¿me ayudan? {neg}",
+        "el link de pago de la web no funciona {neg}",
+        "me cobraron dos veces el pedido {neg}",
+        "llegó el {product} pero faltaba un filtro {neg}",
+        "nadie responde en el chat de la web {neg}",
+    ),
+    ("es", "praise"): (
+        "el {product} de esta semana está buenísimo {pos}",
+        "gracias por la cata de ayer, aprendí un montón {pos}",
+        "qué buena comunidad se armó aquí {pos}",
+        "ya llegó mi pedido, súper rápido {pos}",
+    ),
+    ("es", "other"): (
+        "buenos días a todos ☕",
+        "¿alguien más tomando café a esta hora? jaja",
+        "foto de mi V60 de hoy 📷",
+        "saludos desde {city}",
+    ),
+    ("en", "question"): (
+        "anyone know if the café is open late today?",
+        "is the {product} back in stock?",
+        "do you ship to {city} this week?",
+        "what grind should I use for AeroPress?",
+        "is there still room in Saturday's latte art workshop?",
+    ),
+    ("en", "complaint"): (
+        "ordered on Tuesday and still nothing, can someone help? {neg}",
+        "the checkout page keeps failing {neg}",
+        "I was charged twice for my order {neg}",
+    ),
+    ("en", "praise"): (
+        "this week's {product} is so good {pos}",
+        "thanks for the tasting yesterday, learned a lot {pos}",
+        "my order arrived super fast {pos}",
+    ),
+    ("en", "other"): ("good morning everyone ☕", "greetings from {city}", "coffee #3 of the day lol"),
+}
+CHAT_BRAND: dict[tuple[str, str], tuple[str, ...]] = {
+    ("es", "question"): (
+        "¡Hola {name}! Sí, te cuento: escríbenos tu número de pedido y lo revisamos 🙌",
+        "Hola {name}, sí, hoy abrimos hasta las 18:00 ☕",
+        "¡Hola {name}! Todavía quedan cupos, te dejo el enlace de inscripción en el canal de anuncios",
+        "Hola {name}, para V60 te recomendamos molienda media-fina. ¡Cuéntanos qué tal!",
+    ),
+    ("es", "complaint"): (
+        "{name}, lo sentimos mucho 🙏 Ya revisamos tu pedido y te escribimos por privado",
+        "Perdón por la molestia {name}, ya lo pasamos al equipo de pagos y te devolvemos el cobro doble hoy",
+        "Gracias por avisar {name}, lo estamos arreglando ahora mismo",
+    ),
+    ("es", "praise"): ("¡Gracias {name}! 🤎", "¡Qué bueno que te gustó, {name}! ☕"),
+    ("es", "other"): ("¡Buenos días {name}! ☕",),
+    ("en", "question"): (
+        "Hi {name}! Yes, send us your order number and we'll check 🙌",
+        "Hi {name}, we're open until 6 pm today ☕",
+        "Hi {name}, medium-fine works best for AeroPress. Enjoy!",
+    ),
+    ("en", "complaint"): (
+        "So sorry {name} 🙏 we're looking into your order and will DM you",
+        "Sorry about that {name}, the double charge is being reversed today",
+    ),
+    ("en", "praise"): ("Thanks {name}! 🤎",),
+    ("en", "other"): ("Morning {name}! ☕",),
+}
+EMAIL_MEMBER: dict[tuple[str, str], tuple[str, ...]] = {
+    ("es", "question"): (
+        "Consulta sobre envíos\n\nBuenas tardes, quisiera saber si hacen envíos a {city} y cuánto demoran. Gracias.",
+        "Factura de mi compra\n\nHola, ¿me pueden enviar la factura electrónica de mi pedido con mi RUC? Saludos.",
+        "Pedido corporativo\n\nBuen día, somos una oficina de 40 personas y queremos cotizar {product} mensual.",
+        "Cambio de dirección\n\nHola, hice un pedido ayer y necesito cambiar la dirección de entrega. ¿Es posible?",
+    ),
+    ("es", "complaint"): (
+        "Pedido no recibido\n\nEstimados, mi pedido tenía que llegar el lunes y no ha llegado. Necesito una solución.",
+        "Cobro duplicado\n\nBuenas, me debitaron dos veces el mismo pedido de {product}. Solicito la devolución del dinero.",
+        "Producto en mal estado\n\nLa bolsa de {product} llegó abierta y el café estaba húmedo. Adjunto foto.",
+    ),
+    ("es", "praise"): (
+        "Felicitaciones\n\nSolo quería decirles que el {product} es excelente y la atención en el local, de lujo.",
+    ),
+    ("en", "question"): (
+        "Shipping question\n\nHello, do you ship to {city}? How long does delivery usually take? Thanks.",
+        "Wholesale inquiry\n\nHi, we run a small café and would like a quote for {product} in 5 kg bags.",
+    ),
+    ("en", "complaint"): (
+        "Order not delivered\n\nHi, my order was due on Monday and I still have nothing. Please help.",
+        "Charged twice\n\nHello, I was charged twice for the same order. Please reverse one of them.",
+    ),
+    ("en", "praise"): ("Thank you\n\nJust wanted to say the {product} is wonderful. Thank you!",),
+}
+EMAIL_BRAND: dict[tuple[str, str], tuple[str, ...]] = {
+    ("es", "question"): (
+        "Hola {name}, gracias por escribirnos. Sí, lo podemos hacer; te enviamos los detalles abajo.\n\n"
+        "Saludos,\nSoporte Café Tertulia",
+        "Estimado/a {name}: le adjuntamos la información solicitada. Quedamos atentos.\n\nSoporte Café Tertulia",
+    ),
+    ("es", "complaint"): (
+        "Hola {name}, lamentamos mucho lo ocurrido. Ya gestionamos la solución y le escribimos hoy con el "
+        "número de seguimiento.\n\nSoporte Café Tertulia",
+        "Estimado/a {name}: confirmamos la devolución del cobro duplicado; se verá en 3 a 5 días hábiles.\n\n"
+        "Soporte Café Tertulia",
+    ),
+    ("es", "praise"): ("¡Muchas gracias, {name}! Nos alegra mucho leerle.\n\nSoporte Café Tertulia",),
+    ("en", "question"): (
+        "Hi {name}, thanks for writing. Yes, we can; details below.\n\nBest,\nCafé Tertulia Support",
+    ),
+    ("en", "complaint"): (
+        "Hi {name}, we are very sorry. We have fixed it and will send you the tracking number today.\n\n"
+        "Café Tertulia Support",
+    ),
+    ("en", "praise"): ("Thank you so much, {name}!\n\nCafé Tertulia Support",),
+}
+# Planted in every sample: a mail on a Friday evening, answered first thing on Monday.
+WEEKEND_MAIL = (
+    "Pedido para el lunes\n\nBuenas noches, ¿mi pedido 5120 sale el lunes a primera hora? Es un regalo.",
+    "Hola, sí: su pedido 5120 sale hoy a las 11:00 y llega por la tarde.\n\nSoporte Café Tertulia",
+)

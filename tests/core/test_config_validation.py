@@ -19,7 +19,14 @@ def _example() -> dict:
 def test_the_shipped_example_is_valid_and_resolves_paths_against_its_folder():
     cfg = load_config(REPO / "community.example.yml")
     assert cfg.community.timezone == "America/Guayaquil"
-    assert [a.account_id for a in cfg.accounts] == ["ig-cafetertulia", "fb-cafetertulia", "yt-cafetertulia"]
+    assert [a.account_id for a in cfg.accounts] == [
+        "ig-cafetertulia",
+        "fb-cafetertulia",
+        "yt-cafetertulia",
+        "dsc-cafetertulia",
+        "tg-cafetertulia",
+        "em-soporte",
+    ]
     assert cfg.sla.policies[-1].name == "same_day"
     assert cfg.warehouse_path == REPO / "data" / "warehouse.duckdb"
     assert cfg.channel_for("crisis", "critical") == "#comms-leads"

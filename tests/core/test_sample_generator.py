@@ -146,7 +146,14 @@ def test_community_matches_the_example_config(sample, config):
     assert {(d.month, d.day) for d in config.business_hours.extra_holidays} == set(EXTRA_HOLIDAYS)
     assert config.business_hours.holidays_country == "EC"
     owners = {(r["platform"], r["account_id"]): r["owner"] for r in bundle["content_calendar"]}
-    assert owners == {(a.platform, a.account_id): a.owner for a in config.accounts}
+    # The calendar plans posts: the chat server, the group and the mailbox publish none.
+    publishing = {a for a in config.accounts if a.platform in ("instagram", "facebook", "youtube")}
+    assert owners == {(a.platform, a.account_id): a.owner for a in publishing}
+    assert {a.platform for a in config.accounts} - {a.platform for a in publishing} == {
+        "discord",
+        "telegram",
+        "email",
+    }
 
 
 def test_brand_replies_come_from_configured_accounts_and_team_handles(sample, config):
@@ -158,9 +165,9 @@ def test_brand_replies_come_from_configured_accounts_and_team_handles(sample, co
         if c["author_id"] in brand_ids:
             # a brand id only ever speaks on its own platform, and never starts a public thread
             assert (c["platform"], c["author_id"]) in pairs, c
-            assert c["channel"] in ("reply", "dm"), c
+            assert c["channel"] in ("reply", "dm", "email"), c
             by_platform[(c["platform"], c["author_id"])] += 1
-    assert {p for p, _ in by_platform} == {"instagram", "facebook", "youtube"}
+    assert {p for p, _ in by_platform} == {"instagram", "facebook", "youtube", "discord", "telegram", "email"}
     # both the accounts and the team members' own handles answer
     assert ("instagram", "ig-cafetertulia") in by_platform and ("instagram", "ana.tertulia") in by_platform
     assert ("youtube", "UCsofia") in by_platform
@@ -180,7 +187,8 @@ def test_threads_and_conversations_are_consistent(sample, config):
             assert c["thread_id"] == parent["thread_id"] == parent["comment_id"]
             assert not parent["parent_id"]
             assert _ts(c["created_at"]) > _ts(parent["created_at"])
-            assert c["channel"] == "reply"
+            # A mail answers a mail (In-Reply-To, as the mailbox connector lands it); elsewhere a reply.
+            assert c["channel"] == ("email" if c["platform"] == "email" else "reply")
         elif c["channel"] != "dm":
             assert c["thread_id"] == c["comment_id"]
     dm_threads = {k: v for k, v in first_in_thread.items() if v["channel"] == "dm"}
@@ -188,7 +196,7 @@ def test_threads_and_conversations_are_consistent(sample, config):
     # every thread and conversation is opened by a member
     assert all(v["author_id"] not in brand_ids for v in first_in_thread.values())
     channels = Counter(c["channel"] for c in bundle["comments"])
-    assert set(channels) == {"comment", "reply", "mention", "dm", "review"}
+    assert set(channels) == {"comment", "reply", "mention", "dm", "review", "email"}
     # some members write twice before the brand answers; some comments are edited
     assert sum(1 for c in bundle["comments"] if c["updated_at"] != c["created_at"]) > 10
 
@@ -369,7 +377,12 @@ def _negative_patterns() -> re.Pattern:
     # A message is negative when it was written from a complaint or price template of the phrase bank.
     templates = [
         t
-        for (_, kind), ts in (*sample_text.MEMBER.items(), *sample_text.REVIEW.items())
+        for (_, kind), ts in (
+            *sample_text.MEMBER.items(),
+            *sample_text.REVIEW.items(),
+            *sample_text.CHAT_MEMBER.items(),
+            *sample_text.EMAIL_MEMBER.items(),
+        )
         if kind in ("complaint", "price")
         for t in ts
     ]
@@ -434,3 +447,34 @@ def test_bad_arguments_are_clear_errors(tmp_path, kwargs, message):
     with pytest.raises(ValueError, match=re.escape(message)):
         write_sample(tmp_path, end=END, **kwargs)
     assert not list(tmp_path.iterdir())
+
+
+def test_chat_server_group_and_mailbox_have_bilingual_traffic_answered_and_not(sample, config):
+    facts, bundle, _ = sample
+    brand = {a.account_id for a in config.accounts}
+    for platform, top_channel in (("discord", "comment"), ("telegram", "comment"), ("email", "email")):
+        rows = [c for c in bundle["comments"] if c["platform"] == platform]
+        opened = [c for c in rows if not c["parent_id"]]
+        answers = [c for c in rows if c["author_id"] in brand]
+        answered = {c["thread_id"] for c in answers}
+        assert {c["channel"] for c in opened} == {top_channel}
+        assert all(c["author_id"] not in brand for c in opened)  # members open every thread
+        assert len(opened) > 30 and 0.5 * len(opened) < len(answered) < len(opened)
+        # Spanish and English members (the team answers in the member's language).
+        assert any("¿" in c["message"] for c in opened) and any(c["message"][:1].isascii() for c in opened)
+        local = [_ts(c["created_at"]) - dt.timedelta(hours=5) for c in answers]
+        in_hours = [
+            t
+            for t in local
+            if (t.weekday() < 5 and 9 <= t.hour < 18) or (t.weekday() == 5 and 10 <= t.hour < 14)
+        ]
+        assert 0.6 * len(answers) < len(in_hours) < len(answers)  # mostly in business hours, not only
+    # The planted mail: Friday 20 Nov 2026 is the sample's last Friday with a Monday before `now`
+    # (Monday 23 Nov, 09:45 < 15:00), so the mail of Friday 17:30 is answered at 09:45 that Monday.
+    mails = {c["comment_id"]: c for c in bundle["comments"] if c["platform"] == "email"}
+    weekend = [c for c in mails.values() if c["message"].startswith("Pedido para el lunes")]
+    assert [c["created_at"] for c in weekend] == ["2026-11-20T17:30:00-05:00"]
+    answer = [c for c in mails.values() if c["parent_id"] == weekend[0]["comment_id"]]
+    assert [(c["author_id"], c["created_at"]) for c in answer] == [
+        ("em-soporte", "2026-11-23T09:45:00-05:00")
+    ]

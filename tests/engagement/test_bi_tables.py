@@ -40,10 +40,14 @@ def test_accounts_dimension_names_each_account_and_its_owner(published):
         "select account_key, handle, account_name, owner_member_id, owner_name, is_configured "
         "from dim_accounts order by account_key"
     ).fetchall()
-    # community.example.yml configures three accounts; the sample's team export knows only tm-ana
+    # community.example.yml configures six accounts (the Discord server, the mailbox and the Telegram group
+    # with the three social ones); the sample's team export knows only tm-ana
     assert rows == [
+        ("discord:dsc-cafetertulia", "tertulia-bot", "Café Tertulia Club", "tm-luis", None, True),
+        ("email:em-soporte", "soporte@cafetertulia.ec", "Soporte Café Tertulia", "tm-sofia", None, True),
         ("facebook:fb-cafetertulia", "CafeTertuliaQuito", "Café Tertulia Quito", "tm-luis", None, True),
         ("instagram:ig-cafetertulia", "cafetertulia", "Café Tertulia", "tm-ana", "Ana", True),
+        ("telegram:tg-cafetertulia", "cafetertulia_bot", "Café Tertulia Comunidad", "tm-ana", "Ana", True),
         ("youtube:yt-cafetertulia", "@cafetertulia", "Café Tertulia TV", "tm-sofia", None, True),
     ]
 
@@ -54,7 +58,8 @@ def test_team_dimension_keeps_staff_ids_readable_and_counts_owned_accounts(publi
     rows = con.execute(
         "select team_member_id, display_name, role, slack_user_id, accounts_owned, owned_account_keys from dim_team"
     ).fetchall()
-    assert rows == [("tm-ana", "Ana", None, "U01", 1, "instagram:ig-cafetertulia")]
+    # tm-ana owns the Instagram account and, since the example added it, the Telegram group
+    assert rows == [("tm-ana", "Ana", None, "U01", 2, "instagram:ig-cafetertulia, telegram:tg-cafetertulia")]
 
 
 @pytest.mark.integration

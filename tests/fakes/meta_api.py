@@ -4,6 +4,13 @@ Shapes follow the Graph API reference: `{"data": [...], "paging": {"cursors": {"
 "next"}}`, insights `{"name", "period", "values": [{"value", "end_time"}]}`, field expansion for
 summaries and insights, errors `{"error": {"message", "type", "code", "error_subcode", "fbtrace_id"}}`,
 and the `X-App-Usage` / `X-Business-Use-Case-Usage` headers on every answer.
+
+Conversations (Messenger, or Instagram through the linked Page): `/{page-id}/conversations?platform=`
+lists `{id, updated_time}` newest first; `/{conversation-id}/messages` lists `{id, created_time, from,
+to: {data: [...]}, message}` newest first (Instagram's `from` has `username`, Messenger's `name` and
+`email`). Ratings: `/{page-id}/ratings` lists recommendations `{created_time, recommendation_type,
+review_text, rating, has_review, reviewer: {id, name}, open_graph_story: {id}}` newest first; a
+review's replies are the comments of its story.
 """
 
 from __future__ import annotations
@@ -40,6 +47,11 @@ class FakeMeta(FakeApi):
         self.expired = False
         self.app_usage = {"call_count": 10, "total_cputime": 5, "total_time": 7}
         self.ids: dict[str, str] = {}
+        # The Facebook Page holding the conversations (for Instagram, the Page linked to the account).
+        self.page_id = "1001"
+        self.conversations: dict[str, list[dict]] = {}  # conversation id -> messages
+        self.ratings: list[dict] = []
+        self.stories: set[str] = set()
 
     def source_config(self) -> dict:
         key = "page_id" if self.platform == "facebook" else "ig_user_id"
@@ -49,6 +61,15 @@ class FakeMeta(FakeApi):
             key: self.node,
             "token_env": "TEST_META_TOKEN",
         }
+
+    def source_config_with_inbox(self) -> dict:
+        """The source with conversations (and, for a Page, ratings) turned on."""
+        extra = {"read_messages": True}
+        if self.platform == "facebook":
+            extra["read_ratings"] = True
+        else:
+            extra["page_id"] = self.page_id
+        return {**self.source_config(), **extra}
 
     def env(self) -> dict[str, str]:
         return {"TEST_META_TOKEN": self.token}
@@ -72,6 +93,31 @@ class FakeMeta(FakeApi):
         post = next(p for p, cs in self.comments.items() if any(c["id"] == parent for c in cs))
         self.comments[post].append(
             {"id": cid, "at": at, "text": text, "author": author or self.node, "parent": parent}
+        )
+
+    def add_message(
+        self, mid: str, conversation: str, at: dt.datetime, text: str, author: str = "2002"
+    ) -> None:
+        """A message in a conversation; `author` is a member's id, or `self.node` for the brand."""
+        self.conversations.setdefault(conversation, []).append(
+            {"id": mid, "at": at, "text": text, "author": author}
+        )
+
+    def add_rating(
+        self, story: str, at: dt.datetime, text: str | None, positive: bool = True, reviewer: str = "3003"
+    ) -> None:
+        self.ratings.append(
+            {"story": story, "at": at, "text": text, "positive": positive, "reviewer": reviewer}
+        )
+        self.stories.add(story)
+        self.comments[story] = []
+
+    def add_review_reply(
+        self, cid: str, story: str, at: dt.datetime, text: str, author: str | None = None
+    ) -> None:
+        """A comment under a review's story (by default the Page's own answer)."""
+        self.comments[story].append(
+            {"id": cid, "at": at, "text": text, "author": author or self.node, "parent": None}
         )
 
     def expire_credentials(self) -> None:
@@ -174,7 +220,39 @@ class FakeMeta(FakeApi):
         if parts in ([self.node, "posts"], [self.node, "media"]):
             posts = sorted(self.posts.values(), key=lambda p: p["at"], reverse=True)
             return Reply(200, self._page([self._post(p) for p in posts], req), h)
-        if len(parts) == 2 and parts[1] == "comments" and parts[0] in self.posts:
+        if parts == [self.page_id, "conversations"]:
+            want = "messenger" if self.platform == "facebook" else "instagram"
+            if req.arg("platform") != want:
+                return Reply(
+                    400, graph_error(100, "(#100) Param platform must be one of {MESSENGER, INSTAGRAM}"), h
+                )
+            convs = sorted(
+                ((max(m["at"] for m in ms), cid) for cid, ms in self.conversations.items()), reverse=True
+            )
+            rows = [{"id": cid, "updated_time": fb_time(at)} for at, cid in convs]
+            return Reply(200, self._page(rows, req), h)
+        if len(parts) == 2 and parts[1] == "messages" and parts[0] in self.conversations:
+            msgs = sorted(self.conversations[parts[0]], key=lambda m: m["at"], reverse=True)
+            return Reply(200, self._page([self._message(m, parts[0]) for m in msgs], req), h)
+        if parts == [self.node, "ratings"] and self.platform == "facebook":
+            rows = [
+                {
+                    "created_time": fb_time(r["at"]),
+                    "recommendation_type": "positive" if r["positive"] else "negative",
+                    "has_rating": False,
+                    "has_review": r["text"] is not None,
+                    **({"review_text": r["text"]} if r["text"] is not None else {}),
+                    "reviewer": {"id": r["reviewer"], "name": f"User {r['reviewer']}"},
+                    "open_graph_story": {"id": r["story"]},
+                }
+                for r in sorted(self.ratings, key=lambda r: r["at"], reverse=True)
+            ]
+            return Reply(200, self._page(rows, req), h)
+        if (
+            len(parts) == 2
+            and parts[1] == "comments"
+            and (parts[0] in self.posts or parts[0] in self.stories)
+        ):
             cs = self.comments[parts[0]]
             if self.platform == "facebook":
                 rows = [
@@ -209,6 +287,25 @@ class FakeMeta(FakeApi):
             ),
             h,
         )
+
+    def _message(self, m: dict, conversation: str) -> dict:
+        brand = m["author"] == self.node
+        member = next(
+            (x["author"] for x in self.conversations[conversation] if x["author"] != self.node), "0"
+        )
+
+        def who(pid: str) -> dict:
+            if self.platform == "facebook":
+                return {"id": pid, "name": f"User {pid}", "email": f"{pid}@facebook.com"}
+            return {"id": pid, "username": "cafetertulia" if pid == self.node else f"user{pid}"}
+
+        return {
+            "id": m["id"],
+            "created_time": fb_time(m["at"]),
+            "from": who(m["author"]),
+            "to": {"data": [who(member if brand else self.node)]},
+            "message": m["text"],
+        }
 
     def _ig_comment(self, c: dict) -> dict:
         name = "cafetertulia" if c["author"] == self.node else f"user{c['author']}"

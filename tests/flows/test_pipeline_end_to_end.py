@@ -136,3 +136,40 @@ def test_every_scheduled_flow_runs_on_the_built_warehouse(community):
     week = watches.weekly_report(config_path=cfg_path, dry_run=True, as_of=as_of)
     assert "## Goals" in week and "Café Tertulia" in week
     assert "0.6455" not in week and "warehouse" not in week.lower()  # no raw floats, no pipeline internals
+
+
+def test_chat_and_mail_have_sla_items_met_and_breached(community):
+    rows = _q(
+        community["config"],
+        "select platform, status, count(*) from marts.fct_sla_events "
+        "where platform in ('discord', 'telegram', 'email') group by 1, 2",
+    )
+    by = {(p, s): n for p, s, n in rows}
+    for platform in ("discord", "telegram", "email"):
+        assert by.get((platform, "met"), 0) >= 1, (platform, rows)
+        assert by.get((platform, "breached"), 0) >= 1, (platform, rows)
+    policies = dict(
+        _q(
+            community["config"],
+            "select platform, list(distinct policy_name order by policy_name) from marts.fct_sla_events "
+            "where platform in ('discord', 'telegram', 'email') and priority <> 'high' group by 1",
+        )
+    )
+    assert policies == {"discord": ["chat_1h"], "telegram": ["chat_1h"], "email": ["email_1d"]}
+
+
+def test_friday_evening_mail_answered_monday_morning_in_business_minutes(community):
+    got = _q(
+        community["config"],
+        "select arrived_at, first_response_at, calendar_minutes_to_respond, business_minutes_to_respond, "
+        "policy_name, status from marts.fct_sla_events "
+        "where platform = 'email' and item_message like 'Pedido para el lunes%'",
+    )
+    # The sample ends on Friday 20 Nov 2026, so its planted mail is Friday 13 Nov 17:30 in Quito (22:30 UTC),
+    # answered Monday 16 Nov 09:45 (14:45 UTC). Open hours (community.example.yml): Mon-Fri 09:00-18:00,
+    # Sat 10:00-14:00, Sunday closed, no holiday on those days: 30 min on Friday (17:30-18:00), 240 on
+    # Saturday, 45 on Monday (09:00-09:45) = 315 business minutes; calendar 2 d 16 h 15 min = 3855 minutes.
+    # email_1d allows 540 business minutes: met.
+    assert got == [
+        (dt.datetime(2026, 11, 13, 22, 30), dt.datetime(2026, 11, 16, 14, 45), 3855, 315, "email_1d", "met")
+    ]
