@@ -296,12 +296,18 @@ def publish_marts(config: Config) -> PublishReport:
                     "(format parquet, compression zstd)"
                 )
                 tmp_parquets[mart] = tmp_pq
+            # The community's zone travels with the data: `*_local` columns are wall-clock times in it, and a
+            # dashboard labels them with it (BI tools cannot read community.yml).
             con.execute(
-                "create table pub.main.published_marts (mart varchar, row_count bigint, published_at timestamp)"
+                "create table pub.main.published_marts (mart varchar, row_count bigint, published_at timestamp,"
+                " community_name varchar, timezone varchar)"
             )
             con.executemany(
-                "insert into pub.main.published_marts values (?, ?, ?)",
-                [(m, n, now) for m, n in sorted(report.rows.items())],
+                "insert into pub.main.published_marts values (?, ?, ?, ?, ?)",
+                [
+                    (m, n, now, config.community.name, config.community.timezone)
+                    for m, n in sorted(report.rows.items())
+                ],
             )
             con.execute("checkpoint pub")
         finally:

@@ -121,3 +121,11 @@ def test_a_contract_column_added_later_is_added_to_an_existing_raw_table(tmp_pat
         assert con.execute("select member_id, name, role from raw.team").fetchall() == [("tm-1", "Ana", None)]
     finally:
         con.close()
+
+
+@pytest.mark.integration
+def test_published_marts_name_the_zone_of_the_local_columns(published):
+    # A BI tool cannot read community.yml: the zone of every `*_local` column travels with the data.
+    _, con = published
+    rows = set(con.execute("select community_name, timezone from published_marts").fetchall())
+    assert rows == {("Café Tertulia", "America/Guayaquil")}  # community.example.yml
