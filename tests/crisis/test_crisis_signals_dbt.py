@@ -247,6 +247,29 @@ def test_alerts_from_the_marts(built):
     assert resolved.occurred_at == SPIKE + dt.timedelta(hours=6)  # 3 quiet hours after 18:00, not a day later
 
 
+def test_summary_counts_the_mart_not_a_limited_query(built):
+    import types
+
+    from tertulia import run_views
+    from tertulia.summary import render_text
+
+    # instagram's spike and youtube's slow burn, both alerted (critical, warning), both over by as_of;
+    # community-wide: the spike, and the slow burn (it starts 25 h after the spike's crisis ended)
+    assert run_views.crisis_counts(built) == {"accounts": 2, "open": 0, "alerted": 2, "community": 2}
+    assert run_views.crisis_counts(built)["accounts"] == len(
+        rows(built, "select * from marts.fct_crisis_incidents")
+    )
+    text = render_text(built, types.SimpleNamespace())
+    assert "Crisis incidents: 2 (2 alerted, 0 open; 2 community-wide)" in text.splitlines()
+    # the most severe first, one line per crisis with its signals
+    assert (
+        "instagram/ig-cafetertulia  crisis_keywords,negative_share,post_turning_negative,volume_spike  critical"
+        in text
+    )
+    markdown = run_views.crisis_markdown(built)
+    assert "2 crises on brand accounts (2 alerted, 0 open); 2 community-wide." in markdown
+
+
 def test_incremental_rebuild_adds_new_messages_only(built):
     con = warehouse.connect(built.warehouse_path)
     try:
