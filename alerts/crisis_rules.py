@@ -136,6 +136,22 @@ def without_covered_community(episodes: list[Episode], *, quiet_hours: int) -> l
     ]
 
 
+def _stretches(
+    incidents: list[Incident], quiet: dt.timedelta
+) -> list[tuple[dt.datetime, dt.datetime, list[Incident]]]:
+    """(start, last firing, incidents) of each stretch of a crisis with no quiet gap of `quiet`: after
+    one, the crisis had ended; the next stretch re-opened it (within cooldown_hours, else it would be
+    another crisis)."""
+    out: list[tuple[dt.datetime, dt.datetime, list[Incident]]] = []
+    for inc in sorted(incidents, key=lambda i: (i.started_at, i.signal)):
+        if out and inc.started_at < out[-1][1] + quiet:
+            start_at, last_at, incs = out[-1]
+            out[-1] = (start_at, max(last_at, inc.last_fired_at), [*incs, inc])
+        else:
+            out.append((inc.started_at, inc.last_fired_at, [inc]))
+    return out
+
+
 def describe(inc: Incident, config: Config) -> str:
     c = config.crisis
     obs, base, ratio = inc.peak_observed, inc.peak_baseline or 0.0, inc.peak_ratio
@@ -236,8 +252,12 @@ def episode_alerts(
     # Each signal joins once: the first time it fires after the root alert, unless it was in the root
     # alert; firing again after a pause (a slow burn's keywords, hour after hour) is not news.
     announced = {i.signal for i in first_hour}
+    stretches = _stretches(seen, quiet)
+    # the incidents re-opening an ended crisis: announced as "is back" below, not as a signal joining
+    restarts = {id(i) for st in stretches[1:] for i in st[2] if i.started_at == st[0]}
     for inc in sorted(later, key=lambda i: (i.started_at, i.signal)):
-        if inc.signal in announced:
+        if inc.signal in announced or id(inc) in restarts:
+            announced.add(inc.signal)
             continue
         announced.add(inc.signal)
         name = SIGNAL_NAMES.get(inc.signal, inc.signal)
@@ -266,22 +286,48 @@ def episode_alerts(
                     **common,
                 )
             )
-    if all(i.last_fired_at + quiet <= now for i in seen) and len(seen) == len(ep.incidents):
-        ended = ep.last_fired_at + quiet
+    # The crisis is over once quiet for end_after_quiet_hours (a resolved note). A signal starting
+    # again within cooldown_hours of that re-opens it (int_crisis_episodes' rule: same row, same thread):
+    # "is back", then a resolved note of its own when it ends again. Stretches before the root alert
+    # (a watch that never called for one) were never announced, so they are not closed either.
+    root = next((k for k, st in enumerate(stretches) if alert_at < st[1]), len(stretches) - 1)
+    for n, (start_at, last_at, incs) in enumerate(stretches[root:]):
+        suffix = f":{n}" if n else ""
+        if n:
+            back = [i for i in incs if i.started_at == start_at]
+            names = ", ".join(SIGNAL_NAMES.get(i.signal, i.signal) for i in back)
+            worst = max((i.peak_severity for i in back), key=lambda v: RANK.get(v, 0))
+            alerts.append(
+                Alert(
+                    severity=SEVERITY_OF.get(worst, "info"),  # type: ignore[arg-type]
+                    dedupe_key=f"{thread}:reopened{suffix}",
+                    title=f"Crisis on {label} is back: {names}",
+                    facts=facts(back),
+                    occurred_at=start_at,
+                    reason=f"{names} fired again at {local_time(start_at, config.tz)}, within "
+                    f"{config.crisis.cooldown_hours} h of the end",
+                    **common,
+                )
+            )
+        is_last = root + n == len(stretches) - 1
+        # an incident the marts hold that starts after `now` (a build later than now) starts after this
+        # stretch's end, so it cannot change whether the stretch was over at `now`
+        if is_last and last_at + quiet > now:
+            break
         alerts.append(
             Alert(
                 kind="crisis",
                 severity="info",
-                dedupe_key=f"{thread}:resolved",
+                dedupe_key=f"{thread}:resolved{suffix}",
                 title=f"Crisis on {label} is over",
                 facts=(
                     ("Account", label),
-                    ("Lasted", local_span(ep.started_at, ep.last_fired_at, config.tz)),
+                    ("Lasted", local_span(ep.started_at if n == 0 else start_at, last_at, config.tz)),
                     ("Peak severity", peak),
                     ("Messages", f"{messages} inbound, {negatives} negative"),
                 ),
                 thread_key=thread,
-                occurred_at=ended,
+                occurred_at=last_at + quiet,
                 reason=f"no signal for {config.crisis.end_after_quiet_hours} h",
                 resolves=True,
                 owner=owner,

@@ -100,7 +100,11 @@ def run_scenario(scenario: str, args, work: Path) -> dict:
         t_enrich = time.perf_counter() - t1
     finally:
         con.close()
-    res = run_dbt(config, ["run", "--select", "+fct_crisis_incidents", "--full-refresh"], as_of=facts.now)
+    res = run_dbt(
+        config,
+        ["run", "--select", "+fct_crisis_incidents +fct_crisis_incidents_community", "--full-refresh"],
+        as_of=facts.now,
+    )
     if not res.success:
         raise DbtError("; ".join(f"{n.name}: {n.message}" for n in res.failures))
     elapsed = time.perf_counter() - t0

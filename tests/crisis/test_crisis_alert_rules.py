@@ -137,6 +137,43 @@ def test_a_signal_that_already_fired_is_not_announced_again(example_config):
     assert sum("now firing too" in t for t in titles) == 1
 
 
+def test_a_crisis_reopened_within_the_cooldown_is_back_and_resolved_again(example_config):
+    # volume fires 15:00-17:00: over at 20:00 (3 quiet hours). Keywords and a post fire at 22:00, within
+    # the 6-hour cooldown after the end: the same crisis (int_crisis_episodes), re-opened.
+    ep = Episode(
+        "instagram",
+        "ig-cafetertulia",
+        [
+            inc("volume_spike", T0, 2),
+            inc("crisis_keywords", T0 + 7 * H, 1, sev="warning"),
+            inc("post_turning_negative", T0 + 7 * H, 2, sev="warning"),
+        ],
+        alert_at=T0,
+        first_severity="critical",
+    )
+    root = "crisis:instagram:ig-cafetertulia:volume_spike:2026-11-10T15"
+
+    def keys(now):
+        return [a.dedupe_key for a in episode_alerts(ep, example_config, now)]
+
+    assert keys(T0 + 6 * H) == [f"{root}:open", f"{root}:resolved"]
+    assert keys(T0 + 7 * H) == [f"{root}:open", f"{root}:resolved", f"{root}:reopened:1"]
+    # the keywords and the post are in the "is back" message, not announced as joining; over again when
+    # the post's last hour ends (22:00 + 2 h = 00:00) plus 3 quiet hours: 03:00
+    final = episode_alerts(ep, example_config, T0 + 20 * H)
+    assert [a.dedupe_key for a in final] == [
+        f"{root}:open",
+        f"{root}:resolved",
+        f"{root}:reopened:1",
+        f"{root}:resolved:1",
+    ]
+    back, over = final[2], final[3]
+    assert back.title == "Crisis on instagram cafetertulia is back: crisis keywords, post turning negative"
+    assert (back.occurred_at, back.severity, back.thread_key) == (T0 + 7 * H, "warning", root)
+    assert (over.occurred_at, over.resolves) == (T0 + 12 * H, True)
+    assert final[1].occurred_at == T0 + 5 * H
+
+
 def test_not_resolved_while_quiet_hours_have_not_passed(example_config):
     ep = Episode("instagram", "ig-cafetertulia", [inc("volume_spike", T0, 2)])
     keys = [a.dedupe_key for a in episode_alerts(ep, example_config, T0 + 4 * H)]

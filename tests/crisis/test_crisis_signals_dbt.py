@@ -65,6 +65,10 @@ def comments():
     return rows
 
 
+# the nodes of the fixture's dbt build, with their status
+BUILD_NODES: list = []
+
+
 @pytest.fixture(scope="module")
 def built(tmp_path_factory):
     import yaml
@@ -95,7 +99,7 @@ def built(tmp_path_factory):
     enrich_new_comments(con, config, now=dt.datetime(2026, 2, 11, 17, 31))
     con.close()
     result = build(config, select="+fct_crisis_incidents +fct_crisis_incidents_community", as_of=AS_OF)
-    config.__dict__["_build_nodes"] = result.nodes  # for test_crisis_unit_and_data_tests_ran
+    BUILD_NODES[:] = result.nodes  # for test_crisis_unit_and_data_tests_ran
     yield config
     os.environ.pop("TERTULIA_WAREHOUSE", None)
 
@@ -119,7 +123,7 @@ def signal_row(config, platform, hour):
 def test_crisis_unit_and_data_tests_ran(built):
     # the dbt unit tests of the crisis models (intermediate/crisis/_crisis__models.yml) and the
     # no-overlap test are part of the build: they ran, and passed (the build raises otherwise)
-    status = {n.name: n.status for n in built.__dict__["_build_nodes"]}
+    status = {n.name: n.status for n in BUILD_NODES}
     for name in (
         "signal_incidents_split_on_quiet_gaps_and_drop_a_stale_negative_share",
         "crisis_episodes_merge_signals_of_an_account_within_the_gap",
