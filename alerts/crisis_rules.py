@@ -10,7 +10,8 @@ rule). The comms team wants one conversation per crisis, so each gets one Slack 
   ignore the channel);
 - an update in the thread for each severity step reached later and for each signal the first time
   it joins (a signal that already fired in the crisis and fires again after a pause says nothing new);
-- a resolved note (`resolves=True`) once the crisis has ended.
+- a resolved note (`resolves=True`) once the crisis has ended; if a signal starts again within the
+  cooldown (the same crisis, by the SQL rule), "is back" in the thread and a resolved note again later.
 
 Community-wide crises (`marts.fct_crisis_incidents_community`) are alerted only when no account's crisis
 overlaps them: they catch a crisis spread thin over several accounts, and would otherwise repeat every
