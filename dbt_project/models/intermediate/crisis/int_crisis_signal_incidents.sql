@@ -3,18 +3,20 @@
   whole community, platform/account 'all'), with quiet gaps shorter than `end_after_quiet_hours`.
   marts.fct_crisis_incidents merges the signal incidents of one account into crises.
 
-  The negative share is judged over 24 hours, so after a flash spike it keeps firing for a day on
-  the spike's own messages. An hour of it counts here only while the share of the recent hours (the
-  post window, `post_turning_negative.window_hours`) is still beyond its thresholds (min_share, and
-  min_ratio against the same baseline): a crisis is over a few hours after the messages are back to
-  normal, not a day later (docs/crisis.md, "When a crisis ends"). A slow burn, whose recent hours
-  keep coming in negative, keeps firing.
+  The negative share is judged over 24 hours, so after a flash spike it keeps firing for a day on the
+  spike's own messages. An hour of it does not count here when the spike explains it: a faster signal
+  (volume, keywords, a post turning negative) fired within the share's window (`window_hours`), and
+  the share of the recent hours (the post window, `post_turning_negative.window_hours`) is no longer
+  beyond min_share and min_ratio against the same baseline. A crisis then ends a few hours after the
+  messages are back to normal, not a day later (docs/crisis.md, "When a crisis ends"). A slow burn
+  with no faster signal keeps its share firing, hour after hour, quiet nights included.
 -#}
 {%- set c = var('crisis', {}) -%}
 {%- set quiet = c.get('end_after_quiet_hours', 3) | int -%}
 {%- set ns = c.get('negative_share', {}) -%}
 {%- set ns_min_share = ns.get('min_share', 0.4) -%}
 {%- set ns_min_ratio = ns.get('min_ratio', 1.8) -%}
+{%- set ns_window = ns.get('window_hours', 24) | int -%}
 {%- set pt_window = c.get('post_turning_negative', {}).get('window_hours', 3) | int -%}
 {#- the floor of the baseline share, as in fct_crisis_signals -#}
 {%- set share_floor = 0.05 %}
@@ -24,15 +26,19 @@ with hours as (
     where signals_fired > 0
 ),
 
--- the recent share of each hour the 24-hour share fired (few hours: a range join on them is cheap)
-recent_share as (
+-- for each hour the 24-hour share fired (few hours: a range join on them is cheap): whether a faster
+-- signal fired within its window, and the share of the recent hours
+share_context as (
     select
         h.signal_key,
-        sum(r.negative_count) / nullif(sum(r.inbound_count), 0) as recent_share
+        bool_or(r.volume_fired or r.keywords_fired or r.post_fired) as fast_in_window,
+        sum(r.negative_count) filter (where r.hour_at > h.hour_at - interval {{ pt_window }} hour)
+            / nullif(sum(r.inbound_count) filter (where r.hour_at > h.hour_at - interval {{ pt_window }} hour), 0)
+            as recent_share
     from hours as h
     join {{ ref('fct_crisis_signals') }} as r
         on r.platform = h.platform and r.account_id = h.account_id
-        and r.hour_at > h.hour_at - interval {{ pt_window }} hour and r.hour_at <= h.hour_at
+        and r.hour_at > h.hour_at - interval {{ ns_window }} hour and r.hour_at <= h.hour_at
     where h.negative_share_fired
     group by h.signal_key
 ),
@@ -46,10 +52,17 @@ fired as (
     select h.platform, h.account_id, 'negative_share', h.hour_at, h.severity,
         h.negative_share, h.negative_share_baseline, h.negative_share_ratio, h.negative_share_ratio
     from hours as h
-    join recent_share as r using (signal_key)
+    join share_context as r using (signal_key)
     where h.negative_share_fired
-        and r.recent_share >= {{ ns_min_share }}
-        and r.recent_share / greatest(coalesce(h.negative_share_baseline, 0), {{ share_floor }}) >= {{ ns_min_ratio }}
+        and (
+            not r.fast_in_window
+            or coalesce(
+                r.recent_share >= {{ ns_min_share }}
+                and r.recent_share / greatest(coalesce(h.negative_share_baseline, 0), {{ share_floor }})
+                    >= {{ ns_min_ratio }},
+                false
+            )
+        )
     union all
     select platform, account_id, 'crisis_keywords', hour_at, severity,
         keyword_count_window, keyword_baseline, keyword_ratio, keyword_ratio
