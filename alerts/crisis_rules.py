@@ -1,21 +1,23 @@
 """Crisis alerts from `marts.fct_crisis_incidents`: opened, escalated, grown, resolved.
 
-The mart holds one incident per account and signal; a crisis usually fires several signals at once
-(volume, keywords, a post turning negative). The comms team wants one conversation per crisis, so
-the incidents of one account that overlap in time, or start again within `cooldown_hours` of the
-previous end, form an *episode* with one Slack thread:
+The mart holds one row per crisis (an *episode*) and account: the signal incidents of one account
+(`intermediate.int_crisis_signal_incidents`, one per signal and run of firing hours) that overlap, or
+start again within `cooldown_hours` of the previous end, merged in SQL (int_crisis_episodes holds the
+rule). The comms team wants one conversation per crisis, so each gets one Slack thread:
 
-- the root alert at the episode's first hour of severity warning or more (a single busy hour, a
+- the root alert at the crisis's first hour of severity warning or more (a single busy hour, a
   `watch`, stays in the mart and the summary: alerting on every giveaway would teach people to
   ignore the channel);
-- an update in the thread for each severity step reached later and each signal that joins later;
-- a resolved note (`resolves=True`) once every incident of the episode has ended.
+- an update in the thread for each severity step reached later and for each signal the first time
+  it joins (a signal that already fired in the crisis and fires again after a pause says nothing new);
+- a resolved note (`resolves=True`) once the crisis has ended; if a signal starts again within the
+  cooldown (the same crisis, by the SQL rule), "is back" in the thread and a resolved note again later.
 
-Community-wide incidents (platform 'all') are alerted only when no account's incident overlaps them:
-they catch a crisis spread thin over several accounts, and would otherwise repeat every account alert.
-Dedupe keys name the episode and the step, never the run, so each message goes out once. An episode
-that was over before the alert look-back (`alerts.rules.news_window`, the SLA rule's limit) is history:
-no alert, so a first run over months of data does not announce and close old crises in one go.
+Community-wide crises (`marts.fct_crisis_incidents_community`) are alerted only when no account's crisis
+overlaps them: they catch a crisis spread thin over several accounts, and would otherwise repeat every
+account alert. Dedupe keys name the crisis and the step, never the run, so each message goes out once.
+A crisis that was over before the alert look-back (`alerts.rules.news_window`, the SLA rule's limit) is
+history: no alert, so a first run over months of data does not announce and close old crises in one go.
 """
 
 from __future__ import annotations
@@ -46,9 +48,13 @@ SIGNAL_NAMES = {
     "post_turning_negative": "post turning negative",
 }
 
-_INCIDENT_COLUMNS = (
-    "incident_id, platform, account_id, signal, started_at, last_fired_at, peak_severity, peak_observed, "
-    "peak_baseline, peak_ratio, inbound_count, negative_count, post_keys, top_keywords"
+_SIGNAL_COLUMNS = (
+    "signal_incident_id, platform, account_id, signal, started_at, last_fired_at, peak_severity, "
+    "peak_observed, peak_baseline, peak_ratio"
+)
+_EPISODE_COLUMNS = (
+    "incident_id, platform, account_id, started_at, last_fired_at, first_alert_at, first_alert_severity, "
+    "inbound_count, negative_count, post_keys, top_keywords"
 )
 
 
@@ -64,33 +70,38 @@ class Incident:
     peak_observed: float
     peak_baseline: float | None
     peak_ratio: float
-    inbound_count: int = 0
-    negative_count: int = 0
-    post_keys: str | None = None
-    top_keywords: str | None = None
 
 
 @dataclass
 class Episode:
+    """One crisis of one account (a row of the incidents mart) with its signal incidents."""
+
     platform: str
     account_id: str
     incidents: list[Incident] = field(default_factory=list)
-    # First hour whose combined severity is warning or more, and that severity (from the signals
-    # mart); when unknown, the start and peak of the first incident that peaked at warning or more.
+    # First hour whose combined severity is warning or more, and that severity (the mart's
+    # first_alert_at); when unknown, the start and peak of the first incident that peaked at warning.
     alert_at: dt.datetime | None = None
     first_severity: str | None = None
+    incident_id: str | None = None
+    inbound_count: int = 0
+    negative_count: int = 0
+    post_keys: str | None = None
+    top_keywords: str | None = None
+    # (started_at, last_fired_at) from the mart; hand-built episodes take them from their incidents
+    bounds: tuple[dt.datetime, dt.datetime] | None = None
 
     @property
     def episode_id(self) -> str:
-        return self.incidents[0].incident_id
+        return self.incident_id or self.incidents[0].incident_id
 
     @property
     def started_at(self) -> dt.datetime:
-        return self.incidents[0].started_at
+        return self.bounds[0] if self.bounds else min(i.started_at for i in self.incidents)
 
     @property
     def last_fired_at(self) -> dt.datetime:
-        return max(i.last_fired_at for i in self.incidents)
+        return self.bounds[1] if self.bounds else max(i.last_fired_at for i in self.incidents)
 
     @property
     def peak_severity(self) -> str:
@@ -111,31 +122,35 @@ def _overlaps(a_start: dt.datetime, a_end: dt.datetime, b_start: dt.datetime, b_
     return a_start < b_end and b_start < a_end
 
 
-def group_episodes(incidents: list[Incident], *, quiet_hours: int, cooldown_hours: int) -> list[Episode]:
-    """Incidents of one account that overlap, or restart within the cooldown, form one episode."""
+def without_covered_community(episodes: list[Episode], *, quiet_hours: int) -> list[Episode]:
+    """Drops the community-wide crises that overlap an account's: those repeat the account's alert."""
     quiet = dt.timedelta(hours=quiet_hours)
-    cooldown = dt.timedelta(hours=cooldown_hours)
-    episodes: list[Episode] = []
-    current: dict[tuple[str, str], Episode] = {}
-    for inc in sorted(incidents, key=lambda i: (i.started_at, i.signal, i.incident_id)):
-        key = (inc.platform, inc.account_id)
-        ep = current.get(key)
-        if ep is not None and inc.started_at < ep.last_fired_at + quiet + cooldown:
-            ep.incidents.append(inc)
-            continue
-        ep = Episode(inc.platform, inc.account_id, [inc])
-        current[key] = ep
-        episodes.append(ep)
-    account_episodes = [e for e in episodes if e.platform != "all"]
-    kept = []
-    for e in episodes:
-        if e.platform == "all" and any(
+    accounts = [e for e in episodes if e.platform != "all"]
+    return [
+        e
+        for e in episodes
+        if e.platform != "all"
+        or not any(
             _overlaps(e.started_at, e.last_fired_at + quiet, a.started_at, a.last_fired_at + quiet)
-            for a in account_episodes
-        ):
-            continue
-        kept.append(e)
-    return kept
+            for a in accounts
+        )
+    ]
+
+
+def _stretches(
+    incidents: list[Incident], quiet: dt.timedelta
+) -> list[tuple[dt.datetime, dt.datetime, list[Incident]]]:
+    """(start, last firing, incidents) of each stretch of a crisis with no quiet gap of `quiet`: after
+    one, the crisis had ended; the next stretch re-opened it (within cooldown_hours, else it would be
+    another crisis)."""
+    out: list[tuple[dt.datetime, dt.datetime, list[Incident]]] = []
+    for inc in sorted(incidents, key=lambda i: (i.started_at, i.signal)):
+        if out and inc.started_at < out[-1][1] + quiet:
+            start_at, last_at, incs = out[-1]
+            out[-1] = (start_at, max(last_at, inc.last_fired_at), [*incs, inc])
+        else:
+            out.append((inc.started_at, inc.last_fired_at, [inc]))
+    return out
 
 
 def describe(inc: Incident, config: Config) -> str:
@@ -195,16 +210,15 @@ def episode_alerts(
         i for i in seen if i.started_at == alert_at
     ]
     later = [i for i in seen if i.started_at > alert_at]
-    keywords = sorted({k for i in seen for k in (i.top_keywords or "").split(",") if k})
-    post_keys = list(dict.fromkeys(k for i in seen for k in (i.post_keys or "").split(",") if k))[:MAX_POSTS]
+    keywords = sorted(k for k in (ep.top_keywords or "").split(",") if k)
+    post_keys = [k for k in (ep.post_keys or "").split(",") if k][:MAX_POSTS]
     links = tuple(
         Link(f"Post {k.split(':', 1)[1]}", (permalinks or {})[k], platform=k.split(":", 1)[0])
         for k in post_keys
         if (permalinks or {}).get(k)
     )
     member_text = tuple(_truncate(t) for t in comments[:TOP_COMMENTS] if t)
-    messages = max(i.inbound_count for i in seen)
-    negatives = max(i.negative_count for i in seen)
+    messages, negatives = ep.inbound_count, ep.negative_count
 
     def facts(incs: list[Incident]) -> tuple[tuple[str, str], ...]:
         out = [("Account", label)]
@@ -236,12 +250,22 @@ def episode_alerts(
             **common,
         )
     ]
-    for inc in sorted(later, key=lambda i: i.started_at):
+    # Each signal joins once: the first time it fires after the root alert, unless it was in the root
+    # alert; firing again after a pause (a slow burn's keywords, hour after hour) is not news.
+    announced = {i.signal for i in first_hour}
+    stretches = _stretches(seen, quiet)
+    # the incidents re-opening an ended crisis: announced as "is back" below, not as a signal joining
+    restarts = {id(i) for st in stretches[1:] for i in st[2] if i.started_at == st[0]}
+    for inc in sorted(later, key=lambda i: (i.started_at, i.signal)):
+        if inc.signal in announced or id(inc) in restarts:
+            announced.add(inc.signal)
+            continue
+        announced.add(inc.signal)
         name = SIGNAL_NAMES.get(inc.signal, inc.signal)
         alerts.append(
             Alert(
                 severity=SEVERITY_OF.get(inc.peak_severity, "info"),  # type: ignore[arg-type]
-                dedupe_key=f"{thread}:signal:{inc.incident_id}",
+                dedupe_key=f"{thread}:signal:{inc.signal}",
                 title=f"Crisis on {label} growing: {name} now firing too",
                 facts=facts([inc]),
                 occurred_at=inc.started_at,
@@ -263,22 +287,48 @@ def episode_alerts(
                     **common,
                 )
             )
-    if all(i.last_fired_at + quiet <= now for i in seen) and len(seen) == len(ep.incidents):
-        ended = ep.last_fired_at + quiet
+    # The crisis is over once quiet for end_after_quiet_hours (a resolved note). A signal starting
+    # again within cooldown_hours of that re-opens it (int_crisis_episodes' rule: same row, same thread):
+    # "is back", then a resolved note of its own when it ends again. Stretches before the root alert
+    # (a watch that never called for one) were never announced, so they are not closed either.
+    root = next((k for k, st in enumerate(stretches) if alert_at < st[1]), len(stretches) - 1)
+    for n, (start_at, last_at, incs) in enumerate(stretches[root:]):
+        suffix = f":{n}" if n else ""
+        if n:
+            back = [i for i in incs if i.started_at == start_at]
+            names = ", ".join(SIGNAL_NAMES.get(i.signal, i.signal) for i in back)
+            worst = max((i.peak_severity for i in back), key=lambda v: RANK.get(v, 0))
+            alerts.append(
+                Alert(
+                    severity=SEVERITY_OF.get(worst, "info"),  # type: ignore[arg-type]
+                    dedupe_key=f"{thread}:reopened{suffix}",
+                    title=f"Crisis on {label} is back: {names}",
+                    facts=facts(back),
+                    occurred_at=start_at,
+                    reason=f"{names} fired again at {local_time(start_at, config.tz)}, within "
+                    f"{config.crisis.cooldown_hours} h of the end",
+                    **common,
+                )
+            )
+        is_last = root + n == len(stretches) - 1
+        # an incident the marts hold that starts after `now` (a build later than now) starts after this
+        # stretch's end, so it cannot change whether the stretch was over at `now`
+        if is_last and last_at + quiet > now:
+            break
         alerts.append(
             Alert(
                 kind="crisis",
                 severity="info",
-                dedupe_key=f"{thread}:resolved",
+                dedupe_key=f"{thread}:resolved{suffix}",
                 title=f"Crisis on {label} is over",
                 facts=(
                     ("Account", label),
-                    ("Lasted", local_span(ep.started_at, ep.last_fired_at, config.tz)),
+                    ("Lasted", local_span(ep.started_at if n == 0 else start_at, last_at, config.tz)),
                     ("Peak severity", peak),
                     ("Messages", f"{messages} inbound, {negatives} negative"),
                 ),
                 thread_key=thread,
-                occurred_at=ended,
+                occurred_at=last_at + quiet,
                 reason=f"no signal for {config.crisis.end_after_quiet_hours} h",
                 resolves=True,
                 owner=owner,
@@ -287,37 +337,51 @@ def episode_alerts(
     return alerts
 
 
-def load_incidents(con: duckdb.DuckDBPyConnection, now: dt.datetime) -> list[Incident]:
-    rows = con.execute(
-        f"select {_INCIDENT_COLUMNS} from marts.fct_crisis_incidents where started_at <= ? order by started_at",  # noqa: S608 (column list is a constant)
+def load_episodes(con: duckdb.DuckDBPyConnection, config: Config, now: dt.datetime) -> list[Episode]:
+    """The crises started by `now`, each with its signal incidents, oldest first; the community-wide
+    ones only where no account's crisis overlaps them. [] when the crisis marts are not built."""
+    if not table_exists(con, "marts", "fct_crisis_incidents"):
+        return []
+    tables = ["marts.fct_crisis_incidents"]
+    if table_exists(con, "marts", "fct_crisis_incidents_community"):
+        tables.append("marts.fct_crisis_incidents_community")
+    # table and column names are constants
+    union = " union all ".join(f"select {_EPISODE_COLUMNS} from {t} where started_at <= ?" for t in tables)  # noqa: S608
+    sql = f"{union} order by started_at, platform, account_id"
+    rows = con.execute(sql, [now] * len(tables)).fetchall()
+    episodes: dict[tuple[str, str], list[Episode]] = {}
+    ordered: list[Episode] = []
+    for iid, platform, account, started, last, alert_at, first_sev, inbound, negative, posts, kws in rows:
+        ep = Episode(
+            platform,
+            account,
+            alert_at=alert_at,
+            first_severity=first_sev,
+            incident_id=iid,
+            inbound_count=int(inbound or 0),
+            negative_count=int(negative or 0),
+            post_keys=posts,
+            top_keywords=kws,
+            bounds=(started, last),
+        )
+        episodes.setdefault((platform, account), []).append(ep)
+        ordered.append(ep)
+    names = [c.strip() for c in _SIGNAL_COLUMNS.split(",")]
+    for r in con.execute(
+        f"select {_SIGNAL_COLUMNS} from intermediate.int_crisis_signal_incidents where started_at <= ? "  # noqa: S608
+        "order by started_at, signal",
         [now],
-    ).fetchall()
-    names = [c.strip() for c in _INCIDENT_COLUMNS.split(",")]
-    return [Incident(**dict(zip(names, r, strict=True))) for r in rows]
-
-
-def _first_alert_hours(con: duckdb.DuckDBPyConnection, episodes: list[Episode]) -> None:
-    """Set each episode's first hour of warning or more from the signals mart, in one query."""
-    if not episodes:
-        return
-    rows = con.execute(
-        """
-        select platform, account_id, hour_at, severity from marts.fct_crisis_signals
-        where hour_at >= ? and severity in ('warning', 'critical')
-        order by hour_at
-        """,
-        [min(ep.started_at for ep in episodes)],
-    ).fetchall()
-    hours: dict[tuple[str, str], list[tuple[dt.datetime, str]]] = {}
-    for platform, account_id, hour_at, severity in rows:
-        hours.setdefault((platform, account_id), []).append((hour_at, severity))
-    for ep in episodes:
-        for hour_at, severity in hours.get((ep.platform, ep.account_id), ()):
-            if hour_at >= ep.last_fired_at:
+    ).fetchall():
+        d = dict(zip(names, r, strict=True))
+        d["incident_id"] = d.pop("signal_incident_id")
+        inc = Incident(**d)
+        # crises of one account never overlap: a signal incident belongs to the one it starts in
+        for ep in episodes.get((inc.platform, inc.account_id), ()):
+            if ep.started_at <= inc.started_at < ep.last_fired_at:
+                ep.incidents.append(inc)
                 break
-            if hour_at >= ep.started_at:
-                ep.alert_at, ep.first_severity = hour_at, severity
-                break
+    kept = [ep for ep in ordered if ep.incidents]
+    return without_covered_community(kept, quiet_hours=config.crisis.end_after_quiet_hours)
 
 
 def _top_negative_comments(con: duckdb.DuckDBPyConnection, ep: Episode, until: dt.datetime) -> list[str]:
@@ -352,18 +416,7 @@ def _permalinks(con: duckdb.DuckDBPyConnection, keys: list[str]) -> dict[str, st
 
 def crisis_alerts(con: duckdb.DuckDBPyConnection, config: Config, now: dt.datetime) -> list[Alert]:
     """Alerts for every crisis episode seen as of `now`; [] when the crisis marts are not built."""
-    if not table_exists(con, "marts", "fct_crisis_incidents"):
-        return []
-    incidents = load_incidents(con, now)
-    episodes = group_episodes(
-        incidents,
-        quiet_hours=config.crisis.end_after_quiet_hours,
-        cooldown_hours=config.crisis.cooldown_hours,
-    )
-    # Old episodes are grouped with the rest (so an episode keeps its first incident, hence its keys),
-    # then dropped before any look-up.
-    episodes = [ep for ep in episodes if not is_history(ep, config, now)]
-    _first_alert_hours(con, episodes)
+    episodes = [ep for ep in load_episodes(con, config, now) if not is_history(ep, config, now)]
     # An episode whose every alert is already in the outbox has nothing new to say: skip the look-ups
     # of its member comments and post links (the outbox would drop its alerts anyway), so the rule
     # costs the episodes still moving, not every episode of history.
@@ -378,7 +431,7 @@ def crisis_alerts(con: duckdb.DuckDBPyConnection, config: Config, now: dt.dateti
         if all(a.dedupe_key in known for a in bare[id(ep)]):
             continue
         until = min(now, ep.last_fired_at)
-        keys = [k for i in ep.incidents for k in (i.post_keys or "").split(",") if k]
+        keys = [k for k in (ep.post_keys or "").split(",") if k]
         out.extend(
             episode_alerts(
                 ep,

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 
 import duckdb
 
-from alerts.crisis_rules import RANK, Episode, group_episodes, load_incidents
+from alerts.crisis_rules import RANK, Episode, load_episodes
 from alerts.digest import _utc_range  # local day -> UTC range, one home for the rule
 from alerts.model import Alert
 from enrichment.terms import extract_terms
@@ -199,11 +199,4 @@ def trend_alerts(con: duckdb.DuckDBPyConnection, config: Config, now: dt.datetim
         return []
     texts = _examples(con, items)
     items = [DayTerm(i.day, i.term, tuple(texts.get((i.term.term, i.day), ()))) for i in items]
-    episodes: list[Episode] = []
-    if table_exists(con, "marts", "fct_crisis_incidents"):
-        episodes = group_episodes(
-            load_incidents(con, now),
-            quiet_hours=config.crisis.end_after_quiet_hours,
-            cooldown_hours=config.crisis.cooldown_hours,
-        )
-    return trend_alerts_for(items, episodes, config)
+    return trend_alerts_for(items, load_episodes(con, config, now), config)

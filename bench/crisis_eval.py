@@ -72,7 +72,7 @@ def earliest_fire(con, config: Config, row: dict) -> dt.datetime | None:
 
 
 def run_scenario(scenario: str, args, work: Path) -> dict:
-    from alerts.crisis_rules import _first_alert_hours, crisis_alerts, group_episodes, load_incidents
+    from alerts.crisis_rules import crisis_alerts, load_episodes
     from connectors.files import import_bundle
     from enrichment.store import enrich_new_comments
     from tertulia import warehouse
@@ -100,7 +100,11 @@ def run_scenario(scenario: str, args, work: Path) -> dict:
         t_enrich = time.perf_counter() - t1
     finally:
         con.close()
-    res = run_dbt(config, ["run", "--select", "+fct_crisis_incidents", "--full-refresh"], as_of=facts.now)
+    res = run_dbt(
+        config,
+        ["run", "--select", "+fct_crisis_incidents +fct_crisis_incidents_community", "--full-refresh"],
+        as_of=facts.now,
+    )
     if not res.success:
         raise DbtError("; ".join(f"{n.name}: {n.message}" for n in res.failures))
     elapsed = time.perf_counter() - t0
@@ -108,13 +112,7 @@ def run_scenario(scenario: str, args, work: Path) -> dict:
     tz = ZoneInfo(config.community.timezone)
     con = warehouse.connect(config.warehouse_path, read_only=True)
     try:
-        incidents = load_incidents(con, facts.now)
-        episodes = group_episodes(
-            incidents,
-            quiet_hours=config.crisis.end_after_quiet_hours,
-            cooldown_hours=config.crisis.cooldown_hours,
-        )
-        _first_alert_hours(con, episodes)
+        episodes = load_episodes(con, config, facts.now)
         watch_only = [e for e in episodes if e.alert_start() is None]
         episodes = [e for e in episodes if e.alert_start() is not None]
         # Every alert the sample calls for, as a watch running since its first day would have sent them:
@@ -196,6 +194,23 @@ def run_scenario(scenario: str, args, work: Path) -> dict:
                     (a.title for a in alerts if a.dedupe_key == f"crisis:{first.episode_id}:open"), None
                 ),
             }
+            # When the crisis ends: the resolved note against the end of the last hour in which the
+            # volume, the keywords or a post still fired (the 24 h negative share lags by design)
+            fast_end = con.execute(
+                "select max(hour_end_at) from marts.fct_crisis_signals where platform = ? and account_id = ? "
+                "and hour_at >= ? and hour_at < ? and (volume_fired or keywords_fired or post_fired)",
+                [first.platform, first.account_id, first.started_at, first.last_fired_at],
+            ).fetchone()[0]
+            resolved = next(
+                (a.occurred_at for a in alerts if a.dedupe_key == f"crisis:{first.episode_id}:resolved"), None
+            )
+            out["detected"]["last_fast_signal_hour_end_utc"] = (
+                fast_end.isoformat(sep=" ") if fast_end else None
+            )
+            out["detected"]["resolved_utc"] = resolved.isoformat(sep=" ") if resolved else None
+            out["detected"]["resolved_hours_after_fast_signals"] = (
+                round((resolved - fast_end).total_seconds() / 3600, 1) if resolved and fast_end else None
+            )
         else:
             out["detected"] = None
         return out
@@ -211,23 +226,32 @@ def render(results: list[dict], args) -> str:
         f"on {dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M} UTC, with the thresholds of community.example.yml.",
         "",
         "| scenario | planted crisis detected (severity) | first alerting hour (UTC) | earliest alert after start "
-        "| end of that hour after start | signals | false-alarm episodes (days) | other crisis messages |",
-        "|---|---|---|---|---|---|---|---|",
+        "| end of that hour after start | signals | resolved note after volume/keywords/posts quiet "
+        "| false-alarm episodes (days) | other crisis messages |",
+        "|---|---|---|---|---|---|---|---|---|",
     ]
     for r in results:
         d = r["detected"]
         if d:
             earliest = d["minutes_after_start_earliest"]
+            after = d.get("resolved_hours_after_fast_signals")
+            if d.get("resolved_utc") is None:
+                resolved_after = "open at the end"
+            elif after is None:
+                resolved_after = "n/a (negative share only)"
+            else:
+                resolved_after = f"{after} h"
             bound = d["minutes_after_start_hour_end"]
             lines.append(
                 f"| {r['scenario']} | yes ({d['account']}, {d['severity_first_hour']}) | {d['first_hour_utc']} | "
                 f"{f'{earliest} min' if earliest is not None else '—'} | "
                 f"{f'{bound} min' if bound < 180 else f'{bound / 60:.0f} h'} | {', '.join(d['signals_all'])} | "
+                f"{resolved_after} | "
                 f"{r['false_alarm_episodes']} ({r['days_with_false_alarms']}) | {r['false_alarm_messages']} |"
             )
         else:
             lines.append(
-                f"| {r['scenario']} | **no** | | | | | {r['false_alarm_episodes']} "
+                f"| {r['scenario']} | **no** | | | | | | {r['false_alarm_episodes']} "
                 f"({r['days_with_false_alarms']}) | {r['false_alarm_messages']} |"
             )
     lines += [

@@ -18,7 +18,7 @@ from tertulia.config import load_config
 # Models the watches rebuild: the SLA mart and its daily aggregate; the crisis marts. `+` takes their
 # parents (staging views, incremental intermediates) so a watch never reads a stale input.
 SLA_MODELS = "+fct_sla_events +agg_response_times_daily"
-CRISIS_MODELS = "+fct_crisis_signals +fct_crisis_incidents"
+CRISIS_MODELS = "+fct_crisis_signals +fct_crisis_incidents +fct_crisis_incidents_community"
 
 
 def _now(as_of: str | None) -> dt.datetime:

@@ -293,18 +293,17 @@ MART_SPECS: tuple[MartSpec, ...] = (
     ),
     MartSpec(
         "fct_crisis_incidents",
-        required=("incident_id", "started_at", "last_fired_at", "peak_observed", "peak_ratio"),
+        required=("incident_id", "started_at", "last_fired_at", "peak_severity", "signals"),
         keys=(("incident_id",),),
         checks=(
             not_above("started_at", "last_fired_at", "start not after last firing"),
             not_above("last_fired_at", "ended_at", "end not before last firing"),
-            non_negative("hours_fired", "hours fired non-negative"),
-            non_negative("peak_observed", "peak observed value non-negative"),
-            non_negative("peak_ratio", "peak ratio non-negative"),
+            not_above("started_at", "first_alert_at", "alert not before the start"),
+            non_negative("signal_incidents", "signal incidents non-negative"),
             non_negative("inbound_count", "inbound count non-negative"),
             not_above("negative_count", "inbound_count", "negative messages not above inbound messages"),
         ),
-        numeric=("peak_observed", "peak_ratio"),
+        numeric=("inbound_count", "negative_count"),
         past_timestamps=("started_at",),
     ),
     MartSpec(

@@ -82,8 +82,9 @@ def sla_counts(config: Config) -> dict[str, int]:
 
 
 def crisis_incidents(config: Config, limit: int = 10) -> list[dict[str, Any]]:
-    # The most severe first, then in order of start: the summary must lead with the crisis, not with
-    # the newest single-signal "watch" hour.
+    """The accounts' crises (one row each, marts.fct_crisis_incidents), at most `limit`: the most severe
+    first, then in order of start, so the summary leads with the crisis, not with the newest single-signal
+    "watch" hour. Counts come from crisis_counts, never from len() of this list."""
     return _query(
         config,
         """
@@ -95,20 +96,44 @@ def crisis_incidents(config: Config, limit: int = 10) -> list[dict[str, Any]]:
     )
 
 
+def crisis_counts(config: Config) -> dict[str, int] | None:
+    """Crises in the marts: `accounts` (rows of fct_crisis_incidents), `open` of them, `alerted` of them
+    (reached warning), `community` (rows of fct_crisis_incidents_community); None when not built."""
+    rows = _query(
+        config,
+        """
+        select count(*) as accounts, count(*) filter (where is_open) as open,
+            count(*) filter (where first_alert_at is not null) as alerted
+        from marts.fct_crisis_incidents
+        """,
+    )
+    if not rows:
+        return None
+    out = {k: int(v) for k, v in rows[0].items()}
+    community = _query(config, "select count(*) as n from marts.fct_crisis_incidents_community")
+    out["community"] = int(community[0]["n"]) if community else 0
+    return out
+
+
 def crisis_markdown(config: Config) -> str:
+    counts = crisis_counts(config)
+    if not counts or not (counts["accounts"] or counts["community"]):
+        return "## Crisis incidents\n\nNo crisis incident detected."
     incidents = crisis_incidents(config)
-    if not incidents:
-        return "## Crisis signals\n\nNo crisis incident detected."
+    shown = f", the {len(incidents)} most severe below" if len(incidents) < counts["accounts"] else ""
     lines = [
         "## Crisis incidents",
         "",
-        "| started | ended | platform | account | signal | severity |",
+        f"{counts['accounts']} crises on brand accounts ({counts['alerted']} alerted, {counts['open']} open"
+        f"{shown}); {counts['community']} community-wide. Times in UTC.",
+        "",
+        "| started | ended | platform | account | signals | peak severity |",
         "|---|---|---|---|---|---|",
     ]
     for i in incidents:
         lines.append(
             f"| {i.get('started_at')} | {i.get('ended_at') or 'ongoing'} | {i.get('platform')} | "
-            f"{i.get('account_id')} | {i.get('signal')} | {i.get('peak_severity')} |"
+            f"{i.get('account_id')} | {i.get('signals')} | {i.get('peak_severity')} |"
         )
     return "\n".join(lines)
 

@@ -56,13 +56,17 @@ def _lines(config: Config, report) -> list[str]:
                 f"{sla.get(s, 0)} {s.replace('_', ' ')}" for s in ("met", "breached", "at_risk", "pending")
             )
         )
-    incidents = run_views.crisis_incidents(config)
-    if incidents:
-        lines.append(f"Crisis incidents: {len(incidents)}")
-        for i in incidents[:5]:
+    crises = run_views.crisis_counts(config)
+    if crises and crises["accounts"]:
+        # the mart's own count: one row per crisis and account (the community-wide view apart)
+        lines.append(
+            f"Crisis incidents: {crises['accounts']} ({crises['alerted']} alerted, {crises['open']} open; "
+            f"{crises['community']} community-wide)"
+        )
+        for i in run_views.crisis_incidents(config, limit=5):
             lines.append(
-                f"  {i.get('started_at')}  {i.get('platform')}/{i.get('account_id')}  {i.get('signal')}  "
-                f"{i.get('peak_severity') or i.get('severity')}"
+                f"  {i.get('started_at')}  {i.get('platform')}/{i.get('account_id')}  {i.get('signals')}  "
+                f"{i.get('peak_severity')}"
             )
     else:
         lines.append("Crisis incidents: none")

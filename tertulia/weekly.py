@@ -30,9 +30,6 @@ TOP_MEMBERS = 3
 # Not among the facts: Slack shows ten fields a section, and the facts already fill them.
 RISING_IN_FACTS = 3
 RISING_IN_SECTION = 5
-# Incidents of one account closer than this are one crisis: the 24-hour windows of the signals make a
-# crisis's tail fire again hours after its first signals ended.
-EPISODE_GAP = dt.timedelta(hours=6)
 
 
 @dataclass
@@ -171,16 +168,14 @@ def weekly_report(con: duckdb.DuckDBPyConnection, config: Config, week_start: dt
         facts.append(("New members", str(new)))
 
     if "fct_crisis_incidents" in marts:
-        rows = con.execute(
-            "select platform, account_id, started_at, coalesce(ended_at, last_fired_at, started_at) "
-            "from marts.fct_crisis_incidents where account_id <> 'all' and started_at < ? "
-            "and coalesce(ended_at, last_fired_at, started_at) >= ? order by platform, account_id, started_at",
-            [end, start],
-        ).fetchall()
-        episodes = crisis_episodes(rows)
-        started = [e for e in episodes if start <= e[2] < end]
-        accounts = len({(e[0], e[1]) for e in started})
-        facts.append(("Crisis episodes", f"{len(started)} (on {accounts} account(s))" if started else "none"))
+        # one row per crisis and account (int_crisis_episodes merges the signals): the week's crises are
+        # the rows that started in it
+        started, accounts = con.execute(
+            "select count(*), count(distinct (platform, account_id)) from marts.fct_crisis_incidents "
+            "where started_at >= ? and started_at < ?",
+            [start, end],
+        ).fetchone()
+        facts.append(("Crisis episodes", f"{started} (on {accounts} account(s))" if started else "none"))
 
     if "fct_goal_progress" in marts:
         rows = con.execute(
@@ -216,21 +211,6 @@ def weekly_report(con: duckdb.DuckDBPyConnection, config: Config, week_start: dt
     if report.trends_built:
         report.rising = rising_terms(con, "week", week_start, limit=RISING_IN_SECTION)
     return report
-
-
-def crisis_episodes(rows: list[tuple]) -> list[tuple]:
-    """Incidents (platform, account_id, started_at, ended_at), ordered by account and start, merged into
-    episodes: on one account, incidents that overlap in time are one crisis seen through several signals
-    (volume, negative share, keywords, a post turning negative), and so are incidents less than
-    EPISODE_GAP apart."""
-    episodes: list[list] = []
-    for platform, account, started, ended in rows:
-        last = episodes[-1] if episodes else None
-        if last and (last[0], last[1]) == (platform, account) and started <= last[3] + EPISODE_GAP:
-            last[3] = max(last[3], ended)
-        else:
-            episodes.append([platform, account, started, ended])
-    return [tuple(e) for e in episodes]
 
 
 def _md(text: str) -> str:

@@ -22,30 +22,40 @@ from tertulia.clock import local_span
 T = dt.datetime
 NOW = DAYTIME  # 2026-11-20 15:00 UTC, 10:00 in Guayaquil (UTC-5 all year)
 
-INCIDENT_COLUMNS = (
-    "incident_id varchar, platform varchar, account_id varchar, signal varchar, started_at timestamp, "
-    "last_fired_at timestamp, peak_severity varchar, peak_observed double, peak_baseline double, "
-    "peak_ratio double, inbound_count integer, negative_count integer, post_keys varchar, top_keywords varchar"
+SIGNAL_INCIDENT_COLUMNS = (
+    "signal_incident_id varchar, platform varchar, account_id varchar, signal varchar, started_at timestamp, "
+    "last_fired_at timestamp, peak_severity varchar, peak_observed double, peak_baseline double, peak_ratio double"
+)
+CRISIS_COLUMNS = (
+    "incident_id varchar, platform varchar, account_id varchar, started_at timestamp, last_fired_at timestamp, "
+    "first_alert_at timestamp, first_alert_severity varchar, inbound_count integer, negative_count integer, "
+    "post_keys varchar, top_keywords varchar"
 )
 
 
 def crisis_marts(con: duckdb.DuckDBPyConnection, incidents: list[tuple]) -> None:
-    """fct_crisis_incidents rows (id, platform, account, signal, start, last fired) at critical, and the
-    first hour of each in fct_crisis_signals, as the crisis models write them."""
+    """Signal incidents (id, platform, account, signal, start, last fired) at critical, in
+    int_crisis_signal_incidents; and in fct_crisis_incidents one crisis per run of overlapping incidents
+    of an account, named after its first, alerted from its first hour, as the crisis models write them."""
     con.execute("create schema if not exists marts")
-    con.execute(f"create table marts.fct_crisis_incidents ({INCIDENT_COLUMNS})")  # noqa: S608
-    con.execute(
-        "create table marts.fct_crisis_signals (platform varchar, account_id varchar, hour_at timestamp, "
-        "severity varchar)"
-    )
-    for iid, platform, account, signal, start, last in incidents:
+    con.execute("create schema if not exists intermediate")
+    con.execute(f"create table intermediate.int_crisis_signal_incidents ({SIGNAL_INCIDENT_COLUMNS})")  # noqa: S608
+    con.execute(f"create table marts.fct_crisis_incidents ({CRISIS_COLUMNS})")  # noqa: S608
+    crises: list[list] = []
+    for iid, platform, account, signal, start, last in sorted(incidents, key=lambda r: r[4]):
         con.execute(
-            "insert into marts.fct_crisis_incidents values (?, ?, ?, ?, ?, ?, 'critical', 20, 2, 10, 40, 30, "
-            "null, null)",
+            "insert into intermediate.int_crisis_signal_incidents values (?, ?, ?, ?, ?, ?, 'critical', 20, 2, 10)",
             [iid, platform, account, signal, start, last],
         )
+        same = [c for c in crises if (c[1], c[2]) == (platform, account) and start < c[4]]
+        if same:
+            same[0][4] = max(same[0][4], last)
+        else:
+            crises.append([iid, platform, account, start, last])
+    for iid, platform, account, start, last in crises:
         con.execute(
-            "insert into marts.fct_crisis_signals values (?, ?, ?, 'critical')", [platform, account, start]
+            "insert into marts.fct_crisis_incidents values (?, ?, ?, ?, ?, ?, 'critical', 40, 30, null, null)",
+            [iid, platform, account, start, last, start],
         )
 
 
@@ -97,14 +107,14 @@ def test_an_old_crisis_is_history_a_recent_one_is_news(example_config):
     alerts = {a.dedupe_key: a for a in crisis_alerts(con, example_config, NOW)}
     assert sorted(alerts) == [
         "crisis:fb-1:open",
-        "crisis:fb-1:signal:fb-2",
+        "crisis:fb-1:signal:crisis_keywords",
         "crisis:yt-1:open",
         "crisis:yt-1:resolved",
     ]
     # One clock: 12:00 UTC is 07:00 in Guayaquil; 10:00-12:00 UTC on the 17th is 05:00-07:00 there.
     assert dict(alerts["crisis:fb-1:open"].facts)["Started"] == "2026-11-20 07:00 (America/Guayaquil)"
     assert (
-        alerts["crisis:fb-1:signal:fb-2"].reason
+        alerts["crisis:fb-1:signal:crisis_keywords"].reason
         == "crisis keywords fired at 2026-11-20 08:00 (America/Guayaquil)"
     )
     assert (

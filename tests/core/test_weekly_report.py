@@ -38,16 +38,15 @@ def build_marts(con: duckdb.DuckDBPyConnection) -> None:
     con.execute("""insert into marts.dim_members values
         ('m1', '2026-11-16 06:00'), ('m2', '2026-11-23 04:59'), ('m3', '2026-11-16 04:59')""")
     con.execute(
-        "create table marts.fct_crisis_incidents (platform varchar, account_id varchar, signal varchar, "
+        "create table marts.fct_crisis_incidents (platform varchar, account_id varchar, "
         "started_at timestamp, last_fired_at timestamp, ended_at timestamp)"
     )
+    # one row per crisis and account (the mart merges the signals); the community-wide view is its own
+    # mart, not read here
     con.execute("""insert into marts.fct_crisis_incidents values
-        ('instagram', 'ig', 'volume_spike', '2026-11-17 15:00', '2026-11-17 23:00', '2026-11-18 00:00'),
-        ('instagram', 'ig', 'crisis_keywords', '2026-11-17 15:00', '2026-11-18 05:00', '2026-11-18 06:00'),
-        ('instagram', 'ig', 'crisis_keywords', '2026-11-18 10:00', '2026-11-18 11:00', '2026-11-18 12:00'),  -- 4 h later: same crisis
-        ('instagram', 'ig', 'volume_spike', '2026-11-20 10:00', '2026-11-20 11:00', '2026-11-20 12:00'),     -- 2 days later: another
-        ('all', 'all', 'volume_spike', '2026-11-17 15:00', '2026-11-17 23:00', '2026-11-18 00:00'),          -- community-wide copy
-        ('facebook', 'fb', 'negative_share', '2026-11-12 10:00', '2026-11-16 05:00', '2026-11-16 06:00')     -- started the week before
+        ('instagram', 'ig', '2026-11-17 15:00', '2026-11-18 11:00', '2026-11-18 14:00'),
+        ('instagram', 'ig', '2026-11-20 10:00', '2026-11-20 11:00', '2026-11-20 14:00'),     -- 2 days later: another
+        ('facebook', 'fb', '2026-11-12 10:00', '2026-11-16 05:00', '2026-11-16 08:00')       -- started the week before
     """)
     con.execute(
         "create table marts.fct_goal_progress (goal_name varchar, metric varchar, period varchar, "

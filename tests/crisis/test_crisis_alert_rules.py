@@ -1,4 +1,7 @@
-"""Crisis alert rule on hand-built incidents: one thread per episode, updates, resolved note, no repeats."""
+"""Crisis alert rule on hand-built incidents: one thread per episode, updates, resolved note, no repeats.
+
+How signal incidents merge into one crisis per account is SQL (int_crisis_episodes) with its dbt unit
+test in dbt_project/models/intermediate/crisis/_crisis__models.yml."""
 
 from __future__ import annotations
 
@@ -6,16 +9,14 @@ import datetime as dt
 
 import duckdb
 
-from alerts.crisis_rules import Episode, Incident, crisis_alerts, episode_alerts, group_episodes
+from alerts.crisis_rules import Episode, Incident, crisis_alerts, episode_alerts, without_covered_community
 
 T0 = dt.datetime(2026, 11, 10, 15, 0)
 H = dt.timedelta(hours=1)
 
 
 def inc(signal, start, hours=1, sev="critical", platform="instagram", account="ig-cafetertulia", **kw):
-    defaults = dict(
-        peak_observed=20.0, peak_baseline=2.0, peak_ratio=10.0, inbound_count=40, negative_count=30
-    )
+    defaults = dict(peak_observed=20.0, peak_baseline=2.0, peak_ratio=10.0)
     defaults.update(kw)
     return Incident(
         incident_id=f"{platform}:{account}:{signal}:{start:%Y-%m-%dT%H}",
@@ -29,39 +30,30 @@ def inc(signal, start, hours=1, sev="critical", platform="instagram", account="i
     )
 
 
-def test_overlapping_incidents_of_an_account_are_one_episode(example_config):
-    incidents = [
-        inc("volume_spike", T0, 2),
-        inc("crisis_keywords", T0, 3),
-        inc("negative_share", T0 + H, 20),
-        inc("volume_spike", T0, 2, platform="facebook", account="fb-cafetertulia"),
-    ]
-    eps = group_episodes(incidents, quiet_hours=3, cooldown_hours=6)
-    assert sorted((e.platform, len(e.incidents)) for e in eps) == [("facebook", 1), ("instagram", 3)]
-
-
-def test_restart_within_cooldown_joins_the_episode_later_one_does_not():
-    # first incident ends firing at T0+1h; quiet 3h + cooldown 6h -> joins if it starts before T0+10h
-    a = inc("volume_spike", T0, 1)
-    b = inc("volume_spike", T0 + 9 * H, 1)
-    c = inc("volume_spike", T0 + 30 * H, 1)
-    eps = group_episodes([a, b, c], quiet_hours=3, cooldown_hours=6)
-    assert [[i.started_at for i in e.incidents] for e in eps] == [[T0, T0 + 9 * H], [T0 + 30 * H]]
-
-
 def test_community_incident_is_dropped_when_an_account_one_overlaps():
-    acc = inc("volume_spike", T0, 2)
-    overlapping = inc("volume_spike", T0 + H, 2, platform="all", account="all")
-    alone = inc("negative_share", T0 + 48 * H, 5, platform="all", account="all", sev="warning")
-    eps = group_episodes([acc, overlapping, alone], quiet_hours=3, cooldown_hours=6)
-    assert [(e.platform, e.started_at) for e in eps] == [("instagram", T0), ("all", T0 + 48 * H)]
+    acc = Episode("instagram", "ig-cafetertulia", [inc("volume_spike", T0, 2)])
+    # starts an hour after the account's crisis: repeats its alert
+    overlapping = Episode("all", "all", [inc("volume_spike", T0 + H, 2, platform="all", account="all")])
+    # the account's crisis ended at T0 + 2h + 3 quiet hours: one starting then is news
+    after = Episode("all", "all", [inc("negative_share", T0 + 5 * H, 5, platform="all", account="all")])
+    alone = Episode("all", "all", [inc("negative_share", T0 + 48 * H, 5, platform="all", account="all")])
+    eps = without_covered_community([acc, overlapping, after, alone], quiet_hours=3)
+    assert [(e.platform, e.started_at) for e in eps] == [
+        ("instagram", T0),
+        ("all", T0 + 5 * H),
+        ("all", T0 + 48 * H),
+    ]
 
 
 def test_root_alert_with_facts_links_and_member_text(example_config):
     ep = Episode(
         "instagram",
         "ig-cafetertulia",
-        [inc("volume_spike", T0, 2, post_keys="instagram:p1,instagram:p2", top_keywords="vidrio,glass")],
+        [inc("volume_spike", T0, 2)],
+        inbound_count=40,
+        negative_count=30,
+        post_keys="instagram:p1,instagram:p2",
+        top_keywords="vidrio,glass",
     )
     comments = ["<!channel> hay VIDRIO en la bolsa " + "x" * 400, "otro", "tercero", "cuarto"]
     alerts = episode_alerts(
@@ -84,6 +76,7 @@ def test_root_alert_with_facts_links_and_member_text(example_config):
     assert facts["Volume spike"] == "20 messages in one hour vs 2 usual at that hour (×10.0)"
     assert facts["Keywords"] == "glass, vidrio"
     assert facts["Posts"] == "instagram:p1, instagram:p2"
+    assert facts["Messages"] == "40 inbound, 30 negative"
     assert a.owner == "tm-ana"
     assert [link.url for link in a.links] == ["https://instagram.com/p/p1"]  # p2 has no permalink
     # raw member text (escaping is the renderer's job), cut to 280 characters, three at most
@@ -106,7 +99,7 @@ def test_growth_escalation_and_resolution_each_once(example_config):
     assert keys_at[T0 + H] == [f"{root}:open"]
     assert keys_at[T0 + 3 * H] == [
         f"{root}:open",
-        f"{root}:signal:instagram:ig-cafetertulia:negative_share:2026-11-10T17",
+        f"{root}:signal:negative_share",
         f"{root}:severity:critical",
     ]
     # ended: last firing hour ends at T0+6h, plus 3 quiet hours -> over from T0+9h
@@ -116,6 +109,69 @@ def test_growth_escalation_and_resolution_each_once(example_config):
     assert dict(final[-1].facts)["Peak severity"] == "critical"
     growth = [a for a in final if ":signal:" in a.dedupe_key][0]
     assert dict(growth.facts)["Negative share"] == "60% negative over 24 h vs 10% usual (×6.0)"
+
+
+def test_a_signal_that_already_fired_is_not_announced_again(example_config):
+    # a slow burn: the share fires for a day; keywords fire at the root hour, pause, and fire again
+    # twice (each after more than 3 quiet hours: three keyword incidents in one crisis); a post turns
+    # negative twice later on
+    ep = Episode(
+        "instagram",
+        "ig-cafetertulia",
+        [
+            inc("negative_share", T0, 24, sev="warning"),
+            inc("crisis_keywords", T0, 2, sev="warning"),
+            inc("crisis_keywords", T0 + 6 * H, 2, sev="warning"),
+            inc("post_turning_negative", T0 + 7 * H, 1, sev="warning"),
+            inc("crisis_keywords", T0 + 12 * H, 2, sev="warning"),
+            inc("post_turning_negative", T0 + 14 * H, 1, sev="warning"),
+        ],
+        alert_at=T0,
+        first_severity="warning",
+    )
+    root = "crisis:instagram:ig-cafetertulia:negative_share:2026-11-10T15"
+    keys = [a.dedupe_key for a in episode_alerts(ep, example_config, T0 + 20 * H)]
+    # the keywords were in the root alert; the post joins once, the first time
+    assert keys == [f"{root}:open", f"{root}:signal:post_turning_negative"]
+    titles = [a.title for a in episode_alerts(ep, example_config, T0 + 20 * H)]
+    assert sum("now firing too" in t for t in titles) == 1
+
+
+def test_a_crisis_reopened_within_the_cooldown_is_back_and_resolved_again(example_config):
+    # volume fires 15:00-17:00: over at 20:00 (3 quiet hours). Keywords and a post fire at 22:00, within
+    # the 6-hour cooldown after the end: the same crisis (int_crisis_episodes), re-opened.
+    ep = Episode(
+        "instagram",
+        "ig-cafetertulia",
+        [
+            inc("volume_spike", T0, 2),
+            inc("crisis_keywords", T0 + 7 * H, 1, sev="warning"),
+            inc("post_turning_negative", T0 + 7 * H, 2, sev="warning"),
+        ],
+        alert_at=T0,
+        first_severity="critical",
+    )
+    root = "crisis:instagram:ig-cafetertulia:volume_spike:2026-11-10T15"
+
+    def keys(now):
+        return [a.dedupe_key for a in episode_alerts(ep, example_config, now)]
+
+    assert keys(T0 + 6 * H) == [f"{root}:open", f"{root}:resolved"]
+    assert keys(T0 + 7 * H) == [f"{root}:open", f"{root}:resolved", f"{root}:reopened:1"]
+    # the keywords and the post are in the "is back" message, not announced as joining; over again when
+    # the post's last hour ends (22:00 + 2 h = 00:00) plus 3 quiet hours: 03:00
+    final = episode_alerts(ep, example_config, T0 + 20 * H)
+    assert [a.dedupe_key for a in final] == [
+        f"{root}:open",
+        f"{root}:resolved",
+        f"{root}:reopened:1",
+        f"{root}:resolved:1",
+    ]
+    back, over = final[2], final[3]
+    assert back.title == "Crisis on instagram cafetertulia is back: crisis keywords, post turning negative"
+    assert (back.occurred_at, back.severity, back.thread_key) == (T0 + 7 * H, "warning", root)
+    assert (over.occurred_at, over.resolves) == (T0 + 12 * H, True)
+    assert final[1].occurred_at == T0 + 5 * H
 
 
 def test_not_resolved_while_quiet_hours_have_not_passed(example_config):

@@ -65,6 +65,10 @@ def comments():
     return rows
 
 
+# the nodes of the fixture's dbt build, with their status
+BUILD_NODES: list = []
+
+
 @pytest.fixture(scope="module")
 def built(tmp_path_factory):
     import yaml
@@ -94,7 +98,8 @@ def built(tmp_path_factory):
     )
     enrich_new_comments(con, config, now=dt.datetime(2026, 2, 11, 17, 31))
     con.close()
-    build(config, select="+fct_crisis_incidents", as_of=AS_OF)
+    result = build(config, select="+fct_crisis_incidents +fct_crisis_incidents_community", as_of=AS_OF)
+    BUILD_NODES[:] = result.nodes  # for test_crisis_unit_and_data_tests_ran
     yield config
     os.environ.pop("TERTULIA_WAREHOUSE", None)
 
@@ -113,6 +118,18 @@ def signal_row(config, platform, hour):
     return rows(
         config, "select * from marts.fct_crisis_signals where platform = ? and hour_at = ?", [platform, hour]
     )[0]
+
+
+def test_crisis_unit_and_data_tests_ran(built):
+    # the dbt unit tests of the crisis models (intermediate/crisis/_crisis__models.yml) and the
+    # no-overlap test are part of the build: they ran, and passed (the build raises otherwise)
+    status = {n.name: n.status for n in BUILD_NODES}
+    for name in (
+        "signal_incidents_split_on_quiet_gaps_and_drop_a_stale_negative_share",
+        "crisis_episodes_merge_signals_of_an_account_within_the_gap",
+        "crisis_incidents_do_not_overlap",
+    ):
+        assert status.get(name) == "pass", (name, status.get(name))
 
 
 def test_spike_fires_every_signal(built):
@@ -169,43 +186,49 @@ def test_negative_share_alone_is_a_warning(built):
     assert len(first) == 19
 
 
-def test_incidents_per_account_and_signal(built):
+def test_one_incident_per_crisis_and_account(built):
     got = {
-        (r["platform"], r["signal"]): r
-        for r in rows(built, "select * from marts.fct_crisis_incidents where platform <> 'all'")
+        r["platform"]: r for r in rows(built, "select * from marts.fct_crisis_incidents order by started_at")
     }
-    assert set(got) == {
-        ("instagram", "volume_spike"),
-        ("instagram", "negative_share"),
-        ("instagram", "crisis_keywords"),
-        ("instagram", "post_turning_negative"),
-        ("youtube", "negative_share"),
-    }
-    v = got[("instagram", "volume_spike")]
-    assert (v["started_at"], v["last_fired_at"], v["ended_at"], v["is_open"]) == (
+    assert set(got) == {"instagram", "youtube"}
+    ig = got["instagram"]
+    # the four signals fire in the spike hour; keywords and the post stay in their 3 h window until
+    # 17:00, and so does the recent share; the 24 h share fires for a day on the spike alone, but with
+    # the spike in its window and no message since, it does not count: the crisis's last firing hour
+    # ends at 18:00, it ended 3 quiet hours later
+    assert (ig["incident_id"], ig["started_at"], ig["last_fired_at"], ig["ended_at"], ig["is_open"]) == (
+        "instagram:ig-cafetertulia:2026-02-09T15",
         SPIKE,
-        SPIKE + dt.timedelta(hours=1),
-        SPIKE + dt.timedelta(hours=4),
+        SPIKE + dt.timedelta(hours=3),
+        SPIKE + dt.timedelta(hours=6),
         False,
     )
-    assert (v["peak_severity"], v["peak_observed"], v["peak_baseline"]) == ("critical", 20, 2)
-    assert (v["post_keys"], v["top_keywords"], v["inbound_count"], v["negative_count"]) == (
-        "instagram:p1",
-        "estafa",
-        20,
-        20,
+    assert ig["signals"] == "crisis_keywords,negative_share,post_turning_negative,volume_spike"
+    assert {ig[f"{s}_first_at"] for s in ("volume_spike", "negative_share", "crisis_keywords")} == {SPIKE}
+    assert ig["post_turning_negative_first_at"] == SPIKE
+    assert (ig["peak_severity"], ig["peak_at"], ig["first_alert_at"], ig["first_alert_severity"]) == (
+        "critical",
+        SPIKE,
+        SPIKE,
+        "critical",
     )
-    n = got[("instagram", "negative_share")]
-    assert (n["hours_fired"], n["last_fired_at"]) == (24, SPIKE + dt.timedelta(hours=24))
-    y = got[("youtube", "negative_share")]
-    assert (y["started_at"], y["ended_at"], y["peak_severity"]) == (
+    assert (ig["signal_incidents"], ig["inbound_count"], ig["negative_count"]) == (4, 20, 20)
+    assert (ig["post_keys"], ig["top_keywords"]) == ("instagram:p1", "estafa")
+    yt = got["youtube"]
+    # a slow burn: the share fires alone from 19:00 (5 negatives of 7) until 13:00 the next day, when
+    # the 13:05 negative leaves the 24 h window; no faster signal explains it, so quiet hours in
+    # between do not end it: over 3 hours after the 13:00 hour
+    assert (yt["started_at"], yt["last_fired_at"], yt["ended_at"], yt["peak_severity"], yt["signals"]) == (
         dt.datetime(2026, 2, 10, 19),
+        dt.datetime(2026, 2, 11, 14),
         dt.datetime(2026, 2, 11, 17),
         "warning",
+        "negative_share",
     )
-    assert (
-        y["incident_id"] == y["thread_incident_id"] == "youtube:yt-cafetertulia:negative_share:2026-02-10T19"
-    )
+    # the community-wide view is its own mart: nothing of it in the accounts' one
+    community = rows(built, "select * from marts.fct_crisis_incidents_community order by started_at")
+    assert {(r["platform"], r["account_id"]) for r in community} == {("all", "all")}
+    assert community[0]["started_at"] == SPIKE
 
 
 def test_alerts_from_the_marts(built):
@@ -217,15 +240,40 @@ def test_alerts_from_the_marts(built):
         after = crisis_alerts(con, built, AS_OF)
     finally:
         con.close()
-    root = "crisis:instagram:ig-cafetertulia:crisis_keywords:2026-02-09T15"
+    root = "crisis:instagram:ig-cafetertulia:2026-02-09T15"
     assert [a.dedupe_key for a in during] == [f"{root}:open"]
     a = during[0]
     assert a.severity == "critical" and a.links[0].url == "https://instagram.com/p/p1"
     assert a.member_text == (NEGATIVE_KW,) * 3
     keys = sorted(a.dedupe_key for a in after)
-    yt = "crisis:youtube:yt-cafetertulia:negative_share:2026-02-10T19"
-    # the community-wide ('all') incidents overlap the accounts' and are not alerted
+    yt = "crisis:youtube:yt-cafetertulia:2026-02-10T19"
+    # the community-wide crises overlap the accounts' and are not alerted
     assert keys == sorted([f"{root}:open", f"{root}:resolved", f"{yt}:open", f"{yt}:resolved"])
+    resolved = next(a for a in after if a.dedupe_key == f"{root}:resolved")
+    assert resolved.occurred_at == SPIKE + dt.timedelta(hours=6)  # 3 quiet hours after 18:00, not a day later
+
+
+def test_summary_counts_the_mart_not_a_limited_query(built):
+    import types
+
+    from tertulia import run_views
+    from tertulia.summary import render_text
+
+    # instagram's spike and youtube's slow burn, both alerted (critical, warning), both over by as_of;
+    # community-wide: the spike, and the slow burn (it starts 25 h after the spike's crisis ended)
+    assert run_views.crisis_counts(built) == {"accounts": 2, "open": 0, "alerted": 2, "community": 2}
+    assert run_views.crisis_counts(built)["accounts"] == len(
+        rows(built, "select * from marts.fct_crisis_incidents")
+    )
+    text = render_text(built, types.SimpleNamespace())
+    assert "Crisis incidents: 2 (2 alerted, 0 open; 2 community-wide)" in text.splitlines()
+    # the most severe first, one line per crisis with its signals
+    assert (
+        "instagram/ig-cafetertulia  crisis_keywords,negative_share,post_turning_negative,volume_spike  critical"
+        in text
+    )
+    markdown = run_views.crisis_markdown(built)
+    assert "2 crises on brand accounts (2 alerted, 0 open); 2 community-wide." in markdown
 
 
 def test_incremental_rebuild_adds_new_messages_only(built):
@@ -243,10 +291,14 @@ def test_incremental_rebuild_adds_new_messages_only(built):
         assert enrich_new_comments(con, built, now=dt.datetime(2026, 2, 11, 17, 59)) == 9
     finally:
         con.close()
-    build(built, select="+fct_crisis_incidents", as_of=AS_OF)
+    build(built, select="+fct_crisis_incidents +fct_crisis_incidents_community", as_of=AS_OF)
     r = signal_row(built, "facebook", dt.datetime(2026, 2, 11, 17))
     assert (r["inbound_count"], r["volume_baseline"], r["volume_fired"]) == (9, 0, True)
     # untouched history is still there, once
     assert signal_row(built, "instagram", SPIKE)["inbound_count"] == 20
     dupes = rows(built, "select signal_key from marts.fct_crisis_signals group by 1 having count(*) > 1")
     assert dupes == []
+    fb = rows(built, "select * from marts.fct_crisis_incidents where platform = 'facebook'")
+    assert [(r["started_at"], r["signals"]) for r in fb] == [
+        (dt.datetime(2026, 2, 11, 17), "crisis_keywords,negative_share,post_turning_negative,volume_spike")
+    ]

@@ -193,7 +193,8 @@ EXPECTED_INCIDENTS = {
     ("negative_share", CRISIS_HOUR, CRISIS_HOUR + dt.timedelta(hours=1)),
     ("post_turning_negative", CRISIS_HOUR, CRISIS_HOUR + dt.timedelta(hours=3)),
 }
-EPISODE_ID = f"instagram:ig-cafetertulia:crisis_keywords:{CRISIS_HOUR:%Y-%m-%dT%H}"
+# the crisis's row in fct_crisis_incidents (one per crisis and account), named after its first hour
+EPISODE_ID = f"instagram:ig-cafetertulia:{CRISIS_HOUR:%Y-%m-%dT%H}"
 # Seen whole at the first cycle after its hour ends; over once every signal is quiet for 3 hours.
 CRISIS_OPEN_AT = first_cycle_at_or_after(CRISIS_HOUR + dt.timedelta(hours=1))
 CRISIS_OVER_AT = first_cycle_at_or_after(CRISIS_HOUR + dt.timedelta(hours=3 + 3))
@@ -480,7 +481,7 @@ def test_crisis_is_found_within_its_first_hour_and_ends_after_it_subsides(soak):
     incidents = {
         (r[0], r[1], r[2])
         for r in soak.query(
-            "select signal, started_at, last_fired_at from marts.fct_crisis_incidents "
+            "select signal, started_at, last_fired_at from intermediate.int_crisis_signal_incidents "
             "where platform = 'instagram' and account_id = 'ig-cafetertulia'"
         )
     }
@@ -495,11 +496,20 @@ def test_crisis_is_found_within_its_first_hour_and_ends_after_it_subsides(soak):
         (f"{thread}:resolved", "sent", CRISIS_OVER_AT),
     ]
     assert CRISIS_OPEN_AT - FIRST_CRISIS_COMMENT <= dt.timedelta(hours=1)
-    # The mart keeps one incident per signal (each with its own thread_incident_id); the alert's thread is
-    # the episode's, named after its first incident (the three signals overlap: one episode).
+    # The three signal incidents overlap: one row in the mart, one crisis, whose id names the thread.
     assert soak.query(
-        "select min(incident_id), count(distinct signal) from marts.fct_crisis_incidents where platform <> 'all'"
-    ) == [(EPISODE_ID, 3)]
+        "select incident_id, started_at, last_fired_at, ended_at, signals, peak_severity "
+        "from marts.fct_crisis_incidents"
+    ) == [
+        (
+            EPISODE_ID,
+            CRISIS_HOUR,
+            CRISIS_HOUR + dt.timedelta(hours=3),
+            CRISIS_HOUR + dt.timedelta(hours=6),
+            "crisis_keywords,negative_share,post_turning_negative",
+            "critical",
+        )
+    ]
 
 
 def test_crisis_is_one_slack_thread_closed_by_its_note(soak):
@@ -539,8 +549,8 @@ def test_outbox_marts_and_slack_agree(soak):
     assert {
         m["dedupe_key"].rsplit(":", 1)[0] for m in messages if m["dedupe_key"].startswith("sla:")
     } == alerted
-    # crisis: each thread is named after an incident of the mart, and every account whose incidents reached
-    # warning has one (the community-wide 'all' incidents overlap the account's and are not alerted)
+    # crisis: each thread is named after a crisis of the mart, and every account whose crises reached
+    # warning has one (the community-wide ones, in their own mart, overlap the account's: not alerted)
     threads = {r["thread_key"].removeprefix("crisis:") for r in outbox(soak, "crisis")}
     incident_ids = {r[0] for r in soak.query("select incident_id from marts.fct_crisis_incidents")}
     assert threads <= incident_ids
