@@ -103,3 +103,22 @@ def expected_ids(api, names=SEEDED_COMMENTS) -> set[str]:
     # On a forum the brand's topics open with a post of their own, which is a message like any other.
     topics = ("p1", "p2", "p3") if api.platform == "discourse" and names == SEEDED_COMMENTS else ()
     return {api.record_id(n) for n in (*names, *topics)}
+
+
+def ingest_and_build_sla(config: Config, source: str, now: dt.datetime) -> None:
+    """Land one source at `now`, then build the SLA mart and its data tests (the marts' own unit tests
+    belong to their area's suite): connector data all the way to marts.fct_sla_events."""
+    from connectors.runner import run_sources
+    from tertulia import pipeline, warehouse
+    from tertulia.dbt_runner import run_dbt
+
+    with warehouse.writer_lock(config.warehouse_path):
+        pipeline.prepare_warehouse(config)
+        report = run_sources(config, now=now, sleep=Sleeps())[source]
+        assert report.status == "ok", report.message
+        result = run_dbt(
+            config,
+            ["build", "--select", "+fct_sla_events", "--exclude", "test_type:unit"],
+            as_of=now.replace(tzinfo=None),
+        )
+        assert result.success, [f"{n.name}: {n.message}" for n in result.failures]

@@ -12,14 +12,13 @@ from live_harness import (
     T0,
     Sleeps,
     config_for,
+    ingest_and_build_sla,
     own_warehouse,  # noqa: F401 - autouse fixture
     query,
 )
 
 from connectors.discord import snowflake_time, time_snowflake
 from connectors.runner import run_sources
-from tertulia import pipeline, warehouse
-from tertulia.dbt_runner import run_dbt
 
 CHANNEL = "800000000000000010"  # #soporte
 MARIA, JORGE, ANA_TEAM = "600000000000000001", "600000000000000002", "700000000000000001"
@@ -143,15 +142,7 @@ def test_a_refused_token_stops_the_source_with_what_to_do(discord, tmp_path, mon
 def test_discord_messages_become_sla_events(discord, tmp_path):
     api, ids = discord
     config = config_for(tmp_path, {"dc": api}, channel_ids=[CHANNEL])
-    with warehouse.writer_lock(config.warehouse_path):
-        pipeline.prepare_warehouse(config)
-        assert run_sources(config, now=NOW, sleep=Sleeps())["dc"].status == "ok"
-        result = run_dbt(
-            config,
-            ["build", "--select", "+fct_sla_events", "--exclude", "test_type:unit"],
-            as_of=NOW.replace(tzinfo=None),
-        )
-        assert result.success, [f"{n.name}: {n.message}" for n in result.failures]
+    ingest_and_build_sla(config, "dc", NOW)
     got = query(
         config,
         "select item_comment_id, first_response_comment_id, calendar_minutes_to_respond "

@@ -10,7 +10,7 @@ import json
 
 import imap_server
 import pytest
-from live_harness import Sleeps, own_warehouse, query  # noqa: F401 - autouse fixture
+from live_harness import Sleeps, ingest_and_build_sla, own_warehouse, query  # noqa: F401 - autouse fixture
 
 from connectors.runner import run_sources
 from tertulia.config import parse_config
@@ -276,17 +276,10 @@ def test_a_wrong_password_stops_with_what_to_do(mailbox, tmp_path, monkeypatch):
 
 @pytest.mark.integration
 def test_friday_evening_mail_answered_monday_morning_in_business_minutes(mailbox, tmp_path):
-    from tertulia import pipeline, warehouse
-    from tertulia.dbt_runner import run_dbt
 
     seed_conversation(mailbox)
     config = config_in(tmp_path, mailbox)
-    with warehouse.writer_lock(config.warehouse_path):
-        pipeline.prepare_warehouse(config)
-        assert run_sources(config, now=NOW, sleep=Sleeps())["mail"].status == "ok"
-        result = run_dbt(config, ["build", "--select", "+fct_sla_events", "--exclude", "test_type:unit"],
-                         as_of=NOW.replace(tzinfo=None))  # fmt: skip
-        assert result.success, [f"{n.name}: {n.message}" for n in result.failures]
+    ingest_and_build_sla(config, "mail", NOW)
     got = query(
         config,
         "select item_comment_id, first_response_comment_id, calendar_minutes_to_respond, business_minutes_to_respond "

@@ -6,17 +6,13 @@ import pytest
 from live_harness import (
     NOW,
     PLATFORMS,
-    Sleeps,
     config_for,
+    ingest_and_build_sla,
     make_fake,
     own_warehouse,  # noqa: F401 - autouse fixture
     query,
     seed,
 )
-
-from connectors.runner import run_sources
-from tertulia import pipeline, warehouse
-from tertulia.dbt_runner import run_dbt
 
 
 @pytest.mark.integration
@@ -27,17 +23,7 @@ def test_connector_data_becomes_sla_events(platform, tmp_path, monkeypatch):
             monkeypatch.setenv(k, v)
         seed(api)
         config = config_for(tmp_path, {"src": api})
-        with warehouse.writer_lock(config.warehouse_path):
-            pipeline.prepare_warehouse(config)
-            report = run_sources(config, now=NOW, sleep=Sleeps())["src"]
-            assert report.status == "ok", report.message
-            # Models and data tests on this data; the marts' own unit tests belong to their area's suite.
-            result = run_dbt(
-                config,
-                ["build", "--select", "+fct_sla_events", "--exclude", "test_type:unit"],
-                as_of=NOW.replace(tzinfo=None),
-            )
-            assert result.success, [f"{n.name}: {n.message}" for n in result.failures]
+        ingest_and_build_sla(config, "src", NOW)
     got = set(
         query(
             config,

@@ -10,6 +10,7 @@ from live_harness import (
     NOW,
     T0,
     Sleeps,
+    ingest_and_build_sla,
     own_warehouse,  # noqa: F401 - autouse fixture
     query,
 )
@@ -185,8 +186,6 @@ def test_instagram_refused_messages_name_instagram_manage_messages(meta, tmp_pat
 
 @pytest.mark.integration
 def test_a_dm_becomes_an_sla_event_in_business_minutes(meta, tmp_path):
-    from tertulia import pipeline, warehouse
-    from tertulia.dbt_runner import run_dbt
 
     api = meta("facebook")
     # Monday 2026-11-16 17:30 in Guayaquil (UTC-5) is 22:30 UTC; answered Tuesday 09:15 (14:15 UTC).
@@ -197,12 +196,7 @@ def test_a_dm_becomes_an_sla_event_in_business_minutes(meta, tmp_path):
     )
     now = dt.datetime(2026, 11, 17, 20, 0, tzinfo=dt.UTC)
     config = config_in(tmp_path, api, read_ratings=False)
-    with warehouse.writer_lock(config.warehouse_path):
-        pipeline.prepare_warehouse(config)
-        assert run_sources(config, now=now, sleep=Sleeps())["src"].status == "ok"
-        result = run_dbt(config, ["build", "--select", "+fct_sla_events", "--exclude", "test_type:unit"],
-                         as_of=now.replace(tzinfo=None))  # fmt: skip
-        assert result.success, [f"{n.name}: {n.message}" for n in result.failures]
+    ingest_and_build_sla(config, "src", now)
     got = query(
         config,
         "select channel, thread_id, item_comment_id, first_response_comment_id, policy_name, "

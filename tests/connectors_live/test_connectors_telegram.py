@@ -12,6 +12,7 @@ from live_harness import (
     T0,
     Sleeps,
     config_for,
+    ingest_and_build_sla,
     own_warehouse,  # noqa: F401 - autouse fixture
     query,
 )
@@ -147,23 +148,13 @@ def test_a_webhook_or_a_bad_token_stops_with_what_to_do(telegram, tmp_path, monk
 
 @pytest.mark.integration
 def test_telegram_messages_become_sla_events(telegram, tmp_path):
-    from tertulia import pipeline, warehouse
-    from tertulia.dbt_runner import run_dbt
 
     api = telegram
     a = api.message(T0, 501, "¿Tienen pan sin gluten?")
     api.message(T0 + 30 * MIN, 7001, "¡Sí, desde las 8!", reply_to=a, first_name="Ana")
     api.message(T0 + 45 * MIN, 502, "¿Y envían a Cumbayá?", first_name="Jorge")
     config = config_for(tmp_path, {"tg": api})
-    with warehouse.writer_lock(config.warehouse_path):
-        pipeline.prepare_warehouse(config)
-        assert run_sources(config, now=NOW, sleep=Sleeps())["tg"].status == "ok"
-        result = run_dbt(
-            config,
-            ["build", "--select", "+fct_sla_events", "--exclude", "test_type:unit"],
-            as_of=NOW.replace(tzinfo=None),
-        )
-        assert result.success, [f"{n.name}: {n.message}" for n in result.failures]
+    ingest_and_build_sla(config, "tg", NOW)
     assert query(
         config,
         "select item_comment_id, first_response_comment_id, calendar_minutes_to_respond "
