@@ -70,8 +70,9 @@ def publish_sla(rows: list[dict] | None) -> None:
         return
     create_table_artifact(
         key="sla-at-risk-and-breached",
-        table=_cells(rows) or [{"status": "none", "note": "no unanswered item is at risk or breached"}],
-        description="Unanswered items at risk or past their SLA",
+        table=_cells(rows)
+        or [{"status": "none", "note": "no unanswered item is at risk or breached in the last day"}],
+        description="What needs an answer first: at risk (nearest deadline first), then breached in the last day",
     )
 
 

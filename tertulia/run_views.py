@@ -12,6 +12,7 @@ from typing import Any
 import duckdb
 
 from tertulia import warehouse
+from tertulia.clock import local_label
 from tertulia.config import Config
 
 
@@ -62,18 +63,43 @@ def mart_row_counts(config: Config) -> list[dict[str, Any]]:
 
 
 def sla_attention_rows(config: Config, limit: int = 50) -> list[dict[str, Any]]:
-    return _query(
+    """What needs an answer first, as the community manager reads it: unanswered items at risk (the
+    nearest deadline first), then those breached in the last day (the latest first); older breaches are
+    history for the digest, not a to-do. Times are local with their zone, accounts and owners by name."""
+    rows = _query(
         config,
         """
-        select status, platform, channel, policy_name, arrived_at, sla_breach_at, owner_member_id,
-               left(coalesce(item_message, ''), 80) as message
-        from marts.fct_sla_events
-        where is_active and status in ('at_risk', 'breached')
-        order by sla_breach_at
+        with open_items as (
+            select e.*, max(e.evaluated_at) over () as as_of
+            from marts.fct_sla_events as e
+            where e.is_active and e.status in ('at_risk', 'breached')
+        )
+        select i.status, i.platform, i.account_id, i.channel, i.policy_name, i.arrived_at, i.sla_breach_at,
+               coalesce(t.member_name, i.owner_member_id) as owner,
+               left(coalesce(i.item_message, ''), 80) as message
+        from open_items as i
+        left join staging.stg_social__team as t on t.member_id = i.owner_member_id
+        where i.status = 'at_risk' or i.sla_breach_at >= i.as_of - interval 1 day
+        order by i.status = 'breached', case when i.status = 'at_risk' then i.sla_breach_at end,
+                 i.sla_breach_at desc, i.platform, i.account_id
         limit ?
         """,
         [limit],
     )
+    accounts = {(a.platform, a.account_id): a.name or a.handle or a.account_id for a in config.accounts}
+    return [
+        {
+            "status": "at risk" if r["status"] == "at_risk" else "breached",
+            "account": f"{accounts.get((r['platform'], r['account_id']), r['account_id'])} ({r['platform']})",
+            "channel": r["channel"],
+            "policy": r["policy_name"],
+            "arrived": local_label(r["arrived_at"], config.tz),
+            "deadline": local_label(r["sla_breach_at"], config.tz),
+            "owner": r["owner"],
+            "message": r["message"],
+        }
+        for r in rows
+    ]
 
 
 def sla_counts(config: Config) -> dict[str, int]:
