@@ -35,6 +35,7 @@ from connectors.landing import (
 )
 from tertulia.config import Config
 from tertulia.contract import ENTITIES, Entity
+from tertulia.progress import progress
 from tertulia.raw_schema import ensure_raw_tables
 
 FORMATS = {".csv": "csv", ".jsonl": "jsonl", ".ndjson": "jsonl", ".json": "json", ".parquet": "parquet"}
@@ -670,17 +671,21 @@ def import_bundle(con: duckdb.DuckDBPyConnection, bundle_dir: Path, config: Conf
             f"{bundle_dir}: no entity files in this folder, nothing to land. A bundle holds files like "
             "comments.jsonl and posts.csv (docs/bundle-format.md); is this the right folder?"
         )
-    for entity, paths in files.items():
-        if entity in stopped:
-            continue
-        args = (con, ENTITIES[entity], paths, bundle_dir, config, manifest, report)
-        result = _import_entity(*args, fast=True)
-        if result is _RETRY:
-            # The fast read failed half-way (something its pre-check did not foresee): the landing
-            # transaction rolled back, so read the slow, line-by-line way, which explains any bad line.
-            result = _import_entity(*args, fast=False)
-        if isinstance(result, LandResult):
-            report.entities[entity] = result
+    with progress(f"Importing {bundle_dir.name}", total=len(files)) as steps:
+        for entity, paths in files.items():
+            steps.advance(0, description=f"Importing {entity} ({len(paths)} file(s))")
+            if entity in stopped:
+                steps.advance()
+                continue
+            args = (con, ENTITIES[entity], paths, bundle_dir, config, manifest, report)
+            result = _import_entity(*args, fast=True)
+            if result is _RETRY:
+                # The fast read failed half-way (something its pre-check did not foresee): the landing
+                # transaction rolled back, so read the slow, line-by-line way, which explains any bad line.
+                result = _import_entity(*args, fast=False)
+            if isinstance(result, LandResult):
+                report.entities[entity] = result
+            steps.advance()
     return report
 
 

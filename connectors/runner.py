@@ -8,6 +8,7 @@ page merges by key and adds nothing twice. A per-run page budget spreads a long 
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import json
 import time
@@ -24,6 +25,7 @@ from connectors.sources import build_connector, selected_sources
 from tertulia import warehouse
 from tertulia.config import Config
 from tertulia.contract import ENTITIES
+from tertulia.progress import progress
 from tertulia.raw_schema import ensure_raw_tables
 
 STATE_DDL = """
@@ -188,11 +190,14 @@ def run_source(
     ensure_state_table(con)
     batch_id = f"{name}-{_naive(now):%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:8]}"
     connector = None
+    stack = contextlib.ExitStack()
     try:
         connector = build_connector(config, name, since=since, now=now, sleep=sleep, **connector_kwargs)
         cursor = load_cursor(con, name)
+        steps = stack.enter_context(progress(f"Reading {name} ({source.platform}): pages"))
         for page in connector.fetch(cursor):
             report.pages += 1
+            steps.advance()
             check_page(name, report.pages, page)
             for entity, counts in land_page(
                 con, name, page, batch_id=batch_id, now=now, notes=report.notes, config=config
@@ -218,6 +223,7 @@ def run_source(
             report.message += f" ({report.pages} page(s) landed before it.)"
         record_error(con, name, report.message, now)
     finally:
+        stack.close()
         if connector is not None:
             report.notes.extend(connector.notes)
             report.requests = connector.client.requests_made

@@ -23,6 +23,7 @@ import pyarrow as pa
 from enrichment.annotate import Annotator
 from enrichment.terms import TERMS_VERSION, extract_terms, terms_table
 from tertulia.config import Config
+from tertulia.progress import progress
 from tertulia.raw_schema import ensure_raw_tables
 
 log = logging.getLogger(__name__)
@@ -220,20 +221,22 @@ def enrich_new_comments(
     done = 0
     try:
         batches = reader.sql(_TODO_SQL, params={"since": since}).to_arrow_reader(batch_size)
-        for batch in batches:
-            if batch.num_rows == 0:
-                continue
-            table = enrich_batch(batch, annotator, now)
-            terms = terms_table(
-                batch.column("platform").to_pylist(),
-                batch.column("comment_id").to_pylist(),
-                batch.column("content_hash").to_pylist(),
-                batch.column("message").to_pylist(),
-                table.column("language").to_pylist(),
-            )
-            _write_batch(con, table, terms)
-            done += batch.num_rows
-            log.info("enriched %d comments (%d so far)", batch.num_rows, done)
+        with progress("Enriching comments (language, sentiment, intent, terms)") as steps:
+            for batch in batches:
+                if batch.num_rows == 0:
+                    continue
+                table = enrich_batch(batch, annotator, now)
+                terms = terms_table(
+                    batch.column("platform").to_pylist(),
+                    batch.column("comment_id").to_pylist(),
+                    batch.column("content_hash").to_pylist(),
+                    batch.column("message").to_pylist(),
+                    table.column("language").to_pylist(),
+                )
+                _write_batch(con, table, terms)
+                done += batch.num_rows
+                log.info("enriched %d comments (%d so far)", batch.num_rows, done)
+                steps.advance(batch.num_rows)
     finally:
         reader.close()
     # Only after every batch is written: a run that stops half-way leaves the old watermark, and the

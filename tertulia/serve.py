@@ -19,6 +19,7 @@ from pathlib import Path
 import httpx
 
 from tertulia.config import Config
+from tertulia.progress import progress
 
 REPO = Path(__file__).resolve().parent.parent
 POOL = "tertulia-local"
@@ -205,14 +206,19 @@ def start_worker(paths: ServicePaths, env: dict) -> int:
 
 def start(config: Config, config_path: Path, paths: ServicePaths | None = None) -> str:
     paths = paths or default_paths()
-    if _alive(paths.server_pid):
-        api_url = paths.address.read_text().strip()
-    else:
-        api_url = start_server(paths, free_port())
-    env = prefect_env(paths, api_url, config, config_path)
-    deploy_all(env)
-    if not _alive(paths.worker_pid):
-        start_worker(paths, env)
+    # About half a minute of waiting on a small machine: say which of the three steps it is in.
+    with progress("Starting the Prefect server", total=3) as steps:
+        if _alive(paths.server_pid):
+            api_url = paths.address.read_text().strip()
+        else:
+            api_url = start_server(paths, free_port())
+        steps.advance(description="Registering the deployments of prefect.yaml")
+        env = prefect_env(paths, api_url, config, config_path)
+        deploy_all(env)
+        steps.advance(description="Starting the worker")
+        if not _alive(paths.worker_pid):
+            start_worker(paths, env)
+        steps.advance()
     ui = api_url.removesuffix("/api")
     return (
         f"Prefect UI: {ui}  (deployments: {ui}/deployments)\n"
