@@ -130,6 +130,19 @@ _BRAND_APP = "Meta Business Suite"
 _SNAPSHOT_HOURS = (1, 6, 24, 72, 168) + tuple(24 * d for d in range(8, 15))
 
 
+# First and last names per language, for members of every platform the sample writes.
+_NAMES = {
+    "es": (text.FIRST_NAMES_ES, text.LAST_NAMES_ES),
+    "en": (text.FIRST_NAMES_EN, text.LAST_NAMES_EN),
+    "pt": (text.FIRST_NAMES_PT, text.LAST_NAMES_PT),
+}
+
+
+def person_name(rng: random.Random, lang: str) -> str:
+    first, last = _NAMES[lang]
+    return f"{rng.choice(first)} {rng.choice(last)}"
+
+
 @dataclass
 class SampleFacts:
     """What the sample holds and what was planted in it, for the demo, the tests and humans."""
@@ -380,12 +393,7 @@ class _Community:
     def _new_member(self, platform: str, lang: str | None = None) -> _Member:
         rng = self.rng
         lang = lang or self._choice((("es", 0.62), ("en", 0.33), ("pt", 0.05)))
-        first, last = {
-            "es": (text.FIRST_NAMES_ES, text.LAST_NAMES_ES),
-            "en": (text.FIRST_NAMES_EN, text.LAST_NAMES_EN),
-            "pt": (text.FIRST_NAMES_PT, text.LAST_NAMES_PT),
-        }[lang]
-        name = f"{rng.choice(first)} {rng.choice(last)}"
+        name = person_name(rng, lang)
         while True:
             if platform == "instagram":
                 slug = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode().lower()
@@ -1055,11 +1063,7 @@ class _ChatTraffic:
     def _new_member(self, platform: str) -> _Member:
         rng = self.rng
         lang = rng.choices(*zip(*_CHAT_PROFILES[platform]["langs"], strict=True))[0]
-        first, last = {
-            "es": (text.FIRST_NAMES_ES, text.LAST_NAMES_ES),
-            "en": (text.FIRST_NAMES_EN, text.LAST_NAMES_EN),
-        }[lang]
-        name = f"{rng.choice(first)} {rng.choice(last)}"
+        name = person_name(rng, lang)
         while True:
             if platform == "discord":
                 author_id = str(rng.randint(10**17, 10**18 - 1))  # a user snowflake
