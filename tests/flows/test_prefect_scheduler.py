@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import re
 import signal
 import subprocess
 import time
@@ -198,9 +199,48 @@ def test_a_run_the_scheduler_created_completes_on_a_real_worker(scheduled):
     assert first.state.is_completed(), f"{first.state}: " + worker_log.read_text(errors="replace")[-4000:]
 
 
+_RECORD_START = re.compile(r"^\d\d:\d\d:\d\d\.\d+ \| ")
+
+
+def _error_records(log: str) -> list[str]:
+    """The server log cut into records (a timestamped line and its traceback); those at ERROR."""
+    records: list[list[str]] = []
+    for line in log.splitlines():
+        if _RECORD_START.match(line) or not records:
+            records.append([line])
+        else:
+            records[-1].append(line)
+    return ["\n".join(r) for r in records if "| ERROR" in r[0] or any("Traceback" in x for x in r)]
+
+
+def _is_sqlite_lock_contention(record: str) -> bool:
+    # Prefect's own SQLite answers concurrent writers with SQLITE_BUSY even with its 60 s busy timeout
+    # (a read transaction upgraded to a write, see the comment in prefect/server/database/
+    # configurations.py); the client retries the transition. Prefect's maintainers call it expected
+    # with SQLite (PrefectHQ/prefect#19771); docs/operations.md tells teams to put the Prefect server
+    # on PostgreSQL. Everything else in the log is a failure.
+    return "sqlite3.OperationalError: database is locked" in record
+
+
 def test_the_server_log_holds_no_error(scheduled):
-    lines = scheduled["paths"].server_log.read_text(errors="replace").splitlines()
-    bad = [i for i, line in enumerate(lines) if "ERROR" in line or "Traceback" in line]
-    assert not bad, f"{len(bad)} error line(s); the first in context:\n" + "\n".join(
-        lines[bad[0] : bad[0] + 80]
+    log = scheduled["paths"].server_log.read_text(errors="replace")
+    assert "bulk DML" not in log, "the scheduler hit the SQLAlchemy 2.1 incompatibility again"
+    errors = [r for r in _error_records(log) if not _is_sqlite_lock_contention(r)]
+    assert not errors, f"{len(errors)} error record(s); the first:\n" + errors[0][:8000]
+
+
+def test_error_records_are_told_apart():
+    log = (
+        "10:00:00.000 | INFO    | prefect.server - started\n"
+        "10:00:01.000 | ERROR   | prefect.server - Encountered error during state validation\n"
+        "Traceback (most recent call last):\n"
+        "sqlite3.OperationalError: database is locked\n"
+        "10:00:02.000 | ERROR   | prefect.server.services.scheduler - boom\n"
+        "Traceback (most recent call last):\n"
+        "sqlalchemy.exc.InvalidRequestError: Can't evaluate bulk DML statement\n"
+        "10:00:03.000 | INFO    | prefect.server - fine\n"
     )
+    records = _error_records(log)
+    assert len(records) == 2
+    assert [_is_sqlite_lock_contention(r) for r in records] == [True, False]
+    assert "bulk DML" in records[1] and "fine" not in records[1]
