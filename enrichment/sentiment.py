@@ -18,9 +18,11 @@ On top of the word scores, four rules for the comments a crisis and an SLA depen
   enrichment.intent, so a complaint is never positive.
 - **sarcasm**: praise with a grievance, an irony pattern ("thanks for nothing", "gracias por nada"),
   an irony emoji (🙃 🙄 😒), scare quotes (my "express" order), or, with no contrast word, a
-  negative remark after a short praising opener ("Genial, el café llegó frío otra vez") or in an
-  ironic frame ("love paying 7 dollars for lukewarm coffee") is not praise: its positive words and
-  emoji count `SARCASM_SCALAR` times their valence (negative).
+  negative remark or a `letdown` ("otra vez", "third time", "ya no", "nobody") after a short praising
+  opener ("Genial, el café llegó frío otra vez"), a negative remark before a short praising closer
+  that is not a sign-off ("me cerraron la puerta en la cara, muy amables"; not "..., gracias"), or
+  one in an ironic frame ("love paying 7 dollars for lukewarm coffee") is not praise: its positive
+  words and emoji count `SARCASM_SCALAR` times their valence (negative).
 - **questions** keep their loaded words at `QUESTION_SCALAR` of their valence ("¿el café de Loja es
   amargo?", "are prices going up?"), unless the question complains (a grievance or irony, or an
   `undamp` pattern such as "¿es normal que...?").
@@ -37,7 +39,7 @@ from typing import NamedTuple, Protocol
 
 from enrichment.lexicon import Lexicon, fold, load_emoji, load_lexicon, load_patterns
 
-ENGINE_VERSION = "lexicon-2"
+ENGINE_VERSION = "lexicon-3"
 # VADER's constants: negation scalar, emphasis of a stretched or capitalised word, '!' emphasis.
 NEGATION_SCALAR = -0.74
 CAPS_BOOST = 0.733
@@ -55,9 +57,14 @@ SARCASM_SCALAR = -0.5
 GRIEVANCE_FLOOR = 1.5
 SCARE_QUOTE_VALENCE = -1.5
 # "Oh great, <negative remark>": an opening clause of at most OPENER_WORDS words, all praise, then
-# words summing to at most -OPENER_MIN_NEGATIVE and no contrast word.
-OPENER_WORDS = 3
+# words summing to at most -OPENER_MIN_NEGATIVE (or a letdown and no praise) and no contrast word;
+# the same remark before a closing clause of praise ("<negative remark>, muy amables").
+OPENER_WORDS = 4
 OPENER_MIN_NEGATIVE = 0.8
+# Words of a closing clause that signs a message off rather than praising ("..., gracias").
+SIGN_OFFS = frozenset(
+    {"gracias", "thanks", "thank", "thx", "ty", "ta", "cheers", "saludos", "regards", "please"}
+)
 # Emoji that say "I don't mean it": with praise they make it sarcasm (their own valence is in emoji.tsv).
 IRONY_EMOJI = frozenset("🙃🙄😒")
 # A quoted stretch of at most three words is a scare quote ("express", “fresh”); longer ones are
@@ -271,15 +278,36 @@ def find_cues(words: list[str]) -> list[Entry]:
     return out
 
 
-def _praising_opener(tokens: list[tuple[str, int]], entries: list[Entry], questions: frozenset[int]) -> bool:
-    """A short first clause of praise and a clearly negative rest: "Oh great, the milk is sour"."""
-    first = tokens[0][1]
-    if sum(1 for _, c in tokens if c == first) > OPENER_WORDS:
+def _praising_opener(
+    tokens: list[tuple[str, int]], entries: list[Entry], questions: frozenset[int], letdown_at: int
+) -> bool:
+    """A short first clause of praise and a clearly negative rest ("Oh great, the milk is sour"), or a
+    letdown after it ("Estupendo, tercera vez que..."); or a negative remark closed by a short clause
+    of praise ("Me cerraron la puerta en la cara, muy amables")."""
+    first, last = tokens[0][1], tokens[-1][1]
+    opener_words = sum(1 for _, c in tokens if c == first)
+    if opener_words <= OPENER_WORDS and _all_praise(entries, first):
+        positive, negative = score_parts([e for e in entries if e.clause != first], questions)
+        # A letdown says something went wrong unless the rest praises too ("Genial, no tardaron nada
+        # y estaba buenísimo").
+        if negative <= -OPENER_MIN_NEGATIVE or (letdown_at >= opener_words and positive == 0):
+            return True
+    if (
+        last == first
+        or sum(1 for _, c in tokens if c == last) > OPENER_WORDS
+        or not _all_praise(entries, last)
+    ):
         return False
-    opener = [v for e in entries if e.clause == first and (v := _valence(e)) is not None]
-    if not opener or min(opener) < 0:
-        return False
-    return score_parts([e for e in entries if e.clause != first], questions)[1] <= -OPENER_MIN_NEGATIVE
+    if any(w in SIGN_OFFS for w, c in tokens if c == last):
+        return False  # "¿...cuánto demoran? Gracias." signs off; it does not mock
+    positive, negative = score_parts([e for e in entries if e.clause != last], questions)
+    return positive == 0 and negative <= -OPENER_MIN_NEGATIVE
+
+
+def _all_praise(entries: list[Entry], clause: int) -> bool:
+    """Does the clause hold sentiment words, all of them positive?"""
+    found = [v for e in entries if e.clause == clause and (v := _valence(e)) is not None]
+    return bool(found) and min(found) > 0
 
 
 @cache
@@ -317,9 +345,12 @@ class LexiconSentiment:
         grievance = []
         resolution = irony = 0.0
         undamp = frame = False
+        letdown_at = -1  # word position of the last letdown ("otra vez", "third time"), if any
         for c in cues:  # usually none
             if "grievance" in c.kinds:
                 grievance.append(c)
+            elif "letdown" in c.kinds:
+                letdown_at = c.position
             resolution += c.kinds.get("resolution", 0.0)
             irony += c.kinds.get("irony", 0.0)
             undamp = undamp or "undamp" in c.kinds
@@ -335,9 +366,10 @@ class LexiconSentiment:
         # "Esperé 20 minutos, pero valió la pena": a contrast after the last grievance turns it around.
         excused = resolved or (bool(grievance) and contrast_at > max(c.position for c in grievance))
         ironic = bool(irony) or scare or (not ascii_only and not IRONY_EMOJI.isdisjoint(text))
-        if not ironic and contrast_at < 0 and positive > 0 and negative < 0:
-            # "Love paying 7 dollars for lukewarm coffee", "Oh great, the milk is sour".
-            ironic = frame or _praising_opener(tokens, entries, questions)
+        if not ironic and contrast_at < 0 and positive > 0 and (negative < 0 or letdown_at >= 0):
+            # "Love paying 7 dollars for lukewarm coffee", "Oh great, the milk is sour", "Estupendo,
+            # tercera vez que...": a letdown counts as the negative remark.
+            ironic = (frame and negative < 0) or _praising_opener(tokens, entries, questions, letdown_at)
         if not resolved and (ironic or (grievance and not excused)):
             positive *= SARCASM_SCALAR
             e_positive *= SARCASM_SCALAR

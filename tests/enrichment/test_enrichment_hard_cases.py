@@ -267,6 +267,79 @@ def test_ironic_frames_and_unkept_promises(text, lang, expected):
     assert _label(text, lang) == expected
 
 
+# --- letdowns, closers, and the second round of patterns ----------------------------------------
+
+
+def test_a_letdown_after_a_praising_opener_is_sarcasm():
+    # "estupendo" 2.8 counts SARCASM_SCALAR times; "otra vez" is a letdown with no valence of its own.
+    assert model.score_one("Estupendo, otra vez", "es") == _vader(2.8 * SARCASM_SCALAR)
+    # A letdown alone says nothing.
+    assert model.score_one("Hoy otra vez por aquí", "es") == 0.0
+    assert _label("Otra vez gracias por todo", "es") == "positive"
+
+
+@pytest.mark.parametrize(
+    ("text", "lang", "expected"),
+    [
+        ("Genial, la cafetera nueva ya no enciende", "es", "negative"),  # opener, then a negated event
+        ("Increíble, ni una llamada", "es", "negative"),
+        ("Top, never again", "en", "negative"),
+        ("Perfecto, me mandaron descafeinado, justo lo que no pedí", "es", "negative"),
+        ("Great, the app crashed again. Cheers", "en", "negative"),
+        ("Genial, no hubo que esperar", "es", "positive"),  # an absence that is good news
+        ("Great, no queue today", "en", "positive"),
+        ("Bacán, nunca me había pasado algo tan bueno", "es", "positive"),  # the rest praises too
+        ("Me cerraron la puerta en la cara, muy amables", "es", "negative"),  # a praising closer
+        ("The coffee was cold, great", "en", "negative"),
+        ("Hace frío y el café calentito, perfecto", "es", "positive"),  # the rest praises too
+        ("Lucky me, the one day I come in there's no bread", "en", "negative"),
+        ("¡Qué sorpresa tan linda, una galleta de regalo!", "es", "positive"),  # not "qué sorpresa"
+    ],
+)
+def test_letdowns_and_closers(text, lang, expected):
+    assert _label(text, lang) == expected
+
+
+def test_a_thanks_that_signs_off_is_not_a_praising_closer():
+    # "demoran" is negative; a closing "Gracias." signs the message off, it does not mock it.
+    assert _label("Quisiera saber si hacen envíos a Loja y cuánto demoran. Gracias.", "es") == "neutral"
+    # The thanks keeps its own valence: "en la cara" -2.0 + "gracias" 1.8 (a known limit: a curt
+    # "Gracias." after a complaint can be ironic).
+    assert model.score_one("Me cerraron la puerta en la cara. Gracias.", "es") == _vader(-2.0 + 1.8)
+
+
+@pytest.mark.parametrize(
+    ("text", "lang"),
+    [
+        ("Tres semanas esperando el reembolso", "es"),
+        ("The courier threw my parcel over the gate", "en"),
+        ("Me borraron todos los puntos", "es"),
+        ("La app tarda el doble que antes", "es"),
+        ("Amazing, delivery now takes twice as long", "en"),
+        ("Great, the new loyalty app wiped all my stamps", "en"),
+        ("Me cambiaron el pedido sin preguntar", "es"),
+        ("Another surprise charge on my statement", "en"),
+        ("Aparece como no pagado aunque ya pagué", "es"),
+        ("The page is blank when I try to pay", "en"),
+    ],
+)
+def test_second_round_grievances_are_negative_complaints(text, lang):
+    assert _label(text, lang) == "negative"
+    assert _intent(text, lang) == "complaint"
+
+
+@pytest.mark.parametrize(
+    ("text", "lang"),
+    [
+        ("The refund was back in my account the next morning, thanks", "en"),
+        ("They swapped my wrong drink with no fuss", "en"),  # a grievance, solved
+    ],
+)
+def test_a_refund_back_or_a_swap_without_fuss_is_a_resolution(text, lang):
+    assert _label(text, lang) == "positive"
+    assert _intent(text, lang) != "complaint"
+
+
 # --- consistency -------------------------------------------------------------------------------
 
 
