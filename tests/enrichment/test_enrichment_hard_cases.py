@@ -340,6 +340,31 @@ def test_a_refund_back_or_a_swap_without_fuss_is_a_resolution(text, lang):
     assert _intent(text, lang) != "complaint"
 
 
+@pytest.mark.parametrize(
+    ("text", "lang", "expected"),
+    [
+        ("Chef's kiss on that caramel drizzle", "en", "positive"),
+        ("Bangin' coffee, well worth the trip", "en", "positive"),
+        ("The flat white was absolutely rank", "en", "negative"),
+        ("Feeling mugged off by those prices", "en", "negative"),
+        ("Qué guapo el nuevo local, tío", "es", "positive"),
+        ("Menudo marrón con el pedido", "es", "negative"),
+        ("Qué piña, justo cerraron cuando llegué", "es", "negative"),
+        ("Qué sapada la del guardia", "es", "negative"),
+        ("Un escándalo lo que cobran", "es", "negative"),
+        ("El brunch, de escándalo", "es", "positive"),
+        ("Ya es la tercera vez que escribo", "es", "negative"),  # chasing
+        ("I've asked for my invoice three times now", "en", "negative"),
+        ("Pido la factura desde hace dos semanas", "es", "negative"),
+        ("They only sent one of the two coffees", "en", "negative"),
+        ("Me tienen de un lado a otro con el reclamo", "es", "negative"),
+        ("Cliente desde hace tres años", "es", "neutral"),  # "desde hace" alone is no wait
+    ],
+)
+def test_fresh_slang_and_chasing(text, lang, expected):
+    assert _label(text, lang) == expected
+
+
 # --- consistency -------------------------------------------------------------------------------
 
 
