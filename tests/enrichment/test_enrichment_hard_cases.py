@@ -365,6 +365,27 @@ def test_fresh_slang_and_chasing(text, lang, expected):
     assert _label(text, lang) == expected
 
 
+@pytest.mark.parametrize(
+    ("text", "lang", "expected"),
+    [
+        ("Excelente forma de perder clientes", "es", "negative"),  # an irony idiom
+        ("What a lovely way to lose customers", "en", "negative"),
+        ("Muchísimas gracias por hacerme esperar toda la tarde", "es", "negative"),
+        ("Great work, my parcel went to another city", "en", "negative"),
+        ("Ah perfect, shipping now costs more than the coffee", "en", "negative"),
+        ("Qué bien, otro mes sin mi reembolso", "es", "negative"),
+        ("Super, charged me and the order never left", "en", "negative"),
+        ("Marvellous, lost my voucher because the app froze", "en", "negative"),
+        ("Oh sure, delicious cold coffee with lumps", "en", "negative"),  # "oh sure" with something bad
+        ("Oh sure I'll be back, best coffee in town", "en", "positive"),  # ... and without
+        ("Sí, claro que volveré, el mejor café de la ciudad", "es", "positive"),  # not "sí, claro"
+        ("Increíble pero cierto: otra vez me llegó el pedido frío", "es", "negative"),
+    ],
+)
+def test_fresh_sarcasm_third_round(text, lang, expected):
+    assert _label(text, lang) == expected
+
+
 # --- consistency -------------------------------------------------------------------------------
 
 
