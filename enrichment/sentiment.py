@@ -162,7 +162,8 @@ def find_entries(text: str, lex: Lexicon, tokens: list[tuple[str, int]] | None =
         tokens = tokenize(text)
     words = [w for w, _ in tokens]
     shouted = set()
-    if not text.isupper():
+    # Most comments have no capital after their first letter: no SHOUTED word to look for.
+    if not text.isupper() and not text[1:].islower():
         shouted = {fold(w) for w in _CAPS_WORD.findall(text)}
     entries = []
     i = 0
@@ -377,8 +378,9 @@ class LexiconSentiment:
         total += SCARE_QUOTE_VALENCE if scare else 0.0
         if grievance and not resolved:
             total += sum(c.kinds["grievance"] for c in grievance) * (0.5 if excused else 1.0)
-        for m in _RATING.finditer(text):
-            total += (int(m.group(1)) - 5.5) * 0.6
+        if "/" in text:  # most comments hold no rating: skip the regex
+            for m in _RATING.finditer(text):
+                total += (int(m.group(1)) - 5.5) * 0.6
         if total:
             bangs = min(text.count("!"), 4)
             total += (1.0 if total > 0 else -1.0) * bangs * EXCLAMATION_BOOST
