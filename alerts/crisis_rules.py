@@ -157,7 +157,8 @@ def describe(inc: Incident, config: Config) -> str:
     c = config.crisis
     obs, base, ratio = inc.peak_observed, inc.peak_baseline or 0.0, inc.peak_ratio
     if inc.signal == "volume_spike":
-        return f"{obs:.0f} messages in one hour vs {base:.0f} usual at that hour (×{ratio:.1f})"
+        # the busiest 60 minutes (int_crisis_volume_rolling) against the usual count of that hour
+        return f"{obs:.0f} messages in 60 minutes vs {base:.0f} usual in that hour (×{ratio:.1f})"
     if inc.signal == "negative_share":
         return f"{obs:.0%} negative over {c.negative_share.window_hours} h vs {base:.0%} usual (×{ratio:.1f})"
     if inc.signal == "crisis_keywords":

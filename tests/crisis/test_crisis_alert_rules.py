@@ -73,7 +73,7 @@ def test_root_alert_with_facts_links_and_member_text(example_config):
     )
     facts = dict(a.facts)
     assert facts["Account"] == "instagram cafetertulia"
-    assert facts["Volume spike"] == "20 messages in one hour vs 2 usual at that hour (×10.0)"
+    assert facts["Volume spike"] == "20 messages in 60 minutes vs 2 usual in that hour (×10.0)"
     assert facts["Keywords"] == "glass, vidrio"
     assert facts["Posts"] == "instagram:p1, instagram:p2"
     assert facts["Messages"] == "40 inbound, 30 negative"
