@@ -11,7 +11,8 @@ rule). The comms team wants one conversation per crisis, so each gets one Slack 
 - an update in the thread for each severity step reached later and for each signal the first time
   it joins (a signal that already fired in the crisis and fires again after a pause says nothing new);
 - a resolved note (`resolves=True`) once the crisis has ended; if a signal starts again within the
-  cooldown (the same crisis, by the SQL rule), "is back" in the thread and a resolved note again later.
+  cooldown (the same crisis, by the SQL rule), "is back" in the thread (`reopens=True`: delivery
+  updates the root, which said "Resolved", to say it re-opened) and a resolved note again later.
 
 Community-wide crises (`marts.fct_crisis_incidents_community`) are alerted only when no account's crisis
 overlaps them: they catch a crisis spread thin over several accounts, and would otherwise repeat every
@@ -308,6 +309,7 @@ def episode_alerts(
                     occurred_at=start_at,
                     reason=f"{names} fired again at {local_time(start_at, config.tz)}, within "
                     f"{config.crisis.cooldown_hours} h of the end",
+                    reopens=True,  # the root, updated to "Resolved" at the end, says it re-opened
                     **common,
                 )
             )
