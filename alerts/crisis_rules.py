@@ -11,7 +11,8 @@ rule). The comms team wants one conversation per crisis, so each gets one Slack 
 - an update in the thread for each severity step reached later and for each signal the first time
   it joins (a signal that already fired in the crisis and fires again after a pause says nothing new);
 - a resolved note (`resolves=True`) once the crisis has ended; if a signal starts again within the
-  cooldown (the same crisis, by the SQL rule), "is back" in the thread and a resolved note again later.
+  cooldown (the same crisis, by the SQL rule), "is back" in the thread (`reopens=True`: delivery
+  updates the root, which said "Resolved", to say it re-opened) and a resolved note again later.
 
 Community-wide crises (`marts.fct_crisis_incidents_community`) are alerted only when no account's crisis
 overlaps them: they catch a crisis spread thin over several accounts, and would otherwise repeat every
@@ -157,7 +158,8 @@ def describe(inc: Incident, config: Config) -> str:
     c = config.crisis
     obs, base, ratio = inc.peak_observed, inc.peak_baseline or 0.0, inc.peak_ratio
     if inc.signal == "volume_spike":
-        return f"{obs:.0f} messages in one hour vs {base:.0f} usual at that hour (×{ratio:.1f})"
+        # the busiest 60 minutes (int_crisis_volume_rolling) against the usual count of that hour
+        return f"{obs:.0f} messages in 60 minutes vs {base:.0f} usual in that hour (×{ratio:.1f})"
     if inc.signal == "negative_share":
         return f"{obs:.0%} negative over {c.negative_share.window_hours} h vs {base:.0%} usual (×{ratio:.1f})"
     if inc.signal == "crisis_keywords":
@@ -307,6 +309,7 @@ def episode_alerts(
                     occurred_at=start_at,
                     reason=f"{names} fired again at {local_time(start_at, config.tz)}, within "
                     f"{config.crisis.cooldown_hours} h of the end",
+                    reopens=True,  # the root, updated to "Resolved" at the end, says it re-opened
                     **common,
                 )
             )

@@ -227,6 +227,15 @@ def record_sent(
             "where thread_key = ? and resolved_at is null",
             [now, alert.title, alert.thread_key],
         )
+    if alert.reopens and alert.thread_key and via == "bot":
+        # The incident is going again: the root's "Resolved" (shown, or still to show) gives way to a
+        # re-opened note, and the thread can be resolved again by its next resolving alert.
+        con.execute(
+            "update tertulia.alert_threads set reopen_requested_at = ?, reopen_note = ?, reopened_at = null, "
+            "resolve_requested_at = null, resolve_note = null, resolved_at = null, resolve_error = null "
+            "where thread_key = ? and resolve_requested_at is not null",
+            [now, alert.title, alert.thread_key],
+        )
 
 
 FLOOD_LIST_MAX = 20
@@ -428,7 +437,7 @@ class _Run:
     def _cooldown(self, row: _Row) -> str | None:
         alert = row.alert
         minutes = self.config.slack.cooldown_minutes.get(alert.kind, 0)
-        if minutes <= 0 or alert.resolves:
+        if minutes <= 0 or alert.resolves or alert.reopens:
             return None
         scope_sql = "thread_key = ?" if alert.thread_key else "thread_key is null and payload->>'title' = ?"
         last = self.con.execute(
@@ -629,36 +638,52 @@ class _Run:
                 self._upload(row_id, channel_id, Path(alert.extra["chart_path"]), alert.title, ts)
 
     def finish_resolutions(self) -> None:
+        """Updates the root message of each thread whose incident re-opened or ended since: re-opened first,
+        so that a thread re-opened and resolved again before this run ends up saying "Resolved"."""
         assert isinstance(self.sender, BotSender)
-        threads = self.con.execute(
-            "select t.thread_key, t.channel, t.channel_id, t.root_ts, t.resolve_requested_at, t.resolve_note, o.payload "
-            "from tertulia.alert_threads t join tertulia.alert_outbox o on o.id = t.root_outbox_id "
-            "where t.resolve_requested_at is not null and t.resolved_at is null order by t.resolve_requested_at"
-        ).fetchall()
-        for thread_key, channel, channel_id, root_ts, requested, note, payload in threads:
-            root = alert_from_json(payload)
-            text = f"Resolved {local_time(requested, self.config.tz)}" + (f": {note}" if note else "")
-            mention, name = self._owner(root)
-            message = render_message(
-                root,
-                tz=self.config.tz,
-                owner_mention=mention,
-                owner_name=name,
-                resolved_note=text,
-                link_hosts=self.link_hosts,
-            )
-            try:
-                self.sender.update(channel_id, root_ts, message)
-            except DeliveryError as err:
-                self.con.execute(
-                    "update tertulia.alert_threads set resolve_error = ? where thread_key = ? and channel = ?",
-                    [str(err), thread_key, channel],
+        # (state, its request and note columns, the column stamped once the root shows it, its label);
+        # column names are constants
+        steps = (
+            ("re-opened", "reopen_requested_at", "reopen_note", "reopened_at", "Re-opened"),
+            ("resolved", "resolve_requested_at", "resolve_note", "resolved_at", "Resolved"),
+        )
+        for state, requested_col, note_col, done_col, label in steps:
+            threads = self.con.execute(
+                f"select t.thread_key, t.channel, t.channel_id, t.root_ts, t.{requested_col}, t.{note_col}, "  # noqa: S608
+                "o.payload from tertulia.alert_threads t join tertulia.alert_outbox o on o.id = t.root_outbox_id "
+                f"where t.{requested_col} is not null and t.{done_col} is null "
+                # a re-opened thread resolved again since: its root goes straight to "Resolved"
+                + ("and t.resolve_requested_at is null " if state == "re-opened" else "")
+                + f"order by t.{requested_col}"
+            ).fetchall()
+            for thread_key, channel, channel_id, root_ts, requested, note, payload in threads:
+                root = alert_from_json(payload)
+                text = f"{label} {local_time(requested, self.config.tz)}" + (f": {note}" if note else "")
+                mention, name = self._owner(root)
+                message = render_message(
+                    root,
+                    tz=self.config.tz,
+                    owner_mention=mention,
+                    owner_name=name,
+                    resolved_note=text if state == "resolved" else None,
+                    reopened_note=text if state == "re-opened" else None,
+                    link_hosts=self.link_hosts,
                 )
-                self.report.problem(f"could not mark the thread in {console_safe(channel)} resolved: {err}")
-                if err.outage:
-                    return
-                continue
-            self.con.execute(
-                "update tertulia.alert_threads set resolved_at = ?, resolve_error = null where thread_key = ? and channel = ?",
-                [self.now, thread_key, channel],
-            )
+                try:
+                    self.sender.update(channel_id, root_ts, message)
+                except DeliveryError as err:
+                    self.con.execute(
+                        "update tertulia.alert_threads set resolve_error = ? where thread_key = ? and channel = ?",
+                        [str(err), thread_key, channel],
+                    )
+                    self.report.problem(
+                        f"could not mark the thread in {console_safe(channel)} {state}: {err}"
+                    )
+                    if err.outage:
+                        return
+                    continue
+                self.con.execute(
+                    f"update tertulia.alert_threads set {done_col} = ?, resolve_error = null "  # noqa: S608
+                    "where thread_key = ? and channel = ?",
+                    [self.now, thread_key, channel],
+                )

@@ -52,6 +52,10 @@ class Alert:
     reason: str = ""
     # Marks the thread's incident as over: the root message is updated to say so.
     resolves: bool = False
+    # Marks the thread's incident as going again after it was resolved (a crisis back within its
+    # cooldown): the root message, which says "Resolved", is updated to say it re-opened; a later
+    # `resolves` alert of the thread marks it resolved again.
+    reopens: bool = False
     # Flood control: when more new alerts of one group arrive in a run than the group allows
     # (e.g. sla.max_individual_breach_alerts for "sla_breach"), they go out as one digest message.
     digest_group: str | None = None

@@ -76,9 +76,15 @@ create table if not exists tertulia.alert_threads (
     resolve_note varchar,
     resolved_at timestamp,
     resolve_error varchar,
+    reopen_requested_at timestamp,
+    reopen_note varchar,
+    reopened_at timestamp,
     primary key (thread_key, channel)
 )
 """
+
+# Columns added to alert_threads after its first release: a warehouse made before gets them here.
+_THREADS_ADDED = ("reopen_requested_at timestamp", "reopen_note varchar", "reopened_at timestamp")
 
 # Channel names resolved to ids by chat.postMessage, so an interrupted send can be looked up later.
 _CHANNELS_DDL = """
@@ -95,6 +101,8 @@ def ensure_outbox(con: duckdb.DuckDBPyConnection) -> None:
     con.execute("create sequence if not exists tertulia.alert_outbox_seq")
     con.execute(_OUTBOX_DDL)
     con.execute(_THREADS_DDL)
+    for column in _THREADS_ADDED:
+        con.execute(f"alter table tertulia.alert_threads add column if not exists {column}")
     con.execute(_CHANNELS_DDL)
 
 
@@ -126,6 +134,7 @@ def alert_from_json(text: str) -> Alert:
         occurred_at=dt.datetime.fromisoformat(occurred) if occurred else None,
         reason=data.get("reason") or "",
         resolves=bool(data.get("resolves")),
+        reopens=bool(data.get("reopens")),
         digest_group=data.get("digest_group"),
         extra=dict(data.get("extra") or {}),
     )

@@ -233,9 +233,9 @@ def owner_text(mention: str | None, name: str | None) -> str | None:
     return None
 
 
-def header_text(alert: Alert, *, resolved: bool = False) -> str:
+def header_text(alert: Alert, *, resolved: bool = False, reopened: bool = False) -> str:
     emoji = RESOLVED_EMOJI if resolved or alert.resolves else SEVERITY_EMOJI.get(alert.severity, "")
-    prefix = "Resolved · " if resolved else ""
+    prefix = "Resolved · " if resolved else "Re-opened · " if reopened else ""
     return f"{emoji} {prefix}{KIND_LABEL.get(alert.kind, alert.kind)} · {alert.title}"
 
 
@@ -255,23 +255,30 @@ def render_message(
     owner_mention: str | None = None,
     owner_name: str | None = None,
     resolved_note: str | None = None,
+    reopened_note: str | None = None,
     possible_repeat: bool = False,
     link_hosts: Mapping[str, Iterable[str]] = PLATFORM_HOSTS,
 ) -> Message:
-    """Block Kit message and its plain `text` fallback. `resolved_note` renders the root of a resolved thread.
+    """Block Kit message and its plain `text` fallback. `resolved_note` renders the root of a resolved thread,
+    `reopened_note` the root of one whose incident came back after it was resolved.
 
     `link_hosts` is where each platform's links may point (`platform_hosts(config)`); the default knows
     no self-hosted server, so a Discourse or Mastodon link is left out unless the caller passes them.
     """
     resolved = resolved_note is not None
+    reopened = reopened_note is not None and not resolved
     blocks: list[dict[str, Any]] = [
         {
             "type": "header",
-            "text": {"type": "plain_text", "text": header_text(alert, resolved=resolved), "emoji": True},
+            "text": {
+                "type": "plain_text",
+                "text": header_text(alert, resolved=resolved, reopened=reopened),
+                "emoji": True,
+            },
         }
     ]
-    if resolved_note:
-        blocks.append(_mrkdwn_section(escape_mrkdwn(resolved_note)))
+    if resolved_note or reopened_note:
+        blocks.append(_mrkdwn_section(escape_mrkdwn(resolved_note or reopened_note or "")))
     if alert.facts:
         shown = list(alert.facts)
         if len(shown) > FIELDS_MAX:
@@ -318,14 +325,16 @@ def render_message(
         )
     if buttons:
         blocks.append({"type": "actions", "elements": buttons})
-    text = fallback_text(alert, owner_mention=owner_mention, resolved=resolved)
+    text = fallback_text(alert, owner_mention=owner_mention, resolved=resolved, reopened=reopened)
     return Message(text=text, blocks=fit_blocks(blocks))
 
 
-def fallback_text(alert: Alert, *, owner_mention: str | None = None, resolved: bool = False) -> str:
+def fallback_text(
+    alert: Alert, *, owner_mention: str | None = None, resolved: bool = False, reopened: bool = False
+) -> str:
     """The notification / screen-reader text: header, facts and the first member words, escaped."""
     emoji = RESOLVED_EMOJI if resolved or alert.resolves else SEVERITY_EMOJI.get(alert.severity, "")
-    prefix = "Resolved: " if resolved else ""
+    prefix = "Resolved: " if resolved else "Re-opened: " if reopened else ""
     parts = [f"{emoji} {prefix}{KIND_LABEL.get(alert.kind, alert.kind)}: {escape_mrkdwn(alert.title)}"]
     if alert.facts:
         parts.append(

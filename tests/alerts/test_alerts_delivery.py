@@ -565,3 +565,70 @@ def test_thread_channel_follows_the_thread_unless_it_escalates():
     assert thread_channel("#comms", "warning", [("#comms", "warning"), ("#leads", "critical")]) == "#comms"
     # a warning thread in #comms that turns critical reaches the leads' channel
     assert thread_channel("#leads", "critical", [("#comms", "warning")]) == "#leads"
+
+
+def test_a_thread_back_after_its_resolved_note_says_so_on_its_root_and_resolves_again(cfg, con, slack):
+    # a crisis ends (14:00 local), comes back within its cooldown (15:00) and ends again (18:00): the root,
+    # updated to "Resolved" at the first end, says it re-opened, then resolved again
+    thread = "crisis:ig:1"
+    steps = [
+        (DAYTIME, alert("open", kind="crisis", thread_key=thread, title="Possible crisis")),
+        (
+            DAYTIME + dt.timedelta(hours=4),
+            alert("over", kind="crisis", severity="info", thread_key=thread, title="Over", resolves=True),
+        ),
+        (
+            DAYTIME + dt.timedelta(hours=5),
+            alert("back", kind="crisis", thread_key=thread, title="Back: volume spike", reopens=True),
+        ),
+        (
+            DAYTIME + dt.timedelta(hours=8),
+            alert(
+                "over:1", kind="crisis", severity="info", thread_key=thread, title="Over again", resolves=True
+            ),
+        ),
+    ]
+
+    def root_now():
+        return slack.posts("#comms")[0]
+
+    seen = []
+    for k, (now, _) in enumerate(steps):
+        enqueue(con, [s for _, s in steps[: k + 1]], now=now)
+        run(con, cfg, now=now)
+        root = root_now()
+        seen.append((root["text"].splitlines()[0], json.dumps(root["blocks"], ensure_ascii=False)))
+    assert seen[0][0] == "🟠 Crisis: Possible crisis"
+    assert seen[1][0] == "✅ Resolved: Crisis: Possible crisis"
+    assert "Resolved 2026-11-20 14:00 (America/Guayaquil): Over" in seen[1][1]
+    assert seen[2][0] == "🟠 Re-opened: Crisis: Possible crisis"
+    assert "Re-opened 2026-11-20 15:00 (America/Guayaquil): Back: volume spike" in seen[2][1]
+    assert "Resolved 2026-11-20 14:00" not in seen[2][1]
+    assert seen[3][0] == "✅ Resolved: Crisis: Possible crisis"
+    assert "Resolved 2026-11-20 18:00 (America/Guayaquil): Over again" in seen[3][1]
+    posts = slack.posts("#comms")
+    assert [p["thread_ts"] for p in posts[1:]] == [posts[0]["ts"]] * 3
+    assert len(slack.method_calls("chat.update")) == 3
+
+
+def test_a_thread_back_and_over_again_before_a_run_goes_straight_to_resolved(cfg, con, slack):
+    thread = "crisis:ig:2"
+    enqueue(con, [alert("open", kind="crisis", thread_key=thread, title="Possible crisis")], now=DAYTIME)
+    run(con, cfg)
+    over = alert("over", kind="crisis", severity="info", thread_key=thread, title="Over", resolves=True)
+    enqueue(con, [over], now=DAYTIME)
+    run(con, cfg)
+    # the watch was down while the crisis came back and ended again: both reach Slack in one run
+    later = DAYTIME + dt.timedelta(hours=8)
+    back = alert("back", kind="crisis", thread_key=thread, title="Back", reopens=True)
+    again = alert(
+        "over:1", kind="crisis", severity="info", thread_key=thread, title="Over again", resolves=True
+    )
+    enqueue(con, [back, again], now=later)
+    run(con, cfg, now=later)
+    root = slack.posts("#comms")[0]
+    assert root["text"].startswith("✅ Resolved: Crisis: Possible crisis")
+    assert "Resolved 2026-11-20 18:00 (America/Guayaquil): Over again" in json.dumps(
+        root["blocks"], ensure_ascii=False
+    )
+    assert len(slack.method_calls("chat.update")) == 2  # resolved, then resolved again: no re-opened step

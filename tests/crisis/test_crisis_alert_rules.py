@@ -73,7 +73,7 @@ def test_root_alert_with_facts_links_and_member_text(example_config):
     )
     facts = dict(a.facts)
     assert facts["Account"] == "instagram cafetertulia"
-    assert facts["Volume spike"] == "20 messages in one hour vs 2 usual at that hour (×10.0)"
+    assert facts["Volume spike"] == "20 messages in 60 minutes vs 2 usual in that hour (×10.0)"
     assert facts["Keywords"] == "glass, vidrio"
     assert facts["Posts"] == "instagram:p1, instagram:p2"
     assert facts["Messages"] == "40 inbound, 30 negative"
@@ -172,6 +172,14 @@ def test_a_crisis_reopened_within_the_cooldown_is_back_and_resolved_again(exampl
     assert (back.occurred_at, back.severity, back.thread_key) == (T0 + 7 * H, "warning", root)
     assert (over.occurred_at, over.resolves) == (T0 + 12 * H, True)
     assert final[1].occurred_at == T0 + 5 * H
+    # only "is back" re-opens the thread (delivery updates its root, which said "Resolved"); only the
+    # two notes resolve it
+    assert [(a.reopens, a.resolves) for a in final] == [
+        (False, False),
+        (False, True),
+        (True, False),
+        (False, True),
+    ]
 
 
 def test_not_resolved_while_quiet_hours_have_not_passed(example_config):

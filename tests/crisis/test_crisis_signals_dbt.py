@@ -54,14 +54,21 @@ def comments():
     for d in range(22, 36):  # youtube: 4 happy comments a day for two weeks
         for m in range(4):
             add("youtube", "y1", DAY0 + dt.timedelta(days=d, hours=15, minutes=m), POSITIVE)
-    # then one comment an hour from 13:00 to 20:00 on 2026-02-10: six negative, two positive
+    # then two comments an hour from 13:00 to 20:00 on 2026-02-10: twelve negative, four positive
     for h, text in zip(range(13, 21), "NNPNNPNN", strict=True):
-        add(
-            "youtube",
-            "y1",
-            DAY0 + dt.timedelta(days=36, hours=h, minutes=5),
-            NEGATIVE if text == "N" else POSITIVE,
-        )
+        for m in (5, 35):
+            add(
+                "youtube",
+                "y1",
+                DAY0 + dt.timedelta(days=36, hours=h, minutes=m),
+                NEGATIVE if text == "N" else POSITIVE,
+            )
+    for d in range(3, 17):  # discord, a quiet server: 3 happy messages a day for two weeks
+        for m in range(3):
+            add("discord", "d1", DAY0 + dt.timedelta(days=d, hours=15, minutes=m), POSITIVE)
+    for h in range(16, 21):  # then on Thursday 2026-01-22, 16:00-20:00, a negative and a positive an hour
+        add("discord", "d1", DAY0 + dt.timedelta(days=17, hours=h, minutes=10), NEGATIVE)
+        add("discord", "d1", DAY0 + dt.timedelta(days=17, hours=h, minutes=20), POSITIVE)
     return rows
 
 
@@ -89,6 +96,7 @@ def built(tmp_path_factory):
             ("instagram", "p1", "ig-cafetertulia", "2026-01-01T00:00:00Z", "https://instagram.com/p/p1"),
             ("facebook", "f1", "fb-cafetertulia", "2026-01-01T00:00:00Z", "https://facebook.com/f1"),
             ("youtube", "y1", "yt-cafetertulia", "2026-01-01T00:00:00Z", "https://youtube.com/watch?v=y1"),
+            ("discord", "d1", "dsc-cafetertulia", "2026-01-01T00:00:00Z", None),
         ],
     )
     con.executemany(
@@ -128,6 +136,8 @@ def test_crisis_unit_and_data_tests_ran(built):
         "signal_incidents_split_on_quiet_gaps_and_drop_a_stale_negative_share",
         "crisis_episodes_merge_signals_of_an_account_within_the_gap",
         "crisis_incidents_do_not_overlap",
+        "volume_window_counts_a_burst_across_the_hour_whole",
+        "crisis_volume_window_fits_its_hours",
     ):
         assert status.get(name) == "pass", (name, status.get(name))
 
@@ -175,15 +185,32 @@ def test_negative_share_alone_is_a_warning(built):
         "select hour_at, negative_count_window, inbound_count_window, severity from marts.fct_crisis_signals "
         "where platform = 'youtube' and negative_share_fired order by hour_at",
     )
-    # fifth negative at 19:05 (of 7 messages); fires until the 13:05 one leaves the window next day
+    # from 13:00, two messages an hour; the share is judged on at least min_count / min_share = 12.5
+    # messages: at 18:00 the window holds 12 (8 negative), at 19:00 14 (10 negative: 0.71). It fires
+    # until 13:00 the next day (14 messages, 10 negative); at 14:00 the 13:00 pair has left: 12.
     assert first[0] == {
         "hour_at": dt.datetime(2026, 2, 10, 19),
-        "negative_count_window": 5,
-        "inbound_count_window": 7,
+        "negative_count_window": 10,
+        "inbound_count_window": 14,
         "severity": "warning",
     }
     assert first[-1]["hour_at"] == dt.datetime(2026, 2, 11, 13)
     assert len(first) == 19
+
+
+def test_a_handful_of_negatives_on_a_quiet_account_is_not_a_share(built):
+    # discord 2026-01-22 20:00: 5 negative of 10 in 24 h against a usual share of 0 (floor 0.05):
+    # min_count 5, share 0.5 >= 0.4 and ratio 10 >= 1.8 pass, but 10 messages < min_count / min_share
+    # = 12.5, where 5 negatives alone make 40 %
+    at = DAY0 + dt.timedelta(days=17, hours=20)
+    r = signal_row(built, "discord", at)
+    assert (r["negative_count_window"], r["inbound_count_window"], r["negative_share"]) == (5, 10, 0.5)
+    assert r["negative_share_ratio"] == pytest.approx(10.0)
+    assert not r["negative_share_fired"] and r["severity"] is None
+    # the community: the same 10 and instagram's 2 happy comments at 15:00, 12 < 12.5
+    r = signal_row(built, "all", at)
+    assert (r["negative_count_window"], r["inbound_count_window"]) == (5, 12)
+    assert not r["negative_share_fired"]
 
 
 def test_one_incident_per_crisis_and_account(built):
@@ -215,8 +242,8 @@ def test_one_incident_per_crisis_and_account(built):
     assert (ig["signal_incidents"], ig["inbound_count"], ig["negative_count"]) == (4, 20, 20)
     assert (ig["post_keys"], ig["top_keywords"]) == ("instagram:p1", "estafa")
     yt = got["youtube"]
-    # a slow burn: the share fires alone from 19:00 (5 negatives of 7) until 13:00 the next day, when
-    # the 13:05 negative leaves the 24 h window; no faster signal explains it, so quiet hours in
+    # a slow burn: the share fires alone from 19:00 (10 negatives of 14) until 13:00 the next day, when
+    # the 13:00 pair leaves the 24 h window; no faster signal explains it, so quiet hours in
     # between do not end it: over 3 hours after the 13:00 hour
     assert (yt["started_at"], yt["last_fired_at"], yt["ended_at"], yt["peak_severity"], yt["signals"]) == (
         dt.datetime(2026, 2, 10, 19),

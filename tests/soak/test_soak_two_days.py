@@ -183,14 +183,15 @@ FANS = (
 )
 FAN_TIMES = tuple(local(17, 12, 5) + dt.timedelta(minutes=5 * i) for i in range(len(FANS)))
 FIRST_CRISIS_COMMENT = CRISIS[0][0]
-# Instagram, hour by hour (UTC): 16:00 holds the six complaints: 6 of 6 negative over 24 h (negative
-# share, baseline floored at 5 %), 6 keyword messages in 3 h (crisis keywords), 6 negatives on one post
-# in 3 h (post turning negative): three signals, critical. 17:00 adds 10 positive messages: 6 of 16 is
-# below 40 %, so negative share stops; keywords and the post keep firing through 18:00 (3-hour windows).
+# Instagram, hour by hour (UTC): 16:00 holds the six complaints: 6 keyword messages in 3 h (crisis
+# keywords), 6 negatives on one post in 3 h (post turning negative): two signals, warning. The 24 h
+# share, 6 of 6, is judged only on at least min_count / min_share = 12.5 messages (docs/crisis.md,
+# "Small numbers"): it does not fire; at 17:00, with the 10 fans, 6 of 16 is under 40 %. No volume
+# spike: the account has no two weeks of history. Keywords and the post fire through 18:00 (3-hour
+# windows).
 CRISIS_HOUR = local(17, 11)  # 16:00 UTC
 EXPECTED_INCIDENTS = {
     ("crisis_keywords", CRISIS_HOUR, CRISIS_HOUR + dt.timedelta(hours=3)),
-    ("negative_share", CRISIS_HOUR, CRISIS_HOUR + dt.timedelta(hours=1)),
     ("post_turning_negative", CRISIS_HOUR, CRISIS_HOUR + dt.timedelta(hours=3)),
 }
 # the crisis's row in fct_crisis_incidents (one per crisis and account), named after its first hour
@@ -496,7 +497,7 @@ def test_crisis_is_found_within_its_first_hour_and_ends_after_it_subsides(soak):
         (f"{thread}:resolved", "sent", CRISIS_OVER_AT),
     ]
     assert CRISIS_OPEN_AT - FIRST_CRISIS_COMMENT <= dt.timedelta(hours=1)
-    # The three signal incidents overlap: one row in the mart, one crisis, whose id names the thread.
+    # The two signal incidents overlap: one row in the mart, one crisis, whose id names the thread.
     assert soak.query(
         "select incident_id, started_at, last_fired_at, ended_at, signals, peak_severity "
         "from marts.fct_crisis_incidents"
@@ -506,8 +507,8 @@ def test_crisis_is_found_within_its_first_hour_and_ends_after_it_subsides(soak):
             CRISIS_HOUR,
             CRISIS_HOUR + dt.timedelta(hours=3),
             CRISIS_HOUR + dt.timedelta(hours=6),
-            "crisis_keywords,negative_share,post_turning_negative",
-            "critical",
+            "crisis_keywords,post_turning_negative",
+            "warning",
         )
     ]
 
@@ -518,8 +519,9 @@ def test_crisis_is_one_slack_thread_closed_by_its_note(soak):
     roots = [m for m in crisis if m["thread_ts"] is None]
     assert [m["dedupe_key"] for m in roots] == [f"{thread}:open"]  # one thread
     (root,) = roots
-    # three signals in the first hour: critical, routed by slack.channel_overrides
-    assert root["channel_name"] == "#comms-leads"
+    # two signals in the first hour: warning, in the crisis channel (critical would go to #comms-leads
+    # by slack.channel_overrides; tests/alerts covers a thread opened there)
+    assert root["channel_name"] == "#comms"
     over = [m for m in crisis if m["dedupe_key"] == f"{thread}:resolved"]
     assert len(over) == 1 and "is over" in over[0]["text"]
     # the "is over" note answers in the crisis's own thread, where the comms team is talking

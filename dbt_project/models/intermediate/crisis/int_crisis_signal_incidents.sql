@@ -45,7 +45,7 @@ share_context as (
 
 fired as (
     select platform, account_id, 'volume_spike' as signal, hour_at, severity,
-        inbound_count::double as observed, volume_baseline::double as baseline, volume_ratio as ratio,
+        volume_window_count::double as observed, volume_baseline::double as baseline, volume_ratio as ratio,
         volume_score as score
     from hours where volume_fired
     union all

@@ -128,12 +128,16 @@ dense as (
         s.hour_at,
         {{ to_local('s.hour_at') }} as local_hour_at,
         coalesce(h.inbound_count, 0) as inbound_count,
+        coalesce(r.window_count_peak, 0) as volume_window_count,
         coalesce(h.negative_count, 0) as negative_count,
         coalesce(h.keyword_count, 0) as keyword_count,
         h.keywords_seen
     from spine as s
     left join hourly as h
         on h.platform = s.platform and h.account_id = s.account_id and h.hour_at = s.hour_at
+    -- the volume spike is judged on the busiest 60 minutes ending in the hour, not the clock hour
+    left join {{ ref('int_crisis_volume_rolling') }} as r
+        on r.platform = s.platform and r.account_id = s.account_id and r.hour_at = s.hour_at
 ),
 
 windowed as (
@@ -234,10 +238,10 @@ measured as (
 signals as (
     select
         *,
-        inbound_count / greatest(volume_baseline, 1) as volume_ratio,
+        volume_window_count / greatest(volume_baseline, 1) as volume_ratio,
         -- modified z-score (Iglewicz & Hoaglin); the MAD of counts is floored at 1, so a baseline of
         -- zeros does not turn two comments into an infinite score
-        0.6745 * (inbound_count - volume_baseline) / greatest(volume_mad, 1) as volume_score,
+        0.6745 * (volume_window_count - volume_baseline) / greatest(volume_mad, 1) as volume_score,
         coalesce(negative_share, 0) / greatest(coalesce(negative_share_baseline, 0), {{ share_floor }})
             as negative_share_ratio,
         keyword_count_window / greatest(coalesce(keyword_baseline, 0), 0.5) as keyword_ratio,
@@ -250,13 +254,16 @@ fired as (
         *,
         coalesce(
             volume_baseline_weeks >= 2
-            and inbound_count >= {{ v_min_count }}
+            and volume_window_count >= {{ v_min_count }}
             and volume_ratio >= {{ v_min_ratio }}
             and volume_score >= {{ v_min_z }},
             false
         ) as volume_fired,
         coalesce(
             negative_count_window >= {{ ns_min_count }}
+            -- fewer messages than min_count / min_share: min_count negatives alone pass min_share
+            -- (docs/crisis.md, "Small numbers")
+            and inbound_count_window >= {{ ns_min_count }} / {{ ns_min_share }}
             and negative_share >= {{ ns_min_share }}
             and negative_share_ratio >= {{ ns_min_ratio }},
             false
@@ -290,6 +297,7 @@ select
     hour_of_week,
     inbound_count,
     negative_count,
+    volume_window_count,
     volume_baseline,
     volume_mad,
     volume_baseline_weeks,
