@@ -33,6 +33,7 @@ import pyarrow as pa
 
 from tertulia.config import Quality
 from tertulia.contract import DATE, ENTITIES, INTEGER, TEXT, TIMESTAMP, Entity
+from tertulia.schema import ensure_state
 
 # Text longer than this (UTF-8 bytes) is quarantined whole rather than truncated: truncating would lose
 # the end of the text, and no platform allows a comment this long, so it is almost always a broken export.
@@ -58,8 +59,6 @@ _WHOLE = " *[+-]?[0-9]+(\\.0+)? *"
 _GROUPED = " *[+-]?[0-9]{1,3}([.,][0-9]{3})+ *"
 # Surrounding whitespace trimmed from keys and ids: space, tab, line breaks, no-break space.
 _ID_SPACE = " \t\n\r\u00a0"
-# Columns that legitimately hold future instants (a content calendar plans ahead).
-FUTURE_ALLOWED = {("content_calendar", "planned_at")}
 # Entities whose integer columns are lifetime counters: a capture lower than the previous one is
 # quarantined (rule counter_decreased) so marts never show negative daily deltas by surprise.
 LIFETIME_COUNTERS = {"post_metrics": ("platform", "post_id", "captured_at")}
@@ -86,21 +85,6 @@ ADVICE = {
     "duplicate_in_batch": "nothing to do unless the kept copy is the wrong one",
     "counter_decreased": "check the capture; if the platform really lowered it, re-export with the corrected series",
 }
-
-QUARANTINE_DDL = """
-create table if not exists tertulia.quarantine (
-    entity varchar not null,
-    source varchar,
-    source_line bigint,
-    record_key json,            -- JSON array of the key values, NULL when the key could not be read
-    record json,                -- the whole record as delivered (or {"_raw": line} when unreadable)
-    rule varchar not null,
-    reason varchar not null,
-    batch_id varchar not null,
-    quarantined_at timestamp not null,
-    released_at timestamp       -- set when the key later landed fine or the fixed file was re-imported
-)
-"""
 
 
 @dataclass
@@ -131,8 +115,7 @@ def new_batch_id() -> str:
 
 
 def ensure_quarantine(con: duckdb.DuckDBPyConnection) -> None:
-    con.execute("create schema if not exists tertulia")
-    con.execute(QUARANTINE_DDL)
+    ensure_state(con, "quarantine")
 
 
 def _q(name: str) -> str:
@@ -273,7 +256,7 @@ def _rule_cases(
                     "', the earliest plausible date'",
                 )
             )
-            if (entity.name, c.name) not in FUTURE_ALLOWED:
+            if not c.future_allowed:
                 cases.append(
                     (
                         "future_timestamp",

@@ -27,15 +27,7 @@ from tertulia.config import Config
 from tertulia.contract import ENTITIES
 from tertulia.progress import progress
 from tertulia.raw_schema import ensure_raw_tables
-
-STATE_DDL = """
-create table if not exists tertulia.connector_state (
-    source varchar primary key,
-    cursor json,
-    updated_at timestamp,
-    last_error varchar
-)
-"""
+from tertulia.schema import ensure_state
 
 COUNTS = ("inserted", "updated", "unchanged", "quarantined")
 
@@ -68,8 +60,7 @@ class SourceReport:
 
 
 def ensure_state_table(con: duckdb.DuckDBPyConnection) -> None:
-    con.execute("create schema if not exists tertulia")
-    con.execute(STATE_DDL)
+    ensure_state(con, "connector_state")
 
 
 def load_cursor(con: duckdb.DuckDBPyConnection, source: str) -> dict[str, Any] | None:

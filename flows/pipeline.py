@@ -12,7 +12,7 @@ from pathlib import Path
 from prefect import flow, get_run_logger, task
 
 from flows import artifacts, failure_alerts
-from tertulia import pipeline, run_views, warehouse
+from tertulia import pipeline, warehouse
 from tertulia.config import load_config
 
 
@@ -85,7 +85,7 @@ def community_pipeline(
         held = frozenset(getattr(report.quality, "held_kinds", ()) or ())
         report.alerts = send_alerts(config, now, dry_run, held)
         report.published = publish(config)
-        views = run_views.read_views(config, marts=True, sla=True, crisis=True, summary_of=report)
+        views = artifacts.read_views(config, marts=True, sla=True, crisis=True, summary_of=report)
     report.summary_text = views.summary_text or ""
     artifacts.publish_import(report.imported)
     artifacts.publish_sources(report.sources)

@@ -12,7 +12,7 @@ from pathlib import Path
 from prefect import flow, get_run_logger, task
 
 from flows import artifacts, failure_alerts
-from tertulia import pipeline, run_views, warehouse
+from tertulia import pipeline, warehouse
 from tertulia.config import load_config
 
 # Models the watches rebuild: the SLA mart and its daily aggregate; the crisis marts. `+` takes their
@@ -95,7 +95,7 @@ def _watch(config_path: str, models: str, dry_run: bool, as_of: str | None, hold
         rebuild(config, models, pinned, False)
         held = holds_in_force(config)
         report = send_alerts(config, now, dry_run, held)
-        seen = run_views.read_views(config, **views)
+        seen = artifacts.read_views(config, **views)
     return seen, report
 
 
@@ -131,7 +131,7 @@ def nightly_build(config_path: str = "community.yml", dry_run: bool = False, as_
         held = frozenset(getattr(quality, "held_kinds", ()) or ())
         report = send_alerts(config, now, dry_run, held)
         publish(config)
-        views = run_views.read_views(config, marts=True)
+        views = artifacts.read_views(config, marts=True)
     artifacts.publish_views(views)
     artifacts.publish_quality(quality)
     artifacts.publish_alerts(report)

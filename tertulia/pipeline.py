@@ -54,7 +54,7 @@ class RunReport:
     alerts: Any = None
     published: Any = None
     errors: list[str] = field(default_factory=list)
-    # What `tertulia run` prints, read while the run held the writer lock (see run_views.read_views).
+    # What `tertulia run` prints, read while the run held the writer lock (see flows.artifacts.read_views).
     summary_text: str = ""
 
 

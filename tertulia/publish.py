@@ -35,6 +35,7 @@ import duckdb
 
 from tertulia import warehouse
 from tertulia.config import Config
+from tertulia.schema import ensure_state
 
 DATABASE_NAME = "tertulia_marts.duckdb"
 PARQUET_FOLDER = "parquet"
@@ -110,11 +111,7 @@ def member_hash_secret(con: duckdb.DuckDBPyConnection, config: Config) -> tuple[
     env_value = os.environ.get(config.members.hash_secret_env)
     if env_value:
         return env_value.encode(), "env"
-    con.execute("create schema if not exists tertulia")
-    con.execute(
-        "create table if not exists tertulia.settings "
-        "(key varchar primary key, value varchar not null, updated_at timestamp)"
-    )
+    ensure_state(con, "settings")
     row = con.execute("select value from tertulia.settings where key = ?", [SECRET_SETTING]).fetchone()
     if row:
         return str(row[0]).encode(), "warehouse"
