@@ -9,12 +9,19 @@ refuses any other process, readers too).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from prefect.artifacts import create_markdown_artifact, create_table_artifact
 
 from tertulia import run_views, summary
 from tertulia.config import Config
+from tertulia.summary import RunReport
+
+if TYPE_CHECKING:
+    from alerts.delivery import DeliveryReport
+    from connectors.files import ImportReport
+    from connectors.runner import SourceReport
+    from quality.gates import QualityReport
 
 
 @dataclass
@@ -29,7 +36,12 @@ class RunViews:
 
 
 def read_views(
-    config: Config, *, marts: bool = False, sla: bool = False, crisis: bool = False, summary_of=None
+    config: Config,
+    *,
+    marts: bool = False,
+    sla: bool = False,
+    crisis: bool = False,
+    summary_of: RunReport | None = None,
 ) -> RunViews:
     """Read everything the run's artifacts need now; the caller must still hold the writer lock."""
     views = RunViews()
@@ -58,13 +70,13 @@ def _key(name: str) -> str:
     return name.replace("_", "-").lower()
 
 
-def publish_import(report) -> None:
+def publish_import(report: ImportReport | None) -> None:
     rows = run_views.import_rows(report)
     if rows:
         create_table_artifact(
             key=_key("rows-landed"), table=_cells(rows), description="Rows landed per source and entity"
         )
-    errors = getattr(report, "errors", None) or []
+    errors = report.errors if report else []
     if errors:
         create_markdown_artifact(
             key=_key("import-problems"),
@@ -73,7 +85,7 @@ def publish_import(report) -> None:
         )
 
 
-def publish_sources(reports: dict) -> None:
+def publish_sources(reports: dict[str, SourceReport]) -> None:
     rows = [
         {
             "source": name,
@@ -126,19 +138,19 @@ def publish_views(views: RunViews) -> None:
         create_markdown_artifact(key="run-summary", markdown=views.summary, description="What this run found")
 
 
-def publish_quality(report) -> None:
+def publish_quality(report: QualityReport | None) -> None:
     if report is None:
         return
-    text = report.render() if hasattr(report, "render") else str(report)
+    text = report.render()
     create_markdown_artifact(
         key="data-quality", markdown=f"```\n{text}\n```", description="Data-quality gates"
     )
 
 
-def publish_alerts(report) -> None:
+def publish_alerts(report: DeliveryReport | None) -> None:
     if report is None:
         return
-    text = report.render() if hasattr(report, "render") else str(report)
+    text = report.render()
     create_markdown_artifact(
         key="alerts-sent", markdown=f"```\n{text}\n```", description="Alerts sent, held or failed"
     )

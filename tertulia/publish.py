@@ -64,10 +64,6 @@ class PublishReport:
     def marts(self) -> list[str]:
         return sorted(self.rows)
 
-    @property
-    def database(self) -> Path:  # the name the run summary prints
-        return self.database_path
-
 
 def is_member_id_column(name: str) -> bool:
     """Columns holding a community member's platform identity.

@@ -6,13 +6,16 @@ than an error, because a summary must never fail the run it summarises.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import duckdb
 
 from tertulia import warehouse
 from tertulia.clock import local_label
 from tertulia.config import Config
+
+if TYPE_CHECKING:
+    from connectors.files import ImportReport
 
 
 def _query(config: Config, sql: str, params: list | None = None) -> list[dict[str, Any]]:
@@ -31,21 +34,21 @@ def _query(config: Config, sql: str, params: list | None = None) -> list[dict[st
         con.close()
 
 
-def import_rows(report) -> list[dict[str, Any]]:
-    entities = getattr(report, "entities", None) or {}
-    rows = []
-    for name, r in entities.items():
-        rows.append(
-            {
-                "entity": name,
-                "rows_read": getattr(r, "rows_in", None),
-                "inserted": getattr(r, "inserted", None),
-                "updated": getattr(r, "updated", None),
-                "unchanged": getattr(r, "unchanged", None),
-                "quarantined": getattr(r, "quarantined", None),
-            }
-        )
-    return rows
+def import_rows(report: ImportReport | None) -> list[dict[str, Any]]:
+    """One row per entity the bundle import landed; none when no bundle was imported."""
+    if report is None:
+        return []
+    return [
+        {
+            "entity": name,
+            "rows_read": r.rows_in,
+            "inserted": r.inserted,
+            "updated": r.updated,
+            "unchanged": r.unchanged,
+            "quarantined": r.quarantined,
+        }
+        for name, r in report.entities.items()
+    ]
 
 
 def mart_row_counts(config: Config) -> list[dict[str, Any]]:
