@@ -58,8 +58,8 @@ fuzz: $(STAMP) ## Property-based bad bundles at length, new ones each time (500 
 	TERTULIA_FUZZ_RANDOM=1 TERTULIA_FUZZ_EXAMPLES=500 TERTULIA_FUZZ_BUILD_EXAMPLES=10 $(BIN)/python -m pytest -p no:cacheprovider \
 	  -o timeout=0 tests/connectors/test_connectors_fuzz.py
 
-lint: $(STAMP) ## ruff lint and format check
-	$(BIN)/ruff check . && $(BIN)/ruff format --check .
+lint: $(STAMP) ## ruff lint and format check; import-linter checks the layers (.importlinter)
+	$(BIN)/ruff check . && $(BIN)/ruff format --check . && $(BIN)/lint-imports
 
 format: $(STAMP) ## ruff format and fix
 	$(BIN)/ruff format . && $(BIN)/ruff check --fix .

@@ -14,8 +14,8 @@ import duckdb
 
 from alerts.model import Alert
 from alerts.render import local_time
-from quality.suites import HELD_KINDS_BY_MART, KIND_NAMES, ordered_kinds
 from tertulia.config import Config
+from tertulia.vocabulary import HELD_KINDS_BY_MART, KIND_NAMES, ordered_kinds
 
 MAX_FACTS = 5  # failed expectations listed per alert (Slack shows 10 fields); the rest are counted
 

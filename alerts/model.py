@@ -9,15 +9,11 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, field
-from typing import Literal, get_args
 
-# The one list of alert kinds and severities. community.yml's `slack.channels`, `slack.cooldown_minutes`
-# and `slack.channel_overrides` keys are checked against it on load (tertulia.config), so a new kind
-# added here is accepted there without another list to keep in step.
-Kind = Literal["crisis", "sla", "data_quality", "digest", "trend", "pipeline"]
-Severity = Literal["info", "warning", "critical"]
-ALERT_KINDS: tuple[str, ...] = get_args(Kind)
-SEVERITIES: tuple[str, ...] = get_args(Severity)
+# The kinds and severities are core vocabulary (tertulia.vocabulary): community.yml's keys are checked
+# against them on load, below this layer.
+from tertulia.vocabulary import ALERT_KINDS, SEVERITIES, Kind, Severity  # noqa: F401  (re-exported)
+
 SEVERITY_ORDER = {s: i for i, s in enumerate(SEVERITIES)}
 
 

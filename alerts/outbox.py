@@ -29,81 +29,13 @@ from typing import Any
 import duckdb
 
 from alerts.model import Alert, Link
+from tertulia.schema import ensure_state
 
 STATES = ("pending", "held", "sending", "sent", "failed", "suppressed")
 
-_OUTBOX_DDL = """
-create table if not exists tertulia.alert_outbox (
-    id bigint primary key,
-    dedupe_key varchar not null unique,
-    kind varchar not null,
-    severity varchar not null,
-    thread_key varchar,
-    digest_group varchar,
-    payload json not null,            -- the Alert as JSON; never a token
-    batch_id varchar not null,        -- one enqueue call: flood control counts within it
-    state varchar not null,
-    hold_reason varchar,
-    suppressed_reason varchar,
-    attempts integer not null default 0,
-    last_error varchar,
-    idempotency_marker varchar,
-    sending_started_epoch double,     -- wall clock of the last send attempt, to bound the look-up
-    possible_repeat boolean not null default false,
-    created_at timestamp not null,
-    updated_at timestamp not null,
-    sent_at timestamp,
-    channel varchar,
-    channel_id varchar,
-    message_ts varchar,
-    thread_ts varchar,
-    delivered_via varchar,            -- bot | webhook | console
-    attachment_state varchar,         -- digest chart: pending | uploaded | failed
-    attachment_error varchar
-)
-"""
-
-# One row per thread and channel: the first message of a thread_key there, which later alerts reply to.
-_THREADS_DDL = """
-create table if not exists tertulia.alert_threads (
-    thread_key varchar not null,
-    channel varchar not null,
-    channel_id varchar not null,
-    root_ts varchar not null,
-    root_outbox_id bigint not null,
-    root_severity varchar not null,
-    resolve_requested_at timestamp,
-    resolve_note varchar,
-    resolved_at timestamp,
-    resolve_error varchar,
-    reopen_requested_at timestamp,
-    reopen_note varchar,
-    reopened_at timestamp,
-    primary key (thread_key, channel)
-)
-"""
-
-# Columns added to alert_threads after its first release: a warehouse made before gets them here.
-_THREADS_ADDED = ("reopen_requested_at timestamp", "reopen_note varchar", "reopened_at timestamp")
-
-# Channel names resolved to ids by chat.postMessage, so an interrupted send can be looked up later.
-_CHANNELS_DDL = """
-create table if not exists tertulia.slack_channels (
-    channel varchar primary key,
-    channel_id varchar not null,
-    seen_at timestamp not null
-)
-"""
-
 
 def ensure_outbox(con: duckdb.DuckDBPyConnection) -> None:
-    con.execute("create schema if not exists tertulia")
-    con.execute("create sequence if not exists tertulia.alert_outbox_seq")
-    con.execute(_OUTBOX_DDL)
-    con.execute(_THREADS_DDL)
-    for column in _THREADS_ADDED:
-        con.execute(f"alter table tertulia.alert_threads add column if not exists {column}")
-    con.execute(_CHANNELS_DDL)
+    ensure_state(con, "alert_outbox", "alert_threads", "slack_channels")
 
 
 def alert_to_json(alert: Alert) -> str:

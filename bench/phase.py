@@ -138,9 +138,10 @@ def phase_enrich_distinct(workdir: Path) -> dict:
     measured by phase_enrich at the smaller sizes, never by this."""
     import pyarrow as pa
 
-    from enrichment.store import WATERMARK_DDL, annotator_for, enrich_batch
+    from enrichment.store import annotator_for, enrich_batch
     from tertulia import warehouse
     from tertulia.raw_schema import ensure_raw_tables
+    from tertulia.schema import ensure_state
 
     cfg = bench_config(workdir)
     con = warehouse.connect(cfg.warehouse_path)
@@ -177,8 +178,7 @@ def phase_enrich_distinct(workdir: Path) -> dict:
         )
         # the watermark enrich_new_comments leaves after scoring everything, so the next run reads
         # only what lands later, as after a real backfill
-        con.execute("create schema if not exists tertulia")
-        con.execute(WATERMARK_DDL)
+        ensure_state(con, "enrichment_watermark")
         con.execute(
             "insert or replace into tertulia.enrichment_watermark "
             "select 1, max(_loaded_at), current_timestamp::timestamp from raw.comments"

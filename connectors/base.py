@@ -22,10 +22,31 @@ class Page:
 
 
 class Connector(Protocol):
+    """What the runner (connectors.runner) uses of a connector: nothing else."""
+
     name: str  # source name as in community.yml `sources:`
+    # What a person should know about the run that is not an error (the run's report lists them).
+    notes: list[str]
 
     def fetch(self, cursor: dict[str, Any] | None) -> Iterator[Page]:
         """Yield pages of new or changed records since `cursor` (None: from the configured start)."""
+        ...
+
+    @property
+    def stop_reason(self) -> str | None:
+        """Why the source pauses after the page just landed (a quota, a long throttle); None: go on."""
+        ...
+
+    def masked(self, text: str) -> str:
+        """`text` with every credential the connector read replaced, for messages and the state table."""
+        ...
+
+    def usage(self) -> tuple[int, list[float]]:
+        """Requests made and every wait taken so far, for the run's report."""
+        ...
+
+    def close(self) -> None:
+        """Let go of connections; called once, after the last page."""
         ...
 
 

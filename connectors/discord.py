@@ -29,9 +29,9 @@ from typing import Any
 
 import httpx
 
-from connectors.base import Page
+from connectors.base import Page, SourceError
 from connectors.http_client import Decision, HttpClient, retry_after
-from connectors.live import LiveConnector, parse_time
+from connectors.live import Listing, LiveConnector, parse_time
 from connectors.live import comment as make_comment
 
 DISCORD_EPOCH_MS = 1420070400000
@@ -174,38 +174,41 @@ class DiscordConnector(LiveConnector):
         )
 
     def _messages(self, channel_id: str, *, parent: str | None) -> Iterator[Page]:
-        key = f"channel:{channel_id}"
-        walk = self.begin_walk(key)
-        start = parse_time(walk["start"])
         roots: dict[str, str] = {}
-        while True:
+
+        def bad(what: str, m: Any, exc: Exception) -> SourceError:
+            return self.malformed(what, f"bad message {m.get('id') if isinstance(m, dict) else m!r}: {exc}")
+
+        def read(before: str | None) -> Listing:
             size = int(self.opt("page_size", PAGE_SIZE))
             params: dict[str, Any] = {"limit": size}
-            if walk["next"]:
-                params["before"] = walk["next"]
-            what = f"/channels/{channel_id}/messages before {walk['next'] or '(latest)'}"
+            if before:
+                params["before"] = before
+            what = f"/channels/{channel_id}/messages before {before or '(latest)'}"
             body, _ = self.client.get_json(f"channels/{channel_id}/messages", params, what=what)
             if not isinstance(body, list):
                 raise self.malformed(what, "not a list of messages")
-            rows, done, lowest = [], len(body) < size, None
             # Oldest first within the page, so a reply finds the conversation of the message it answers.
-            for m in sorted(body, key=lambda x: int(x.get("id", 0)) if isinstance(x, dict) else 0):
+            ordered = sorted(body, key=lambda x: int(x.get("id", 0)) if isinstance(x, dict) else 0)
+            # The next page: the messages before the lowest id of this one (read whole: see time_of).
+            lowest = str(ordered[0]["id"]) if ordered and isinstance(ordered[0], dict) else None
+            return Listing(ordered, None if len(body) < size else lowest, what)
+
+        def time_of(m: Any, what: str) -> dt.datetime:
+            try:
+                int(m["id"])
+                return parse_time(m["timestamp"])
+            except (KeyError, TypeError, ValueError) as exc:
+                raise bad(what, m, exc) from None
+
+        key = f"channel:{channel_id}"
+        for messages, _walk, what in self.walk_newest_first(key, read, time_of, newest_first=False):
+            rows = []
+            for m in messages:
+                if m.get("type", 0) not in CONVERSATION_TYPES:
+                    continue
                 try:
-                    created = parse_time(m["timestamp"])
-                    lowest = str(m["id"]) if lowest is None or int(m["id"]) < int(lowest) else lowest
-                    if created < start:
-                        done = True
-                        continue
-                    self.see(walk, created)
-                    if m.get("type", 0) in CONVERSATION_TYPES:
-                        rows.append(self._row(m, channel_id, parent_channel=parent, roots=roots))
+                    rows.append(self._row(m, channel_id, parent_channel=parent, roots=roots))
                 except (KeyError, TypeError, ValueError) as exc:
-                    raise self.malformed(
-                        what, f"bad message {m.get('id') if isinstance(m, dict) else m!r}: {exc}"
-                    ) from None
-            walk["next"] = None if done or lowest is None else lowest
-            if not walk["next"]:
-                self.end_walk(key)
+                    raise bad(what, m, exc) from None
             yield self.page({"comments": rows})
-            if not walk["next"]:
-                return

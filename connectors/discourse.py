@@ -14,16 +14,19 @@ others reply to it. Ids are `<topic>-<post number>`, stable across edits and mov
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from collections.abc import Callable, Iterator
 from typing import Any
 
 import httpx
 
-from connectors.base import Page
+from connectors.base import Page, SourceError
 from connectors.http_client import Decision, HttpClient
-from connectors.live import LiveConnector, iso, parse_time, text_or_none
+from connectors.live import Listing, LiveConnector, parse_time
 from connectors.live import comment as make_comment
+from connectors.live import post as make_post
+from connectors.live import post_metrics as make_post_metrics
 
 _TAGS = re.compile(r"<[^>]+>")
 
@@ -100,92 +103,94 @@ class DiscourseConnector(LiveConnector):
             is_deleted=deleted,
         )
 
+    def _bad(self, what: str, kind: str, item: Any, exc: Exception) -> SourceError:
+        return self.malformed(
+            what, f"bad {kind} {item.get('id') if isinstance(item, dict) else item!r}: {exc}"
+        )
+
     def _posts(self) -> Iterator[Page]:
-        walk = self.begin_walk("posts")
-        start = parse_time(walk["start"])
-        while True:
-            params = {"before": walk["next"]} if walk["next"] else {}
-            what = f"/posts.json before {walk['next'] or '(latest)'}"
-            body, _ = self.client.get_json("posts.json", params, what=what)
+        def read(before: str | None) -> Listing:
+            what = f"/posts.json before {before or '(latest)'}"
+            body, _ = self.client.get_json("posts.json", {"before": before} if before else {}, what=what)
             latest = body.get("latest_posts") if isinstance(body, dict) else None
             if not isinstance(latest, list):
                 raise self.malformed(what, "no `latest_posts` list")
-            rows, done, lowest = [], not latest, None
-            for p in latest:
+            # The next page: the posts before the lowest id of this one. An id that is not a number
+            # stops the walk in time_of, before this token is used.
+            ids = [int(p["id"]) for p in latest if isinstance(p, dict) and str(p.get("id", "")).isdigit()]
+            return Listing(latest, str(min(ids)) if latest and ids else None, what)
+
+        def time_of(p: Any, what: str) -> dt.datetime:
+            try:
+                int(p["id"])
+                return parse_time(p["created_at"])
+            except (KeyError, TypeError, ValueError) as exc:
+                raise self._bad(what, "post", p, exc) from None
+
+        for items, _walk, what in self.walk_newest_first("posts", read, time_of):
+            rows = []
+            for p in items:
                 try:
-                    created = parse_time(p["created_at"])
-                    lowest = int(p["id"]) if lowest is None else min(lowest, int(p["id"]))
-                    if created < start:
-                        done = True
-                        break
-                    self.see(walk, created)
                     rows.append(self._row(p))
                 except (KeyError, TypeError, ValueError) as exc:
-                    raise self.malformed(
-                        what, f"bad post {p.get('id') if isinstance(p, dict) else p!r}: {exc}"
-                    ) from None
-            walk["next"] = None if done or lowest is None else str(lowest)
-            if not walk["next"]:
-                self.end_walk("posts")
+                    raise self._bad(what, "post", p, exc) from None
             yield self.page({"comments": rows})
-            if not walk["next"]:
-                return
 
     def _topics(self) -> Iterator[Page]:
-        walk = self.begin_walk("topics")
-        start = parse_time(walk["start"])
-        while True:
-            number = int(walk["next"] or 0)
+        users: dict[Any, Any] = {}  # the usernames of the page being read
+
+        def read(page: str | None) -> Listing:
+            number = int(page or 0)
             what = f"/latest.json page {number}"
             body, _ = self.client.get_json("latest.json", {"order": "created", "page": number}, what=what)
             topic_list = body.get("topic_list") if isinstance(body, dict) else None
             if not isinstance(topic_list, dict) or not isinstance(topic_list.get("topics"), list):
                 raise self.malformed(what, "no `topic_list.topics`")
-            users = {u.get("id"): u.get("username") for u in body.get("users") or [] if isinstance(u, dict)}
-            posts, metrics, done = [], [], not topic_list["topics"]
-            for t in topic_list["topics"]:
+            users.clear()
+            users.update(
+                {u.get("id"): u.get("username") for u in body.get("users") or [] if isinstance(u, dict)}
+            )
+            more = topic_list["topics"] and topic_list.get("more_topics_url")
+            return Listing(topic_list["topics"], str(number + 1) if more else None, what)
+
+        def time_of(t: Any, what: str) -> dt.datetime:
+            try:
+                return parse_time(t["created_at"])
+            except (KeyError, TypeError, ValueError) as exc:
+                raise self._bad(what, "topic", t, exc) from None
+
+        for items, _walk, what in self.walk_newest_first("topics", read, time_of):
+            posts, metrics = [], []
+            for t in items:
                 try:
                     created = parse_time(t["created_at"])
-                    if created < start:
-                        done = True
-                        break
-                    self.see(walk, created)
                     starter = self._starter(t, users)
                     if starter is None or starter.lower() not in self.brand_usernames:
                         continue
                     posts.append(
-                        {
-                            "platform": "discourse",
-                            "post_id": str(t["id"]),
-                            "account_id": self.account_id,
-                            "published_at": iso(created),
-                            "message": text_or_none(t.get("title")),
-                            "content_type": "topic",
-                            "permalink": f"{self.base_url}/t/{t.get('slug', '-')}/{t['id']}",
-                        }
+                        make_post(
+                            "discourse",
+                            post_id=str(t["id"]),
+                            account_id=self.account_id,
+                            published_at=created,
+                            message=t.get("title"),
+                            content_type="topic",
+                            permalink=f"{self.base_url}/t/{t.get('slug', '-')}/{t['id']}",
+                        )
                     )
                     metrics.append(
-                        {
-                            "platform": "discourse",
-                            "post_id": str(t["id"]),
-                            "captured_at": iso(self.now),
-                            "impressions": text_or_none(t.get("views")),
-                            "reach": None,
-                            "reactions": text_or_none(t.get("like_count")),
-                            "comments": text_or_none(t.get("reply_count")),
-                            "shares": None,
-                        }
+                        make_post_metrics(
+                            "discourse",
+                            post_id=str(t["id"]),
+                            captured_at=self.now,
+                            impressions=t.get("views"),
+                            reactions=t.get("like_count"),
+                            comments=t.get("reply_count"),
+                        )
                     )
                 except (KeyError, TypeError, ValueError) as exc:
-                    raise self.malformed(
-                        what, f"bad topic {t.get('id') if isinstance(t, dict) else t!r}: {exc}"
-                    ) from None
-            walk["next"] = None if done or not topic_list.get("more_topics_url") else str(number + 1)
-            if not walk["next"]:
-                self.end_walk("topics")
+                    raise self._bad(what, "topic", t, exc) from None
             yield self.page({"posts": posts, "post_metrics": metrics})
-            if not walk["next"]:
-                return
 
     def _starter(self, topic: dict[str, Any], users: dict[Any, Any]) -> str | None:
         for poster in topic.get("posters") or []:

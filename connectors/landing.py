@@ -33,6 +33,7 @@ import pyarrow as pa
 
 from tertulia.config import Quality
 from tertulia.contract import DATE, ENTITIES, INTEGER, TEXT, TIMESTAMP, Entity
+from tertulia.schema import ensure_state
 
 # Text longer than this (UTF-8 bytes) is quarantined whole rather than truncated: truncating would lose
 # the end of the text, and no platform allows a comment this long, so it is almost always a broken export.
@@ -58,8 +59,6 @@ _WHOLE = " *[+-]?[0-9]+(\\.0+)? *"
 _GROUPED = " *[+-]?[0-9]{1,3}([.,][0-9]{3})+ *"
 # Surrounding whitespace trimmed from keys and ids: space, tab, line breaks, no-break space.
 _ID_SPACE = " \t\n\r\u00a0"
-# Columns that legitimately hold future instants (a content calendar plans ahead).
-FUTURE_ALLOWED = {("content_calendar", "planned_at")}
 # Entities whose integer columns are lifetime counters: a capture lower than the previous one is
 # quarantined (rule counter_decreased) so marts never show negative daily deltas by surprise.
 LIFETIME_COUNTERS = {"post_metrics": ("platform", "post_id", "captured_at")}
@@ -86,21 +85,6 @@ ADVICE = {
     "duplicate_in_batch": "nothing to do unless the kept copy is the wrong one",
     "counter_decreased": "check the capture; if the platform really lowered it, re-export with the corrected series",
 }
-
-QUARANTINE_DDL = """
-create table if not exists tertulia.quarantine (
-    entity varchar not null,
-    source varchar,
-    source_line bigint,
-    record_key json,            -- JSON array of the key values, NULL when the key could not be read
-    record json,                -- the whole record as delivered (or {"_raw": line} when unreadable)
-    rule varchar not null,
-    reason varchar not null,
-    batch_id varchar not null,
-    quarantined_at timestamp not null,
-    released_at timestamp       -- set when the key later landed fine or the fixed file was re-imported
-)
-"""
 
 
 @dataclass
@@ -131,8 +115,7 @@ def new_batch_id() -> str:
 
 
 def ensure_quarantine(con: duckdb.DuckDBPyConnection) -> None:
-    con.execute("create schema if not exists tertulia")
-    con.execute(QUARANTINE_DDL)
+    ensure_state(con, "quarantine")
 
 
 def _q(name: str) -> str:
@@ -273,7 +256,7 @@ def _rule_cases(
                     "', the earliest plausible date'",
                 )
             )
-            if (entity.name, c.name) not in FUTURE_ALLOWED:
+            if not c.future_allowed:
                 cases.append(
                     (
                         "future_timestamp",
@@ -457,7 +440,36 @@ def _land_in_transaction(
     qcols: list[str],
     release_fixed_sources: bool,
 ) -> LandResult:
+    """Land one batch, step by step; the caller holds the transaction (all or nothing)."""
     res = LandResult(ent.name)
+    res.rows_in = _check_rows(con, ent, select_sql, params, source, ctx)  # 1. row rules
+    _flag_duplicates(con, ent)  # 2. duplicate keys within the batch
+    if ent.name in LIFETIME_COUNTERS:  # 3. lifetime counters lower than the previous capture
+        _flag_decreasing_counters(con, ent)
+    res.quarantined = _split(con)  # 4. good rows and bad rows
+    _merge_good(con, ent, res, qcols, batch_id, now)  # 5. the good rows into raw
+    _quarantine_bad(con, ent, batch_id, now)  # 6. the bad rows into tertulia.quarantine
+    res.released = _release_fixed(con, ent, batch_id, now, release_fixed_sources)  # 7.
+    _report_bad(con, ent, res)  # 8. messages naming the file, line and what to do
+    return res
+
+
+def _split(con: duckdb.DuckDBPyConnection) -> int:
+    """4. Views of the good rows and the bad rows of `_land_chk`; the number of bad rows."""
+    con.execute("create or replace temp view _land_bad as select * from _land_chk where _rule is not null")
+    con.execute("create or replace temp view _land_good as select * from _land_chk where _rule is null")
+    return con.execute("select count(*) from _land_bad").fetchone()[0]
+
+
+def _check_rows(
+    con: duckdb.DuckDBPyConnection,
+    ent: Entity,
+    select_sql: str,
+    params: list,
+    source: str,
+    ctx: dict[str, Any],
+) -> int:
+    """Steps 0 and 1: the batch shaped into `_land_chk`, each row with the first rule it fails; its rows."""
     # The caller's select is trusted SQL (connectors build it with bound parameters for every value).
     source_sql = "select row_number() over () as _ord, * from (" + select_sql + ")"  # noqa: S608
     present = {r[0] for r in con.execute("describe " + source_sql, params).fetchall()}
@@ -506,7 +518,6 @@ def _land_in_transaction(
     )
     version = ent.version_column
     version_sql = _ts_col(version) if version else "null::timestamptz"
-    key_cols = ", ".join(_q(k) for k in ent.key)
     # One pass over the source: positional parameters of the caller's select, then ours (all constants).
     future_limit = ctx["future_limit"].isoformat()
     earliest = ctx["earliest"].isoformat()
@@ -527,15 +538,20 @@ def _land_in_transaction(
         ),
         params,
     )
-    res.rows_in = con.execute("select count(*) from _land_chk").fetchone()[0]
+    rows_in = con.execute("select count(*) from _land_chk").fetchone()[0]
     # Reasons are built for the bad rows only (the same cases in the same order give the same rule).
     con.execute(
         bound(f"update _land_chk set _reason = {reason_sql} where _rule is not null")  # noqa: S608
     )
 
+    return rows_in
+
+
+def _flag_duplicates(con: duckdb.DuckDBPyConnection, ent: Entity) -> None:
     # 2. Duplicate keys within the batch: keep the newest version, else the last line. Batches rarely
     # hold any, and finding that out with a grouping costs a fraction of the window that ranks them.
     where = _where_name("_source")
+    key_cols = ", ".join(_q(k) for k in ent.key)
     has_duplicates = con.execute(
         f"select count(*) from (select 1 from _land_chk where _rule is null "  # noqa: S608 - contract names
         f"group by {key_cols} having count(*) > 1 limit 1)"
@@ -557,15 +573,16 @@ def _land_in_transaction(
             """  # noqa: S608 - identifiers from the contract
         )
 
-    # 3. Lifetime counters lower than the previous capture (in raw or earlier in this batch).
-    if ent.name in LIFETIME_COUNTERS:
-        _flag_decreasing_counters(con, ent)
 
-    # 4. Split.
-    con.execute("create or replace temp view _land_bad as select * from _land_chk where _rule is not null")
-    con.execute("create or replace temp view _land_good as select * from _land_chk where _rule is null")
-    res.quarantined = con.execute("select count(*) from _land_bad").fetchone()[0]
-
+def _merge_good(
+    con: duckdb.DuckDBPyConnection,
+    ent: Entity,
+    res: LandResult,
+    qcols: list[str],
+    batch_id: str,
+    now: dt.datetime,
+) -> None:
+    version = ent.version_column
     # 5. Merge the good rows into raw.
     join = " and ".join(f"g.{_q(k)} = r.{_q(k)}" for k in ent.key)
     first_key = _q(ent.key[0])
@@ -633,6 +650,8 @@ def _land_in_transaction(
             {"batch": batch_id, "now": now},
         )
 
+
+def _quarantine_bad(con: duckdb.DuckDBPyConnection, ent: Entity, batch_id: str, now: dt.datetime) -> None:
     # 6. Quarantine the bad rows; a row already held open from an earlier import of the same input is not
     # held twice, so reruns of a bad file do not grow the quarantine.
     record_sql = (
@@ -656,9 +675,14 @@ def _land_in_transaction(
         {"entity": ent.name, "batch": batch_id, "now": now},
     )
 
+
+def _release_fixed(
+    con: duckdb.DuckDBPyConnection, ent: Entity, batch_id: str, now: dt.datetime, by_source: bool
+) -> int:
     # 7. Release what this batch shows was fixed.
-    released = con.execute(
-        f"""
+    return len(
+        con.execute(
+            f"""
         update tertulia.quarantine q set released_at = $now
         where q.entity = $entity and q.released_at is null and q.batch_id <> $batch and (
             (q.record_key is not null
@@ -671,10 +695,13 @@ def _land_in_transaction(
                     and b._source_line is not distinct from q.source_line)))
         returning 1
         """,  # noqa: S608
-        {"entity": ent.name, "batch": batch_id, "now": now, "by_source": release_fixed_sources},
-    ).fetchall()
-    res.released = len(released)
+            {"entity": ent.name, "batch": batch_id, "now": now, "by_source": by_source},
+        ).fetchall()
+    )
 
+
+def _report_bad(con: duckdb.DuckDBPyConnection, ent: Entity, res: LandResult) -> None:
+    where = _where_name("_source")
     # 8. Messages naming the file, line and what to do.
     rows = con.execute(
         f"select {where} || coalesce(cast(_source_line as varchar), '?') || ': ' || _reason, _rule "  # noqa: S608
@@ -691,7 +718,6 @@ def _land_in_transaction(
         res.messages.append(
             f"{ent.name}: {res.released} quarantined row(s) released: they landed fine this time."
         )
-    return res
 
 
 def _flag_decreasing_counters(con: duckdb.DuckDBPyConnection, ent: Entity) -> None:

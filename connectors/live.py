@@ -17,12 +17,13 @@ import datetime as dt
 import os
 import time
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from typing import Any, ClassVar
 
 import httpx
 
 from connectors.base import Page, SourceError
-from connectors.http_client import Decision, HttpClient, RetryPolicy
+from connectors.http_client import Decision, HttpClient, RetryPolicy, mask_secrets
 from tertulia.config import Config, ConnectorSource
 from tertulia.contract import ENTITIES
 
@@ -98,6 +99,15 @@ def read_secret(source_name: str, source: ConnectorSource, key: str) -> str:
         f"source {source_name}: no credential configured; set `{key}_env: SOME_ENV_VAR` (or "
         f"`{key}_secret_block: block-name`) under sources.{source_name} in community.yml."
     )
+
+
+@dataclass
+class Listing:
+    """One page of a newest-first listing, as a platform's `read` gives it to `walk_newest_first`."""
+
+    items: list[Any]
+    next: str | None  # the token of the next (older) page; None: the listing ends with this page
+    what: str  # the request, for messages ("/posts.json before 1234")
 
 
 class LiveConnector:
@@ -194,6 +204,20 @@ class LiveConnector:
     def make_client(self) -> HttpClient:
         return self.new_client(self.base_url)
 
+    # --- what the runner reads (connectors.base.Connector) --------------------------------------
+    @property
+    def stop_reason(self) -> str | None:
+        return self.client.stop_reason
+
+    def masked(self, text: str) -> str:
+        return mask_secrets(text, self.client.secrets)
+
+    def usage(self) -> tuple[int, list[float]]:
+        return self.client.requests_made, list(self.client.waits)
+
+    def close(self) -> None:
+        self.client.close()
+
     # --- platform hooks -------------------------------------------------------------------------
     def classify(self, resp: httpx.Response, body: Any) -> Decision | None:
         return None
@@ -273,6 +297,49 @@ class LiveConnector:
         if walk and walk.get("new_high"):
             st["high"] = walk["new_high"]
 
+    def walk_newest_first(
+        self,
+        key: str,
+        read: Callable[[str | None], Listing],
+        time_of: Callable[[Any, str], dt.datetime],
+        *,
+        floor: dt.datetime | None = None,
+        newest_first: bool = True,
+    ) -> Iterator[tuple[list[Any], dict[str, Any], str]]:
+        """Read a listing page by page down to the walk's start (or `floor`, if earlier); yield each
+        page's items at or after it, the walk and the page's `what`, once the walk's cursor has moved
+        past the page.
+
+        `read(token)` fetches one page (token None: the newest) and says the token of the next, older
+        one (None: the listing ends). `time_of(item, what)` is the item's time; it raises the platform's
+        `malformed` error for an item it cannot read. The caller turns the items into records and
+        yields `self.page(...)` before asking for the next page: the page's cursor then resumes after it.
+        A listing whose page is not in time order (`newest_first=False`) is read whole, older items
+        skipped; the walk still ends at the page that held one.
+        """
+        walk = self.begin_walk(key)
+        start = parse_time(walk["start"])
+        if floor is not None and floor < start:
+            start = floor
+        while True:
+            listing = read(walk["next"])
+            items, done = [], listing.next is None
+            for item in listing.items:
+                t = time_of(item, listing.what)
+                if t < start:
+                    done = True
+                    if newest_first:
+                        break
+                    continue
+                self.see(walk, t)
+                items.append(item)
+            walk["next"] = None if done else listing.next
+            if not walk["next"]:
+                self.end_walk(key)
+            yield items, walk, listing.what
+            if not walk["next"]:
+                return
+
     def page(self, records: dict[str, list[dict[str, Any]]]) -> Page:
         """A page of the records read, each key once (the last copy wins: two endpoints may return the
         same comment), with the state to resume from."""
@@ -346,4 +413,77 @@ def comment(
         "channel": channel,
         "like_count": text_or_none(like_count),
         "is_deleted": "true" if is_deleted else "false",
+    }
+
+
+def post(
+    platform: str,
+    *,
+    post_id: Any,
+    account_id: Any,
+    published_at: dt.datetime,
+    message: Any,
+    content_type: Any,
+    permalink: Any,
+) -> dict[str, str | None]:
+    """One post in the raw contract (all values text)."""
+    return {
+        "platform": platform,
+        "post_id": text_or_none(post_id),
+        "account_id": text_or_none(account_id),
+        "published_at": iso(published_at),
+        "message": text_or_none(message),
+        "content_type": text_or_none(content_type),
+        "permalink": text_or_none(permalink),
+    }
+
+
+def post_metrics(
+    platform: str,
+    *,
+    post_id: Any,
+    captured_at: dt.datetime,
+    impressions: Any = None,
+    reach: Any = None,
+    reactions: Any = None,
+    comments: Any = None,
+    shares: Any = None,
+    **platform_counts: Any,
+) -> dict[str, str | None]:
+    """One capture of a post's counters (all values text); `platform_counts` are the contract's optional
+    columns one platform reports (`video_views`, `clicks`, `saves`)."""
+    return {
+        "platform": platform,
+        "post_id": text_or_none(post_id),
+        "captured_at": iso(captured_at),
+        "impressions": text_or_none(impressions),
+        "reach": text_or_none(reach),
+        "reactions": text_or_none(reactions),
+        "comments": text_or_none(comments),
+        "shares": text_or_none(shares),
+        **{k: text_or_none(v) for k, v in platform_counts.items()},
+    }
+
+
+def account(platform: str, *, account_id: Any, handle: Any, name: Any) -> dict[str, str | None]:
+    """The brand account in the raw contract (all values text)."""
+    return {
+        "platform": platform,
+        "account_id": text_or_none(account_id),
+        "handle": text_or_none(handle),
+        "name": text_or_none(name),
+    }
+
+
+def account_metrics(
+    platform: str, *, account_id: Any, date: str, followers: Any, impressions: Any = None, reach: Any = None
+) -> dict[str, str | None]:
+    """One day of the brand account's counters (all values text)."""
+    return {
+        "platform": platform,
+        "account_id": text_or_none(account_id),
+        "date": date,
+        "followers": text_or_none(followers),
+        "impressions": text_or_none(impressions),
+        "reach": text_or_none(reach),
     }

@@ -27,8 +27,12 @@ import httpx
 
 from connectors.base import Page
 from connectors.http_client import Decision, HttpClient, reset_in, retry_after
-from connectors.live import LiveConnector, iso, parse_time, text_or_none
+from connectors.live import Listing, LiveConnector, parse_time
+from connectors.live import account as make_account
+from connectors.live import account_metrics as make_account_metrics
 from connectors.live import comment as make_comment
+from connectors.live import post as make_post
+from connectors.live import post_metrics as make_post_metrics
 
 _TAGS = re.compile(r"<[^>]+>")
 
@@ -158,83 +162,86 @@ class MastodonConnector(LiveConnector):
         yield self.page(
             {
                 "accounts": [
-                    {
-                        "platform": "mastodon",
-                        "account_id": self.account_id,
-                        "handle": text_or_none(body.get("acct")),
-                        "name": text_or_none(body.get("display_name")),
-                    }
+                    make_account(
+                        "mastodon",
+                        account_id=self.account_id,
+                        handle=body.get("acct"),
+                        name=body.get("display_name"),
+                    )
                 ],
                 "account_metrics": [
-                    {
-                        "platform": "mastodon",
-                        "account_id": self.account_id,
-                        "date": self.now.date().isoformat(),
-                        "followers": text_or_none(body.get("followers_count")),
-                        "impressions": None,
-                        "reach": None,
-                    }
+                    make_account_metrics(
+                        "mastodon",
+                        account_id=self.account_id,
+                        date=self.now.date().isoformat(),
+                        followers=body.get("followers_count"),
+                    )
                 ],
             }
         )
 
+    def _time_of(self, kind: str) -> Callable[[Any, str], dt.datetime]:
+        def time_of(item: Any, what: str) -> dt.datetime:
+            try:
+                return parse_time(item["created_at"])
+            except (KeyError, TypeError, ValueError) as exc:
+                raise self.malformed(what, f"bad {kind}: {exc}") from None
+
+        return time_of
+
+    def _newest_first(self, path: str, params: dict[str, Any], max_id: str | None, kind: str) -> Listing:
+        """One page of a Mastodon timeline; the Link header's `max_id` is the next, older one."""
+        if max_id:
+            params["max_id"] = max_id
+        what = f"/{path} max_id {max_id or '(latest)'}"
+        body, resp = self.client.get_json(path, params, what=what)
+        if not isinstance(body, list):
+            raise self.malformed(what, f"not a list of {kind}")
+        return Listing(body, next_max_id(resp) if body else None, what)
+
     def _statuses(self, acct_id: str) -> Iterator[Page]:
-        walk = self.begin_walk("statuses")
-        start = parse_time(walk["start"])
         recent = self.now - dt.timedelta(days=int(self.opt("recent_post_days", 7)))
-        while True:
-            params: dict[str, Any] = {"limit": int(self.opt("page_size", 40)), "exclude_reblogs": "true"}
-            if walk["next"]:
-                params["max_id"] = walk["next"]
-            what = f"/api/v1/accounts/{acct_id}/statuses max_id {walk['next'] or '(latest)'}"
-            body, resp = self.client.get_json(f"api/v1/accounts/{acct_id}/statuses", params, what=what)
-            if not isinstance(body, list):
-                raise self.malformed(what, "not a list of statuses")
+        path = f"api/v1/accounts/{acct_id}/statuses"
+
+        def read(max_id: str | None) -> Listing:
+            params = {"limit": int(self.opt("page_size", 40)), "exclude_reblogs": "true"}
+            return self._newest_first(path, params, max_id, "statuses")
+
+        time_of = self._time_of("status")
+        for statuses, _walk, what in self.walk_newest_first("statuses", read, time_of, floor=recent):
             records: dict[str, list[dict[str, Any]]] = {"posts": [], "post_metrics": [], "comments": []}
-            done = not body
-            for s in body:
+            for s in statuses:
                 try:
                     created = parse_time(s["created_at"])
-                    if created < min(start, recent):
-                        done = True
-                        break
-                    self.see(walk, created)
                     if s.get("in_reply_to_id"):
                         records["comments"].append(self._row(s, self._ancestors(s), mention=False))
                         continue
                     records["posts"].append(
-                        {
-                            "platform": "mastodon",
-                            "post_id": str(s["id"]),
-                            "account_id": self.account_id,
-                            "published_at": iso(created),
-                            "message": plain(s.get("content")),
-                            "content_type": "status",
-                            "permalink": text_or_none(s.get("url")),
-                        }
+                        make_post(
+                            "mastodon",
+                            post_id=str(s["id"]),
+                            account_id=self.account_id,
+                            published_at=created,
+                            message=plain(s.get("content")),
+                            content_type="status",
+                            permalink=s.get("url"),
+                        )
                     )
                     records["post_metrics"].append(
-                        {
-                            "platform": "mastodon",
-                            "post_id": str(s["id"]),
-                            "captured_at": iso(self.now),
-                            "impressions": None,
-                            "reach": None,
-                            "reactions": text_or_none(s.get("favourites_count")),
-                            "comments": text_or_none(s.get("replies_count")),
-                            "shares": text_or_none(s.get("reblogs_count")),
-                        }
+                        make_post_metrics(
+                            "mastodon",
+                            post_id=str(s["id"]),
+                            captured_at=self.now,
+                            reactions=s.get("favourites_count"),
+                            comments=s.get("replies_count"),
+                            shares=s.get("reblogs_count"),
+                        )
                     )
                     if created >= recent and s.get("replies_count"):
                         records["comments"] += self._replies_under(s)
                 except (KeyError, TypeError, ValueError) as exc:
                     raise self.malformed(what, f"bad status: {exc}") from None
-            walk["next"] = None if done else next_max_id(resp)
-            if not walk["next"]:
-                self.end_walk("statuses")
             yield self.page(records)
-            if not walk["next"]:
-                return
 
     def _replies_under(self, post: dict[str, Any]) -> list[dict[str, Any]]:
         what = f"/api/v1/statuses/{post['id']}/context"
@@ -256,26 +263,18 @@ class MastodonConnector(LiveConnector):
 
     def _mentions(self) -> Iterator[Page]:
         st = self.stream("mentions")
-        walk = self.begin_walk("mentions")
-        start = parse_time(walk["start"])
-        while True:
+
+        def read(max_id: str | None) -> Listing:
             params: dict[str, Any] = {"types[]": "mention", "limit": int(self.opt("page_size", 40))}
             if st.get("high_id") and self.since is None and not self.source.lookback_days:
                 params["since_id"] = st["high_id"]
-            if walk["next"]:
-                params["max_id"] = walk["next"]
-            what = f"/api/v1/notifications max_id {walk['next'] or '(latest)'}"
-            body, resp = self.client.get_json("api/v1/notifications", params, what=what)
-            if not isinstance(body, list):
-                raise self.malformed(what, "not a list of notifications")
-            rows, done = [], not body
-            for n in body:
+            return self._newest_first("api/v1/notifications", params, max_id, "notifications")
+
+        time_of = self._time_of("notification")
+        for notifications, walk, what in self.walk_newest_first("mentions", read, time_of):
+            rows = []
+            for n in notifications:
                 try:
-                    created = parse_time(n["created_at"])
-                    if created < start:
-                        done = True
-                        break
-                    self.see(walk, created)
                     walk["new_high_id"] = max(int(n["id"]), int(walk.get("new_high_id") or 0))
                     s = n.get("status")
                     if n.get("type") != "mention" or not isinstance(s, dict):
@@ -283,11 +282,6 @@ class MastodonConnector(LiveConnector):
                     rows.append(self._row(s, self._ancestors(s), mention=True))
                 except (KeyError, TypeError, ValueError) as exc:
                     raise self.malformed(what, f"bad notification: {exc}") from None
-            walk["next"] = None if done else next_max_id(resp)
-            if not walk["next"]:
-                if walk.get("new_high_id"):
-                    st["high_id"] = str(walk["new_high_id"])
-                self.end_walk("mentions")
+            if not walk["next"] and walk.get("new_high_id"):  # the walk reached its start
+                st["high_id"] = str(walk["new_high_id"])
             yield self.page({"comments": rows})
-            if not walk["next"]:
-                return

@@ -36,8 +36,12 @@ import httpx
 
 from connectors.base import Page, SourceError
 from connectors.http_client import Decision, HttpClient, retry_after
-from connectors.live import LiveConnector, iso, parse_time, text_or_none
+from connectors.live import Listing, LiveConnector, iso, parse_time
+from connectors.live import account as make_account
+from connectors.live import account_metrics as make_account_metrics
 from connectors.live import comment as make_comment
+from connectors.live import post as make_post
+from connectors.live import post_metrics as make_post_metrics
 
 THROTTLE_CODES = {4, 17, 32, 613} | set(range(80001, 80015))
 PERMISSION_CODES = {10} | set(range(200, 300))
@@ -209,34 +213,24 @@ class _MetaConnector(LiveConnector):
         extra: dict[str, Any] | None = None,
     ) -> Iterator[tuple[list[dict[str, Any]], dict[str, Any]]]:
         """Newest-first listing `edge` down to the walk's start (or `start_floor` if earlier)."""
-        walk = self.begin_walk(key)
-        start = parse_time(walk["start"])
-        if start_floor is not None and start_floor < start:
-            start = start_floor
-        time_field = time_field or ("created_time" if self.platform == "facebook" else "timestamp")
-        while True:
+        field = time_field or ("created_time" if self.platform == "facebook" else "timestamp")
+
+        def read(after: str | None) -> Listing:
             params = {**(extra or {}), "fields": fields, "limit": int(self.opt("page_size", 25))}
-            if walk["next"]:
-                params["after"] = walk["next"]
-            what = f"/{edge} page after {walk['next'] or '(first)'}"
+            if after:
+                params["after"] = after
+            what = f"/{edge} page after {after or '(first)'}"
             body, _ = self.client.get_json(edge, params, what=what)
-            items, done = [], False
-            for it in self._data(body, what):
-                try:
-                    t = parse_time(it[time_field])
-                except (KeyError, ValueError) as exc:
-                    raise self.malformed(what, f"item without a readable {time_field}: {exc}") from None
-                if t < start:
-                    done = True
-                    break
-                self.see(walk, t)
-                items.append(it)
-            walk["next"] = None if done else self._after(body)
-            if not walk["next"]:
-                self.end_walk(key)
+            return Listing(self._data(body, what), self._after(body), what)
+
+        def time_of(it: Any, what: str) -> dt.datetime:
+            try:
+                return parse_time(it[field])
+            except (KeyError, ValueError) as exc:
+                raise self.malformed(what, f"item without a readable {field}: {exc}") from None
+
+        for items, walk, _what in self.walk_newest_first(key, read, time_of, floor=start_floor):
             yield items, walk
-            if not walk["next"]:
-                return
 
     # --- opt-in streams ---------------------------------------------------------------------------
     def _optional(self, key: str, permission: str, read: Callable[[], Iterator[Page]]) -> Iterator[Page]:
@@ -417,22 +411,19 @@ class FacebookPageConnector(_MetaConnector):
         today = self.now.date().isoformat()
         days.setdefault(today, {})[metrics_names[0]] = body.get("followers_count", body.get("fan_count"))
         account_metrics = [
-            {
-                "platform": "facebook",
-                "account_id": self.account_id,
-                "date": day,
-                "followers": text_or_none(v.get(metrics_names[0])),
-                "impressions": text_or_none(v.get(metrics_names[1])),
-                "reach": text_or_none(v.get(metrics_names[2])),
-            }
+            make_account_metrics(
+                "facebook",
+                account_id=self.account_id,
+                date=day,
+                followers=v.get(metrics_names[0]),
+                impressions=v.get(metrics_names[1]),
+                reach=v.get(metrics_names[2]),
+            )
             for day, v in sorted(days.items())
         ]
-        account = {
-            "platform": "facebook",
-            "account_id": self.account_id,
-            "handle": text_or_none(body.get("username")),
-            "name": text_or_none(body.get("name")),
-        }
+        account = make_account(
+            "facebook", account_id=self.account_id, handle=body.get("username"), name=body.get("name")
+        )
         yield self.page({"accounts": [account], "account_metrics": account_metrics})
 
     def _posts(self, page_id: str) -> Iterator[Page]:
@@ -448,32 +439,28 @@ class FacebookPageConnector(_MetaConnector):
             for p in items:
                 ins = self._insight_values(p.get("insights"))
                 posts.append(
-                    {
-                        "platform": "facebook",
-                        "post_id": p["id"],
-                        "account_id": self.account_id,
-                        "published_at": iso(parse_time(p["created_time"])),
-                        "message": text_or_none(p.get("message")),
-                        "content_type": text_or_none(p.get("status_type")),
-                        "permalink": text_or_none(p.get("permalink_url")),
-                    }
+                    make_post(
+                        "facebook",
+                        post_id=p["id"],
+                        account_id=self.account_id,
+                        published_at=parse_time(p["created_time"]),
+                        message=p.get("message"),
+                        content_type=p.get("status_type"),
+                        permalink=p.get("permalink_url"),
+                    )
                 )
                 metrics.append(
-                    {
-                        "platform": "facebook",
-                        "post_id": p["id"],
-                        "captured_at": iso(self.now),
-                        "impressions": text_or_none(ins.get("post_impressions")),
-                        "reach": text_or_none(ins.get("post_impressions_unique")),
-                        "reactions": text_or_none(
-                            ((p.get("reactions") or {}).get("summary") or {}).get("total_count")
-                        ),
-                        "comments": text_or_none(
-                            ((p.get("comments") or {}).get("summary") or {}).get("total_count")
-                        ),
-                        "shares": text_or_none((p.get("shares") or {}).get("count", 0)),
-                        "clicks": text_or_none(ins.get("post_clicks")),
-                    }
+                    make_post_metrics(
+                        "facebook",
+                        post_id=p["id"],
+                        captured_at=self.now,
+                        impressions=ins.get("post_impressions"),
+                        reach=ins.get("post_impressions_unique"),
+                        reactions=((p.get("reactions") or {}).get("summary") or {}).get("total_count"),
+                        comments=((p.get("comments") or {}).get("summary") or {}).get("total_count"),
+                        shares=(p.get("shares") or {}).get("count", 0),
+                        clicks=ins.get("post_clicks"),
+                    )
                 )
                 comments += self._post_comments(p["id"], comment_start)
             self._note_comment_high(comments)
@@ -550,21 +537,17 @@ class InstagramConnector(_MetaConnector):
         today = self.now.date().isoformat()
         # Instagram reports followers only as of now: today's row carries them, earlier days only reach.
         account_metrics = [
-            {
-                "platform": "instagram",
-                "account_id": self.account_id,
-                "date": today,
-                "followers": text_or_none(body.get("followers_count")),
-                "impressions": None,
-                "reach": text_or_none(days.get(today, {}).get(reach_metric)),
-            }
+            make_account_metrics(
+                "instagram",
+                account_id=self.account_id,
+                date=today,
+                followers=body.get("followers_count"),
+                reach=days.get(today, {}).get(reach_metric),
+            )
         ]
-        account = {
-            "platform": "instagram",
-            "account_id": self.account_id,
-            "handle": text_or_none(body.get("username")),
-            "name": text_or_none(body.get("name")),
-        }
+        account = make_account(
+            "instagram", account_id=self.account_id, handle=body.get("username"), name=body.get("name")
+        )
         yield self.page({"accounts": [account], "account_metrics": account_metrics})
 
     def _media(self, ig: str) -> Iterator[Page]:
@@ -579,30 +562,29 @@ class InstagramConnector(_MetaConnector):
             for m in items:
                 ins = self._insight_values(m.get("insights"))
                 posts.append(
-                    {
-                        "platform": "instagram",
-                        "post_id": m["id"],
-                        "account_id": self.account_id,
-                        "published_at": iso(parse_time(m["timestamp"])),
-                        "message": text_or_none(m.get("caption")),
-                        "content_type": text_or_none(
-                            (m.get("media_product_type") or m.get("media_type") or "").lower() or None
-                        ),
-                        "permalink": text_or_none(m.get("permalink")),
-                    }
+                    make_post(
+                        "instagram",
+                        post_id=m["id"],
+                        account_id=self.account_id,
+                        published_at=parse_time(m["timestamp"]),
+                        message=m.get("caption"),
+                        content_type=(m.get("media_product_type") or m.get("media_type") or "").lower()
+                        or None,
+                        permalink=m.get("permalink"),
+                    )
                 )
                 metrics.append(
-                    {
-                        "platform": "instagram",
-                        "post_id": m["id"],
-                        "captured_at": iso(self.now),
-                        "impressions": text_or_none(ins.get("views")),
-                        "reach": text_or_none(ins.get("reach")),
-                        "reactions": text_or_none(m.get("like_count")),
-                        "comments": text_or_none(m.get("comments_count")),
-                        "shares": text_or_none(ins.get("shares")),
-                        "saves": text_or_none(ins.get("saved")),
-                    }
+                    make_post_metrics(
+                        "instagram",
+                        post_id=m["id"],
+                        captured_at=self.now,
+                        impressions=ins.get("views"),
+                        reach=ins.get("reach"),
+                        reactions=m.get("like_count"),
+                        comments=m.get("comments_count"),
+                        shares=ins.get("shares"),
+                        saves=ins.get("saved"),
+                    )
                 )
                 comments += self._media_comments(m["id"], comment_start)
             self._note_comment_high(comments)

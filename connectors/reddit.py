@@ -13,6 +13,7 @@ Rate limits: `X-Ratelimit-Remaining` / `X-Ratelimit-Reset` (seconds); the client
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -20,8 +21,10 @@ import httpx
 
 from connectors.base import Page, SourceError
 from connectors.http_client import Decision, HttpClient, reset_in
-from connectors.live import LiveConnector, iso, parse_time, text_or_none
+from connectors.live import Listing, LiveConnector, parse_time
 from connectors.live import comment as make_comment
+from connectors.live import post as make_post
+from connectors.live import post_metrics as make_post_metrics
 
 GONE = ("[deleted]", "[removed]")
 
@@ -107,39 +110,32 @@ class RedditConnector(LiveConnector):
         ]
 
     def _listing(self, key: str, path: str) -> Iterator[Page]:
-        walk = self.begin_walk(key)
-        start = parse_time(walk["start"])
-        while True:
+        def read(after: str | None) -> Listing:
             params = {"limit": int(self.opt("page_size", 100)), "raw_json": 1}
-            if walk["next"]:
-                params["after"] = walk["next"]
-            what = f"/{path} page after {walk['next'] or '(first)'}"
+            if after:
+                params["after"] = after
+            what = f"/{path} page after {after or '(first)'}"
             body, _ = self.client.get_json(path, params, what=what)
             data = body.get("data") if isinstance(body, dict) and body.get("kind") == "Listing" else None
             if not isinstance(data, dict) or not isinstance(data.get("children"), list):
                 raise self.malformed(what, "not a Listing with data.children")
+            return Listing(data["children"], data.get("after"), what)
+
+        def time_of(child: Any, what: str) -> dt.datetime:
+            try:
+                return parse_time(child["data"]["created_utc"])
+            except (KeyError, TypeError, ValueError) as exc:
+                raise self.malformed(what, f"bad child: {exc}") from None
+
+        for children, _walk, what in self.walk_newest_first(key, read, time_of):
             records: dict[str, list[dict[str, Any]]] = {"posts": [], "post_metrics": [], "comments": []}
-            done = False
-            for child in data["children"]:
+            for child in children:
+                item = child["data"]
                 try:
-                    item = child["data"]
-                    created = parse_time(item["created_utc"])
-                except (KeyError, TypeError, ValueError) as exc:
-                    raise self.malformed(what, f"bad child: {exc}") from None
-                if created < start:
-                    done = True
-                    break
-                self.see(walk, created)
-                try:
-                    self._add(records, child.get("kind"), item, created)
+                    self._add(records, child.get("kind"), item, parse_time(item["created_utc"]))
                 except (KeyError, TypeError, ValueError) as exc:
                     raise self.malformed(what, f"bad {child.get('kind')} {item.get('name')}: {exc}") from None
-            walk["next"] = None if done else data.get("after")
-            if not walk["next"]:
-                self.end_walk(key)
             yield self.page(records)
-            if not walk["next"]:
-                return
 
     def _is_brand(self, author: Any) -> bool:
         return bool(self.own_id) and str(author).lower() == str(self.own_id).lower()
@@ -155,27 +151,24 @@ class RedditConnector(LiveConnector):
         if kind == "t3":
             if self._is_brand(author):
                 records["posts"].append(
-                    {
-                        "platform": "reddit",
-                        "post_id": item["name"],
-                        "account_id": self.account_id,
-                        "published_at": iso(created),
-                        "message": text_or_none(item.get("title")),
-                        "content_type": "self" if item.get("is_self") else "link",
-                        "permalink": f"https://www.reddit.com{item.get('permalink', '')}",
-                    }
+                    make_post(
+                        "reddit",
+                        post_id=item["name"],
+                        account_id=self.account_id,
+                        published_at=created,
+                        message=item.get("title"),
+                        content_type="self" if item.get("is_self") else "link",
+                        permalink=f"https://www.reddit.com{item.get('permalink', '')}",
+                    )
                 )
                 records["post_metrics"].append(
-                    {
-                        "platform": "reddit",
-                        "post_id": item["name"],
-                        "captured_at": iso(self.now),
-                        "impressions": None,
-                        "reach": None,
-                        "reactions": text_or_none(item.get("score")),
-                        "comments": text_or_none(item.get("num_comments")),
-                        "shares": None,
-                    }
+                    make_post_metrics(
+                        "reddit",
+                        post_id=item["name"],
+                        captured_at=self.now,
+                        reactions=item.get("score"),
+                        comments=item.get("num_comments"),
+                    )
                 )
                 return
             text = "\n\n".join(t for t in (item.get("title"), item.get("selftext")) if t)

@@ -19,7 +19,7 @@ from typing import Any
 
 import duckdb
 
-from connectors.base import Page, SourceError
+from connectors.base import Connector, Page, SourceError
 from connectors.http_client import MalformedResponse, mask_secrets
 from connectors.sources import build_connector, selected_sources
 from tertulia import warehouse
@@ -27,15 +27,7 @@ from tertulia.config import Config
 from tertulia.contract import ENTITIES
 from tertulia.progress import progress
 from tertulia.raw_schema import ensure_raw_tables
-
-STATE_DDL = """
-create table if not exists tertulia.connector_state (
-    source varchar primary key,
-    cursor json,
-    updated_at timestamp,
-    last_error varchar
-)
-"""
+from tertulia.schema import ensure_state
 
 COUNTS = ("inserted", "updated", "unchanged", "quarantined")
 
@@ -68,8 +60,7 @@ class SourceReport:
 
 
 def ensure_state_table(con: duckdb.DuckDBPyConnection) -> None:
-    con.execute("create schema if not exists tertulia")
-    con.execute(STATE_DDL)
+    ensure_state(con, "connector_state")
 
 
 def load_cursor(con: duckdb.DuckDBPyConnection, source: str) -> dict[str, Any] | None:
@@ -189,7 +180,7 @@ def run_source(
     now = now or dt.datetime.now(dt.UTC)
     ensure_state_table(con)
     batch_id = f"{name}-{_naive(now):%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:8]}"
-    connector = None
+    connector: Connector | None = None
     stack = contextlib.ExitStack()
     try:
         connector = build_connector(config, name, since=since, now=now, sleep=sleep, **connector_kwargs)
@@ -205,8 +196,8 @@ def run_source(
                 total = report.landed.setdefault(entity, dict.fromkeys(COUNTS, 0))
                 for k, v in counts.items():
                     total[k] += v
-            if connector.client.stop_reason:
-                report.status, report.message = "stopped", connector.client.stop_reason
+            if connector.stop_reason:
+                report.status, report.message = "stopped", connector.stop_reason
                 break
             if report.pages >= source.max_pages_per_run:
                 report.status = "partial"
@@ -216,9 +207,8 @@ def run_source(
                 )
                 break
     except SourceError as exc:
-        secrets = connector.client.secrets if connector else ()
         report.status = "stopped" if exc.retryable else "failed"
-        report.message = mask_secrets(str(exc), secrets)
+        report.message = connector.masked(str(exc)) if connector else mask_secrets(str(exc), ())
         if report.pages and exc.retryable:
             report.message += f" ({report.pages} page(s) landed before it.)"
         record_error(con, name, report.message, now)
@@ -226,9 +216,8 @@ def run_source(
         stack.close()
         if connector is not None:
             report.notes.extend(connector.notes)
-            report.requests = connector.client.requests_made
-            report.waits = list(connector.client.waits)
-            connector.client.close()
+            report.requests, report.waits = connector.usage()
+            connector.close()
     return report
 
 

@@ -35,8 +35,9 @@ import httpx
 
 from connectors.base import Page
 from connectors.http_client import Decision, HttpClient
-from connectors.live import LiveConnector, iso, text_or_none
+from connectors.live import LiveConnector
 from connectors.live import comment as make_comment
+from connectors.live import post as make_post
 
 PAGE_SIZE = 100
 # The conversation each recent message belongs to, kept in the cursor so a reply in a later run still
@@ -103,15 +104,15 @@ class TelegramConnector(LiveConnector):
         mid = f"{chat}:{m['message_id']}"
         created = _when(m["date"])
         if m.get("is_automatic_forward"):
-            post = {
-                "platform": "telegram",
-                "post_id": mid,
-                "account_id": self.account_id,
-                "published_at": iso(created),
-                "message": text_or_none(m.get("text") or m.get("caption")),
-                "content_type": "channel_post",
-                "permalink": None,
-            }
+            post = make_post(
+                "telegram",
+                post_id=mid,
+                account_id=self.account_id,
+                published_at=created,
+                message=m.get("text") or m.get("caption"),
+                content_type="channel_post",
+                permalink=None,
+            )
             roots[mid] = "post"
             return None, post
         reply = m.get("reply_to_message") or {}

@@ -11,6 +11,7 @@ run resumes from its cursor), it is not retried.
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -18,8 +19,12 @@ import httpx
 
 from connectors.base import Page, SourceError
 from connectors.http_client import Decision, HttpClient, retry_after
-from connectors.live import LiveConnector, iso, parse_time, text_or_none
+from connectors.live import Listing, LiveConnector, parse_time
+from connectors.live import account as make_account
+from connectors.live import account_metrics as make_account_metrics
 from connectors.live import comment as make_comment
+from connectors.live import post as make_post
+from connectors.live import post_metrics as make_post_metrics
 
 
 def _reason(body: Any) -> str:
@@ -108,59 +113,48 @@ class YouTubeConnector(LiveConnector):
             snippet = ch.get("snippet") or {}
         except (KeyError, TypeError) as exc:
             raise self.malformed("channels.list", f"missing {exc}") from None
-        account = {
-            "platform": "youtube",
-            "account_id": self.account_id,
-            "handle": text_or_none(snippet.get("customUrl")),
-            "name": text_or_none(snippet.get("title")),
-        }
-        metrics = {
-            "platform": "youtube",
-            "account_id": self.account_id,
-            "date": self.now.date().isoformat(),
-            "followers": text_or_none(stats.get("subscriberCount")),
-            "impressions": None,
-            "reach": None,
-        }
+        account = make_account(
+            "youtube", account_id=self.account_id, handle=snippet.get("customUrl"), name=snippet.get("title")
+        )
+        metrics = make_account_metrics(
+            "youtube",
+            account_id=self.account_id,
+            date=self.now.date().isoformat(),
+            followers=stats.get("subscriberCount"),
+        )
         return self.page({"accounts": [account], "account_metrics": [metrics]})
 
+    def _page(self, resource: str, params: dict[str, Any], token: str | None) -> Listing:
+        """One page of a `*.list` call, newest first; `nextPageToken` is the next, older one."""
+        if token:
+            params["pageToken"] = token
+        what = f"{resource}.list page {token or 1}"
+        body, _ = self.client.get_json(resource, params, what=what)
+        items = (body or {}).get("items")
+        if not isinstance(items, list):
+            raise self.malformed(what, "no `items` list")
+        return Listing(items, body.get("nextPageToken"), what)
+
     def _videos(self, channel_id: str) -> Iterator[Page]:
-        walk = self.begin_walk("videos")
-        start = parse_time(walk["start"])
         uploads = self.stream("channel")["uploads"]
-        while True:
+
+        def read(token: str | None) -> Listing:
             params = {"part": "contentDetails,snippet", "playlistId": uploads, "maxResults": 50}
-            if walk["next"]:
-                params["pageToken"] = walk["next"]
-            body, _ = self.client.get_json(
-                "playlistItems", params, what=f"playlistItems.list page {walk['next'] or 1}"
-            )
-            items = (body or {}).get("items")
-            if not isinstance(items, list):
-                raise self.malformed(f"playlistItems.list page {walk['next'] or 1}", "no `items` list")
-            ids, done = [], False
-            for it in items:
-                try:
-                    published = parse_time(
-                        it["contentDetails"].get("videoPublishedAt") or it["snippet"]["publishedAt"]
-                    )
-                    vid = it["contentDetails"]["videoId"]
-                except (KeyError, TypeError, ValueError) as exc:
-                    raise self.malformed(
-                        f"playlistItems.list page {walk['next'] or 1}", f"bad item: {exc}"
-                    ) from None
-                if published < start:
-                    done = True
-                    break
-                self.see(walk, published)
-                ids.append(vid)
+            return self._page("playlistItems", params, token)
+
+        def time_of(it: Any, what: str) -> dt.datetime:
+            try:
+                it["contentDetails"]["videoId"]
+                return parse_time(
+                    it["contentDetails"].get("videoPublishedAt") or it["snippet"]["publishedAt"]
+                )
+            except (KeyError, TypeError, ValueError) as exc:
+                raise self.malformed(what, f"bad item: {exc}") from None
+
+        for items, _walk, _what in self.walk_newest_first("videos", read, time_of):
+            ids = [it["contentDetails"]["videoId"] for it in items]
             posts, metrics = self._video_details(ids) if ids else ([], [])
-            walk["next"] = None if done else body.get("nextPageToken")
-            if not walk["next"]:
-                self.end_walk("videos")
             yield self.page({"posts": posts, "post_metrics": metrics})
-            if not walk["next"]:
-                return
 
     def _video_details(self, ids: list[str]) -> tuple[list[dict], list[dict]]:
         body, _ = self.client.get_json(
@@ -174,30 +168,27 @@ class YouTubeConnector(LiveConnector):
             try:
                 sn, st = v["snippet"], v.get("statistics") or {}
                 posts.append(
-                    {
-                        "platform": "youtube",
-                        "post_id": v["id"],
-                        "account_id": self.account_id,
-                        "published_at": iso(parse_time(sn["publishedAt"])),
-                        "message": text_or_none(sn.get("title")),
-                        "content_type": "video",
-                        "permalink": f"https://www.youtube.com/watch?v={v['id']}",
-                    }
+                    make_post(
+                        "youtube",
+                        post_id=v["id"],
+                        account_id=self.account_id,
+                        published_at=parse_time(sn["publishedAt"]),
+                        message=sn.get("title"),
+                        content_type="video",
+                        permalink=f"https://www.youtube.com/watch?v={v['id']}",
+                    )
                 )
             except (KeyError, TypeError, ValueError) as exc:
                 raise self.malformed("videos.list", f"bad video: {exc}") from None
             metrics.append(
-                {
-                    "platform": "youtube",
-                    "post_id": v["id"],
-                    "captured_at": iso(self.now),
-                    "impressions": None,
-                    "reach": None,
-                    "reactions": text_or_none(st.get("likeCount")),
-                    "comments": text_or_none(st.get("commentCount")),
-                    "shares": None,
-                    "video_views": text_or_none(st.get("viewCount")),
-                }
+                make_post_metrics(
+                    "youtube",
+                    post_id=v["id"],
+                    captured_at=self.now,
+                    reactions=st.get("likeCount"),
+                    comments=st.get("commentCount"),
+                    video_views=st.get("viewCount"),
+                )
             )
         return posts, metrics
 
@@ -220,9 +211,7 @@ class YouTubeConnector(LiveConnector):
         )
 
     def _threads(self, channel_id: str) -> Iterator[Page]:
-        walk = self.begin_walk("comments")
-        start = parse_time(walk["start"])
-        while True:
+        def read(token: str | None) -> Listing:
             params = {
                 "part": "snippet,replies",
                 "allThreadsRelatedToChannelId": channel_id,
@@ -230,22 +219,19 @@ class YouTubeConnector(LiveConnector):
                 "maxResults": 100,
                 "textFormat": "plainText",
             }
-            if walk["next"]:
-                params["pageToken"] = walk["next"]
-            what = f"commentThreads.list page {walk['next'] or 1}"
-            body, _ = self.client.get_json("commentThreads", params, what=what)
-            items = (body or {}).get("items")
-            if not isinstance(items, list):
-                raise self.malformed(what, "no `items` list")
-            rows, done = [], False
-            for th in items:
+            return self._page("commentThreads", params, token)
+
+        def time_of(th: Any, what: str) -> dt.datetime:
+            try:
+                return parse_time(th["snippet"]["topLevelComment"]["snippet"]["publishedAt"])
+            except (KeyError, TypeError, ValueError) as exc:
+                raise self.malformed(what, f"bad comment thread: {exc}") from None
+
+        for threads, _walk, what in self.walk_newest_first("comments", read, time_of):
+            rows = []
+            for th in threads:
                 try:
                     top = th["snippet"]["topLevelComment"]
-                    published = parse_time(top["snippet"]["publishedAt"])
-                    if published < start:
-                        done = True
-                        break
-                    self.see(walk, published)
                     video = th["snippet"].get("videoId")
                     rows.append(self._comment(top, parent=None, thread=top["id"], video=video))
                     replies = (th.get("replies") or {}).get("comments") or []
@@ -256,12 +242,7 @@ class YouTubeConnector(LiveConnector):
                     ]
                 except (KeyError, TypeError, ValueError) as exc:
                     raise self.malformed(what, f"bad comment thread: {exc}") from None
-            walk["next"] = None if done else body.get("nextPageToken")
-            if not walk["next"]:
-                self.end_walk("comments")
             yield self.page({"comments": rows})
-            if not walk["next"]:
-                return
 
     def _all_replies(self, parent_id: str) -> list[dict[str, Any]]:
         out: list[dict[str, Any]] = []

@@ -17,8 +17,11 @@ import re
 from collections.abc import Sequence
 from functools import cache
 
+from tertulia.vocabulary import LANGUAGES
+
 UNDETERMINED = "und"
-SUPPORTED = ("es", "en", "pt", "fr", "it", "de")
+# The one list (core vocabulary): community.yml names languages from it, checked on load.
+SUPPORTED = LANGUAGES
 PRIOR = 3.0
 # Fewer letters than this carry no language ("ok", "👍", "jaja"): 'und'.
 MIN_LETTERS = 3

@@ -25,6 +25,7 @@ from enrichment.terms import TERMS_VERSION, extract_terms, terms_table
 from tertulia.config import Config
 from tertulia.progress import progress
 from tertulia.raw_schema import ensure_raw_tables
+from tertulia.schema import ensure_state
 
 log = logging.getLogger(__name__)
 
@@ -42,24 +43,6 @@ left join raw.comment_enrichment as e
     on e.platform = c.platform and e.comment_id = c.comment_id
 where (e.comment_id is null or e.content_hash <> md5(coalesce(c.message, '')))
   and ($since is null or c._loaded_at is null or c._loaded_at >= $since)
-"""
-
-# How far into raw.comments the last complete run read (the latest `_loaded_at` it saw).
-WATERMARK_DDL = """
-create table if not exists tertulia.enrichment_watermark (
-    id integer primary key,
-    loaded_through timestamp,
-    updated_at timestamp not null
-)
-"""
-
-# Which tokenisation rules wrote raw.comment_terms (enrichment.terms.TERMS_VERSION).
-TERMS_STATE_DDL = """
-create table if not exists tertulia.terms_state (
-    id integer primary key,
-    version varchar not null,
-    updated_at timestamp not null
-)
 """
 
 _SCHEMA = pa.schema(
@@ -151,7 +134,7 @@ join _pair_terms as t
 
 def _retokenise_if_stale(con: duckdb.DuckDBPyConnection, now: dt.datetime, batch_size: int) -> None:
     """Rewrite raw.comment_terms for every scored comment when it was written by other rules (or never)."""
-    con.execute(TERMS_STATE_DDL)
+    ensure_state(con, "terms_state")
     rows = con.execute("select version from tertulia.terms_state where id = 1").fetchall()
     if rows and rows[0][0] == TERMS_VERSION:
         return
@@ -210,8 +193,7 @@ def enrich_new_comments(
 ) -> int:
     """Enrich every comment without a current enrichment row; returns how many were scored."""
     ensure_raw_tables(con)
-    con.execute("create schema if not exists tertulia")
-    con.execute(WATERMARK_DDL)
+    ensure_state(con, "enrichment_watermark")
     annotator = annotator or annotator_for(config)
     now = now or dt.datetime.now(dt.UTC).replace(tzinfo=None)
     _retokenise_if_stale(con, now, batch_size)

@@ -1,16 +1,60 @@
 """What a run shows in the Prefect UI: one artifact per thing a person wants to see.
 
 Each function turns a step's report (or mart rows) into an artifact. Mart rows are read by
-tertulia.run_views.read_views while the run still holds the writer lock: these functions never open
+`read_views` while the run still holds the writer lock: the publishing functions never open
 the warehouse, because once a run lets go of the lock the next run may be writing it (DuckDB then
 refuses any other process, readers too).
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
 from prefect.artifacts import create_markdown_artifact, create_table_artifact
 
-from tertulia import run_views
+from tertulia import run_views, summary
+from tertulia.config import Config
+from tertulia.summary import RunReport
+
+if TYPE_CHECKING:
+    from alerts.delivery import DeliveryReport
+    from connectors.files import ImportReport
+    from connectors.runner import SourceReport
+    from quality.gates import QualityReport
+
+
+@dataclass
+class RunViews:
+    """What a run's artifacts show, read while the run holds the writer lock; None: not asked for."""
+
+    marts: list[dict[str, Any]] | None = None
+    sla: list[dict[str, Any]] | None = None
+    crisis: str | None = None
+    summary: str | None = None  # markdown, for the run-summary artifact
+    summary_text: str | None = None  # the same, as `tertulia run` prints it
+
+
+def read_views(
+    config: Config,
+    *,
+    marts: bool = False,
+    sla: bool = False,
+    crisis: bool = False,
+    summary_of: RunReport | None = None,
+) -> RunViews:
+    """Read everything the run's artifacts need now; the caller must still hold the writer lock."""
+    views = RunViews()
+    if marts:
+        views.marts = run_views.mart_row_counts(config)
+    if sla:
+        views.sla = run_views.sla_attention_rows(config)
+    if crisis:
+        views.crisis = run_views.crisis_markdown(config)
+    if summary_of is not None:
+        views.summary = summary.render_markdown(config, summary_of)
+        views.summary_text = summary.render_text(config, summary_of)
+    return views
 
 
 def _cells(rows: list[dict]) -> list[dict]:
@@ -26,13 +70,13 @@ def _key(name: str) -> str:
     return name.replace("_", "-").lower()
 
 
-def publish_import(report) -> None:
+def publish_import(report: ImportReport | None) -> None:
     rows = run_views.import_rows(report)
     if rows:
         create_table_artifact(
             key=_key("rows-landed"), table=_cells(rows), description="Rows landed per source and entity"
         )
-    errors = getattr(report, "errors", None) or []
+    errors = report.errors if report else []
     if errors:
         create_markdown_artifact(
             key=_key("import-problems"),
@@ -41,7 +85,7 @@ def publish_import(report) -> None:
         )
 
 
-def publish_sources(reports: dict) -> None:
+def publish_sources(reports: dict[str, SourceReport]) -> None:
     rows = [
         {
             "source": name,
@@ -86,7 +130,7 @@ def publish_crisis(markdown: str | None) -> None:
     )
 
 
-def publish_views(views: run_views.RunViews) -> None:
+def publish_views(views: RunViews) -> None:
     publish_marts(views.marts)
     publish_sla(views.sla)
     publish_crisis(views.crisis)
@@ -94,19 +138,19 @@ def publish_views(views: run_views.RunViews) -> None:
         create_markdown_artifact(key="run-summary", markdown=views.summary, description="What this run found")
 
 
-def publish_quality(report) -> None:
+def publish_quality(report: QualityReport | None) -> None:
     if report is None:
         return
-    text = report.render() if hasattr(report, "render") else str(report)
+    text = report.render()
     create_markdown_artifact(
         key="data-quality", markdown=f"```\n{text}\n```", description="Data-quality gates"
     )
 
 
-def publish_alerts(report) -> None:
+def publish_alerts(report: DeliveryReport | None) -> None:
     if report is None:
         return
-    text = report.render() if hasattr(report, "render") else str(report)
+    text = report.render()
     create_markdown_artifact(
         key="alerts-sent", markdown=f"```\n{text}\n```", description="Alerts sent, held or failed"
     )

@@ -7,12 +7,21 @@ overlap, whichever work pool or worker runs them (the work pool's concurrency li
 from __future__ import annotations
 
 import datetime as dt
-from pathlib import Path
 
-from prefect import flow, get_run_logger, task
+from prefect import flow, get_run_logger
 
 from flows import artifacts, failure_alerts
-from tertulia import pipeline, run_views, warehouse
+from flows.tasks import (
+    build,
+    check_quality,
+    enrich,
+    holds_in_force,
+    import_files,
+    prepare,
+    publish,
+    send_alerts,
+)
+from tertulia import pipeline, warehouse
 from tertulia.config import load_config
 
 # Models the watches rebuild: the SLA mart and its daily aggregate; the crisis marts. `+` takes their
@@ -29,41 +38,6 @@ def _lock(config, holder: str):
     return warehouse.writer_lock(config.warehouse_path, holder=holder, logger=get_run_logger())
 
 
-@task(name="Prepare warehouse and configuration")
-def prepare(config):
-    pipeline.prepare_warehouse(config)
-
-
-@task(name="Import file drops", retries=2, retry_delay_seconds=30)
-def import_files(config, bundle_dir):
-    return pipeline.import_files(config, Path(bundle_dir) if bundle_dir else None)
-
-
-@task(name="Enrich new comments")
-def enrich(config):
-    return pipeline.enrich(config)
-
-
-@task(name="Rebuild models")
-def rebuild(config, select, as_of, run_tests):
-    return pipeline.build(config, select=select, as_of=as_of, run_tests=run_tests)
-
-
-@task(name="Check data quality")
-def check_quality(config, now):
-    return pipeline.check_quality(config, now=now)
-
-
-@task(name="Send alerts", retries=3, retry_delay_seconds=30)
-def send_alerts(config, now, dry_run, held_kinds=frozenset()):
-    return pipeline.evaluate_and_send_alerts(config, now=now, dry_run=dry_run, held_kinds=held_kinds)
-
-
-@task(name="Publish marts for BI tools")
-def publish(config):
-    return pipeline.publish(config)
-
-
 @flow(name="file_drop_import", log_prints=True, **failure_alerts.HOOKS)
 def file_drop_import(config_path: str = "community.yml", bundle_dir: str | None = None):
     """Land whatever file exports were dropped in the bundle folder (safe to repeat)."""
@@ -73,11 +47,6 @@ def file_drop_import(config_path: str = "community.yml", bundle_dir: str | None 
         report = import_files(config, bundle_dir)
     artifacts.publish_import(report)
     return report
-
-
-@task(name="Read quality holds in force")
-def holds_in_force(config):
-    return pipeline.held_kinds_in_force(config)
 
 
 def _watch(config_path: str, models: str, dry_run: bool, as_of: str | None, holder: str, **views):
@@ -92,10 +61,10 @@ def _watch(config_path: str, models: str, dry_run: bool, as_of: str | None, hold
     with _lock(config, holder):
         prepare(config)
         enrich(config)
-        rebuild(config, models, pinned, False)
+        build(config, models, pinned, False)
         held = holds_in_force(config)
         report = send_alerts(config, now, dry_run, held)
-        seen = run_views.read_views(config, **views)
+        seen = artifacts.read_views(config, **views)
     return seen, report
 
 
@@ -126,12 +95,12 @@ def nightly_build(config_path: str = "community.yml", dry_run: bool = False, as_
     with _lock(config, "nightly_build"):
         prepare(config)
         enrich(config)
-        rebuild(config, None, pinned, True)
+        build(config, None, pinned, True)
         quality = check_quality(config, now)
-        held = frozenset(getattr(quality, "held_kinds", ()) or ())
+        held = frozenset(quality.held_kinds)
         report = send_alerts(config, now, dry_run, held)
         publish(config)
-        views = run_views.read_views(config, marts=True)
+        views = artifacts.read_views(config, marts=True)
     artifacts.publish_views(views)
     artifacts.publish_quality(quality)
     artifacts.publish_alerts(report)

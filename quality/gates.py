@@ -30,17 +30,16 @@ from quality import frames, results
 from quality.page import render_quality_page
 from quality.results import Result, short
 from quality.suites import (
-    KIND_NAMES,
     MART_SPECS,
     Check,
     Suite,
     future_limit,
     mart_suite,
-    ordered_kinds,
     raw_suite,
 )
 from tertulia.config import Config
 from tertulia.contract import ENTITIES
+from tertulia.vocabulary import KIND_NAMES, ordered_kinds
 
 log = logging.getLogger(__name__)
 

@@ -13,33 +13,12 @@ from typing import Any
 
 import duckdb
 
+from tertulia.schema import ensure_state
+
 MAX_OBSERVED = 300
 MAX_DETAILS = 2000
 MAX_EXAMPLES = 5
 MAX_EXAMPLE_CHARS = 40
-
-DDL = (
-    """
-    create table if not exists tertulia.dq_results (
-        run_id varchar not null,     -- one id per quality run
-        run_at timestamp not null,   -- the run's evaluation instant (UTC; tests and the demo pin it)
-        checked_at timestamp not null, -- wall-clock time the run wrote its results (UTC)
-        suite varchar not null,      -- schema.table checked, e.g. marts.fct_sla_events
-        expectation varchar not null, -- what was expected, in words
-        "column" varchar,
-        success boolean,             -- null: not evaluated (table or column absent, see observed)
-        observed varchar,
-        details varchar              -- JSON: GX expectation type, counts, a few example values
-    )
-    """,
-    """
-    create table if not exists tertulia.dq_watermarks (
-        suite varchar primary key,
-        checked_through timestamp not null, -- newest raw _loaded_at already checked
-        updated_at timestamp not null
-    )
-    """,
-)
 
 
 @dataclass(frozen=True)
@@ -53,9 +32,7 @@ class Result:
 
 
 def ensure_tables(con: duckdb.DuckDBPyConnection) -> None:
-    con.execute("create schema if not exists tertulia")
-    for ddl in DDL:
-        con.execute(ddl)
+    ensure_state(con, "dq_results", "dq_watermarks")
 
 
 def short(value: Any) -> str:
@@ -128,11 +105,11 @@ def latest_run(con: duckdb.DuckDBPyConnection) -> tuple[str, dt.datetime] | None
 def holds_in_force(con: duckdb.DuckDBPyConnection) -> frozenset[str]:
     """Alert kinds held back by the most recent quality run: those of the marts it found failing.
 
-    The same rule as the gate itself (quality.suites.HELD_KINDS_BY_MART on a failed mart suite), read
+    The same rule as the gate itself (tertulia.vocabulary.HELD_KINDS_BY_MART on a failed mart suite), read
     back from `tertulia.dq_results`, so a run that checks nothing itself (the watches) keeps the holds
     the nightly run applied until a later quality run passes.
     """
-    from quality.suites import HELD_KINDS_BY_MART
+    from tertulia.vocabulary import HELD_KINDS_BY_MART
 
     try:
         latest = latest_run(con)

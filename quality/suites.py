@@ -17,38 +17,8 @@ import datetime as dt
 from dataclasses import dataclass, field
 from typing import Any
 
-from connectors.landing import FUTURE_ALLOWED  # planned posts are in the future by design
 from tertulia.contract import DATE, INTEGER, TIMESTAMP, Entity
-
-# Alert kinds computed from each mart: a failed gate on the mart holds them back for the run.
-# Alert kinds computed from each mart (alerts/sla_rules, crisis_rules, digest read them): a failed gate on
-# the mart holds those kinds back for the run. fct_post_performance feeds BI only.
-HELD_KINDS_BY_MART: dict[str, frozenset[str]] = {
-    "fct_sla_events": frozenset({"sla", "digest"}),
-    "fct_crisis_signals": frozenset({"crisis"}),
-    "fct_crisis_incidents": frozenset({"crisis"}),
-    "fct_engagement_daily": frozenset({"digest"}),
-    "dim_members": frozenset({"digest"}),
-    # The digest shows one line of it: a failed trends gate holds the trend alerts, not the whole digest.
-    "fct_trending_terms": frozenset({"trend"}),
-}
-
-
-def ordered_kinds(kinds: frozenset[str] | set[str]) -> list[str]:
-    """Alert kinds in the order people rank them: crisis, SLA, trend, digest."""
-    order = ("crisis", "sla", "trend", "digest", "data_quality", "pipeline")
-    return sorted(kinds, key=lambda k: (order.index(k) if k in order else len(order), k))
-
-
-# What people call the alert kinds, for messages.
-KIND_NAMES = {
-    "sla": "SLA alerts",
-    "crisis": "Crisis alerts",
-    "digest": "Digest",
-    "data_quality": "Data alerts",
-    "trend": "Trend alerts",
-    "pipeline": "Pipeline alerts",
-}
+from tertulia.vocabulary import HELD_KINDS_BY_MART
 
 NUMERIC_TYPES = [
     "int8", "int16", "int32", "int64", "uint8", "uint16", "uint32", "uint64", "float32", "float64",
@@ -173,7 +143,7 @@ def raw_suite(entity: Entity, present: set[str], *, now: dt.datetime, tolerance_
             suite.checks.append(non_negative(c.name, f"{c.name} non-negative"))
         elif c.kind == TIMESTAMP:
             suite.checks.append(null_column(c.name + UNPARSED, f"{c.name} parses as a timestamp", c.name))
-            if (entity.name, c.name) not in FUTURE_ALLOWED:
+            if not c.future_allowed:
                 label = f"{c.name} not in the future (> {_ahead(tolerance_minutes)} ahead)"
                 suite.checks.append(between(c.name, label, max_value=limit))
         elif c.kind == DATE:

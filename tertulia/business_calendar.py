@@ -19,6 +19,7 @@ import duckdb
 import pandas as pd
 
 from tertulia.config import WEEKDAYS, BusinessHours, Config, Quality
+from tertulia.schema import ensure_state, replace_config_table
 
 # How far around the data the calendar is generated: a week before the earliest comment (a comment's
 # local time may sit a day off its UTC date) to a year ahead (deadlines of items arriving today).
@@ -174,11 +175,7 @@ def _earliest_comment_date(con: duckdb.DuckDBPyConnection, floor: dt.date) -> dt
 
     if not table_exists(con, "raw", "comments"):
         return None  # no raw schema yet
-    con.execute("create schema if not exists tertulia")
-    con.execute(
-        "create table if not exists tertulia.calendar_bounds "
-        "(id integer primary key, earliest_comment_date date, scanned_through timestamp)"
-    )
+    ensure_state(con, "calendar_bounds")
     stored = con.execute(
         "select earliest_comment_date, scanned_through from tertulia.calendar_bounds where id = 1"
     ).fetchall()
@@ -212,7 +209,6 @@ def write_business_intervals(
     con: duckdb.DuckDBPyConnection, config: Config, *, today: dt.date | None = None
 ) -> int:
     """Write config.business_intervals (one row per opening span) and return how many spans."""
-    from tertulia.sla_policies import replace_typed_table
 
     today = today or dt.datetime.now(dt.UTC).date()
     start, end = calendar_range(con, today, config.quality.earliest_timestamp)
@@ -228,7 +224,7 @@ def write_business_intervals(
         [(iv.local_date, iv.open_at, iv.close_at) for iv in cal.intervals],
         columns=["local_date", "open_at", "close_at"],
     )
-    replace_typed_table(
+    replace_config_table(
         con,
         "business_intervals",
         [("local_date", "date"), ("open_at", "timestamp"), ("close_at", "timestamp")],

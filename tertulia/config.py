@@ -2,8 +2,8 @@
 
 Every section is a pydantic model with `extra="forbid"`, so a misspelt key is an error naming the key
 instead of a silently ignored setting. Keys of maps are checked too, each against the one list that
-defines it: alert kinds and severities (alerts.model), channels and platforms (tertulia.contract),
-languages (enrichment.language), a live source's settings (its connector's declaration), and goals and
+defines it: alert kinds, severities and languages (tertulia.vocabulary), channels and platforms
+(tertulia.contract), a live source's settings (its connector's declaration), and goals and
 SLA policies may only name accounts listed under `accounts:`. Each message names the key path, the
 line in the file and the nearest valid key.
 """
@@ -32,10 +32,9 @@ from pydantic import (
     model_validator,
 )
 
-from alerts.model import ALERT_KINDS, SEVERITIES, Severity
-from enrichment.language import SUPPORTED as LANGUAGES
 from tertulia.config_yaml import KeyPath, YamlRefused, line_of, read_yaml
 from tertulia.contract import CHANNELS, PLATFORMS
+from tertulia.vocabulary import ALERT_KINDS, LANGUAGES, SEVERITIES, Severity
 
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 _HOURS = re.compile(r"^([01]\d|2[0-4]):([0-5]\d)-([01]\d|2[0-4]):([0-5]\d)$")

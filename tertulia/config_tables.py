@@ -9,18 +9,19 @@ from __future__ import annotations
 import duckdb
 import pandas as pd
 
+from tertulia.business_calendar import write_business_intervals
 from tertulia.config import Config
+from tertulia.engagement_config import write_goals, write_member_levels
+from tertulia.schema import replace_config_table
+from tertulia.sla_policies import write_sla_policies
 
-
-def write_table(con: duckdb.DuckDBPyConnection, name: str, frame: pd.DataFrame) -> None:
-    """Replace config.<name> with `frame` in one statement (readers see old or new, never half)."""
-    con.execute("create schema if not exists config")
-    con.register("_frame", frame)
-    try:
-        # `name` is one of our own table names, never user input.
-        con.execute(f"create or replace table config.{name} as select * from _frame")  # noqa: S608
-    finally:
-        con.unregister("_frame")
+BRAND_ACCOUNT_COLUMNS = [
+    ("platform", "varchar"),
+    ("account_id", "varchar"),
+    ("handle", "varchar"),
+    ("account_name", "varchar"),
+    ("owner_member_id", "varchar"),
+]
 
 
 def write_brand_accounts(con: duckdb.DuckDBPyConnection, config: Config) -> None:
@@ -35,16 +36,12 @@ def write_brand_accounts(con: duckdb.DuckDBPyConnection, config: Config) -> None
             }
             for a in config.accounts
         ],
-        columns=["platform", "account_id", "handle", "account_name", "owner_member_id"],
-    ).astype("object")
-    write_table(con, "brand_accounts", frame)
+        columns=[c for c, _ in BRAND_ACCOUNT_COLUMNS],
+    )
+    replace_config_table(con, "brand_accounts", BRAND_ACCOUNT_COLUMNS, frame)
 
 
 def sync_config_tables(con: duckdb.DuckDBPyConnection, config: Config) -> None:
-    from tertulia.business_calendar import write_business_intervals
-    from tertulia.engagement_config import write_goals, write_member_levels  # imports write_table from here
-    from tertulia.sla_policies import write_sla_policies
-
     writers = [
         write_brand_accounts,
         write_goals,

@@ -11,10 +11,27 @@ import duckdb
 import pandas as pd
 
 from tertulia.config import Config
-from tertulia.config_tables import write_table
+from tertulia.schema import replace_config_table
 
-GOAL_COLUMNS = ["goal_id", "goal_name", "metric", "target", "period", "direction", "platform", "account_id"]
-LEVEL_COLUMNS = ["love_window_days", "participant_min", "fan_min", "ambassador_min", "churn_risk_days"]
+# Typed explicitly: an empty goal list must still give dbt the columns it selects.
+GOAL_COLUMNS = [
+    ("goal_id", "integer"),
+    ("goal_name", "varchar"),
+    ("metric", "varchar"),
+    ("target", "double"),
+    ("period", "varchar"),
+    ("direction", "varchar"),
+    ("platform", "varchar"),
+    ("account_id", "varchar"),
+]
+LEVEL_COLUMNS = [
+    ("love_window_days", "bigint"),
+    ("participant_min", "double"),
+    ("fan_min", "double"),
+    ("ambassador_min", "double"),
+    ("churn_risk_days", "bigint"),
+]
+WEIGHT_COLUMNS = [("channel", "varchar"), ("weight", "double")]
 
 
 def write_goals(con: duckdb.DuckDBPyConnection, config: Config) -> None:
@@ -31,19 +48,8 @@ def write_goals(con: duckdb.DuckDBPyConnection, config: Config) -> None:
         }
         for i, g in enumerate(config.goals, start=1)
     ]
-    frame = pd.DataFrame(rows, columns=GOAL_COLUMNS)
-    # Typed explicitly: an empty goal list must still give dbt the columns it selects.
-    frame = frame.astype({"goal_id": "int64", "target": "float64"})
-    for col in ("goal_name", "metric", "period", "direction", "platform", "account_id"):
-        frame[col] = frame[col].astype("object")
-    write_table(con, "goals", frame)
-    con.execute(
-        "create or replace table config.goals as select cast(goal_id as integer) as goal_id, "
-        "cast(goal_name as varchar) as goal_name, cast(metric as varchar) as metric, "
-        "cast(target as double) as target, cast(period as varchar) as period, "
-        "cast(direction as varchar) as direction, cast(platform as varchar) as platform, "
-        "cast(account_id as varchar) as account_id from config.goals"
-    )
+    frame = pd.DataFrame(rows, columns=[c for c, _ in GOAL_COLUMNS])
+    replace_config_table(con, "goals", GOAL_COLUMNS, frame)
 
 
 def write_member_levels(con: duckdb.DuckDBPyConnection, config: Config) -> None:
@@ -58,17 +64,11 @@ def write_member_levels(con: duckdb.DuckDBPyConnection, config: Config) -> None:
                 "churn_risk_days": lv.churn_risk_days,
             }
         ],
-        columns=LEVEL_COLUMNS,
+        columns=[c for c, _ in LEVEL_COLUMNS],
     )
-    write_table(con, "member_levels", levels)
+    replace_config_table(con, "member_levels", LEVEL_COLUMNS, levels)
     weights = pd.DataFrame(
         [{"channel": ch, "weight": float(w)} for ch, w in sorted(lv.weights.items())],
-        columns=["channel", "weight"],
+        columns=[c for c, _ in WEIGHT_COLUMNS],
     )
-    weights = weights.astype({"channel": "object", "weight": "float64"})
-    write_table(con, "member_activity_weights", weights)
-    con.execute(
-        "create or replace table config.member_activity_weights as "
-        "select cast(channel as varchar) as channel, cast(weight as double) as weight "
-        "from config.member_activity_weights"
-    )
+    replace_config_table(con, "member_activity_weights", WEIGHT_COLUMNS, weights)

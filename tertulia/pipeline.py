@@ -8,14 +8,21 @@ runs never interleave; steps do not take it again (flock is per open file, so th
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 from tertulia import warehouse
 from tertulia.config import Config
 from tertulia.config_tables import sync_config_tables
 from tertulia.raw_schema import ensure_raw_tables
+
+if TYPE_CHECKING:  # each step imports its package when it runs: GX and Slack load only when needed
+    from alerts.delivery import DeliveryReport
+    from connectors.files import ImportReport
+    from connectors.runner import SourceReport
+    from quality.gates import QualityReport
+    from tertulia.dbt_runner import DbtResult
+    from tertulia.publish import PublishReport
 
 
 def utcnow() -> dt.datetime:
@@ -43,21 +50,6 @@ def parse_instant(value: str | dt.datetime | None) -> dt.datetime | None:
     return t.astimezone(dt.UTC).replace(tzinfo=None) if t.tzinfo else t
 
 
-@dataclass
-class RunReport:
-    started_at: dt.datetime
-    imported: Any = None
-    sources: dict[str, Any] = field(default_factory=dict)
-    enriched: int = 0
-    models_built: list[str] = field(default_factory=list)
-    quality: Any = None
-    alerts: Any = None
-    published: Any = None
-    errors: list[str] = field(default_factory=list)
-    # What `tertulia run` prints, read while the run held the writer lock (see run_views.read_views).
-    summary_text: str = ""
-
-
 def prepare_warehouse(config: Config) -> None:
     """Create schemas and raw tables, and write community.yml's tables for dbt."""
     con = warehouse.connect(config.warehouse_path)
@@ -74,7 +66,7 @@ def prepare_warehouse(config: Config) -> None:
         con.close()
 
 
-def import_files(config: Config, bundle_dir: Path | None = None):
+def import_files(config: Config, bundle_dir: Path | None = None) -> ImportReport | None:
     """Land a bundle directory (default: config.bundle_dir) through the file connector."""
     from connectors.files import import_bundle
 
@@ -88,7 +80,9 @@ def import_files(config: Config, bundle_dir: Path | None = None):
         con.close()
 
 
-def ingest_sources(config: Config, names: list[str] | None = None, since: str | None = None):
+def ingest_sources(
+    config: Config, names: list[str] | None = None, since: str | None = None
+) -> dict[str, SourceReport]:
     """Land what is new in the live platform sources (community.yml `sources:`); {} when none is set."""
     if not config.sources:
         return {}
@@ -115,7 +109,7 @@ def build(
     full_refresh: bool = False,
     as_of: dt.datetime | None = None,
     run_tests: bool = True,
-):
+) -> DbtResult:
     from tertulia.business_calendar import write_business_intervals
     from tertulia.dbt_runner import build as dbt_build
 
@@ -131,7 +125,7 @@ def build(
     return dbt_build(config, select=select, full_refresh=full_refresh, as_of=as_of, run_tests=run_tests)
 
 
-def check_quality(config: Config, *, now: dt.datetime | None = None):
+def check_quality(config: Config, *, now: dt.datetime | None = None) -> QualityReport:
     """Great Expectations gates on the new raw data and on the marts alerts and BI read."""
     from quality.gates import run_quality_gates
 
@@ -162,7 +156,7 @@ def evaluate_and_send_alerts(
     now: dt.datetime | None = None,
     dry_run: bool = False,
     held_kinds: frozenset[str] = frozenset(),
-):
+) -> DeliveryReport:
     """Turn mart rows into alerts, write them to the outbox, deliver what is pending."""
     from alerts.delivery import deliver_pending
     from alerts.outbox import enqueue, spooled
@@ -219,17 +213,17 @@ def send_pipeline_alert(
     except warehouse.WarehouseBusy as exc:
         path = spool(config.warehouse_path, alert)
         return f"warehouse busy ({exc}); alert spooled to {path}, the next alert run sends it"
-    return report.render() if hasattr(report, "render") else str(report)
+    return report.render()
 
 
-def publish(config: Config):
+def publish(config: Config) -> PublishReport:
     """Copy the marts to the read-only file and Parquet folder BI tools read (atomic swap)."""
     from tertulia.publish import publish_marts
 
     return publish_marts(config)
 
 
-def send_digest(config: Config, *, day: dt.date | None = None, dry_run: bool = False):
+def send_digest(config: Config, *, day: dt.date | None = None, dry_run: bool = False) -> DeliveryReport:
     """Yesterday's numbers (in the community's timezone) to the digest channel, once per day."""
     from alerts.delivery import deliver_pending
     from alerts.digest import daily_digest
@@ -246,7 +240,9 @@ def send_digest(config: Config, *, day: dt.date | None = None, dry_run: bool = F
         con.close()
 
 
-def weekly_report(config: Config, *, now: dt.datetime | None = None, dry_run: bool = False):
+def weekly_report(
+    config: Config, *, now: dt.datetime | None = None, dry_run: bool = False
+) -> tuple[str, DeliveryReport]:
     """Last week's report (local Monday to Sunday): its Markdown for the UI, and one Slack message to
     the digest channel, once per week whatever the number of runs. Returns (markdown, delivery report)."""
     from alerts.delivery import deliver_pending

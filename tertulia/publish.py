@@ -35,6 +35,7 @@ import duckdb
 
 from tertulia import warehouse
 from tertulia.config import Config
+from tertulia.schema import ensure_state
 
 DATABASE_NAME = "tertulia_marts.duckdb"
 PARQUET_FOLDER = "parquet"
@@ -62,10 +63,6 @@ class PublishReport:
     @property
     def marts(self) -> list[str]:
         return sorted(self.rows)
-
-    @property
-    def database(self) -> Path:  # the name the run summary prints
-        return self.database_path
 
 
 def is_member_id_column(name: str) -> bool:
@@ -110,11 +107,7 @@ def member_hash_secret(con: duckdb.DuckDBPyConnection, config: Config) -> tuple[
     env_value = os.environ.get(config.members.hash_secret_env)
     if env_value:
         return env_value.encode(), "env"
-    con.execute("create schema if not exists tertulia")
-    con.execute(
-        "create table if not exists tertulia.settings "
-        "(key varchar primary key, value varchar not null, updated_at timestamp)"
-    )
+    ensure_state(con, "settings")
     row = con.execute("select value from tertulia.settings where key = ?", [SECRET_SETTING]).fetchone()
     if row:
         return str(row[0]).encode(), "warehouse"

@@ -6,14 +6,16 @@ than an error, because a summary must never fail the run it summarises.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import duckdb
 
 from tertulia import warehouse
 from tertulia.clock import local_label
 from tertulia.config import Config
+
+if TYPE_CHECKING:
+    from connectors.files import ImportReport
 
 
 def _query(config: Config, sql: str, params: list | None = None) -> list[dict[str, Any]]:
@@ -32,21 +34,21 @@ def _query(config: Config, sql: str, params: list | None = None) -> list[dict[st
         con.close()
 
 
-def import_rows(report) -> list[dict[str, Any]]:
-    entities = getattr(report, "entities", None) or {}
-    rows = []
-    for name, r in entities.items():
-        rows.append(
-            {
-                "entity": name,
-                "rows_read": getattr(r, "rows_in", None),
-                "inserted": getattr(r, "inserted", None),
-                "updated": getattr(r, "updated", None),
-                "unchanged": getattr(r, "unchanged", None),
-                "quarantined": getattr(r, "quarantined", None),
-            }
-        )
-    return rows
+def import_rows(report: ImportReport | None) -> list[dict[str, Any]]:
+    """One row per entity the bundle import landed; none when no bundle was imported."""
+    if report is None:
+        return []
+    return [
+        {
+            "entity": name,
+            "rows_read": r.rows_in,
+            "inserted": r.inserted,
+            "updated": r.updated,
+            "unchanged": r.unchanged,
+            "quarantined": r.quarantined,
+        }
+        for name, r in report.entities.items()
+    ]
 
 
 def mart_row_counts(config: Config) -> list[dict[str, Any]]:
@@ -172,33 +174,3 @@ def raw_counts(config: Config) -> dict[str, int]:
         rows = _query(config, f"select count(*) as n from raw.{name}")  # noqa: S608 (names from the contract)
         out[name] = rows[0]["n"] if rows else 0
     return out
-
-
-@dataclass
-class RunViews:
-    """What a run's artifacts show, read while the run holds the writer lock; None: not asked for."""
-
-    marts: list[dict[str, Any]] | None = None
-    sla: list[dict[str, Any]] | None = None
-    crisis: str | None = None
-    summary: str | None = None  # markdown, for the run-summary artifact
-    summary_text: str | None = None  # the same, as `tertulia run` prints it
-
-
-def read_views(
-    config: Config, *, marts: bool = False, sla: bool = False, crisis: bool = False, summary_of=None
-) -> RunViews:
-    """Read everything the run's artifacts need now; the caller must still hold the writer lock."""
-    views = RunViews()
-    if marts:
-        views.marts = mart_row_counts(config)
-    if sla:
-        views.sla = sla_attention_rows(config)
-    if crisis:
-        views.crisis = crisis_markdown(config)
-    if summary_of is not None:
-        from tertulia.summary import render_markdown, render_text
-
-        views.summary = render_markdown(config, summary_of)
-        views.summary_text = render_text(config, summary_of)
-    return views

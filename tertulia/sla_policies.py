@@ -23,6 +23,7 @@ import duckdb
 import pandas as pd
 
 from tertulia.config import Config, SlaPolicy
+from tertulia.schema import ensure_state, replace_config_table
 
 MATCH_FIELDS = ("platform", "channel", "account_id", "priority", "intent")
 # The first version is in force for everything before it: the pipeline has no older policy to apply.
@@ -42,16 +43,6 @@ CONDITION_COLUMNS = [
     ("field", "varchar"),
     ("value", "varchar"),
 ]
-
-VERSIONS_DDL = """
-create table if not exists tertulia.sla_policy_versions (
-    policy_version integer primary key,
-    policies_hash varchar not null,
-    policies_json varchar not null,
-    valid_from timestamp not null,
-    valid_to timestamp
-)
-"""
 
 
 def policies_document(policies: list[SlaPolicy]) -> str:
@@ -73,8 +64,7 @@ def record_policy_version(
 ) -> int:
     """Make the configured policies the current version (new one only if they changed); return its number."""
     now = now or dt.datetime.now(dt.UTC).replace(tzinfo=None)
-    con.execute("create schema if not exists tertulia")
-    con.execute(VERSIONS_DDL)
+    ensure_state(con, "sla_policy_versions")
     doc = policies_document(config.sla.policies)
     digest = hashlib.sha256(doc.encode()).hexdigest()
     _close_superseded(con)
@@ -153,30 +143,12 @@ def policy_frames(con: duckdb.DuckDBPyConnection) -> tuple[pd.DataFrame, pd.Data
     return pol, cond
 
 
-def replace_typed_table(
-    con: duckdb.DuckDBPyConnection, name: str, columns: list[tuple[str, str]], frame: pd.DataFrame
-) -> None:
-    """Replace config.<name> with `frame`, columns cast to the given types, in one statement.
-
-    Explicit types because a frame with no rows (or an all-null column) has none DuckDB can use; one
-    statement so readers see the old table or the new one, and so a caller's open transaction is fine.
-    """
-    con.execute("create schema if not exists config")
-    select = ", ".join(f'cast("{c}" as {t}) as "{c}"' for c, t in columns)
-    con.register("_typed_frame", frame.astype("object") if frame.empty else frame)
-    try:
-        # name and columns are this module's fixed identifiers, never input
-        con.execute(f"create or replace table config.{name} as select {select} from _typed_frame")  # noqa: S608
-    finally:
-        con.unregister("_typed_frame")
-
-
 def write_sla_policies(
     con: duckdb.DuckDBPyConnection, config: Config, *, now: dt.datetime | None = None
 ) -> int:
     """Record the configured policies' version and rewrite config.sla_policies / sla_policy_conditions."""
     version = record_policy_version(con, config, now=now)
     pol, cond = policy_frames(con)
-    replace_typed_table(con, "sla_policies", POLICY_COLUMNS, pol)
-    replace_typed_table(con, "sla_policy_conditions", CONDITION_COLUMNS, cond)
+    replace_config_table(con, "sla_policies", POLICY_COLUMNS, pol)
+    replace_config_table(con, "sla_policy_conditions", CONDITION_COLUMNS, cond)
     return version

@@ -2,10 +2,36 @@
 
 from __future__ import annotations
 
-from typing import Any
+import datetime as dt
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
 
 from tertulia import run_views
 from tertulia.config import Config
+
+if TYPE_CHECKING:  # the steps' own reports; importing them at run time would load GX and Slack here
+    from alerts.delivery import DeliveryReport
+    from connectors.files import ImportReport
+    from connectors.runner import SourceReport
+    from quality.gates import QualityReport
+    from tertulia.publish import PublishReport
+
+
+@dataclass
+class RunReport:
+    """What one run of the whole pipeline found, step by step; None: the step did not run or had nothing
+    to do (no bundle folder, no quality run)."""
+
+    started_at: dt.datetime
+    imported: ImportReport | None = None
+    sources: dict[str, SourceReport] = field(default_factory=dict)
+    enriched: int = 0
+    models_built: list[str] = field(default_factory=list)
+    quality: QualityReport | None = None
+    alerts: DeliveryReport | None = None
+    published: PublishReport | None = None
+    # What `tertulia run` prints, read while the run held the writer lock (see flows.artifacts.read_views).
+    summary_text: str = ""
 
 
 def _highlights(config: Config) -> dict[str, Any]:
@@ -26,9 +52,9 @@ def _highlights(config: Config) -> dict[str, Any]:
         con.close()
 
 
-def _lines(config: Config, report) -> list[str]:
+def _lines(config: Config, report: RunReport) -> list[str]:
     lines = [f"Tertulia run for {config.community.name}"]
-    imported = run_views.import_rows(getattr(report, "imported", None))
+    imported = run_views.import_rows(report.imported)
     if imported:
         lines.append("Rows landed (new / updated / unchanged / quarantined):")
         for r in imported:
@@ -36,12 +62,11 @@ def _lines(config: Config, report) -> list[str]:
                 f"  {r['entity']:<17} {r['inserted'] or 0:>8} / {r['updated'] or 0:>6} / "
                 f"{r['unchanged'] or 0:>8} / {r['quarantined'] or 0:>5}"
             )
-    errors = getattr(getattr(report, "imported", None), "errors", None) or []
-    for e in errors:
+    for e in report.imported.errors if report.imported else []:
         lines.append(f"  ! {e}")
-    for source in (getattr(report, "sources", None) or {}).values():
+    for source in report.sources.values():
         lines.append("Source " + source.render())
-    if getattr(report, "enriched", None):
+    if report.enriched:
         lines.append(f"Comments enriched (language, sentiment, intent): {report.enriched}")
     marts = run_views.mart_row_counts(config)
     if marts:
@@ -81,23 +106,20 @@ def _lines(config: Config, report) -> list[str]:
             lines.append(f"{label}: {h[key]}")
     if h.get("error"):
         lines.append(h["error"])
-    quality = getattr(report, "quality", None)
-    if quality is not None and hasattr(quality, "render"):
-        lines.append("Data quality: " + quality.render().splitlines()[0])
-    alerts = getattr(report, "alerts", None)
-    if alerts is not None and hasattr(alerts, "render"):
-        lines.append("Alerts: " + alerts.render().splitlines()[0])
-    published = getattr(report, "published", None)
-    if published is not None:
-        lines.append(f"Published for BI: {getattr(published, 'database', None) or published}")
+    if report.quality is not None:
+        lines.append("Data quality: " + report.quality.render().splitlines()[0])
+    if report.alerts is not None:
+        lines.append("Alerts: " + report.alerts.render().splitlines()[0])
+    if report.published is not None:
+        lines.append(f"Published for BI: {report.published.database_path}")
     lines.append(f"Warehouse: {config.warehouse_path}")
     return lines
 
 
-def render_text(config: Config, report) -> str:
+def render_text(config: Config, report: RunReport) -> str:
     return "\n".join(_lines(config, report))
 
 
-def render_markdown(config: Config, report) -> str:
+def render_markdown(config: Config, report: RunReport) -> str:
     body = _lines(config, report)
     return "## " + body[0] + "\n\n" + "\n".join(f"    {line}" for line in body[1:])

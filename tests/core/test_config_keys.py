@@ -342,11 +342,12 @@ def test_a_policy_version_recorded_before_the_platform_check_is_still_read():
     import duckdb
 
     from tertulia.config import parse_config
-    from tertulia.sla_policies import VERSIONS_DDL, policy_frames
+    from tertulia.schema import ensure_state
+    from tertulia.sla_policies import policy_frames
 
     con = duckdb.connect()
     con.execute("create schema tertulia")
-    con.execute(VERSIONS_DDL)
+    ensure_state(con, "sla_policy_versions")
     old = '[{"business_time":true,"match":{"platform":["instagrm"]},"name":"ig","target_minutes":60}]'
     con.execute(
         "insert into tertulia.sla_policy_versions values (1, 'h', ?, ?, null)", [old, dt.datetime(2026, 1, 1)]

@@ -281,10 +281,8 @@ def test_alerts_from_the_marts(built):
 
 
 def test_summary_counts_the_mart_not_a_limited_query(built):
-    import types
-
     from tertulia import run_views
-    from tertulia.summary import render_text
+    from tertulia.summary import RunReport, render_text
 
     # instagram's spike and youtube's slow burn, both alerted (critical, warning), both over by as_of;
     # community-wide: the spike, and the slow burn (it starts 25 h after the spike's crisis ended)
@@ -292,7 +290,7 @@ def test_summary_counts_the_mart_not_a_limited_query(built):
     assert run_views.crisis_counts(built)["accounts"] == len(
         rows(built, "select * from marts.fct_crisis_incidents")
     )
-    text = render_text(built, types.SimpleNamespace())
+    text = render_text(built, RunReport(started_at=dt.datetime(2026, 11, 20)))  # no step reports
     assert "Crisis incidents: 2 (2 alerted, 0 open; 2 community-wide)" in text.splitlines()
     # the most severe first, one line per crisis with its signals
     assert (
