@@ -154,7 +154,8 @@ class PostgresServer:
 
 def start_server() -> PostgresServer:
     """A started cluster; call `stop_server` when done."""
-    folder = Path(tempfile.mkdtemp(prefix="tertulia-pg-"))
+    # As root, under /tmp whatever TMPDIR says: the postgres user must be able to reach the folder.
+    folder = Path(tempfile.mkdtemp(prefix="tertulia-pg-", dir="/tmp" if os.geteuid() == 0 else None))
     server = PostgresServer(
         folder=folder, port=free_port(preferred=0), user="tertulia", password=secrets.token_hex(12)
     )
