@@ -14,7 +14,8 @@ from pathlib import Path
 
 import duckdb
 
-# DuckDB type -> PostgreSQL type, for the types the raw contract and the config tables use.
+# DuckDB type -> PostgreSQL type (as PostgreSQL's format_type() spells it, so an existing table's
+# columns compare), for the types the raw contract and the config tables use.
 PG_TYPES = {
     "VARCHAR": "text",
     "BIGINT": "bigint",
@@ -24,8 +25,8 @@ PG_TYPES = {
     "FLOAT": "real",
     "BOOLEAN": "boolean",
     "DATE": "date",
-    "TIMESTAMP": "timestamp",
-    "TIMESTAMP WITH TIME ZONE": "timestamptz",
+    "TIMESTAMP": "timestamp without time zone",
+    "TIMESTAMP WITH TIME ZONE": "timestamp with time zone",
     "JSON": "jsonb",
 }
 
@@ -53,9 +54,23 @@ def pg_columns(con: duckdb.DuckDBPyConnection, schema: str, table: str) -> list[
     return out
 
 
-def copy_tables(duckdb_path: Path, pg_con, tables: list[tuple[str, str]]) -> dict[str, int]:
-    """(schema, table) pairs from the DuckDB file into PostgreSQL, created afresh; rows copied per table.
+def _existing_columns(cur, schema: str, table: str) -> list[tuple[str, str]]:
+    cur.execute(
+        "select a.attname, format_type(a.atttypid, a.atttypmod) from pg_attribute a "
+        "join pg_class c on c.oid = a.attrelid join pg_namespace n on n.oid = c.relnamespace "
+        "where n.nspname = %s and c.relname = %s and a.attnum > 0 and not a.attisdropped "
+        "order by a.attnum",
+        [schema, table],
+    )
+    return [(c, t) for c, t in cur.fetchall()]
 
+
+def copy_tables(duckdb_path: Path, pg_con, tables: list[tuple[str, str]]) -> dict[str, int]:
+    """(schema, table) pairs from the DuckDB file into PostgreSQL, replacing their rows in one
+    transaction; rows copied per table.
+
+    A table already there is emptied and refilled, not dropped: dbt's staging views depend on it, and
+    PostgreSQL (unlike DuckDB) refuses to drop a table a view reads. Its columns must be DuckDB's.
     CSV carries NULL as an unquoted empty field and an empty string as `""` (DuckDB's writer quotes
     empty strings), which is how PostgreSQL's CSV COPY tells them apart."""
     copied: dict[str, int] = {}
@@ -71,8 +86,18 @@ def copy_tables(duckdb_path: Path, pg_con, tables: list[tuple[str, str]]) -> dic
             )
             with pg_con.cursor() as cur:
                 cur.execute(f"create schema if not exists {_quote(schema)}")
-                cur.execute(f"drop table if exists {target}")
-                cur.execute(f"create table {target} ({', '.join(f'{_quote(c)} {t}' for c, t in columns)})")
+                existing = _existing_columns(cur, schema, table)
+                if not existing:
+                    cur.execute(
+                        f"create table {target} ({', '.join(f'{_quote(c)} {t}' for c, t in columns)})"
+                    )
+                elif existing != columns:
+                    raise ValueError(
+                        f"{schema}.{table}: PostgreSQL has columns {existing}, the DuckDB warehouse "
+                        f"{columns}; drop the PostgreSQL table (and the dbt views on it) and copy again"
+                    )
+                else:
+                    cur.execute(f"truncate {target}")
                 with csv_path.open(encoding="utf-8") as fh:
                     cur.copy_expert(f"copy {target} from stdin with (format csv, header true)", fh)
                 copied[f"{schema}.{table}"] = cur.rowcount
