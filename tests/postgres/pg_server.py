@@ -72,35 +72,47 @@ class PostgresServer:
     def log(self) -> Path:
         return self.folder / "server.log"
 
-    def env(self, database: str | None = None) -> dict[str, str]:
-        """libpq's variables for this server: what the dbt profile's `postgres` target and psycopg2 read."""
+    def env(self, database: str | None = None, user: str | None = None) -> dict[str, str]:
+        """libpq's variables for this server: what the dbt profile's `postgres` target and psycopg2 read.
+        Every role of the cluster has the server's password."""
         return {
             "PGHOST": self.host,
             "PGPORT": str(self.port),
-            "PGUSER": self.user,
+            "PGUSER": user or self.user,
             "PGPASSWORD": self.password,
             "PGDATABASE": database or self.database,
         }
 
-    def connect(self, database: str | None = None):
+    def connect(self, database: str | None = None, user: str | None = None):
         import psycopg2
 
         return psycopg2.connect(
             host=self.host,
             port=self.port,
-            user=self.user,
+            user=user or self.user,
             password=self.password,
             dbname=database or self.database,
         )
 
-    def create_database(self, name: str) -> None:
-        """A fresh database (dropped first if a previous run left one)."""
+    def create_database(self, name: str, owner: str | None = None) -> None:
+        """A fresh database (dropped first if a previous run left one). With `owner`: owned by that
+        login role, created without superuser rights (a database owner may create schemas in it, which
+        is all dbt needs), so what passes here does not depend on being superuser."""
         con = self.connect()
         try:
             con.autocommit = True  # CREATE DATABASE cannot run inside a transaction
             with con.cursor() as cur:
                 cur.execute(f'drop database if exists "{name}"')
-                cur.execute(f'create database "{name}"')
+                if owner:
+                    cur.execute("select 1 from pg_roles where rolname = %s", [owner])
+                    if cur.fetchone() is None:
+                        cur.execute(
+                            f'create role "{owner}" login nosuperuser nocreatedb nocreaterole password %s',
+                            [self.password],
+                        )
+                    cur.execute(f'create database "{name}" owner "{owner}"')
+                else:
+                    cur.execute(f'create database "{name}"')
         finally:
             con.close()
 

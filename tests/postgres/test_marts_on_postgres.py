@@ -38,6 +38,9 @@ pytestmark = pytest.mark.integration
 # every day it runs.
 SAMPLE_END = dt.date(2025, 3, 20)
 DATABASE = "tertulia_marts"
+# dbt and the copy connect as this role: the database's owner, no superuser (docs/operations.md says
+# what the dbt user needs).
+ROLE = "tertulia_dbt"
 
 
 @contextlib.contextmanager
@@ -70,7 +73,7 @@ def built(tmp_path_factory, postgres_server):
     # so the second build continues it on the incremental path.
     cuts = [facts.crisis_start + dt.timedelta(minutes=40), facts.now]
     batches = split_bundle(tmp / "sample", tmp / "batches", cuts, ZoneInfo(duck_config.community.timezone))
-    postgres_server.create_database(DATABASE)
+    postgres_server.create_database(DATABASE, owner=ROLE)
     pg_results = []
     for bundle, as_of in zip(batches, cuts, strict=True):
         pipeline.prepare_warehouse(duck_config)
@@ -81,12 +84,12 @@ def built(tmp_path_factory, postgres_server):
         manifest = _manifest(duck_config)
         # the tables the dbt sources read, from the manifest: a new source is copied too
         sources = sorted({(n["schema"], n["identifier"]) for n in manifest["sources"].values()})
-        con = postgres_server.connect(DATABASE)
+        con = postgres_server.connect(DATABASE, ROLE)
         try:
             copied = warehouse_copy.copy_tables(duck_config.warehouse_path, con, sources)
         finally:
             con.close()
-        with environment(postgres_server.env(DATABASE)):
+        with environment(postgres_server.env(DATABASE, ROLE)):
             pg_results.append(run_dbt(pg_config, ["build", "--target", "postgres"], as_of=as_of))
     return {
         "duckdb": duck_config.warehouse_path,
@@ -143,7 +146,7 @@ def _compare_every_model(
     """Rows per model on DuckDB, and what differs on PostgreSQL, per model: every model, or `models`
     ((schema, name) pairs) without the `ignored` columns of each."""
     duck = duckdb.connect(str(built["duckdb"]), read_only=True)
-    pg = postgres_server.connect(DATABASE)
+    pg = postgres_server.connect(DATABASE, ROLE)
     compared: dict[str, int] = {}
     differences: dict[str, list[str]] = {}
     try:
@@ -181,7 +184,7 @@ def _compare_every_model(
 def test_every_model_identical_on_both_warehouses(built, postgres_server):
     # the second builds took the incremental path on PostgreSQL: SLA rows written by the first build
     # keep its batch stamp (a rebuild of everything would stamp them all with the second)
-    con = postgres_server.connect(DATABASE)
+    con = postgres_server.connect(DATABASE, ROLE)
     try:
         with con.cursor() as cur:
             cur.execute("select count(distinct batch_loaded_through) from marts.fct_sla_events")
@@ -202,7 +205,7 @@ def test_a_full_refresh_on_postgres_gives_the_same_models(built, postgres_server
     """A full refresh on PostgreSQL holds what the incremental builds hold on DuckDB, compared as
     tests/dbt/test_incremental_equals_full.py compares the two paths on DuckDB: the incremental models
     and the marts, without the columns that stamp the run that wrote a row (RUN_STAMPS)."""
-    with environment(postgres_server.env(DATABASE)):
+    with environment(postgres_server.env(DATABASE, ROLE)):
         result = run_dbt(
             built["pg_config"], ["run", "--target", "postgres", "--full-refresh"], as_of=built["facts"].now
         )
