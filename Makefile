@@ -27,14 +27,17 @@ $(STAMP): pyproject.toml constraints.txt
 
 install: $(STAMP) ## Create .venv and install the pinned dependencies
 
-# Tests that need a real program from Debian's packages: chromium (the Prefect UI screenshot test) and
-# dovecot-imapd (the e-mail connector's IMAP server). Installed when running as root (CI) and missing;
-# otherwise those tests are skipped with a note. apt never starts the services: the tests do.
+# Tests that need a real program from Debian's packages: chromium (the Prefect UI screenshot test),
+# dovecot-imapd (the e-mail connector's IMAP server) and postgresql (the dbt project on PostgreSQL 15,
+# tests/postgres). Installed when running as root (CI) and missing; otherwise those tests are skipped
+# with a note. apt never starts the services: the tests start their own throwaway servers. The stamp
+# depends on this Makefile, so a package added to the list is checked in existing checkouts too.
 TEST_DEBS_STAMP := $(VENV)/.test-debs
-$(TEST_DEBS_STAMP): | $(STAMP)
+$(TEST_DEBS_STAMP): Makefile | $(STAMP)
 	@missing=""; \
 	command -v chromium >/dev/null 2>&1 || missing="$$missing chromium"; \
 	test -x /usr/sbin/dovecot || missing="$$missing dovecot-imapd"; \
+	ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || missing="$$missing postgresql"; \
 	if [ -z "$$missing" ]; then :; \
 	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
 	  echo "Installing from Debian's packages for the tests:$$missing"; \
@@ -45,7 +48,7 @@ $(TEST_DEBS_STAMP): | $(STAMP)
 demo: $(STAMP) ## Run the whole pipeline once on the bundled sample community and print what it found
 	$(BIN)/tertulia demo --config $(CONFIG)
 
-test: $(STAMP) $(TEST_DEBS_STAMP) ## Run the test suite (unit, dbt, integration, Prefect and IMAP servers, browser)
+test: $(STAMP) $(TEST_DEBS_STAMP) ## Run the test suite (unit, dbt, integration, Prefect, IMAP and PostgreSQL servers, browser)
 	$(BIN)/python -m pytest
 
 test-fast: $(STAMP) ## Run the tests that need no dbt build or Prefect server

@@ -16,6 +16,18 @@
     end
 {%- endmacro %}
 
+{# PostgreSQL has no try_cast: the text is cast by the functions create_portable_functions() (macros/portable.sql) installs
+   (null where DuckDB's try_cast gives null). They take ISO 8601 only, as DuckDB does, so PostgreSQL's
+   wider input syntax ('now', 'yesterday', month names) never turns a bad record into a time. #}
+{% macro postgres__parse_ts(col) -%}
+    case
+        when nullif(trim({{ col }}), '') is null then null
+        when trim({{ col }}) ~ '[T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?\s*(Z|z|[+-]\d{2}(:?\d{2})?)$'
+            then cast(timezone('UTC', {{ target.schema }}.tertulia_try_timestamptz(trim({{ col }}))) as timestamp)
+        else cast(timezone('UTC', timezone('{{ var("community_timezone") }}', {{ target.schema }}.tertulia_try_timestamp(trim({{ col }})))) as timestamp)
+    end
+{%- endmacro %}
+
 {# A UTC timestamp shown as wall-clock time in the community's timezone. #}
 {% macro to_local(col) -%}
     {{ return(adapter.dispatch('to_local', 'tertulia')(col)) }}

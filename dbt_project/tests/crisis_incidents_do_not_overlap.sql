@@ -3,11 +3,11 @@
 {%- set quiet = var('crisis', {}).get('end_after_quiet_hours', 3) | int %}
 with spans as (
     select incident_id, platform, account_id, started_at,
-        coalesce(ended_at, last_fired_at + interval {{ quiet }} hour) as ends_at
+        coalesce(ended_at, last_fired_at + interval '{{ quiet }} hour') as ends_at
     from {{ ref('fct_crisis_incidents') }}
     union all
     select incident_id, platform, account_id, started_at,
-        coalesce(ended_at, last_fired_at + interval {{ quiet }} hour)
+        coalesce(ended_at, last_fired_at + interval '{{ quiet }} hour')
     from {{ ref('fct_crisis_incidents_community') }}
 )
 

@@ -133,7 +133,7 @@ def test_crisis_unit_and_data_tests_ran(built):
     # no-overlap test are part of the build: they ran, and passed (the build raises otherwise)
     status = {n.name: n.status for n in BUILD_NODES}
     for name in (
-        "signal_incidents_split_on_quiet_gaps_and_drop_a_stale_negative_share",
+        "signal_incidents_split_on_gaps_drop_stale_share",
         "crisis_episodes_merge_signals_of_an_account_within_the_gap",
         "crisis_incidents_do_not_overlap",
         "volume_window_counts_a_burst_across_the_hour_whole",

@@ -2,7 +2,7 @@
 with pairs as (
     select
         member_id,
-        trim(unnest(string_split_regex(handles, '[\s,]+'))) as pair
+        trim({{ split_regex_to_rows('handles', "'[\\s,]+'") }}) as pair
     from {{ ref('stg_social__team') }}
     where handles is not null
 )

@@ -25,7 +25,7 @@ single_account as (
 
 {% if is_incremental() %}
 since as (
-    select coalesce(max(changed_at), cast('1900-01-01' as timestamp)) - interval {{ margin }} minute as since_at
+    select coalesce(max(changed_at), cast('1900-01-01' as timestamp)) - interval '{{ margin }} minute' as since_at
     from {{ this }}
 ),
 

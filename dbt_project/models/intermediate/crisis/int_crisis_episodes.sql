@@ -35,7 +35,7 @@ numbered as (
         sum(
             case
                 when previous_last_fired_at is null then 1
-                when started_at >= previous_last_fired_at + interval {{ quiet + cooldown }} hour then 1
+                when started_at >= previous_last_fired_at + interval '{{ quiet + cooldown }} hour' then 1
                 else 0
             end
         ) over (partition by platform, account_id order by started_at, signal rows unbounded preceding) as episode_no
@@ -62,15 +62,15 @@ episodes as (
             min(started_at) over (partition by platform, account_id, episode_no, signal) as first_at,
             row_number() over (partition by platform, account_id, episode_no, signal order by started_at) = 1 as is_first
         from numbered
-    )
+    ) as firsts
     group by platform, account_id, episode_no
 ),
 
 ids as (
     select
-        platform || ':' || account_id || ':' || strftime(started_at, '%Y-%m-%dT%H') as incident_id,
+        platform || ':' || account_id || ':' || {{ hour_key('started_at') }} as incident_id,
         *,
-        last_fired_at + interval {{ quiet }} hour <= {{ as_of() }} as is_closed
+        last_fired_at + interval '{{ quiet }} hour' <= {{ as_of() }} as is_closed
     from episodes
 ),
 
@@ -92,9 +92,9 @@ peaks as (
     select
         incident_id,
         max(severity_rank) as peak_rank,
-        first(hour_at order by severity_rank desc, hour_at) as peak_at,
+        {{ first_ordered('hour_at', 'severity_rank desc, hour_at') }} as peak_at,
         min(hour_at) filter (where severity_rank >= 2) as first_alert_at,
-        first(severity order by hour_at) filter (where severity_rank >= 2) as first_alert_severity
+        {{ first_ordered('severity', 'hour_at', filter='severity_rank >= 2') }} as first_alert_severity
     from severities
     group by incident_id
 ),
@@ -142,9 +142,9 @@ posts as (
             select incident_id, platform || ':' || post_id as post_key, sum(negative_count) as negatives
             from post_negatives
             group by incident_id, platform, post_id
-        )
+        ) as per_post
         where negatives > 0
-    )
+    ) as ranked
     where rn <= 3
     group by incident_id
 ),
@@ -161,8 +161,8 @@ keywords as (
                 on k.platform = e.platform and k.account_id = e.account_id
                 and k.hour_at >= e.started_at and k.hour_at < e.last_fired_at
             group by e.incident_id, k.keyword
-        )
-    )
+        ) as per_keyword
+    ) as ranked
     where rn <= 5
     group by incident_id
 )
@@ -173,7 +173,7 @@ select
     e.account_id,
     e.started_at,
     e.last_fired_at,
-    case when e.is_closed then e.last_fired_at + interval {{ quiet }} hour end as ended_at,
+    case when e.is_closed then e.last_fired_at + interval '{{ quiet }} hour' end as ended_at,
     not e.is_closed as is_open,
     case pk.peak_rank when 3 then 'critical' when 2 then 'warning' else 'watch' end as peak_severity,
     pk.peak_at,

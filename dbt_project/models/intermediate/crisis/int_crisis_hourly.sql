@@ -9,7 +9,7 @@ with changed_hours as (
     from {{ ref('int_crisis_comments') }}
     {% if is_incremental() %}
     -- coalesce: after a build that saw no message, max() is null and nothing would compare greater
-    where changed_at > (select coalesce(max(changed_at), timestamp '1900-01-01') from {{ this }}) - interval 1 hour
+    where changed_at > (select coalesce(max(changed_at), timestamp '1900-01-01') from {{ this }}) - interval '1 hour'
     {% endif %}
 ),
 
@@ -23,7 +23,7 @@ comments as (
 
 keyword_hits as (
     select platform, account_id, hour_at, trim(k) as keyword
-    from comments, unnest(string_split(keywords, ',')) as t(k)
+    from comments, {{ split_to_rows('keywords', "','") }} as t(k)
     where keywords is not null
 ),
 
@@ -76,7 +76,7 @@ unioned as (
 )
 
 select
-    platform || ':' || account_id || ':' || strftime(hour_at, '%Y-%m-%dT%H') as hour_key,
+    platform || ':' || account_id || ':' || {{ hour_key('hour_at') }} as hour_key,
     platform,
     account_id,
     hour_at,

@@ -2,7 +2,7 @@
     materialized='incremental',
     unique_key='keyword_hour_key',
     incremental_strategy='delete+insert',
-    pre_hook=["{% if is_incremental() %}delete from {{ this }} where hour_at in (select hour_at from {{ ref('int_crisis_comments') }} where changed_at > (select coalesce(max(changed_at), timestamp '1900-01-01') from {{ this }}) - interval 1 hour){% endif %}"]
+    pre_hook=["{% if is_incremental() %}delete from {{ this }} where hour_at in (select hour_at from {{ ref('int_crisis_comments') }} where changed_at > (select coalesce(max(changed_at), timestamp '1900-01-01') from {{ this }}) - interval '1 hour'){% endif %}"]
 ) }}
 -- Crisis keyword hits per account and UTC hour (and per hour for the whole community, platform and
 -- account 'all'): what fct_crisis_incidents ranks an incident's top keywords from, so it reads hours,
@@ -13,13 +13,13 @@ with changed_hours as (
     select distinct hour_at
     from {{ ref('int_crisis_comments') }}
     {% if is_incremental() %}
-    where changed_at > (select coalesce(max(changed_at), timestamp '1900-01-01') from {{ this }}) - interval 1 hour
+    where changed_at > (select coalesce(max(changed_at), timestamp '1900-01-01') from {{ this }}) - interval '1 hour'
     {% endif %}
 ),
 
 hits as (
     select c.platform, c.account_id, c.hour_at, trim(k) as keyword, c.changed_at
-    from {{ ref('int_crisis_comments') }} as c, unnest(string_split(c.keywords, ',')) as t(k)
+    from {{ ref('int_crisis_comments') }} as c, {{ split_to_rows('c.keywords', "','") }} as t(k)
     where c.keywords is not null
     {% if is_incremental() %}
         and c.hour_at in (select hour_at from changed_hours)
@@ -46,7 +46,7 @@ unioned as (
 )
 
 select
-    platform || ':' || account_id || ':' || strftime(hour_at, '%Y-%m-%dT%H') || ':' || keyword as keyword_hour_key,
+    platform || ':' || account_id || ':' || {{ hour_key('hour_at') }} || ':' || keyword as keyword_hour_key,
     platform,
     account_id,
     hour_at,

@@ -7,12 +7,12 @@ with changed_hours as (
     from {{ ref('int_crisis_comments') }}
     {% if is_incremental() %}
     -- coalesce: after a build that saw no message, max() is null and nothing would compare greater
-    where changed_at > (select coalesce(max(changed_at), timestamp '1900-01-01') from {{ this }}) - interval 1 hour
+    where changed_at > (select coalesce(max(changed_at), timestamp '1900-01-01') from {{ this }}) - interval '1 hour'
     {% endif %}
 )
 
 select
-    platform || ':' || post_id || ':' || strftime(hour_at, '%Y-%m-%dT%H') as post_hour_key,
+    platform || ':' || post_id || ':' || {{ hour_key('hour_at') }} as post_hour_key,
     platform,
     account_id,
     post_id,

@@ -32,20 +32,20 @@ share_context as (
     select
         h.signal_key,
         bool_or(r.volume_fired or r.keywords_fired or r.post_fired) as fast_in_window,
-        sum(r.negative_count) filter (where r.hour_at > h.hour_at - interval {{ pt_window }} hour)
-            / nullif(sum(r.inbound_count) filter (where r.hour_at > h.hour_at - interval {{ pt_window }} hour), 0)
+        cast(sum(r.negative_count) filter (where r.hour_at > h.hour_at - interval '{{ pt_window }} hour') as double precision)
+            / nullif(sum(r.inbound_count) filter (where r.hour_at > h.hour_at - interval '{{ pt_window }} hour'), 0)
             as recent_share
     from hours as h
     join {{ ref('fct_crisis_signals') }} as r
         on r.platform = h.platform and r.account_id = h.account_id
-        and r.hour_at > h.hour_at - interval {{ ns_window }} hour and r.hour_at <= h.hour_at
+        and r.hour_at > h.hour_at - interval '{{ ns_window }} hour' and r.hour_at <= h.hour_at
     where h.negative_share_fired
     group by h.signal_key
 ),
 
 fired as (
     select platform, account_id, 'volume_spike' as signal, hour_at, severity,
-        volume_window_count::double as observed, volume_baseline::double as baseline, volume_ratio as ratio,
+        cast(volume_window_count as double precision) as observed, cast(volume_baseline as double precision) as baseline, volume_ratio as ratio,
         volume_score as score
     from hours where volume_fired
     union all
@@ -78,7 +78,7 @@ gaps as (
         *,
         case
             when lag(hour_at) over w is null then 1
-            when date_diff('hour', lag(hour_at) over w, hour_at) - 1 >= {{ quiet }} then 1
+            when {{ dbt.datediff('lag(hour_at) over w', 'hour_at', 'hour') }} - 1 >= {{ quiet }} then 1
             else 0
         end as is_start
     from fired
@@ -99,21 +99,21 @@ incidents as (
         account_id,
         signal,
         min(hour_at) as started_at,
-        max(hour_at) + interval 1 hour as last_fired_at,
+        max(hour_at) + interval '1 hour' as last_fired_at,
         count(*) as hours_fired,
         max(severity_rank) as peak_rank,
         -- the peak is the hour of the highest score, the earliest on a tie (arg_max would pick any)
-        first(hour_at order by score desc, hour_at) as peak_at,
-        first(observed order by score desc, hour_at) as peak_observed,
-        first(baseline order by score desc, hour_at) as peak_baseline,
-        first(ratio order by score desc, hour_at) as peak_ratio,
+        {{ first_ordered('hour_at', 'score desc nulls last, hour_at') }} as peak_at,
+        {{ first_ordered('observed', 'score desc nulls last, hour_at') }} as peak_observed,
+        {{ first_ordered('baseline', 'score desc nulls last, hour_at') }} as peak_baseline,
+        {{ first_ordered('ratio', 'score desc nulls last, hour_at') }} as peak_ratio,
         max(score) as peak_score
     from numbered
     group by platform, account_id, signal, incident_no
 )
 
 select
-    platform || ':' || account_id || ':' || signal || ':' || strftime(started_at, '%Y-%m-%dT%H') as signal_incident_id,
+    platform || ':' || account_id || ':' || signal || ':' || {{ hour_key('started_at') }} as signal_incident_id,
     platform,
     account_id,
     signal,
@@ -124,6 +124,6 @@ select
     peak_at,
     peak_observed,
     peak_baseline,
-    round(peak_ratio, 3) as peak_ratio,
-    round(peak_score, 3) as peak_score
+    {{ round_float('peak_ratio', 3) }} as peak_ratio,
+    {{ round_float('peak_score', 3) }} as peak_score
 from incidents

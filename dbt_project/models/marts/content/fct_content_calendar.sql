@@ -72,10 +72,10 @@ classified as (
         end as delay_minutes,
         case
             when planned_at is null then 'unplanned'
-            when published_at is null and planned_at + interval {{ tol }} minute < {{ as_of() }} then 'missed'
+            when published_at is null and planned_at + interval '{{ tol }} minute' < {{ as_of() }} then 'missed'
             when published_at is null then 'pending'
-            when published_at > planned_at + interval {{ tol }} minute then 'late'
-            when published_at < planned_at - interval {{ tol }} minute then 'early'
+            when published_at > planned_at + interval '{{ tol }} minute' then 'late'
+            when published_at < planned_at - interval '{{ tol }} minute' then 'early'
             else 'on_time'
         end as status
     from items

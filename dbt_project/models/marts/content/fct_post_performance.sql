@@ -26,20 +26,29 @@ snapshots as (
 ),
 
 latest as (
-    select * from snapshots
-    qualify row_number() over (partition by platform, post_id order by captured_at desc) = 1
+    select * from (
+        select *, row_number() over (partition by platform, post_id order by captured_at desc) as snapshot_rank
+        from snapshots
+    ) as ranked
+    where snapshot_rank = 1
 ),
 
 at_24h as (
-    select platform, post_id, impressions, interactions from snapshots
-    where captured_at <= published_at + interval 24 hour
-    qualify row_number() over (partition by platform, post_id order by captured_at desc) = 1
+    select platform, post_id, impressions, interactions from (
+        select *, row_number() over (partition by platform, post_id order by captured_at desc) as snapshot_rank
+        from snapshots
+        where captured_at <= published_at + interval '24 hour'
+    ) as ranked
+    where snapshot_rank = 1
 ),
 
 at_7d as (
-    select platform, post_id, impressions, interactions from snapshots
-    where captured_at <= published_at + interval 7 day
-    qualify row_number() over (partition by platform, post_id order by captured_at desc) = 1
+    select platform, post_id, impressions, interactions from (
+        select *, row_number() over (partition by platform, post_id order by captured_at desc) as snapshot_rank
+        from snapshots
+        where captured_at <= published_at + interval '7 day'
+    ) as ranked
+    where snapshot_rank = 1
 ),
 
 sentiment as (
@@ -97,13 +106,13 @@ rated as (
         *,
         cast(published_local as date) as published_date,
         cast(date_trunc('month', published_local) as date) as published_month,
-        isodow(published_local) as published_weekday,
-        dayname(published_local) as published_weekday_name,
-        hour(published_local) as published_hour,
-        case when impressions > 0 then cast(interactions as double) / impressions end as engagement_rate,
-        case when impressions_24h > 0 then cast(interactions_24h as double) / impressions_24h end
+        cast(extract(isodow from published_local) as bigint) as published_weekday,
+        {{ weekday_name('published_local') }} as published_weekday_name,
+        cast(extract(hour from published_local) as bigint) as published_hour,
+        case when impressions > 0 then cast(interactions as double precision) / impressions end as engagement_rate,
+        case when impressions_24h > 0 then cast(interactions_24h as double precision) / impressions_24h end
             as engagement_rate_24h,
-        case when impressions_7d > 0 then cast(interactions_7d as double) / impressions_7d end
+        case when impressions_7d > 0 then cast(interactions_7d as double precision) / impressions_7d end
             as engagement_rate_7d
     from measured
 )
@@ -150,6 +159,6 @@ select
     avg_sentiment_score,
     positive_comments,
     negative_comments,
-    case when enriched_comments > 0 then cast(negative_comments as double) / enriched_comments end
+    case when enriched_comments > 0 then cast(negative_comments as double precision) / enriched_comments end
         as negative_comment_share
 from rated

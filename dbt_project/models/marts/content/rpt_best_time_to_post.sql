@@ -13,10 +13,10 @@ select
     published_hour,
     count(*) as posts,
     count(coalesce(engagement_rate_7d, engagement_rate)) as rated_posts,
-    median(coalesce(engagement_rate_7d, engagement_rate)) as median_engagement_rate,
+    {{ median('coalesce(engagement_rate_7d, engagement_rate)') }} as median_engagement_rate,
     cast(sum(interactions) as bigint) as interactions,
     cast(sum(impressions) as bigint) as impressions,
-    case when sum(impressions) > 0 then cast(sum(interactions) as double) / sum(impressions) end
+    case when sum(impressions) > 0 then cast(sum(interactions) as double precision) / sum(impressions) end
         as pooled_engagement_rate,
     count(coalesce(engagement_rate_7d, engagement_rate)) < {{ var('best_time_min_posts', 3) }} as is_thin_sample
 from {{ ref('fct_post_performance') }}

@@ -62,11 +62,11 @@ bounds as (
         (select min(hour_at) from all_hourly) as first_hour,
         {% if is_incremental() and has_watermark %}
         least(
-            {{ dbt.date_trunc('hour', as_of()) }} - interval {{ lookback }} hour,
-            (select max(hour_at) from {{ this }}) + interval 1 hour,
+            {{ dbt.date_trunc('hour', as_of()) }} - interval '{{ lookback }} hour',
+            (select max(hour_at) from {{ this }}) + interval '1 hour',
             (
                 select min(hour_at) from all_hourly
-                where changed_at > (select max(hourly_changed_through) from {{ this }}) - interval {{ margin }} minute
+                where changed_at > (select max(hourly_changed_through) from {{ this }}) - interval '{{ margin }} minute'
             )
         ) as out_from
         {% else %}
@@ -98,7 +98,7 @@ read_bounds as (
         b.out_to,
         -- never before the first message: the spine of a full build starts there too, so the
         -- baselines of early hours see the same (few) weeks in both
-        greatest(min(s.out_from) - interval {{ baseline_hours }} hour, b.first_hour) as read_from
+        greatest(min(s.out_from) - interval '{{ baseline_hours }} hour', b.first_hour) as read_from
     from series as s, bounds as b
     group by b.out_to, b.first_hour
 ),
@@ -113,11 +113,8 @@ spine as (
     select s.platform, s.account_id, t.hour_at
     from series as s
     cross join (
-        select unnest(generate_series(
-            (select read_from from read_bounds),
-            (select out_to from read_bounds),
-            interval 1 hour
-        )) as hour_at
+        select g.hour_at
+        from read_bounds as rb, generate_series(rb.read_from, rb.out_to, interval '1 hour') as g(hour_at)
     ) as t
 ),
 
@@ -143,18 +140,17 @@ dense as (
 windowed as (
     select
         *,
-        (isodow(local_hour_at) - 1) * 24 + hour(local_hour_at) as hour_of_week,
+        cast((extract(isodow from local_hour_at) - 1) * 24 + extract(hour from local_hour_at) as bigint) as hour_of_week,
         -- the same local hour of the week in each of the previous weeks (dense spine: one row a week)
-        list(inbound_count) over (
-            partition by platform, account_id, (isodow(local_hour_at) - 1) * 24 + hour(local_hour_at)
-            order by hour_at rows between {{ baseline_weeks }} preceding and 1 preceding
-        ) as volume_history,
+        {{ window_list('inbound_count',
+            'partition by platform, account_id, (extract(isodow from local_hour_at) - 1) * 24 + extract(hour from local_hour_at)
+            order by hour_at rows between ' ~ baseline_weeks ~ ' preceding and 1 preceding') }} as volume_history,
         sum(inbound_count) over w_share as inbound_count_window,
         sum(negative_count) over w_share as negative_count_window,
         sum(inbound_count) over w_share_base as inbound_count_share_base,
         sum(negative_count) over w_share_base as negative_count_share_base,
         sum(keyword_count) over w_post as keyword_count_window,
-        sum(keyword_count) over w_days_before / ({{ ns_days * 24 }}.0 / {{ pt_window }}) as keyword_baseline
+        cast(sum(keyword_count) over w_days_before as double precision) / ({{ ns_days * 24 }}.0 / {{ pt_window }}) as keyword_baseline
     from dense
     window
         w_share as (partition by platform, account_id order by hour_at rows between {{ ns_window - 1 }} preceding and current row),
@@ -176,13 +172,13 @@ post_window as (
         p.platform,
         p.account_id,
         p.post_id,
-        p.hour_at + to_hours(t.k) as hour_at,
+        p.hour_at + t.k * interval '1 hour' as hour_at,
         sum(p.negative_count) as negatives_in_window
     from {{ ref('int_crisis_post_hourly') }} as p
-    cross join (select unnest(range({{ pt_window }})) as k) as t
+    cross join (select g.k from generate_series(0, {{ pt_window - 1 }}) as g(k)) as t
     cross join read_bounds as b
-    where p.hour_at between b.read_from - interval {{ pt_window }} hour and b.out_to
-    group by all
+    where p.hour_at between b.read_from - interval '{{ pt_window }} hour' and b.out_to
+    group by 1, 2, 3, 4
 ),
 
 post_top_account as (
@@ -190,7 +186,7 @@ post_top_account as (
         max(negatives_in_window) as post_negative_count,
         -- ties go to the smaller key (as in fct_crisis_incidents' post_keys): arg_max picks any of
         -- them, and an incremental run and a full build then named different posts
-        first(platform || ':' || post_id order by negatives_in_window desc, platform || ':' || post_id) as post_key
+        {{ first_ordered("platform || ':' || post_id", "negatives_in_window desc, platform || ':' || post_id") }} as post_key
     from post_window
     group by platform, account_id, hour_at
 ),
@@ -198,7 +194,7 @@ post_top_account as (
 post_top as (
     select * from post_top_account
     union all
-    select 'all', 'all', hour_at, max(post_negative_count), first(post_key order by post_negative_count desc, post_key)
+    select 'all', 'all', hour_at, max(post_negative_count), {{ first_ordered('post_key', 'post_negative_count desc, post_key') }}
     from post_top_account
     group by hour_at
 ),
@@ -216,22 +212,20 @@ with_posts as (
 scored as (
     select
         *,
-        coalesce(len(volume_history), 0) as volume_baseline_weeks,
-        coalesce(list_aggregate(volume_history, 'median'), 0) as volume_baseline,
-        quantile_cont(post_negative_count, 0.9) over (
-            partition by platform, account_id order by hour_at
-            rows between {{ ns_days * 24 }} preceding and {{ pt_window }} preceding
-        ) as post_negative_baseline
+        coalesce({{ list_length('volume_history') }}, 0) as volume_baseline_weeks,
+        coalesce({{ list_median('volume_history') }}, 0) as volume_baseline,
+        {{ window_quantile_cont('post_negative_count', 0.9,
+            'partition by platform, account_id order by hour_at
+            rows between ' ~ (ns_days * 24) ~ ' preceding and ' ~ pt_window ~ ' preceding') }} as post_negative_baseline
     from with_posts
 ),
 
 measured as (
     select
         *,
-        coalesce(list_aggregate(list_transform(volume_history, lambda x: abs(x - volume_baseline)), 'median'), 0)
-            as volume_mad,
-        negative_count_window / nullif(inbound_count_window, 0) as negative_share,
-        negative_count_share_base / nullif(inbound_count_share_base, 0) as negative_share_baseline
+        coalesce({{ list_median_abs_deviation('volume_history', 'volume_baseline') }}, 0) as volume_mad,
+        cast(negative_count_window as double precision) / nullif(inbound_count_window, 0) as negative_share,
+        cast(negative_count_share_base as double precision) / nullif(inbound_count_share_base, 0) as negative_share_baseline
     from scored
 ),
 
@@ -288,11 +282,11 @@ combined as (
 )
 
 select
-    platform || ':' || account_id || ':' || strftime(hour_at, '%Y-%m-%dT%H') as signal_key,
+    platform || ':' || account_id || ':' || {{ hour_key('hour_at') }} as signal_key,
     platform,
     account_id,
     hour_at,
-    hour_at + interval 1 hour as hour_end_at,
+    hour_at + interval '1 hour' as hour_end_at,
     local_hour_at,
     hour_of_week,
     inbound_count,
@@ -301,23 +295,23 @@ select
     volume_baseline,
     volume_mad,
     volume_baseline_weeks,
-    round(volume_ratio, 3) as volume_ratio,
-    round(volume_score, 3) as volume_score,
+    {{ round_float('volume_ratio', 3) }} as volume_ratio,
+    {{ round_float('volume_score', 3) }} as volume_score,
     volume_fired,
     inbound_count_window,
     negative_count_window,
-    round(negative_share, 4) as negative_share,
-    round(negative_share_baseline, 4) as negative_share_baseline,
-    round(negative_share_ratio, 3) as negative_share_ratio,
+    {{ round_float('negative_share', 4) }} as negative_share,
+    {{ round_float('negative_share_baseline', 4) }} as negative_share_baseline,
+    {{ round_float('negative_share_ratio', 3) }} as negative_share_ratio,
     negative_share_fired,
     keyword_count_window,
-    round(keyword_baseline, 3) as keyword_baseline,
-    round(keyword_ratio, 3) as keyword_ratio,
+    {{ round_float('keyword_baseline', 3) }} as keyword_baseline,
+    {{ round_float('keyword_ratio', 3) }} as keyword_ratio,
     keywords_fired,
     keywords_seen,
     post_negative_count,
     post_negative_baseline,
-    round(post_negative_ratio, 3) as post_negative_ratio,
+    {{ round_float('post_negative_ratio', 3) }} as post_negative_ratio,
     post_key,
     post_fired,
     signals_fired,

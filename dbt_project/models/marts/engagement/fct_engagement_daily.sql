@@ -65,7 +65,7 @@ joined as (
     -- the change is against the previous calendar day only: after a gap it is unknown, not the gap's total
     left join account_days as prev
         on s.platform = prev.platform and s.account_id = prev.account_id
-        and prev.metric_date = s.metric_date - interval 1 day
+        and prev.metric_date = s.metric_date - interval '1 day'
     left join post_days as p
         on s.platform = p.platform and s.account_id = p.account_id and s.metric_date = p.metric_date
     left join published as pub
@@ -96,6 +96,6 @@ select
     -- the rate is left empty below a minimum; sums over longer periods still count every interaction.
     case
         when post_impressions >= {{ var('engagement_rate_min_impressions', 100) }}
-            then cast(reactions + comments + shares + saves + clicks as double) / post_impressions
+            then cast(reactions + comments + shares + saves + clicks as double precision) / post_impressions
     end as engagement_rate
 from joined

@@ -31,7 +31,7 @@ bounds as (
 
 days as (
     select cast(d as date) as day
-    from bounds, generate_series(cast(first_date as timestamp), cast(as_of_date as timestamp), interval 1 day) as t(d)
+    from bounds, generate_series(cast(first_date as timestamp), cast(as_of_date as timestamp), interval '1 day') as t(d)
     where first_date is not null
 ),
 
@@ -39,7 +39,7 @@ goal_periods as (
     select distinct
         g.goal_id,
         g.period,
-        cast(date_trunc(g.period, d.day) as date) as period_start_date
+        cast(date_trunc(g.period, cast(d.day as timestamp)) as date) as period_start_date
     from goals as g
     cross join days as d
 ),
@@ -50,9 +50,9 @@ periods as (
         gp.period_start_date,
         cast(
             case gp.period
-                when 'week' then gp.period_start_date + interval 7 day
-                when 'month' then gp.period_start_date + interval 1 month
-                else gp.period_start_date + interval 3 month
+                when 'week' then gp.period_start_date + interval '7 day'
+                when 'month' then gp.period_start_date + interval '1 month'
+                else gp.period_start_date + interval '3 month'
             end as date
         ) - 1 as period_end_date
     from goal_periods as gp
@@ -73,7 +73,7 @@ engagement_actuals as (
         goal_id,
         period_start_date,
         case when sum(post_impressions) filter (where metric_date >= period_start_date) > 0
-            then cast(sum(interactions) filter (where metric_date >= period_start_date) as double)
+            then cast(sum(interactions) filter (where metric_date >= period_start_date) as double precision)
                 / sum(post_impressions) filter (where metric_date >= period_start_date)
         end as engagement_rate,
         sum(posts_published) filter (where metric_date >= period_start_date) as posts_published,
@@ -91,11 +91,11 @@ follower_points as (
         period_start_date,
         platform,
         account_id,
-        arg_max(followers, metric_date) filter (where metric_date >= period_start_date and followers is not null)
+        {{ arg_max('followers', 'metric_date', filter='metric_date >= period_start_date and followers is not null') }}
             as end_followers,
         coalesce(
-            arg_max(followers, metric_date) filter (where metric_date < period_start_date and followers is not null),
-            arg_min(followers, metric_date) filter (where metric_date >= period_start_date and followers is not null)
+            {{ arg_max('followers', 'metric_date', filter='metric_date < period_start_date and followers is not null') }},
+            {{ arg_min('followers', 'metric_date', filter='metric_date >= period_start_date and followers is not null') }}
         ) as base_followers
     from scoped_engagement
     where metric = 'follower_growth'
@@ -107,7 +107,7 @@ follower_actuals as (
         goal_id,
         period_start_date,
         case when sum(base_followers) > 0
-            then cast(sum(end_followers) - sum(base_followers) as double) / sum(base_followers)
+            then cast(sum(end_followers) - sum(base_followers) as double precision) / sum(base_followers)
         end as follower_growth,
         sum(base_followers) as base_followers,
         sum(end_followers) as end_followers
@@ -120,13 +120,13 @@ sla_actuals as (
     select
         p.goal_id,
         p.period_start_date,
-        median(s.business_minutes_to_respond) filter (where s.first_response_at is not null)
+        {{ median('s.business_minutes_to_respond') }} filter (where s.first_response_at is not null)
             as median_business_response_minutes,
         case when count(*) > 0
-            then cast(count(s.first_response_at) as double) / count(*)
+            then cast(count(s.first_response_at) as double precision) / count(*)
         end as response_rate,
         case when count(*) filter (where s.status in ('met', 'breached')) > 0
-            then cast(count(*) filter (where s.status = 'met') as double)
+            then cast(count(*) filter (where s.status = 'met') as double precision)
                 / count(*) filter (where s.status in ('met', 'breached'))
         end as sla_met_share,
         count(*) as sla_events
@@ -155,9 +155,9 @@ measured as (
         b.as_of_date,
         case g.metric
             when 'engagement_rate' then e.engagement_rate
-            when 'posts_published' then cast(e.posts_published as double)
+            when 'posts_published' then cast(e.posts_published as double precision)
             when 'follower_growth' then f.follower_growth
-            when 'median_business_response_minutes' then cast(s.median_business_response_minutes as double)
+            when 'median_business_response_minutes' then cast(s.median_business_response_minutes as double precision)
             when 'response_rate' then s.response_rate
             when 'sla_met_share' then s.sla_met_share
         end as actual,
@@ -170,7 +170,7 @@ measured as (
         g.metric in ('follower_growth', 'posts_published') as is_cumulative,
         least(
             1.0,
-            cast(b.as_of_date - p.period_start_date + 1 as double)
+            cast(b.as_of_date - p.period_start_date + 1 as double precision)
                 / (p.period_end_date - p.period_start_date + 1)
         ) as elapsed_share
     from periods as p

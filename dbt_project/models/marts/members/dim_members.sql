@@ -18,7 +18,7 @@ per_member as (
         m.platform,
         m.author_id,
         m.member_key,
-        arg_max(m.author_name, m.created_at) as member_name,
+        {{ arg_max('m.author_name', 'm.created_at') }} as member_name,
         -- a spammer's messages say nothing about when they take part: seen = first/last non-spam message,
         -- falling back to any message for authors who only ever sent spam
         coalesce(min(m.created_at) filter (where not m.is_spam), min(m.created_at)) as first_seen_at,
@@ -37,7 +37,7 @@ per_member as (
         avg(m.sentiment_score) filter (where not m.is_spam) as avg_sentiment_score,
         sum(m.activity_weight) filter (where not m.is_spam) as lifetime_activity_score,
         sum(m.activity_weight) filter (
-            where not m.is_spam and m.created_at > {{ as_of() }} - to_days(l.love_window_days)
+            where not m.is_spam and m.created_at > {{ as_of() }} - l.love_window_days * interval '1 day'
         ) as activity_score
     from messages as m
     cross join levels as l
@@ -74,10 +74,10 @@ select
         else 'observer'
     end as activity_level,
     -- lifecycle flags need at least one real (non-spam) message
-    p.messages > 0 and p.first_seen_at > {{ as_of() }} - to_days(l.churn_risk_days) as is_new,
-    p.messages > 0 and p.first_seen_at <= {{ as_of() }} - to_days(l.churn_risk_days)
-        and p.last_seen_at > {{ as_of() }} - to_days(l.churn_risk_days) as is_returning,
-    p.messages > 0 and p.last_seen_at <= {{ as_of() }} - to_days(l.churn_risk_days)
-        and p.last_seen_at > {{ as_of() }} - to_days(l.love_window_days) as is_at_risk
+    p.messages > 0 and p.first_seen_at > {{ as_of() }} - l.churn_risk_days * interval '1 day' as is_new,
+    p.messages > 0 and p.first_seen_at <= {{ as_of() }} - l.churn_risk_days * interval '1 day'
+        and p.last_seen_at > {{ as_of() }} - l.churn_risk_days * interval '1 day' as is_returning,
+    p.messages > 0 and p.last_seen_at <= {{ as_of() }} - l.churn_risk_days * interval '1 day'
+        and p.last_seen_at > {{ as_of() }} - l.love_window_days * interval '1 day' as is_at_risk
 from per_member as p
 cross join levels as l

@@ -9,7 +9,7 @@ with monthly as (
         platform,
         author_id,
         member_key,
-        arg_max(author_name, created_at) as member_name,
+        {{ arg_max('author_name', 'created_at') }} as member_name,
         count(*) as messages,
         sum(activity_weight) as activity_score,
         count(*) filter (where is_reply_to_other_member) as helpful_replies,

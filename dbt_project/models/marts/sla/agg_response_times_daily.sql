@@ -62,7 +62,7 @@ select
         || ':' || cast(local_date as varchar) as response_day_key,
     count(*) as items,
     sum(case when first_response_at is not null then 1 else 0 end) as answered_items,
-    avg(case when first_response_at is not null then 1.0 else 0.0 end) as answered_share,
+    cast(avg(case when first_response_at is not null then 1.0 else 0.0 end) as double precision) as answered_share,
     percentile_cont(0.5) within group (order by calendar_minutes_to_respond) as median_calendar_minutes,
     percentile_cont(0.9) within group (order by calendar_minutes_to_respond) as p90_calendar_minutes,
     percentile_cont(0.5) within group (order by business_minutes_to_respond) as median_business_minutes,
@@ -70,7 +70,7 @@ select
     sum(case when status = 'met' then 1 else 0 end) as met_items,
     sum(case when status = 'breached' then 1 else 0 end) as breached_items,
     -- decided items only: a pending or at-risk item may still be met
-    sum(case when status = 'met' then 1.0 else 0.0 end)
+    cast(sum(case when status = 'met' then 1.0 else 0.0 end) as double precision)
     / nullif(sum(case when status in ('met', 'breached') then 1 else 0 end), 0) as within_sla_share,
     {{ as_of() }} as built_as_of
 from recomputed

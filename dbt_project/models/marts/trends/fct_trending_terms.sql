@@ -99,10 +99,12 @@ joined as (
         bl.baseline_mentions,
         bl.baseline_authors,
         bl.baseline_peak_authors,
-        cast(tot.total_authors as {{ dbt.type_float() }}) as n_i,
-        cast(bt.baseline_total_authors as {{ dbt.type_float() }}) as n_j,
-        cast(coalesce(cur.authors, 0) as {{ dbt.type_float() }}) as y_i,
-        cast(bl.baseline_authors as {{ dbt.type_float() }}) as y_j
+        -- double precision, not dbt.type_float(): that is a 4-byte FLOAT on dbt-duckdb, and the score
+        -- came out of float32 arithmetic there (a different 4th decimal than on PostgreSQL)
+        cast(tot.total_authors as double precision) as n_i,
+        cast(bt.baseline_total_authors as double precision) as n_j,
+        cast(coalesce(cur.authors, 0) as double precision) as y_i,
+        cast(bl.baseline_authors as double precision) as y_j
     from baselines as bl
     inner join totals as tot
         on tot.period = bl.period and tot.period_index = bl.period_index
@@ -158,7 +160,7 @@ select
     s.baseline_mentions,
     s.baseline_authors,
     -- rounded: four decimals are more than a ranking needs, and they compare exactly in tests
-    round(s.score, 4) as score,
+    {{ round_float('s.score', 4) }} as score,
     case
         when s.score is null then null
         when s.score >= {{ min_score }} and s.baseline_peak_authors < {{ min_authors }} then 'emerging'
@@ -167,7 +169,7 @@ select
         else 'stable'
     end as trend,
     s.negative_mentions,
-    case when s.mentions > 0 then cast(s.negative_mentions as {{ dbt.type_float() }}) / s.mentions end
+    case when s.mentions > 0 then cast(s.negative_mentions as double precision) / s.mentions end
         as negative_share,
     s.avg_sentiment_score,
     s.example_comment_key_1,

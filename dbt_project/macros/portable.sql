@@ -1,0 +1,255 @@
+{#
+  SQL that DuckDB and PostgreSQL spell differently, one macro each (jaffle-shop's pattern: models call
+  the macro, never the dialect). The DuckDB versions stay DuckDB-native so DuckDB's plans do not change;
+  the PostgreSQL versions give the same values. Where a portable spelling exists (quoted intervals,
+  `double precision`, `extract`, window subqueries instead of `qualify`, dbt's cross-database macros),
+  models use it directly and there is no macro here.
+#}
+
+{# An hour as key text, 2025-03-20T14: the hour part of every *_key of the crisis models. #}
+{% macro hour_key(ts) -%}
+    {{ return(adapter.dispatch('hour_key', 'tertulia')(ts)) }}
+{%- endmacro %}
+
+{% macro default__hour_key(ts) -%}
+    strftime({{ ts }}, '%Y-%m-%dT%H')
+{%- endmacro %}
+
+{% macro postgres__hour_key(ts) -%}
+    to_char({{ ts }}, 'YYYY-MM-DD"T"HH24')
+{%- endmacro %}
+
+{# The English name of a timestamp's weekday (Monday). #}
+{% macro weekday_name(ts) -%}
+    {{ return(adapter.dispatch('weekday_name', 'tertulia')(ts)) }}
+{%- endmacro %}
+
+{% macro default__weekday_name(ts) -%}
+    dayname({{ ts }})
+{%- endmacro %}
+
+{% macro postgres__weekday_name(ts) -%}
+    {#- FM: no padding to nine letters; the C/English names whatever lc_time says. -#}
+    to_char({{ ts }}, 'FMDay')
+{%- endmacro %}
+
+{# One row per part of `text` split on the literal `sep`; a table function for a FROM clause
+   (`from t, {{ split_to_rows('t.col', "','") }} as s(part)`). #}
+{% macro split_to_rows(text, sep) -%}
+    {{ return(adapter.dispatch('split_to_rows', 'tertulia')(text, sep)) }}
+{%- endmacro %}
+
+{% macro default__split_to_rows(text, sep) -%}
+    unnest(string_split({{ text }}, {{ sep }}))
+{%- endmacro %}
+
+{% macro postgres__split_to_rows(text, sep) -%}
+    unnest(string_to_array({{ text }}, {{ sep }}))
+{%- endmacro %}
+
+{# One row per part of `text` split on the regular expression `pattern`; a set-returning expression
+   for a SELECT list. #}
+{% macro split_regex_to_rows(text, pattern) -%}
+    {{ return(adapter.dispatch('split_regex_to_rows', 'tertulia')(text, pattern)) }}
+{%- endmacro %}
+
+{% macro default__split_regex_to_rows(text, pattern) -%}
+    unnest(string_split_regex({{ text }}, {{ pattern }}))
+{%- endmacro %}
+
+{% macro postgres__split_regex_to_rows(text, pattern) -%}
+    regexp_split_to_table({{ text }}, {{ pattern }})
+{%- endmacro %}
+
+{# The `value` of the row with the greatest (arg_max) or least (arg_min) `order_by`, over the rows
+   where `filter` holds (DuckDB's semantics: rows whose value or order_by is null are skipped). #}
+{% macro arg_max(value, order_by, filter=none) -%}
+    {{ return(adapter.dispatch('arg_max', 'tertulia')(value, order_by, filter)) }}
+{%- endmacro %}
+
+{% macro default__arg_max(value, order_by, filter=none) -%}
+    arg_max({{ value }}, {{ order_by }}){% if filter %} filter (where {{ filter }}){% endif %}
+{%- endmacro %}
+
+{% macro postgres__arg_max(value, order_by, filter=none) -%}
+    (array_agg({{ value }} order by {{ order_by }} desc) filter (
+        where {{ value }} is not null and {{ order_by }} is not null{% if filter %} and ({{ filter }}){% endif %}
+    ))[1]
+{%- endmacro %}
+
+{% macro arg_min(value, order_by, filter=none) -%}
+    {{ return(adapter.dispatch('arg_min', 'tertulia')(value, order_by, filter)) }}
+{%- endmacro %}
+
+{% macro default__arg_min(value, order_by, filter=none) -%}
+    arg_min({{ value }}, {{ order_by }}){% if filter %} filter (where {{ filter }}){% endif %}
+{%- endmacro %}
+
+{% macro postgres__arg_min(value, order_by, filter=none) -%}
+    (array_agg({{ value }} order by {{ order_by }} asc) filter (
+        where {{ value }} is not null and {{ order_by }} is not null{% if filter %} and ({{ filter }}){% endif %}
+    ))[1]
+{%- endmacro %}
+
+{# `value` of the first row in `order_by` order, nulls included (DuckDB's ordered `first`). Write the
+   null order out in `order_by` (`desc nulls last`): the engines' defaults differ. #}
+{% macro first_ordered(value, order_by, filter=none) -%}
+    {{ return(adapter.dispatch('first_ordered', 'tertulia')(value, order_by, filter)) }}
+{%- endmacro %}
+
+{% macro default__first_ordered(value, order_by, filter=none) -%}
+    first({{ value }} order by {{ order_by }}){% if filter %} filter (where {{ filter }}){% endif %}
+{%- endmacro %}
+
+{% macro postgres__first_ordered(value, order_by, filter=none) -%}
+    (array_agg({{ value }} order by {{ order_by }}){% if filter %} filter (where {{ filter }}){% endif %})[1]
+{%- endmacro %}
+
+{# The median of `expr` (continuous: the mean of the two middle values of an even count), as an
+   aggregate; a `filter (where ...)` clause may follow the call. #}
+{% macro median(expr) -%}
+    {{ return(adapter.dispatch('median', 'tertulia')(expr)) }}
+{%- endmacro %}
+
+{% macro default__median(expr) -%}
+    median({{ expr }})
+{%- endmacro %}
+
+{% macro postgres__median(expr) -%}
+    percentile_cont(0.5) within group (order by {{ expr }})
+{%- endmacro %}
+
+{# `x` rounded to `digits` decimals, kept a double. PostgreSQL's round() with digits takes numeric, and
+   a double cast to numeric keeps 15 significant digits: 2.0235 (stored as 2.02349999999999985) would
+   round up there and down on DuckDB. So PostgreSQL does what DuckDB does with a double: scale by
+   10^digits in double precision, round half away from zero, scale back. #}
+{% macro round_float(x, digits) -%}
+    {{ return(adapter.dispatch('round_float', 'tertulia')(x, digits)) }}
+{%- endmacro %}
+
+{% macro default__round_float(x, digits) -%}
+    round({{ x }}, {{ digits }})
+{%- endmacro %}
+
+{% macro postgres__round_float(x, digits) -%}
+    {%- set scaled = '(cast(' ~ x ~ ' as double precision) * cast(1e' ~ digits ~ ' as double precision))' -%}
+    (sign({{ scaled }}) * floor(abs({{ scaled }}) + 0.5) / cast(1e{{ digits }} as double precision))
+{%- endmacro %}
+
+{# Lists (DuckDB) and arrays (PostgreSQL): the rolling baselines of fct_crisis_signals. #}
+
+{# The values of `expr` over a window frame, in frame order; `over` is the window's text (partition,
+   order and frame). #}
+{% macro window_list(expr, over) -%}
+    {{ return(adapter.dispatch('window_list', 'tertulia')(expr, over)) }}
+{%- endmacro %}
+
+{% macro default__window_list(expr, over) -%}
+    list({{ expr }}) over ({{ over }})
+{%- endmacro %}
+
+{% macro postgres__window_list(expr, over) -%}
+    array_agg({{ expr }}) over ({{ over }})
+{%- endmacro %}
+
+{# How many values a list holds (null for a null list). #}
+{% macro list_length(list) -%}
+    {{ return(adapter.dispatch('list_length', 'tertulia')(list)) }}
+{%- endmacro %}
+
+{% macro default__list_length(list) -%}
+    len({{ list }})
+{%- endmacro %}
+
+{% macro postgres__list_length(list) -%}
+    cardinality({{ list }})
+{%- endmacro %}
+
+{# The median of a list's values (null for a null or empty list). #}
+{% macro list_median(list) -%}
+    {{ return(adapter.dispatch('list_median', 'tertulia')(list)) }}
+{%- endmacro %}
+
+{% macro default__list_median(list) -%}
+    list_aggregate({{ list }}, 'median')
+{%- endmacro %}
+
+{% macro postgres__list_median(list) -%}
+    (select percentile_cont(0.5) within group (order by v) from unnest({{ list }}) as v)
+{%- endmacro %}
+
+{# The median absolute deviation of a list's values from `center` (null for a null or empty list). #}
+{% macro list_median_abs_deviation(list, center) -%}
+    {{ return(adapter.dispatch('list_median_abs_deviation', 'tertulia')(list, center)) }}
+{%- endmacro %}
+
+{% macro default__list_median_abs_deviation(list, center) -%}
+    list_aggregate(list_transform({{ list }}, lambda x: abs(x - {{ center }})), 'median')
+{%- endmacro %}
+
+{% macro postgres__list_median_abs_deviation(list, center) -%}
+    (select percentile_cont(0.5) within group (order by abs(v - {{ center }})) from unnest({{ list }}) as v)
+{%- endmacro %}
+
+{# The continuous `fraction` quantile of `expr` over a window frame (`over` as in window_list).
+   PostgreSQL's percentile_cont is no window function: the aggregate tertulia_quantile_cont
+   (create_portable_functions) keeps the frame's values and interpolates the same way. #}
+{% macro window_quantile_cont(expr, fraction, over) -%}
+    {{ return(adapter.dispatch('window_quantile_cont', 'tertulia')(expr, fraction, over)) }}
+{%- endmacro %}
+
+{% macro default__window_quantile_cont(expr, fraction, over) -%}
+    quantile_cont({{ expr }}, {{ fraction }}) over ({{ over }})
+{%- endmacro %}
+
+{% macro postgres__window_quantile_cont(expr, fraction, over) -%}
+    {{ target.schema }}.tertulia_quantile_cont(cast({{ expr }} as double precision), {{ fraction }}) over ({{ over }})
+{%- endmacro %}
+
+{# Run before every invocation (on-run-start, dbt_project.yml): the functions postgres__parse_ts
+   (macros/timestamps.sql) and postgres__window_quantile_cont call, in the target's schema. Nothing on
+   DuckDB. #}
+{% macro create_portable_functions() -%}
+    {{ return(adapter.dispatch('create_portable_functions', 'tertulia')()) }}
+{%- endmacro %}
+
+{% macro default__create_portable_functions() -%}
+{%- endmacro %}
+
+{% macro postgres__create_portable_functions() -%}
+    {%- set iso = '^\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?)?\s*(Z|z|[+-]\d{2}(:?\d{2})?)?$' -%}
+    create schema if not exists {{ target.schema }};
+    create or replace function {{ target.schema }}.tertulia_try_timestamp(value text) returns timestamp
+    language plpgsql immutable as $fn$
+    begin
+        if value !~ '{{ iso }}' then return null; end if;
+        return cast(value as timestamp);
+    exception when others then return null;
+    end
+    $fn$;
+    create or replace function {{ target.schema }}.tertulia_try_timestamptz(value text) returns timestamptz
+    language plpgsql stable as $fn$
+    begin
+        if value !~ '{{ iso }}' then return null; end if;
+        return cast(value as timestamptz);
+    exception when others then return null;
+    end
+    $fn$;
+    {#- fct_crisis_signals' rolling quantile (window_quantile_cont): the state is the fraction, then the
+        frame's non-null values; the final function is percentile_cont over them. -#}
+    create or replace function {{ target.schema }}.tertulia_quantile_state(
+        state double precision[], value double precision, fraction double precision
+    ) returns double precision[] language sql immutable as $fn$
+        select case when value is null then coalesce(state, array[fraction])
+            else coalesce(state, array[fraction]) || value end
+    $fn$;
+    create or replace function {{ target.schema }}.tertulia_quantile_final(state double precision[])
+    returns double precision language sql immutable as $fn$
+        select percentile_cont(state[1]) within group (order by v) from unnest(state[2:]) as v
+    $fn$;
+    create or replace aggregate {{ target.schema }}.tertulia_quantile_cont(double precision, double precision) (
+        sfunc = {{ target.schema }}.tertulia_quantile_state,
+        stype = double precision[],
+        finalfunc = {{ target.schema }}.tertulia_quantile_final
+    );
+{%- endmacro %}
