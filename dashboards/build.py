@@ -19,6 +19,7 @@ import re
 import subprocess
 import sys
 import uuid
+import warnings
 import zipfile
 from pathlib import Path
 
@@ -97,7 +98,8 @@ def _sql(sql: str, labels: dict, lang: str, where: str, facts: dict) -> str:
         if kind == "member_label":
             # Member display names are published only with members.publish_names: true; otherwise
             # the pseudonym's first characters are what a manager can match across pages.
-            pseudonym = f"{_sql_literal(_text(labels['member'], lang, 'labels.yaml:member', facts))} || ' ' || left(m.author_id, 6)"
+            word = _text(labels["member"], lang, "labels.yaml:member", facts)
+            pseudonym = f"{_sql_literal(word + ' ')} || left(m.author_id, 6)"
             return f"coalesce(m.member_name, {pseudonym})" if facts["member_names"] else pseudonym
         if key not in labels:
             raise PageError(f"{where}: {{lbl:{key}}} is not in dashboards/labels.yaml")
@@ -215,6 +217,9 @@ def _chart(chart: dict, page: dict, lang: str, where: str, facts: dict) -> dict:
     if chart["dataset"] not in page["datasets"]:
         raise PageError(f"{where}: dataset {chart['dataset']!r} is not declared under datasets")
     params = {"viz_type": chart["viz"], "adhoc_filters": [], **(chart.get("params") or {})}
+    if chart["viz"] == "table":
+        # Members' messages are untrusted text: Superset's tables render HTML in cells unless told not to.
+        params["allow_render_html"] = False
     for key in ("subheader", "x_axis_title", "y_axis_title"):
         if key in params:
             params[key] = _text(params[key], lang, f"{where}.params.{key}", facts)
@@ -252,38 +257,28 @@ def _dashboard(slug: str, page: dict, titles: dict, lang: str, where: str, facts
         children = []
         for c, cell in enumerate(row):
             if "markdown" in cell:
-                cid = f"MARKDOWN-{slug}-{r}-{c}"
-                position[cid] = {
-                    "type": "MARKDOWN",
-                    "id": cid,
-                    "children": [],
-                    "parents": ["ROOT_ID", "GRID_ID", row_id],
-                    "meta": {
-                        "width": cell["width"],
-                        "height": cell.get("height", 20),
-                        "code": cell["markdown"],
-                    },
-                }
+                cid, kind = f"MARKDOWN-{slug}-{r}-{c}", "MARKDOWN"
+                meta = {"width": cell["width"], "height": cell.get("height", 20), "code": cell["markdown"]}
             else:
                 if cell["chart"] not in charts:
                     raise PageError(f"{where}:layout: chart {cell['chart']!r} is not declared under charts")
-                cid = f"CHART-{cell['chart']}"
-                position[cid] = {
-                    "type": "CHART",
-                    "id": cid,
-                    "children": [],
-                    "parents": ["ROOT_ID", "GRID_ID", row_id],
-                    "meta": {
-                        "width": cell["width"],
-                        "height": cell.get("height", 50),
-                        # The exporter's id of the chart; the importer maps it to the local one by uuid.
-                        "chartId": 1 + list(charts).index(cell["chart"]),
-                        "uuid": _uuid("chart", cell["chart"]),
-                        "sliceName": _text(
-                            charts[cell["chart"]]["title"], lang, f"{where}:{cell['chart']}", facts
-                        ),
-                    },
+                cid, kind = f"CHART-{cell['chart']}", "CHART"
+                title = charts[cell["chart"]]["title"]
+                meta = {
+                    "width": cell["width"],
+                    "height": cell.get("height", 50),
+                    # The exporter's id of the chart; the importer maps it to the local one by uuid.
+                    "chartId": 1 + list(charts).index(cell["chart"]),
+                    "uuid": _uuid("chart", cell["chart"]),
+                    "sliceName": _text(title, lang, f"{where}:{cell['chart']}", facts),
                 }
+            position[cid] = {
+                "type": kind,
+                "id": cid,
+                "children": [],
+                "parents": ["ROOT_ID", "GRID_ID", row_id],
+                "meta": meta,
+            }
             children.append(cid)
         position[row_id] = {
             "type": "ROW",
@@ -340,7 +335,10 @@ def build(published: Path, home: Path, lang: str | None, config: Path) -> str:
     from superset.app import create_app
 
     app = create_app()
-    with app.app_context(), app.test_request_context():
+    # Superset 6.1's importer trips SQLAlchemy warnings about its own session handling: nothing a
+    # user can act on, and they would bury the one line that says what was built.
+    with app.app_context(), app.test_request_context(), warnings.catch_warnings():
+        warnings.simplefilter("ignore")
         from superset import security_manager
         from superset.commands.dashboard.importers.dispatcher import ImportDashboardsCommand
         from superset.extensions import db

@@ -38,10 +38,6 @@ pytestmark = [pytest.mark.integration, pytest.mark.browser]
 ERROR_MARKERS = ('class="ant-alert ', "Data error", "Unexpected error")
 
 
-def _chromium() -> str | None:
-    return shutil.which("chromium") or shutil.which("chromium-browser")
-
-
 def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -49,6 +45,7 @@ def _free_port() -> int:
 
 
 def _serve(home: Path, port: int):
+    log = (home / "serve.log").open("w", encoding="utf-8")  # a file, not a pipe nobody drains
     proc = subprocess.Popen(
         [
             str(BI_PYTHON),
@@ -59,14 +56,13 @@ def _serve(home: Path, port: int):
             "--port",
             str(port),
         ],
-        stdout=subprocess.PIPE,
+        stdout=log,
         stderr=subprocess.STDOUT,
-        text=True,
     )
     deadline = time.monotonic() + 240
     while time.monotonic() < deadline:
         if proc.poll() is not None:
-            pytest.fail(f"Superset stopped: {proc.stdout.read()[-3000:]}")
+            pytest.fail(f"Superset stopped: {(home / 'serve.log').read_text()[-3000:]}")
         try:
             with urllib.request.urlopen(f"http://127.0.0.1:{port}/health", timeout=5) as resp:
                 if resp.status == 200:
@@ -74,7 +70,7 @@ def _serve(home: Path, port: int):
         except OSError:
             time.sleep(2)
     proc.kill()
-    pytest.fail(f"Superset did not answer on port {port}: {proc.communicate()[0][-3000:]}")
+    pytest.fail(f"Superset did not answer on port {port}: {(home / 'serve.log').read_text()[-3000:]}")
 
 
 def _build(published: Path, home: Path, config: Path) -> None:
@@ -89,10 +85,7 @@ def _build(published: Path, home: Path, config: Path) -> None:
 
 
 @pytest.fixture(scope="module")
-def site(tmp_path_factory):
-    browser = _chromium()
-    if browser is None:
-        pytest.skip("Debian chromium is not installed (make test installs it when run as root)")
+def site(tmp_path_factory, chromium):
     if not BI_PYTHON.exists():
         pytest.skip(".venv-bi is missing: `make dashboards` (or `make test`) installs Superset there")
     base = tmp_path_factory.mktemp("dashboards")
@@ -119,49 +112,22 @@ def site(tmp_path_factory):
     port = _free_port()
     proc = _serve(home, port)
     try:
-        yield {"browser": browser, "url": f"http://127.0.0.1:{port}", "published": published, "base": base}
+        yield {"chromium": chromium, "url": f"http://127.0.0.1:{port}", "published": published, "base": base}
     finally:
         proc.terminate()
         proc.wait(timeout=30)
 
 
-def _flags(profile: Path) -> list[str]:
-    return [
-        "--headless",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-quic",
-        "--no-first-run",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-        "--hide-scrollbars",
-        f"--user-data-dir={profile}",
-        "--virtual-time-budget=30000",
-        "--window-size=1400,2000",
-    ]
-
-
 def _open(site, page: str) -> str:
     url = f"{site['url']}/superset/dashboard/{page}/?standalone=1"
-    res = subprocess.run(
-        [site["browser"], *_flags(site["base"] / "profile"), "--dump-dom", url],
-        capture_output=True,
-        text=True,
-        timeout=180,
-    )
-    dom = res.stdout
+    dom = site["chromium"].run(url, "--dump-dom", budget_ms=30000, window="1400,2000")
     assert "dashboard-component-chart-holder" in dom or "chart-container" in dom, (
         f"{page}: no chart on the page"
     )
     found = [m for m in ERROR_MARKERS if m in dom]
     assert not found, f"{page}: error on the page ({found})"
     shot = site["base"] / f"dashboards-{page}.png"
-    subprocess.run(
-        [site["browser"], *_flags(site["base"] / "profile"), f"--screenshot={shot}", url],
-        capture_output=True,
-        timeout=180,
-    )
+    site["chromium"].run(url, f"--screenshot={shot}", budget_ms=30000, window="1400,2000")
     assert shot.exists() and shot.stat().st_size > 20_000
     if os.environ.get("TERTULIA_UPDATE_DOCS") == "1":
         shutil.copy(shot, REPO / "docs" / f"dashboards-{page}.png")
