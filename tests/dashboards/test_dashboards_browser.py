@@ -3,8 +3,8 @@ build.py imports the pages into Superset, Superset serves them, and headless chr
 
 Each page must render without a chart error and show figures equal to the published marts, computed
 here with plain SQL on the marts and time zones converted with zoneinfo (not with the dashboards' SQL).
-Costs about 6 minutes on the reference machine: the demo pipeline ~3, Superset's set-up and import
-~1, six pages opened twice (DOM, screenshot) ~2. `TERTULIA_UPDATE_DOCS=1` copies the screenshots to
+Costs 2.5 minutes on the quiet reference machine (the demo, Superset's set-up and import ~1.5; six
+pages opened twice, DOM and screenshot, ~1), about 6.5 when its two cores are shared. `TERTULIA_UPDATE_DOCS=1` copies the screenshots to
 docs/dashboards-<page>.png.
 """
 
