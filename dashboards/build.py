@@ -328,6 +328,7 @@ def build(published: Path, home: Path, lang: str | None, config: Path) -> str:
         lang = _community_language(config)
     files = bundle_files(published, lang, facts)
     home.mkdir(parents=True, exist_ok=True)
+    (home / "language").write_text(lang, encoding="utf-8")  # superset_config.py reads it (axis dates)
     _superset(["db", "upgrade"], home)
     _superset(["init"], home)
     os.environ.update(superset_env(home))

@@ -43,3 +43,33 @@ CACHE_CONFIG = {"CACHE_TYPE": "SimpleCache", "CACHE_DEFAULT_TIMEOUT": 60}
 DATA_CACHE_CONFIG = CACHE_CONFIG
 WTF_CSRF_ENABLED = True
 TALISMAN_ENABLED = False
+
+# Dates on chart axes in the language the pages were built in (build.py writes it); Superset's
+# default is English month and day names.
+_LANGUAGE = (
+    (_HOME / "language").read_text(encoding="utf-8").strip() if (_HOME / "language").exists() else "en"
+)
+if _LANGUAGE == "es":
+    D3_TIME_FORMAT = {
+        "dateTime": "%A, %e de %B de %Y, %X",
+        "date": "%d/%m/%Y",
+        "time": "%H:%M:%S",
+        "periods": ["AM", "PM"],
+        "days": ["domingo", "lunes", "martes", "miércoles", "jueves", "viernes", "sábado"],
+        "shortDays": ["dom", "lun", "mar", "mié", "jue", "vie", "sáb"],
+        "months": [
+            "enero",
+            "febrero",
+            "marzo",
+            "abril",
+            "mayo",
+            "junio",
+            "julio",
+            "agosto",
+            "septiembre",
+            "octubre",
+            "noviembre",
+            "diciembre",
+        ],  # fmt: skip
+        "shortMonths": ["ene", "feb", "mar", "abr", "may", "jun", "jul", "ago", "sep", "oct", "nov", "dic"],
+    }
