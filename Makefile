@@ -5,6 +5,8 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 CONFIG ?= community.example.yml
+BI_VENV := .venv-bi
+BI_STAMP := $(BI_VENV)/.installed
 
 # Telemetry off everywhere; Prefect keeps its state inside the project's data folder.
 export DBT_SEND_ANONYMOUS_USAGE_STATS := false
@@ -14,7 +16,7 @@ export GX_ANALYTICS_ENABLED := false
 export PREFECT_HOME ?= $(CURDIR)/data/prefect
 
 .DEFAULT_GOAL := help
-.PHONY: help install demo test test-fast soak fuzz lint format serve stop bench bench-quick quality-report sentiment-eval crisis-eval trends-eval docs clean
+.PHONY: help install demo test test-fast soak fuzz lint format serve stop bench bench-quick quality-report sentiment-eval crisis-eval trends-eval docs dashboards dashboards-serve clean
 
 help: ## List the targets
 	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-16s %s\n", $$1, $$2}'
@@ -48,7 +50,7 @@ $(TEST_DEBS_STAMP): Makefile | $(STAMP)
 demo: $(STAMP) ## Run the whole pipeline once on the bundled sample community and print what it found
 	$(BIN)/tertulia demo --config $(CONFIG)
 
-test: $(STAMP) $(TEST_DEBS_STAMP) ## Run the test suite (unit, dbt, integration, Prefect, IMAP and PostgreSQL servers, browser)
+test: $(STAMP) $(TEST_DEBS_STAMP) $(BI_STAMP) ## Run the test suite (unit, dbt, integration, Prefect, IMAP and PostgreSQL servers, Superset, browser)
 	$(BIN)/python -m pytest
 
 test-fast: $(STAMP) ## Run the tests that need no dbt build or Prefect server
@@ -95,6 +97,23 @@ trends-eval: $(STAMP) ## Planted topics found in the weekly top 10 and its noise
 
 quality-report: $(STAMP) ## Run the bad-input corpus and write docs/quality.md figures
 	$(BIN)/python bench/quality_report.py
+
+# The dashboards (Apache Superset over the published marts) live in a virtualenv of their own:
+# Superset pins its own Flask/SQLAlchemy stack, which conflicts with the pipeline's pins. Exact versions
+# of everything it installs are in dashboards/constraints.txt. docs/bi.md says why Superset.
+BI_HOME ?= data/dashboards
+BI_PORT ?= 8088
+PUBLISHED ?= data/published/tertulia_marts.duckdb
+$(BI_STAMP): dashboards/requirements.txt dashboards/constraints.txt
+	@test -x $(BI_VENV)/bin/python || $(PYTHON) -m venv $(BI_VENV)
+	$(BI_VENV)/bin/python -m pip install --quiet -c dashboards/constraints.txt -r dashboards/requirements.txt
+	@touch $@
+
+dashboards: $(BI_STAMP) ## Build the Superset dashboards over the published marts (run make demo or tertulia run first)
+	$(BI_VENV)/bin/python dashboards/build.py build --published $(PUBLISHED) --home $(BI_HOME) --config $(CONFIG) $(if $(BI_LANG),--lang $(BI_LANG))
+
+dashboards-serve: $(BI_STAMP) ## Serve the dashboards on http://127.0.0.1:8088 (BI_PORT=...)
+	$(BI_VENV)/bin/python dashboards/build.py serve --home $(BI_HOME) --port $(BI_PORT)
 
 docs: $(STAMP) ## dbt docs generate (catalog of every model and column)
 	$(BIN)/tertulia build --config $(CONFIG) --docs

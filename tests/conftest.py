@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import os
+import shutil
+import subprocess
 import tempfile
+from dataclasses import dataclass
 from pathlib import Path
 
 # Set before anything imports Prefect, dbt or GX.
@@ -39,3 +42,42 @@ def example_config(tmp_path):
     from tertulia.config import example_config_in
 
     return example_config_in(tmp_path)
+
+
+@dataclass(frozen=True)
+class HeadlessChromium:
+    """Debian's chromium run headless on a page served on 127.0.0.1 (the browser tests)."""
+
+    path: str
+    profile: Path
+
+    def run(self, url: str, action: str, *, budget_ms: int = 20000, window: str = "1400,1000") -> str:
+        """`action` is `--dump-dom` (returns the page after its scripts ran) or `--screenshot=FILE`.
+
+        The virtual-time budget lets single-page apps finish their requests before the DOM is read; no
+        background networking, so nothing but the page's own server is asked.
+        """
+        flags = [
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-quic",
+            "--no-first-run",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            "--hide-scrollbars",
+            f"--user-data-dir={self.profile}",
+            f"--virtual-time-budget={budget_ms}",
+            f"--window-size={window}",
+        ]
+        res = subprocess.run([self.path, *flags, action, url], capture_output=True, text=True, timeout=180)
+        return res.stdout
+
+
+@pytest.fixture(scope="module")
+def chromium(tmp_path_factory):
+    path = shutil.which("chromium") or shutil.which("chromium-browser")
+    if path is None:
+        pytest.skip("Debian chromium is not installed (make test installs it when run as root)")
+    return HeadlessChromium(path, tmp_path_factory.mktemp("chromium-profile"))

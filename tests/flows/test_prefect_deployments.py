@@ -136,37 +136,15 @@ def test_a_deployment_runs_on_the_worker_and_leaves_its_artifacts(server):
     assert "comments" in str(table) and "accounts" in str(table)
 
 
-def _chromium() -> str | None:
-    return shutil.which("chromium") or shutil.which("chromium-browser")
-
-
 @pytest.mark.browser
-def test_the_deployments_page_lists_every_deployment(server, tmp_path):
-    browser = _chromium()
-    if browser is None:
-        pytest.skip("Debian chromium is not installed (make test installs it when run as root)")
+def test_the_deployments_page_lists_every_deployment(server, chromium, tmp_path):
     url = server["api_url"].removesuffix("/api") + "/deployments"
-    flags = [
-        "--headless",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-quic",
-        "--no-first-run",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-        f"--user-data-dir={tmp_path / 'profile'}",
-        "--virtual-time-budget=20000",
-        "--window-size=1400,1000",
-    ]
-    dom = subprocess.run(
-        [browser, *flags, "--dump-dom", url], capture_output=True, text=True, timeout=180
-    ).stdout
+    dom = chromium.run(url, "--dump-dom")
     declared = yaml.safe_load((REPO / "prefect.yaml").read_text(encoding="utf-8"))["deployments"]
     missing = [d["name"] for d in declared if d["name"] not in dom]
     assert not missing, f"not on the deployments page: {missing}"
     shot = tmp_path / "deployments.png"
-    subprocess.run([browser, *flags, f"--screenshot={shot}", url], capture_output=True, timeout=180)
+    chromium.run(url, f"--screenshot={shot}")
     assert shot.exists() and shot.stat().st_size > 10_000
     if os.environ.get("TERTULIA_UPDATE_DOCS") == "1":
         shutil.copy(shot, REPO / "docs" / "prefect-deployments.png")
