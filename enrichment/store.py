@@ -3,8 +3,10 @@
 The to-do set is chosen in SQL: among the comments landed since the last complete run (its
 watermark, less `warehouse.reload_margin_minutes`), those whose (platform, comment_id) has no
 enrichment row, or whose text hash differs from the hash that was scored. It is streamed in Arrow batches from a second
-cursor (reading a snapshot) while each batch's results go back in one `insert or replace` from an
-Arrow table, never row by row. Rebuilding the marts never re-scores anything.
+cursor (reading a snapshot). Each distinct text of a batch is scored once (enrichment.scoring keeps
+the run's results, and spreads many new texts over worker processes); DuckDB joins the results back
+to the batch's rows in one `insert or replace`, never row by row, while the next batch is scored.
+Rebuilding the marts never re-scores anything.
 
 The terms of each scored comment (enrichment.terms, for the trend marts) are written in the same
 transaction as its enrichment row, replacing the terms of the version scored before. When the

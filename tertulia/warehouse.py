@@ -21,8 +21,6 @@ from pathlib import Path
 
 import duckdb
 
-from tertulia import resources
-
 SCHEMAS = ("raw", "tertulia")  # raw: landed data; tertulia: pipeline state (cursors, outbox, quarantine)
 
 
@@ -127,34 +125,12 @@ def connect(db_path: Path, *, read_only: bool = False) -> duckdb.DuckDBPyConnect
             raise FileNotFoundError(
                 f"{db_path}: no warehouse yet; run `tertulia import` or `make demo` first"
             )
-        con = duckdb.connect(str(db_path), read_only=True)
-        apply_resources(con)
-        return con
+        return duckdb.connect(str(db_path), read_only=True)
     db_path.parent.mkdir(parents=True, exist_ok=True)
     con = duckdb.connect(str(db_path))
-    apply_resources(con)
     for schema in SCHEMAS:
         con.execute(f"create schema if not exists {schema}")
     return con
-
-
-def apply_resources(con: duckdb.DuckDBPyConnection) -> None:
-    """DuckDB's memory limit and threads from tertulia.resources (SET, not connect options: a second
-    connection to the same file in this process with other options would be refused)."""
-    limit = resources.memory_limit()
-    try:
-        con.execute(f"set memory_limit = {_literal(limit)}")
-    except duckdb.Error as exc:
-        con.close()
-        raise ValueError(
-            f"{resources.MEMORY_ENV}={limit!r}: DuckDB refused it ({exc}); use a size such as 3GB or 800MB, "
-            "or a share of memory such as 50%"
-        ) from None
-    con.execute(f"set threads = {int(resources.threads())}")
-
-
-def _literal(text: str) -> str:
-    return "'" + text.replace("'", "''") + "'"
 
 
 @contextlib.contextmanager

@@ -1,10 +1,10 @@
-"""DuckDB's memory limit and threads by default, from the machine, and the knobs that change them."""
+"""DuckDB's memory limit for builds by default, from the machine, and the knob that changes it."""
 
 from __future__ import annotations
 
 import pytest
 
-from tertulia import resources, warehouse
+from tertulia import resources
 
 GIB = 2**30
 
@@ -23,37 +23,9 @@ def test_default_memory_limit_is_a_quarter_of_memory_within_bounds(total, expect
     assert resources.default_memory_limit() == expected
 
 
-def test_settings_from_the_environment_win(monkeypatch):
+def test_the_setting_from_the_environment_wins(monkeypatch):
     monkeypatch.setenv(resources.MEMORY_ENV, "80%")
-    monkeypatch.setenv(resources.THREADS_ENV, "1")
     assert resources.memory_limit() == "80%"
-    assert resources.threads() == 1
-
-
-def test_a_bad_threads_setting_names_the_variable(monkeypatch):
-    monkeypatch.setenv(resources.THREADS_ENV, "many")
-    with pytest.raises(ValueError, match="TERTULIA_DUCKDB_THREADS='many'"):
-        resources.threads()
-
-
-def test_warehouse_connections_apply_them(tmp_path, monkeypatch):
-    monkeypatch.setenv(resources.MEMORY_ENV, "700MB")
-    monkeypatch.setenv(resources.THREADS_ENV, "1")
-    con = warehouse.connect(tmp_path / "w.duckdb")
-    try:
-        limit, threads = con.execute(
-            "select current_setting('memory_limit'), current_setting('threads')"
-        ).fetchone()
-    finally:
-        con.close()
-    # DuckDB shows 700 MB (10^6 bytes) in MiB.
-    assert (limit, threads) == ("667.5 MiB", 1)
-
-
-def test_a_size_duckdb_refuses_names_the_variable(tmp_path, monkeypatch):
-    monkeypatch.setenv(resources.MEMORY_ENV, "lots")
-    with pytest.raises(ValueError, match="TERTULIA_DUCKDB_MEMORY_LIMIT='lots'"):
-        warehouse.connect(tmp_path / "w.duckdb")
 
 
 def test_dbt_runs_under_the_default_limit_unless_one_is_set(tmp_path, monkeypatch):
