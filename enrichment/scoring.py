@@ -12,16 +12,20 @@ per enrichment run, and each builds its own copy of the annotator, pickled from 
 
 from __future__ import annotations
 
+import logging
 import multiprocessing
 import os
 import pickle
 from collections.abc import Sequence
 from concurrent.futures import Executor, ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 
 from enrichment.annotate import Annotator
 from enrichment.terms import extract_terms
 from tertulia.resources import cores
+
+log = logging.getLogger(__name__)
 
 # Below this many distinct texts in a batch, one process scores them sooner than it could hand them
 # out: starting two spawned workers costs about a second (interpreter, lingua, lexicons), and a
@@ -196,7 +200,22 @@ class Scorer:
         chunks = [texts[i : i + size] for i in range(0, len(texts), size)]
         out = Scored()
         offset = 0
-        for chunk, part in zip(chunks, self._pool.map(_score_in_worker, chunks), strict=True):
+        try:
+            parts = list(self._pool.map(_score_in_worker, chunks))
+        except BrokenProcessPool as exc:
+            # A worker died (killed, out of memory) or could not start: spawn runs the program's main
+            # module again in each worker, and a script without `if __name__ == "__main__":` dies there.
+            log.warning(
+                "enrichment: the scoring processes stopped (%s); scoring in this process from now on. "
+                "If the program calling enrichment is a script, guard its entry point with "
+                '`if __name__ == "__main__":`, or set %s=1.',
+                exc,
+                WORKERS_ENV,
+            )
+            self.close()
+            self.processes = 1
+            return score_texts(self.annotator, texts)
+        for chunk, part in zip(chunks, parts, strict=True):
             out.extend(part, offset)
             offset += len(chunk)
         return out

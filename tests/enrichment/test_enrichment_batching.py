@@ -205,3 +205,14 @@ def test_worker_processes_score_as_this_process_does(config):
         out = scorer.score(texts)
         assert scorer._pool is not None  # the texts went to the worker processes
     assert out == score_texts(annotator, texts)
+
+
+def test_workers_that_cannot_start_leave_the_scoring_to_this_process(config, caplog):
+    annotator = annotator_for(config)
+    texts = eval_texts()[:40]
+    with Scorer(annotator, processes=2, min_parallel=1) as scorer:
+        scorer._pickled = b"not a pickled annotator"  # each worker's start-up fails
+        out = scorer.score(texts)
+        assert scorer.processes == 1
+    assert out == score_texts(annotator, texts)
+    assert "scoring in this process from now on" in caplog.text
