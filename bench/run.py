@@ -35,6 +35,8 @@ class PhaseFailed(RuntimeError):
 def run_phase(phase: str, workdir: Path, *args: str) -> dict:
     cmd = [PY, str(REPO / "bench" / "phase.py"), phase, str(workdir), *args]
     log = workdir / f"phase-{phase}.log"
+    # The machine is shared: the load average as the phase starts goes with its figure.
+    load = os.getloadavg()[0]
     t = time.perf_counter()
     # Output to a file, not a pipe: a chatty phase (dbt) would fill a pipe nobody reads until it exits.
     with log.open("w+", encoding="utf-8") as fh:
@@ -50,6 +52,7 @@ def run_phase(phase: str, workdir: Path, *args: str) -> dict:
         raise PhaseFailed(f"bench phase {phase} failed (exit {proc.returncode}; log {log}):\n{out[-3000:]}")
     result = json.loads(line[len("BENCH ") :])
     result["process_seconds"] = wall
+    result["load_at_start"] = load
     result["peak_rss_mb"] = usage.ru_maxrss / 1024
     return result
 
@@ -165,6 +168,7 @@ def bench_size(
     checkpoint=lambda res: None,
     cycles_only: bool = False,
     build_only: bool = False,
+    no_build: bool = False,
 ) -> dict:
     work = generate(scale, days, root)
     if build_only:
@@ -218,6 +222,7 @@ def bench_size(
     res["duckdb_read_seconds"] = summarise([r["seconds"] for r in reads])
     res["duckdb_read_rows_per_s"] = summarise([r["rows"] / r["seconds"] for r in reads])
     res["import_vs_duckdb"] = res["import_rows_per_s"]["median"] / res["duckdb_read_rows_per_s"]["median"]
+    res["import_load"] = summarise([r["load_at_start"] for r in imports + reads])
     # dlt is slow: it loads the first dlt_rows lines, and its rows/s is compared with the importer's.
     dlts = [
         run_phase("dlt", work, "--file", str(cfile), "--limit", str(min(dlt_rows, rows)))
@@ -243,14 +248,39 @@ def bench_size(
         "rows": full_import["rows"],
         "peak_rss_mb": full_import["peak_rss_mb"],
     }
-    enrich = run_phase("enrich_distinct" if enrich_distinct else "enrich", work)
-    res["enrichment"] = {
-        "method": "distinct texts (see phase_enrich_distinct)" if enrich_distinct else "every comment",
-        "seconds": enrich["seconds"],
-        "rows": enrich["rows"],
-        "rows_per_s": enrich["rows"] / enrich["seconds"] if enrich["seconds"] else None,
-        "peak_rss_mb": enrich["peak_rss_mb"],
-    }
+    if enrich_distinct:
+        enrich = run_phase("enrich_distinct", work)
+        res["enrichment"] = {
+            "method": "distinct texts (see phase_enrich_distinct)",
+            "seconds": enrich["seconds"],
+            "rows": enrich["rows"],
+            "rows_per_s": enrich["rows"] / enrich["seconds"] if enrich["seconds"] else None,
+            "peak_rss_mb": enrich["peak_rss_mb"],
+        }
+    else:
+        # Each repeat scores every comment again; a read_json of the comments file runs beside each, so
+        # the ratio compares the two under the same load.
+        enriches, peer_reads = [], []
+        for i in range(repeats):
+            enriches.append(run_phase("enrich", work, *(["--rescore"] if i else [])))
+            peer_reads.append(run_phase("duckdb_read", work, "--file", str(cfile)))
+        rows_per_s = summarise([e["rows"] / e["seconds"] for e in enriches])
+        read_per_s = summarise([r["rows"] / r["seconds"] for r in peer_reads])
+        res["enrichment"] = {
+            "method": "every comment",
+            "seconds": summarise([e["seconds"] for e in enriches]),
+            "rows": enriches[0]["rows"],
+            "distinct_texts": enriches[0].get("distinct_texts"),
+            "rows_per_s": rows_per_s,
+            "duckdb_read_rows_per_s": read_per_s,
+            "vs_duckdb": rows_per_s["median"] / read_per_s["median"],
+            "load": summarise([r["load_at_start"] for r in enriches + peer_reads]),
+            "peak_rss_mb": max(e["peak_rss_mb"] for e in enriches),
+        }
+    checkpoint(res)
+    if no_build:
+        res["load_after"] = os.getloadavg()
+        return res
     res["aged_minutes"] = run_phase("age", work)["minutes"]
     build_and_check(work, res)
     checkpoint(res)
@@ -342,8 +372,8 @@ def markdown(results: dict) -> str:
         "## Backfill import (comments file)",
         "",
         "| comments | file MB | import s | import rows/s | DuckDB read_json s | read_json rows/s | import / read_json "
-        "| import peak MB | dlt rows/s (first N rows) | import / dlt |",
-        "|---|---|---|---|---|---|---|---|---|---|",
+        "| import peak MB | dlt rows/s (first N rows) | import / dlt | load (1 min) |",
+        "|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for r in results["sizes"]:
         if "import_rows_per_s" not in r:
@@ -355,8 +385,24 @@ def markdown(results: dict) -> str:
             f"| {r['comments']:,} | {_fmt(r.get('comments_file_mb'))} | {_fmt(r.get('import_seconds'))} | "
             f"{_fmt(r['import_rows_per_s'])} | {_fmt(r.get('duckdb_read_seconds'))} | "
             f"{_fmt(r['duckdb_read_rows_per_s'])} | {r['import_vs_duckdb']:.2f} | {_fmt(r.get('import_peak_rss_mb'))} | "
-            f"{dlt} | {_fmt(r.get('import_vs_dlt'))} |"
+            f"{dlt} | {_fmt(r.get('import_vs_dlt'))} | {_fmt(r.get('import_load'))} |"
         )
+    scored = [r for r in results["sizes"] if _get(r, "enrichment", "vs_duckdb") is not None]
+    if scored:
+        lines += [
+            "",
+            "## Enrichment (every comment scored; a read_json of the comments file beside each run)",
+            "",
+            "| comments | distinct texts | enrichment s | enrichment rows/s | read_json rows/s | enrichment / read_json "
+            "| peak MB | load (1 min) |",
+            "|---|---|---|---|---|---|---|---|",
+        ]
+        for r in scored:
+            e = r["enrichment"]
+            lines.append(
+                f"| {r['comments']:,} | {_fmt(e.get('distinct_texts'))} | {_fmt(e['seconds'])} | {_fmt(e['rows_per_s'])} | "
+                f"{_fmt(e['duckdb_read_rows_per_s'])} | {e['vs_duckdb']:.2f} | {_fmt(e['peak_rss_mb'])} | {_fmt(e['load'])} |"
+            )
     full = [r for r in results["sizes"] if "full_build" in r]
     if full:
         lines += [
@@ -477,8 +523,13 @@ def main() -> None:
         help="the full build and quality gates again, on the warehouse a full run of the size left",
     )
     ap.add_argument(
+        "--no-build",
+        action="store_true",
+        help="the import and enrichment phases only (no full build, quality gates or cycles)",
+    )
+    ap.add_argument(
         "--memory-limit",
-        help="DuckDB memory_limit for the dbt builds (TERTULIA_DUCKDB_MEMORY_LIMIT, e.g. 3GB; default 80%% of RAM)",
+        help="DuckDB memory_limit (TERTULIA_DUCKDB_MEMORY_LIMIT, e.g. 3GB; default tertulia.resources: a quarter of memory, at most 3 GB)",
     )
     ap.add_argument("--name", help="results file name (default from the sizes and options)")
     ap.add_argument("--work", type=Path, default=REPO / "bench" / "work")
@@ -492,16 +543,21 @@ def main() -> None:
         name += "-cycles"
     if a.build_only:
         name += "-build"
+    if a.no_build:
+        name += "-nobuild"
     if a.memory_limit:
         name += "-mem" + a.memory_limit.lower()
         os.environ["TERTULIA_DUCKDB_MEMORY_LIMIT"] = a.memory_limit  # inherited by every phase
     name = a.name or name
+    sys.path.insert(0, str(REPO))
+    from tertulia.resources import default_memory_limit
+
     results = {
         "name": name,
         "date": dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC"),
         "machine": machine(),
         "repeats": a.repeats,
-        "memory_limit": a.memory_limit or "DuckDB default (80% of RAM)",
+        "memory_limit": a.memory_limit or f"Tertulia's default ({default_memory_limit()})",
         "sizes": [],
     }
     a.out.mkdir(parents=True, exist_ok=True)
@@ -525,11 +581,12 @@ def main() -> None:
                 checkpoint,
                 a.cycles_only,
                 a.build_only,
+                a.no_build,
             )
         )
         # Written after each size, so a long run that is stopped keeps what it measured.
         (a.out / f"{name}.json").write_text(json.dumps(results, indent=2, default=str), encoding="utf-8")
-    if not (a.no_startup or a.import_only or a.cycles_only or a.build_only):
+    if not (a.no_startup or a.import_only or a.cycles_only or a.build_only or a.no_build):
         results["startup"] = startup(a.work, a.repeats)
     (a.out / f"{name}.json").write_text(json.dumps(results, indent=2, default=str), encoding="utf-8")
     md = markdown(results)

@@ -378,6 +378,7 @@ def land_relation(
     earliest: dt.date = DEFAULT_EARLIEST,
     future_tolerance: dt.timedelta = DEFAULT_FUTURE_TOLERANCE,
     numbers: str | None = None,
+    expected_rows: int | None = None,
 ) -> LandResult:
     """Check and merge the rows of `select_sql` into raw.<entity>; bad rows go to tertulia.quarantine.
 
@@ -389,6 +390,9 @@ def land_relation(
     sources that is not bad any more was fixed (the file connector sets it; API connectors must not).
     `earliest` and `future_tolerance` bound a plausible timestamp (`quality` in community.yml);
     `numbers` is the declared number format of the rows (NUMBER_FORMATS) or None.
+    `expected_rows`: how many rows `select_sql` returns, when the caller knows it without reading them
+    (the file connector's pre-pass counts the lines). Then the rows are first written straight to raw
+    (see _land_direct), which is right whenever every row is good, new and once in the batch.
     """
     if numbers is not None and numbers not in NUMBER_FORMATS:
         raise ValueError(f"unknown number format {numbers!r}; expected one of {', '.join(NUMBER_FORMATS)}")
@@ -409,16 +413,49 @@ def land_relation(
     # Timestamps without an offset are wall-clock time in the community's timezone (the bundle contract).
     _set_timezone(con, timezone)
     try:
-        # A caller already inside a transaction gets DuckDB's error here, before anything is written.
-        con.execute("begin transaction")
-        try:
-            result = _land_in_transaction(
-                con, ent, select_sql, params or [], source, batch_id, ctx, now, qcols, release_fixed_sources
-            )
-            con.execute("commit")
-        except BaseException:
-            con.execute("rollback")
-            raise
+        result = None
+        if expected_rows is not None and ent.name not in LIFETIME_COUNTERS:
+            # A caller already inside a transaction gets DuckDB's error here, before anything is written.
+            con.execute("begin transaction")
+            try:
+                result = _land_direct(
+                    con,
+                    ent,
+                    select_sql,
+                    params or [],
+                    source,
+                    batch_id,
+                    ctx,
+                    now,
+                    qcols,
+                    expected_rows,
+                    release_fixed_sources,
+                )
+            except BaseException:
+                con.execute("rollback")
+                raise
+            # Not every row was good, new and once in the batch: nothing of it stays; the checked path
+            # below reads the rows again.
+            con.execute("commit" if result is not None else "rollback")
+        if result is None:
+            con.execute("begin transaction")
+            try:
+                result = _land_in_transaction(
+                    con,
+                    ent,
+                    select_sql,
+                    params or [],
+                    source,
+                    batch_id,
+                    ctx,
+                    now,
+                    qcols,
+                    release_fixed_sources,
+                )
+                con.execute("commit")
+            except BaseException:
+                con.execute("rollback")
+                raise
     finally:
         for t in ("_land_chk", "_land_cmp"):
             con.execute(f"drop table if exists temp.{t}")
@@ -461,15 +498,17 @@ def _split(con: duckdb.DuckDBPyConnection) -> int:
     return con.execute("select count(*) from _land_bad").fetchone()[0]
 
 
-def _check_rows(
+def _checked_select(
     con: duckdb.DuckDBPyConnection,
     ent: Entity,
     select_sql: str,
     params: list,
     source: str,
     ctx: dict[str, Any],
-) -> int:
-    """Steps 0 and 1: the batch shaped into `_land_chk`, each row with the first rule it fails; its rows."""
+):
+    """The batch's rows shaped, with the first rule each breaks (`_rule`, null for a good row) and
+    their version: the select _land_chk is made of, and what _land_direct inserts from. Also the SQL of
+    the reasons (for the bad rows only) and the function that binds the constants."""
     # The caller's select is trusted SQL (connectors build it with bound parameters for every value).
     source_sql = "select row_number() over () as _ord, * from (" + select_sql + ")"  # noqa: S608
     present = {r[0] for r in con.execute("describe " + source_sql, params).fetchall()}
@@ -530,14 +569,25 @@ def _check_rows(
         )
 
     star = "* exclude (" + ", ".join([*(_ts_col(c) for c in ts_cols), "_counters_plain"]) + ")"
-    con.execute(
-        bound(
-            f"create or replace temp table _land_chk as select {star}, {rule_sql} as _rule, "  # noqa: S608
-            f"null::varchar as _reason, {version_sql} as _version "
-            f"from (select {inner}{parsed_sql} from ({source_sql}))"
-        ),
-        params,
+    checked = bound(
+        f"select {star}, {rule_sql} as _rule, "  # noqa: S608
+        f"null::varchar as _reason, {version_sql} as _version "
+        f"from (select {inner}{parsed_sql} from ({source_sql}))"
     )
+    return checked, reason_sql, bound
+
+
+def _check_rows(
+    con: duckdb.DuckDBPyConnection,
+    ent: Entity,
+    select_sql: str,
+    params: list,
+    source: str,
+    ctx: dict[str, Any],
+) -> int:
+    """Steps 0 and 1: the batch shaped into `_land_chk`, each row with the first rule it fails; its rows."""
+    checked, reason_sql, bound = _checked_select(con, ent, select_sql, params, source, ctx)
+    con.execute(f"create or replace temp table _land_chk as {checked}", params)  # noqa: S608
     rows_in = con.execute("select count(*) from _land_chk").fetchone()[0]
     # Reasons are built for the bad rows only (the same cases in the same order give the same rule).
     con.execute(
@@ -718,6 +768,72 @@ def _report_bad(con: duckdb.DuckDBPyConnection, ent: Entity, res: LandResult) ->
         res.messages.append(
             f"{ent.name}: {res.released} quarantined row(s) released: they landed fine this time."
         )
+
+
+def _land_direct(
+    con: duckdb.DuckDBPyConnection,
+    ent: Entity,
+    select_sql: str,
+    params: list,
+    source: str,
+    batch_id: str,
+    ctx: dict[str, Any],
+    now: dt.datetime,
+    qcols: list[str],
+    expected_rows: int,
+    release_fixed_sources: bool,
+) -> LandResult | None:
+    """The good rows written straight to raw, in one read of the source: the result when every row of
+    the batch was good, new to raw and once in the batch; None otherwise (the caller rolls back).
+
+    The usual backfill and the usual batch of new data are clean, and for them the checked path's copy
+    of the batch in a temporary table (read once to check, again to insert) is the cost of the landing.
+    Here the same checked select feeds the insert; the rows that arrived are then the batch's rows of
+    raw (`_batch_id`), which are checked for what the checked path would have done otherwise: a bad
+    row (fewer rows inserted than `expected_rows`), a key twice in the batch, a key raw already held.
+    """
+    res = LandResult(ent.name)
+    checked, _, _ = _checked_select(con, ent, select_sql, params, source, ctx)
+    col_list = ", ".join(qcols)
+    inserted = con.execute(
+        f"insert into raw.{ent.name} ({col_list}, _extra, _source, _source_line, _batch_id, _loaded_at) "  # noqa: S608
+        f"select {col_list}, _extra, _source, _source_line, {_lit(batch_id)}, {_lit(str(now))}::timestamp "
+        f"from ({checked}) where _rule is null",
+        params,
+    ).fetchone()[0]
+    if inserted != expected_rows:
+        return None
+    mine = f"_batch_id = {_lit(batch_id)}"
+    key_cols = ", ".join(_q(k) for k in ent.key)
+    twice = con.execute(
+        f"select count(*) from (select 1 from raw.{ent.name} where {mine} "  # noqa: S608 - contract names
+        f"group by {key_cols} having count(*) > 1 limit 1)"
+    ).fetchone()[0]
+    if twice:
+        return None
+    join = " and ".join(f"g.{_q(k)} = r.{_q(k)}" for k in ent.key)
+    held = con.execute(
+        f"select count(*) from (select 1 from raw.{ent.name} g join raw.{ent.name} r on {join} "  # noqa: S608
+        f"where g.{mine} and r._batch_id is distinct from {_lit(batch_id)} limit 1)"
+    ).fetchone()[0]
+    if held:
+        return None
+    res.rows_in = res.inserted = inserted
+    # What the checked path leaves for steps 6 to 8: the batch's rows, all good, none bad.
+    try:
+        con.execute(f"create or replace temp view _land_chk as select * from raw.{ent.name} where {mine}")  # noqa: S608
+        con.execute("create or replace temp view _land_good as select * from _land_chk")
+        con.execute(
+            "create or replace temp view _land_bad as select *, null::varchar as _rule, null::varchar as _reason, "
+            "null::varchar as _raw, 0 as _ord from _land_chk where false"
+        )
+        _quarantine_bad(con, ent, batch_id, now)  # 6. nothing: no row is bad
+        res.released = _release_fixed(con, ent, batch_id, now, release_fixed_sources)  # 7.
+        _report_bad(con, ent, res)  # 8.
+    finally:
+        for v in ("_land_bad", "_land_good", "_land_chk"):
+            con.execute(f"drop view if exists temp.{v}")
+    return res
 
 
 def _flag_decreasing_counters(con: duckdb.DuckDBPyConnection, ent: Entity) -> None:

@@ -206,10 +206,12 @@ class Patterns:
     buckets: dict[str, re.Pattern[str] | None] = field(default_factory=dict)
 
     def _bucket(self, key: str) -> re.Pattern[str] | None:
+        # key.startswith(p) for some p of the prefixes, as one set test: the heads of the key.
+        heads = {key[:k] for k in range(len(key) + 1)}
         groups = [
             f"(?P<p{line}_{n}>{piece})"
             for n, (line, piece, prefixes) in enumerate(self.pieces)
-            if prefixes is None or any(key.startswith(p) for p in prefixes)
+            if prefixes is None or not prefixes.isdisjoint(heads)
         ]
         regex = re.compile(r"(?:" + "|".join(groups) + r")\b") if groups else None
         if len(self.buckets) < 100_000:

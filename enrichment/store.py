@@ -3,8 +3,10 @@
 The to-do set is chosen in SQL: among the comments landed since the last complete run (its
 watermark, less `warehouse.reload_margin_minutes`), those whose (platform, comment_id) has no
 enrichment row, or whose text hash differs from the hash that was scored. It is streamed in Arrow batches from a second
-cursor (reading a snapshot) while each batch's results go back in one `insert or replace` from an
-Arrow table, never row by row. Rebuilding the marts never re-scores anything.
+cursor (reading a snapshot). Each distinct text of a batch is scored once (enrichment.scoring keeps
+the run's results, and spreads many new texts over worker processes); DuckDB joins the results back
+to the batch's rows in one `insert or replace`, never row by row, while the next batch is scored.
+Rebuilding the marts never re-scores anything.
 
 The terms of each scored comment (enrichment.terms, for the trend marts) are written in the same
 transaction as its enrichment row, replacing the terms of the version scored before. When the
@@ -16,12 +18,16 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+from concurrent.futures import Future, ThreadPoolExecutor
 
 import duckdb
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from enrichment.annotate import Annotator
-from enrichment.terms import TERMS_VERSION, extract_terms, terms_table
+from enrichment.intent import priority_of
+from enrichment.scoring import Scorer
+from enrichment.terms import TERMS_VERSION, extract_terms
 from tertulia.config import Config
 from tertulia.progress import progress
 from tertulia.raw_schema import ensure_raw_tables
@@ -89,26 +95,27 @@ def enrich_batch(batch: pa.RecordBatch, annotator: Annotator, now: dt.datetime) 
     )
 
 
-def _write_batch(con: duckdb.DuckDBPyConnection, enriched: pa.Table, terms: pa.Table) -> None:
+def _write_batch(con: duckdb.DuckDBPyConnection, tables: dict[str, pa.Table], params: dict) -> None:
     """Enrichment rows and the comments' terms in one transaction: the terms always match the version
-    of the text that was scored."""
-    con.register("_enriched", enriched)
-    con.register("_terms", terms)
-    con.execute("begin transaction")
+    of the text that was scored. `tables` are _score_batch's."""
+    for name, table in tables.items():
+        con.register(name, table)
     try:
-        con.execute("insert or replace into raw.comment_enrichment by name select * from _enriched")
-        con.execute(
-            "delete from raw.comment_terms as t using _enriched as e "
-            "where t.platform = e.platform and t.comment_id = e.comment_id"
-        )
-        con.execute("insert into raw.comment_terms by name select * from _terms")
-        con.execute("commit")
-    except BaseException:
-        con.execute("rollback")
-        raise
+        con.execute("begin transaction")
+        try:
+            con.execute(f"insert or replace into raw.comment_enrichment by name {_ENRICHED_SQL}", params)  # noqa: S608
+            con.execute(
+                "delete from raw.comment_terms as t using _batch as b "
+                "where t.platform = b.platform and t.comment_id = b.comment_id"
+            )
+            con.execute(f"insert into raw.comment_terms by name {_TERMS_SQL}")  # noqa: S608
+            con.execute("commit")
+        except BaseException:
+            con.execute("rollback")
+            raise
     finally:
-        con.unregister("_enriched")
-        con.unregister("_terms")
+        for name in tables:
+            con.unregister(name)
 
 
 # Every scored comment's current text with its language, as distinct (text, language) pairs: a
@@ -190,8 +197,12 @@ def enrich_new_comments(
     batch_size: int = BATCH_SIZE,
     annotator: Annotator | None = None,
     now: dt.datetime | None = None,
+    processes: int | None = None,
 ) -> int:
-    """Enrich every comment without a current enrichment row; returns how many were scored."""
+    """Enrich every comment without a current enrichment row; returns how many were scored.
+
+    `processes`: how many processes score (default `enrichment.scoring.workers()`, the machine's
+    cores or TERTULIA_ENRICH_WORKERS)."""
     ensure_raw_tables(con)
     ensure_state(con, "enrichment_watermark")
     annotator = annotator or annotator_for(config)
@@ -201,24 +212,39 @@ def enrich_new_comments(
     loaded_through = con.execute("select max(_loaded_at) from raw.comments").fetchall()[0][0]
     reader = con.cursor()
     done = 0
+    params = {"version": annotator.version, "now": now}
     try:
         batches = reader.sql(_TODO_SQL, params={"since": since}).to_arrow_reader(batch_size)
-        with progress("Enriching comments (language, sentiment, intent, terms)") as steps:
+        # One thread writes a batch while this one scores the next: DuckDB lets go of the GIL while
+        # it writes, so the scoring (pure Python) and the write each have a core. Batches are written
+        # in order, each in its own transaction, one at a time; `con` is the writer thread's alone
+        # until the loop ends (the to-do rows stream from `reader`).
+        with (
+            Scorer(annotator, processes=processes) as scorer,
+            ThreadPoolExecutor(max_workers=1, thread_name_prefix="enrich-writer") as writer,
+            progress("Enriching comments (language, sentiment, intent, terms)") as steps,
+        ):
+            pending: Future | None = None
+            written = 0
             for batch in batches:
                 if batch.num_rows == 0:
                     continue
-                table = enrich_batch(batch, annotator, now)
-                terms = terms_table(
-                    batch.column("platform").to_pylist(),
-                    batch.column("comment_id").to_pylist(),
-                    batch.column("content_hash").to_pylist(),
-                    batch.column("message").to_pylist(),
-                    table.column("language").to_pylist(),
-                )
-                _write_batch(con, table, terms)
+                tables = _score_batch(batch, scorer)
+                if pending is not None:
+                    pending.result()
+                    steps.advance(written)
+                pending = writer.submit(_write_batch, con, tables, params)
+                written = batch.num_rows
                 done += batch.num_rows
-                log.info("enriched %d comments (%d so far)", batch.num_rows, done)
-                steps.advance(batch.num_rows)
+                log.info(
+                    "enriched %d comments (%d distinct texts; %d so far)",
+                    batch.num_rows,
+                    tables["_texts"].num_rows,
+                    done,
+                )
+            if pending is not None:
+                pending.result()
+                steps.advance(written)
     finally:
         reader.close()
     # Only after every batch is written: a run that stops half-way leaves the old watermark, and the
@@ -227,3 +253,77 @@ def enrich_new_comments(
         "insert or replace into tertulia.enrichment_watermark values (1, ?, ?)", [loaded_through, now]
     )
     return done
+
+
+# The batch's rows joined to the results of their distinct texts (_texts, by text number) and to the
+# priority of their (text, channel) pair (_priorities): DuckDB spreads them over the rows.
+_ENRICHED_SQL = """
+select b.platform, b.comment_id, b.content_hash, s.language, s.sentiment_score, s.sentiment_label,
+       s.intent, p.priority, s.keywords, $version as model_version, $now::timestamp as enriched_at
+from _batch as b
+join _texts as s on s.text_no = b.text_no
+join _priorities as p on p.text_no = b.text_no and p.channel is not distinct from b.channel
+"""
+
+_TERMS_SQL = """
+select b.platform, b.comment_id, b.content_hash, t.term, t.surface, t.kind, s.language
+from _batch as b
+join _text_terms as t on t.text_no = b.text_no
+join _texts as s on s.text_no = b.text_no
+"""
+
+
+def _score_batch(batch: pa.RecordBatch, scorer: Scorer) -> dict[str, pa.Table]:
+    """Score one batch's distinct texts once: the tables _write_batch spreads over its rows."""
+    # A community repeats itself ("gracias!", copy-pasted complaints, bots): each distinct text is
+    # scored once, a null message being one more "text" (the annotator gives it 'und', 0, other).
+    encoded = pc.dictionary_encode(batch.column("message"), null_encoding="encode")
+    texts = encoded.dictionary.to_pylist()
+    scored = scorer.score(texts)
+    text_no = encoded.indices.cast(pa.int64())
+    # The priority also reads the channel: computed once per (text, channel) pair of the batch.
+    channel = pc.dictionary_encode(batch.column("channel"), null_encoding="encode")
+    channels = channel.dictionary.to_pylist()
+    pair = pc.add(pc.multiply(text_no, len(channels)), channel.indices.cast(pa.int64()))
+    pairs = pc.unique(pair).to_pylist()
+    width = len(channels)
+    priorities = pa.table(
+        {
+            "text_no": pa.array([p // width for p in pairs], pa.int64()),
+            "channel": pa.array([channels[p % width] for p in pairs], pa.string()),
+            "priority": [
+                priority_of(
+                    scored.intent[p // width], channels[p % width], scored.sentiment_score[p // width]
+                )
+                for p in pairs
+            ],
+        }
+    )
+    rows = pa.table(
+        {
+            "platform": batch.column("platform"),
+            "comment_id": batch.column("comment_id"),
+            "content_hash": batch.column("content_hash"),
+            "text_no": text_no,
+            "channel": batch.column("channel"),
+        }
+    )
+    results = pa.table(
+        {
+            "text_no": pa.array(range(len(texts)), pa.int64()),
+            "language": pa.array(scored.language, pa.string()),
+            "sentiment_score": pa.array(scored.sentiment_score, pa.float64()),
+            "sentiment_label": pa.array(scored.sentiment_label, pa.string()),
+            "intent": pa.array(scored.intent, pa.string()),
+            "keywords": pa.array(scored.keywords, pa.string()),
+        }
+    )
+    text_terms = pa.table(
+        {
+            "text_no": pa.array(scored.term_text, pa.int64()),
+            "term": pa.array(scored.term, pa.string()),
+            "surface": pa.array(scored.surface, pa.string()),
+            "kind": pa.array(scored.kind, pa.string()),
+        }
+    )
+    return {"_batch": rows, "_texts": results, "_priorities": priorities, "_text_terms": text_terms}

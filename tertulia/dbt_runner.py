@@ -12,6 +12,7 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from tertulia import resources
 from tertulia.config import Config
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent / "dbt_project"
@@ -121,6 +122,9 @@ def run_dbt(config: Config, args: list[str], *, as_of: dt.datetime | None = None
     # both for this call only, or every Config built later in the process would resolve to this
     # warehouse (Config.warehouse_path honours the variable).
     scoped = {"TERTULIA_WAREHOUSE": str(wh), "TERTULIA_AS_OF": as_of_text(as_of)}
+    # profiles.yml reads DuckDB's memory limit from this variable: unset, the machine's default
+    # (tertulia.resources), not DuckDB's 80 % of memory.
+    scoped[resources.MEMORY_ENV] = resources.memory_limit()
     previous = {name: os.environ.get(name) for name in scoped}
     os.environ.update(scoped)
     try:

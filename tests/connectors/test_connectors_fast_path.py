@@ -84,7 +84,10 @@ def test_connectors_fast_and_line_paths_land_the_same_rows(example_config, bundl
     fast, _ = land(example_config, bundle, "fast.duckdb")
     extra_keys = {"app", "meta", "score"}
     used = {"message", "like_count", "is_deleted", "author_name", "updated_at"}
-    assert answers == [sorted({*record("x"), *used, *extra_keys})]  # the fast path was taken
+    assert [a.keys for a in answers] == [
+        sorted({*record("x"), *used, *extra_keys})
+    ]  # the fast path was taken
+    assert answers[0].lines == 4
     monkeypatch.setattr(files, "_strict_json_lines", lambda con, ent, p: None)
     slow, _ = land(example_config, bundle, "slow.duckdb")
     assert fast == slow
@@ -126,7 +129,9 @@ def test_connectors_fast_read_failing_midway_falls_back_to_lines(example_config,
     # transaction, which rolls back, and the line path lands the file with the bad line quarantined.
     f = bundle / "comments.jsonl"
     f.write_text(f.read_text(encoding="utf-8") + "[1, 2]\n", encoding="utf-8")
-    monkeypatch.setattr(files, "_strict_json_lines", lambda con, ent, p: sorted(record("x")))
+    monkeypatch.setattr(
+        files, "_strict_json_lines", lambda con, ent, p: files.JsonLines(sorted(record("x")), 5)
+    )
     con = warehouse.connect(example_config.warehouse_path)
     try:
         report = import_bundle(con, bundle, example_config)
@@ -153,7 +158,7 @@ def test_connectors_blank_or_case_clashing_lines_take_the_line_path(tmp_path):
     ent = ENTITIES["comments"]
     ok = tmp_path / "ok.jsonl"
     ok.write_text(json.dumps(record("c1")) + "\r\n" + json.dumps(record("c2", x=1)) + "\r\n")
-    assert files._strict_json_lines(con, ent, ok) == sorted([*record("c1"), "x"])
+    assert files._strict_json_lines(con, ent, ok) == (sorted([*record("c1"), "x"]), 2)
     for name, text in {
         "blank.jsonl": json.dumps(record("c1")) + "\n\n" + json.dumps(record("c2")) + "\n",
         "spaces.jsonl": json.dumps(record("c1")) + "\n   \n",
@@ -162,7 +167,104 @@ def test_connectors_blank_or_case_clashing_lines_take_the_line_path(tmp_path):
         "nul.jsonl": json.dumps(record("c1")) + '\n{"platform": "x\x00"}\n',
         "broken.jsonl": json.dumps(record("c1")) + '\n{"platform": \n',
         "empty_objects.jsonl": "{}\n{}\n",
+        # A key holding chr(1), the pre-pass's joint: "a\x01b" would read as the keys a and b.
+        "joint.jsonl": json.dumps(record("c1", **{"a\u0001b": 1})) + "\n",
     }.items():
         p = tmp_path / name
         p.write_text(text, encoding="utf-8")
         assert files._strict_json_lines(con, ent, p) is None, name
+
+
+def _direct_spy(monkeypatch) -> list:
+    """Record what the straight-to-raw landing answered (None: the checked path landed the batch)."""
+    import connectors.landing as landing
+
+    answers: list = []
+    real = landing._land_direct
+
+    def spy(*args, **kwargs):
+        answers.append(real(*args, **kwargs))
+        return answers[-1]
+
+    monkeypatch.setattr(landing, "_land_direct", spy)
+    return answers
+
+
+def test_connectors_clean_file_lands_straight_with_the_checked_paths_rows(
+    example_config, bundle, monkeypatch
+):
+    import connectors.landing as landing
+
+    answers = _direct_spy(monkeypatch)
+    direct, report = land(example_config, bundle, "direct.duckdb")
+    assert [a is not None for a in answers] == [True]  # written straight to raw
+    res = report.entities["comments"]
+    assert (res.rows_in, res.inserted, res.updated, res.quarantined) == (4, 4, 0, 0)
+    monkeypatch.setattr(landing, "_land_direct", lambda *a, **k: None)
+    checked, _ = land(example_config, bundle, "checked.duckdb")
+    assert direct == checked
+    con = warehouse.connect(example_config.warehouse_path.with_name("direct.duckdb"))
+    try:
+        # One batch, stamped like the checked path stamps it; no temporary view left behind.
+        assert con.execute(
+            "select count(distinct _batch_id), count(*) filter (where _loaded_at is null) from raw.comments"
+        ).fetchone() == (1, 0)
+        assert (
+            con.execute("select count(*) from duckdb_views() where view_name like '_land%'").fetchone()[0]
+            == 0
+        )
+    finally:
+        con.close()
+
+
+def test_connectors_a_key_twice_or_already_landed_takes_the_checked_path(example_config, bundle, monkeypatch):
+    answers = _direct_spy(monkeypatch)
+    f = bundle / "comments.jsonl"
+    f.write_text(
+        f.read_text(encoding="utf-8") + json.dumps(record("c2", message="again")) + "\n", encoding="utf-8"
+    )
+    con = warehouse.connect(example_config.warehouse_path)
+    try:
+        first = import_bundle(con, bundle, example_config).entities["comments"]
+        # c2 twice: nothing of the straight write stays; the checked path keeps the last line.
+        assert answers == [None]
+        assert (first.rows_in, first.inserted, first.quarantined) == (5, 4, 1)
+        assert con.execute("select message from raw.comments where comment_id = 'c2'").fetchone() == (
+            "again",
+        )
+        assert con.execute("select count(*) from raw.comments").fetchone()[0] == 4
+        # The same file again: every key is in raw already, so the checked path finds nothing changed.
+        second = import_bundle(con, bundle, example_config).entities["comments"]
+        assert answers[1] is None
+        assert (second.inserted, second.updated, second.unchanged) == (0, 0, 4)
+        assert con.execute("select count(*) from raw.comments").fetchone()[0] == 4
+    finally:
+        con.close()
+
+
+def test_connectors_a_clean_file_landing_straight_releases_a_fixed_record(
+    example_config, tmp_path, monkeypatch
+):
+    answers = _direct_spy(monkeypatch)
+    con = warehouse.connect(example_config.warehouse_path)
+    try:
+        first_dir, fixed_dir = tmp_path / "first", tmp_path / "fixed"
+        first_dir.mkdir()
+        fixed_dir.mkdir()
+        (first_dir / "comments.jsonl").write_text(
+            json.dumps(record("c1")) + "\n" + json.dumps(record("c9", created_at="yesterday")) + "\n",
+            encoding="utf-8",
+        )
+        first = import_bundle(con, first_dir, example_config).entities["comments"]
+        assert answers == [None]  # a bad row: the checked path quarantines it
+        assert (first.inserted, first.quarantined) == (1, 1)
+        (fixed_dir / "comments.jsonl").write_text(json.dumps(record("c9")) + "\n", encoding="utf-8")
+        fixed = import_bundle(con, fixed_dir, example_config).entities["comments"]
+        assert answers[1] is not None  # straight to raw
+        assert (fixed.inserted, fixed.released) == (1, 1)
+        assert (
+            con.execute("select count(*) from tertulia.quarantine where released_at is null").fetchone()[0]
+            == 0
+        )
+    finally:
+        con.close()

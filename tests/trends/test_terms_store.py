@@ -102,12 +102,8 @@ def test_new_rules_retokenise_every_scored_comment_once(con, config, monkeypatch
 def test_a_failed_terms_write_leaves_the_enrichment_unwritten(con, config, monkeypatch):
     add(con, [("ig", "c1", "Hay vidrio en el café")])
 
-    def broken(*args):
-        import pyarrow as pa
-
-        return pa.table({"platform": ["ig"]})  # not the terms schema: the insert fails
-
-    monkeypatch.setattr(store, "terms_table", broken)
+    # Terms rows without the terms' columns: the insert into raw.comment_terms fails.
+    monkeypatch.setattr(store, "_TERMS_SQL", "select b.platform from _batch as b")
     with pytest.raises(duckdb.Error):
         enrich_new_comments(con, config, now=NOW)
     assert con.execute("select count(*) from raw.comment_enrichment").fetchone()[0] == 0
