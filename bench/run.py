@@ -39,7 +39,11 @@ def run_phase(phase: str, workdir: Path, *args: str) -> dict:
     load = os.getloadavg()[0]
     t = time.perf_counter()
     # Output to a file, not a pipe: a chatty phase (dbt) would fill a pipe nobody reads until it exits.
-    with log.open("w+", encoding="utf-8") as fh:
+    # On a terminal a spinner names the phase and its time so far (a 10M build is minutes of silence);
+    # the phase's own progress would not be seen, its output goes to the log.
+    from tertulia.progress import progress
+
+    with log.open("w+", encoding="utf-8") as fh, progress(f"bench {phase} ({workdir.name}), log {log.name}"):
         proc = subprocess.Popen(cmd, stdout=fh, stderr=subprocess.STDOUT, text=True, cwd=REPO)
         # wait4 gives this child's own peak resident memory (ru_maxrss, KiB on Linux).
         _, status, usage = os.wait4(proc.pid, 0)
