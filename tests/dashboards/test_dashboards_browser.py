@@ -98,9 +98,14 @@ def site(tmp_path_factory, chromium):
     data["bundle_dir"] = str(base / "sample")
     config = base / "community.yml"
     config.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
+    # The demo as a user runs it: its own Prefect home and temporary server, not the API of a server
+    # another test of this session started (which may be gone or busy by now).
+    env = {k: v for k, v in os.environ.items() if k not in ("PREFECT_API_URL", "PREFECT_UI_URL")}
+    env["PREFECT_HOME"] = str(base / "prefect")
     demo = subprocess.run(
         [str(Path(sys.executable).with_name("tertulia")), "demo", "--config", str(config)],
         cwd=base,
+        env=env,
         capture_output=True,
         text=True,
         timeout=1200,
