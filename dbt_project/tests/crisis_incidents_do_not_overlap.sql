@@ -13,6 +13,6 @@ with spans as (
 
 select a.incident_id, b.incident_id as overlapping_incident_id
 from spans as a
-join spans as b
+inner join spans as b
     on a.platform = b.platform and a.account_id = b.account_id and a.incident_id < b.incident_id
     and a.started_at < b.ends_at and b.started_at < a.ends_at

@@ -85,7 +85,9 @@ series as (
         {% else %}
         b.out_from
         {% endif %}
-    from (select distinct platform, account_id from all_hourly, bounds where hour_at <= bounds.out_to) as h
+    from (
+        select distinct ah.platform, ah.account_id from all_hourly as ah, bounds where ah.hour_at <= bounds.out_to
+    ) as h
     cross join bounds as b
     {% if is_incremental() %}
     left join (select distinct platform, account_id from {{ this }}) as t
@@ -194,7 +196,8 @@ post_top_account as (
 post_top as (
     select * from post_top_account
     union all
-    select 'all', 'all', hour_at, max(post_negative_count), {{ first_ordered('post_key', 'post_negative_count desc, post_key') }}
+    select 'all' as platform, 'all' as account_id, hour_at, max(post_negative_count) as post_negative_count,
+        {{ first_ordered('post_key', 'post_negative_count desc, post_key') }} as post_key
     from post_top_account
     group by hour_at
 ),
@@ -271,7 +274,8 @@ fired as (
 combined as (
     select
         *,
-        volume_fired::int + negative_share_fired::int + keywords_fired::int + post_fired::int as signals_fired,
+        cast(volume_fired as int) + cast(negative_share_fired as int) + cast(keywords_fired as int)
+            + cast(post_fired as int) as signals_fired,
         concat_ws(',',
             case when volume_fired then 'volume_spike' end,
             case when negative_share_fired then 'negative_share' end,
@@ -282,50 +286,54 @@ combined as (
 )
 
 select
-    platform || ':' || account_id || ':' || {{ hour_key('hour_at') }} as signal_key,
-    platform,
-    account_id,
-    hour_at,
-    hour_at + interval '1 hour' as hour_end_at,
-    local_hour_at,
-    hour_of_week,
-    inbound_count,
-    negative_count,
-    volume_window_count,
-    volume_baseline,
-    volume_mad,
-    volume_baseline_weeks,
-    {{ round_float('volume_ratio', 3) }} as volume_ratio,
-    {{ round_float('volume_score', 3) }} as volume_score,
-    volume_fired,
-    inbound_count_window,
-    negative_count_window,
-    {{ round_float('negative_share', 4) }} as negative_share,
-    {{ round_float('negative_share_baseline', 4) }} as negative_share_baseline,
-    {{ round_float('negative_share_ratio', 3) }} as negative_share_ratio,
-    negative_share_fired,
-    keyword_count_window,
-    {{ round_float('keyword_baseline', 3) }} as keyword_baseline,
-    {{ round_float('keyword_ratio', 3) }} as keyword_ratio,
-    keywords_fired,
-    keywords_seen,
-    post_negative_count,
-    post_negative_baseline,
-    {{ round_float('post_negative_ratio', 3) }} as post_negative_ratio,
-    post_key,
-    post_fired,
-    signals_fired,
-    nullif(fired_signals, '') as fired_signals,
+    combined.platform || ':' || combined.account_id || ':' || {{ hour_key('combined.hour_at') }} as signal_key,
+    combined.platform,
+    combined.account_id,
+    combined.hour_at,
+    combined.hour_at + interval '1 hour' as hour_end_at,
+    combined.local_hour_at,
+    combined.hour_of_week,
+    combined.inbound_count,
+    combined.negative_count,
+    combined.volume_window_count,
+    combined.volume_baseline,
+    combined.volume_mad,
+    combined.volume_baseline_weeks,
+    {{ round_float('combined.volume_ratio', 3) }} as volume_ratio,
+    {{ round_float('combined.volume_score', 3) }} as volume_score,
+    combined.volume_fired,
+    combined.inbound_count_window,
+    combined.negative_count_window,
+    {{ round_float('combined.negative_share', 4) }} as negative_share,
+    {{ round_float('combined.negative_share_baseline', 4) }} as negative_share_baseline,
+    {{ round_float('combined.negative_share_ratio', 3) }} as negative_share_ratio,
+    combined.negative_share_fired,
+    combined.keyword_count_window,
+    {{ round_float('combined.keyword_baseline', 3) }} as keyword_baseline,
+    {{ round_float('combined.keyword_ratio', 3) }} as keyword_ratio,
+    combined.keywords_fired,
+    combined.keywords_seen,
+    combined.post_negative_count,
+    combined.post_negative_baseline,
+    {{ round_float('combined.post_negative_ratio', 3) }} as post_negative_ratio,
+    combined.post_key,
+    combined.post_fired,
+    combined.signals_fired,
+    nullif(combined.fired_signals, '') as fired_signals,
     case
-        when signals_fired >= 3 or (volume_fired and volume_ratio >= 2 * {{ v_min_ratio }} and signals_fired >= 2)
+        when combined.signals_fired >= 3
+            or (
+                combined.volume_fired and combined.volume_ratio >= 2 * {{ v_min_ratio }}
+                and combined.signals_fired >= 2
+            )
             then 'critical'
         -- a busy hour alone (a giveaway, a viral post) is not a crisis; a sustained dip in sentiment is
-        when signals_fired = 2 or negative_share_fired then 'warning'
-        when signals_fired = 1 then 'watch'
+        when combined.signals_fired = 2 or combined.negative_share_fired then 'warning'
+        when combined.signals_fired = 1 then 'watch'
     end as severity,
     -- the newest change of the hourly aggregates this row saw: the next run recomputes from the
     -- earliest hour changed after it
-    (select max(changed_at) from all_hourly) as hourly_changed_through
+    (select max(ah.changed_at) from all_hourly as ah) as hourly_changed_through
 from combined
 inner join series as s using (platform, account_id)
 cross join read_bounds as b

@@ -360,7 +360,7 @@ select
     ba.owner_member_id,
     tm.slack_user_id as owner_slack_user_id,
     {{ as_of() }} as evaluated_at,
-    (select max(loaded_through) from loaded) as batch_loaded_through
+    (select max(l.loaded_through) from loaded as l) as batch_loaded_through
 from deadlines as d
 left join {{ ref('stg_config__brand_accounts') }} as ba
     on d.platform = ba.platform and d.account_id = ba.account_id

@@ -75,7 +75,7 @@ labels as (
     select term, surface, language, kind
     from (
         select term, surface, language, kind,
-            row_number() over (partition by term order by count(*) desc, surface, language) as rn
+            row_number() over (partition by term order by count(*) desc, surface asc, language asc) as rn
         from {{ ref('int_terms_mentioned') }}
         group by term, surface, language, kind
     ) as ranked
