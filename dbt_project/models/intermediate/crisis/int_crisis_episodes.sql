@@ -9,9 +9,9 @@
   followed (same row, same alert thread): the tail of a crisis is not a new one.
   The marts fct_crisis_incidents (accounts) and fct_crisis_incidents_community ('all') split it.
 -#}
-{%- set c = var('crisis', {}) -%}
-{%- set quiet = c.get('end_after_quiet_hours', 3) | int -%}
-{%- set cooldown = c.get('cooldown_hours', 6) | int %}
+{%- set c = var('crisis') -%}
+{%- set quiet = c.end_after_quiet_hours | int -%}
+{%- set cooldown = c.cooldown_hours | int %}
 
 with signal_incidents as (
     select * from {{ ref('int_crisis_signal_incidents') }}

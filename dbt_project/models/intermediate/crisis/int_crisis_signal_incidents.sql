@@ -11,15 +11,15 @@
   messages are back to normal, not a day later (docs/crisis.md, "When a crisis ends"). A slow burn
   with no faster signal keeps its share firing, hour after hour, quiet nights included.
 -#}
-{%- set c = var('crisis', {}) -%}
-{%- set quiet = c.get('end_after_quiet_hours', 3) | int -%}
-{%- set ns = c.get('negative_share', {}) -%}
-{%- set ns_min_share = ns.get('min_share', 0.4) -%}
-{%- set ns_min_ratio = ns.get('min_ratio', 1.8) -%}
-{%- set ns_window = ns.get('window_hours', 24) | int -%}
-{%- set pt_window = c.get('post_turning_negative', {}).get('window_hours', 3) | int -%}
+{%- set c = var('crisis') -%}
+{%- set quiet = c.end_after_quiet_hours | int -%}
+{%- set ns = c.negative_share -%}
+{%- set ns_min_share = ns.min_share -%}
+{%- set ns_min_ratio = ns.min_ratio -%}
+{%- set ns_window = ns.window_hours | int -%}
+{%- set pt_window = c.post_turning_negative.window_hours | int -%}
 {#- the floor of the baseline share, as in fct_crisis_signals -#}
-{%- set share_floor = 0.05 %}
+{%- set share_floor = ns.baseline_floor %}
 
 with hours as (
     select * from {{ ref('fct_crisis_signals') }}

@@ -19,31 +19,32 @@
   (the longest baseline, plus a week for daylight-saving shifts of the local hour of the week), never
   all of it in the steady state. tests/dbt/test_incremental_equals_full.py holds it to this.
 -#}
-{%- set c = var('crisis', {}) -%}
-{%- set vs = c.get('volume_spike', {}) -%}
-{%- set ns = c.get('negative_share', {}) -%}
-{%- set pt = c.get('post_turning_negative', {}) -%}
-{%- set baseline_weeks = vs.get('baseline_weeks', 4) | int -%}
-{%- set v_min_count = vs.get('min_count', 8) -%}
-{%- set v_min_ratio = vs.get('min_ratio', 3.0) -%}
-{%- set v_min_z = vs.get('min_z', 3.5) -%}
-{%- set ns_window = ns.get('window_hours', 24) | int -%}
-{%- set ns_days = ns.get('baseline_days', 14) | int -%}
-{%- set ns_min_count = ns.get('min_count', 5) -%}
-{%- set ns_min_share = ns.get('min_share', 0.4) -%}
-{%- set ns_min_ratio = ns.get('min_ratio', 1.8) -%}
-{%- set pt_window = pt.get('window_hours', 3) | int -%}
-{%- set pt_min_negative = pt.get('min_negative', 6) -%}
-{%- set kw_min_hits = c.get('min_keyword_hits', 3) -%}
+{%- set c = var('crisis') -%}
+{%- set vs = c.volume_spike -%}
+{%- set ns = c.negative_share -%}
+{%- set pt = c.post_turning_negative -%}
+{%- set baseline_weeks = vs.baseline_weeks | int -%}
+{%- set v_min_count = vs.min_count -%}
+{%- set v_min_ratio = vs.min_ratio -%}
+{%- set v_min_z = vs.min_z -%}
+{%- set ns_window = ns.window_hours | int -%}
+{%- set ns_days = ns.baseline_days | int -%}
+{%- set ns_min_count = ns.min_count -%}
+{%- set ns_min_share = ns.min_share -%}
+{%- set ns_min_ratio = ns.min_ratio -%}
+{%- set pt_window = pt.window_hours | int -%}
+{%- set pt_min_negative = pt.min_negative -%}
+{%- set kw_min_hits = c.min_keyword_hits -%}
 {#- The volume baseline takes the previous rows of the same local hour of the week: where a
     daylight-saving switch skips that local hour once, the fourth one back is five weeks away. -#}
 {%- set baseline_hours = [(baseline_weeks + 1) * 168, ns_days * 24 + ns_window, ns_days * 24 + pt_window] | max -%}
-{%- set lookback = var('lookback_hours', 72) | int -%}
-{%- set margin = var('reload_margin_minutes', 15) | int -%}
-{#- A baseline share or rate never counts as lower than these floors, so one negative comment in a
-    quiet fortnight does not make every later negative an infinite ratio. -#}
-{%- set share_floor = 0.05 -%}
-{%- set keyword_ratio = 2.0 -%}
+{%- set lookback = var('lookback_hours') | int -%}
+{%- set margin = var('reload_margin_minutes') | int -%}
+{#- A baseline share never counts as lower than this floor, so one negative comment in a quiet
+    fortnight does not make every later negative an infinite ratio. -#}
+{%- set share_floor = ns.baseline_floor -%}
+{%- set keyword_ratio = c.min_keyword_ratio -%}
+{%- set pt_min_ratio = pt.min_ratio -%}
 {#- A table built before hourly_changed_through existed: recompute every hour once (the column is
     then added by on_schema_change). -#}
 {%- set has_watermark = false -%}
@@ -267,7 +268,7 @@ fired as (
         ) as negative_share_fired,
         coalesce(keyword_count_window >= {{ kw_min_hits }} and keyword_ratio >= {{ keyword_ratio }}, false)
             as keywords_fired,
-        coalesce(post_negative_count >= {{ pt_min_negative }} and post_negative_ratio >= 2, false) as post_fired
+        coalesce(post_negative_count >= {{ pt_min_negative }} and post_negative_ratio >= {{ pt_min_ratio }}, false) as post_fired
     from signals
 ),
 

@@ -20,7 +20,7 @@
 ) }}
 -- depends_on: {{ ref('int_sla_business_intervals') }}
 -- depends_on: {{ ref('int_sla_threads_touched') }}
-{%- set max_gap_days = var('sla_max_closed_days', 366) | int %}
+{%- set max_gap_days = var('sla_max_closed_days') | int %}
 
 with authored as (
     select c.*
@@ -211,7 +211,7 @@ with_policy as (
         p.policy_name,
         p.target_minutes,
         p.is_business_time,
-        cast({{ var('at_risk_share', 0.75) }} as double precision) as at_risk_share
+        cast({{ var('at_risk_share') }} as double precision) as at_risk_share
     from item_versions as i
     left join profiles as pr
         on pr.version_in_force = i.version_in_force
