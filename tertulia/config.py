@@ -254,11 +254,16 @@ class NegativeShare(_Model):
     min_count: int = Field(5, ge=1)
     min_share: float = Field(0.4, gt=0, le=1)
     min_ratio: float = Field(1.8, gt=1)
+    # The baseline share never counts as lower than this, so one negative comment in a quiet fortnight
+    # does not make every later negative an infinite ratio (docs/crisis.md, "Floors").
+    baseline_floor: float = Field(0.05, gt=0, lt=1)
 
 
 class PostTurningNegative(_Model):
     window_hours: int = Field(3, ge=1)
     min_negative: int = Field(6, ge=1)
+    # Times the post's baseline (at least 1) its negatives in the window must reach.
+    min_ratio: float = Field(2.0, gt=1)
 
 
 class Crisis(_Model):
@@ -269,6 +274,8 @@ class Crisis(_Model):
         }
     )
     min_keyword_hits: int = Field(3, ge=1)
+    # Times the keyword baseline (at least 0.5 a window) the keyword messages in the window must reach.
+    min_keyword_ratio: float = Field(2.0, gt=1)
     volume_spike: VolumeSpike = Field(default_factory=VolumeSpike)
     negative_share: NegativeShare = Field(default_factory=NegativeShare)
     post_turning_negative: PostTurningNegative = Field(default_factory=PostTurningNegative)

@@ -42,7 +42,7 @@
    (UTC). The variable is read only when executing: a value that changes every run, read at parse
    time (or passed with --vars), makes dbt re-parse every model that calls this macro on every run. #}
 {% macro as_of() -%}
-    {%- set pinned = var('as_of', '') or (env_var('TERTULIA_AS_OF', '') if execute else '') -%}
+    {%- set pinned = var('as_of') or (env_var('TERTULIA_AS_OF', '') if execute else '') -%}
     {%- if pinned != '' -%}
         cast('{{ pinned }}' as timestamp)
     {%- else -%}

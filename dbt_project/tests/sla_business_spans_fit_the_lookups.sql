@@ -2,7 +2,7 @@
 -- span_open_hours there), which bounds the calendar: no gap between two openings longer than
 -- var('sla_max_closed_days') days, and no span longer than 25 hours. A calendar outside those bounds
 -- would give wrong deadlines silently, so it fails here: raise the variable, or split the spans.
-{%- set max_gap_days = var('sla_max_closed_days', 366) | int %}
+{%- set max_gap_days = var('sla_max_closed_days') | int %}
 select open_at, next_open_at, open_seconds
 from {{ ref('int_sla_business_intervals') }}
 where open_seconds > 25 * 3600

@@ -7,7 +7,7 @@
 -- longer look-back is needed; a look-back of days would re-read every message after a backfill.
 -- Known limit: a message landed again as deleted is not selected, so its earlier row stays until a
 -- --full-refresh (docs/crisis.md).
-{% set margin = var('reload_margin_minutes', 15) | int %}
+{% set margin = var('reload_margin_minutes') | int %}
 
 with brand_accounts as (
     select platform, account_id from {{ ref('stg_config__brand_accounts') }}

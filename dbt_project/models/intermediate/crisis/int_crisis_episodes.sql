@@ -9,9 +9,9 @@
   followed (same row, same alert thread): the tail of a crisis is not a new one.
   The marts fct_crisis_incidents (accounts) and fct_crisis_incidents_community ('all') split it.
 -#}
-{%- set c = var('crisis', {}) -%}
-{%- set quiet = c.get('end_after_quiet_hours', 3) | int -%}
-{%- set cooldown = c.get('cooldown_hours', 6) | int %}
+{%- set c = var('crisis') -%}
+{%- set quiet = c.end_after_quiet_hours | int -%}
+{%- set cooldown = c.cooldown_hours | int %}
 
 with signal_incidents as (
     select * from {{ ref('int_crisis_signal_incidents') }}
@@ -82,7 +82,7 @@ severities as (
         s.severity,
         case s.severity when 'critical' then 3 when 'warning' then 2 when 'watch' then 1 else 0 end as severity_rank
     from ids as e
-    join {{ ref('fct_crisis_signals') }} as s
+    inner join {{ ref('fct_crisis_signals') }} as s
         on s.platform = e.platform and s.account_id = e.account_id
         and s.hour_at >= e.started_at and s.hour_at < e.last_fired_at
     where s.signals_fired > 0
@@ -106,7 +106,7 @@ peaks as (
 incident_hours as (
     select e.incident_id, e.platform, e.account_id, h.hour_at, h.inbound_count, h.negative_count
     from ids as e
-    join {{ ref('int_crisis_hourly') }} as h
+    inner join {{ ref('int_crisis_hourly') }} as h
         on h.platform = e.platform and h.account_id = e.account_id
         and h.hour_at >= e.started_at and h.hour_at < e.last_fired_at
 ),
@@ -122,22 +122,22 @@ counts as (
 post_negatives as (
     select ih.incident_id, p.platform, p.post_id, p.negative_count
     from incident_hours as ih
-    join {{ ref('int_crisis_post_hourly') }} as p
+    inner join {{ ref('int_crisis_post_hourly') }} as p
         on p.hour_at = ih.hour_at and p.platform = ih.platform and p.account_id = ih.account_id
     where ih.platform <> 'all'
     union all
     select ih.incident_id, p.platform, p.post_id, p.negative_count
     from incident_hours as ih
-    join {{ ref('int_crisis_post_hourly') }} as p
+    inner join {{ ref('int_crisis_post_hourly') }} as p
         on p.hour_at = ih.hour_at
     where ih.platform = 'all'
 ),
 
 posts as (
-    select incident_id, string_agg(post_key, ',' order by negatives desc, post_key) as post_keys
+    select incident_id, string_agg(post_key, ',' order by negatives desc, post_key asc) as post_keys
     from (
         select incident_id, post_key, negatives,
-            row_number() over (partition by incident_id order by negatives desc, post_key) as rn
+            row_number() over (partition by incident_id order by negatives desc, post_key asc) as rn
         from (
             select incident_id, platform || ':' || post_id as post_key, sum(negative_count) as negatives
             from post_negatives
@@ -150,14 +150,14 @@ posts as (
 ),
 
 keywords as (
-    select incident_id, string_agg(keyword, ',' order by hits desc, keyword) as top_keywords
+    select incident_id, string_agg(keyword, ',' order by hits desc, keyword asc) as top_keywords
     from (
         select incident_id, keyword, hits,
-            row_number() over (partition by incident_id order by hits desc, keyword) as rn
+            row_number() over (partition by incident_id order by hits desc, keyword asc) as rn
         from (
             select e.incident_id, k.keyword, sum(k.hits) as hits
             from ids as e
-            join {{ ref('int_crisis_keyword_hourly') }} as k
+            inner join {{ ref('int_crisis_keyword_hourly') }} as k
                 on k.platform = e.platform and k.account_id = e.account_id
                 and k.hour_at >= e.started_at and k.hour_at < e.last_fired_at
             group by e.incident_id, k.keyword

@@ -18,7 +18,7 @@ with changed_hours as (
 ),
 
 hits as (
-    select c.platform, c.account_id, c.hour_at, trim(k) as keyword, c.changed_at
+    select c.platform, c.account_id, c.hour_at, trim(t.k) as keyword, c.changed_at
     from {{ ref('int_crisis_comments') }} as c, {{ split_to_rows('c.keywords', "','") }} as t(k)
     where c.keywords is not null
     {% if is_incremental() %}

@@ -11,15 +11,15 @@
   messages are back to normal, not a day later (docs/crisis.md, "When a crisis ends"). A slow burn
   with no faster signal keeps its share firing, hour after hour, quiet nights included.
 -#}
-{%- set c = var('crisis', {}) -%}
-{%- set quiet = c.get('end_after_quiet_hours', 3) | int -%}
-{%- set ns = c.get('negative_share', {}) -%}
-{%- set ns_min_share = ns.get('min_share', 0.4) -%}
-{%- set ns_min_ratio = ns.get('min_ratio', 1.8) -%}
-{%- set ns_window = ns.get('window_hours', 24) | int -%}
-{%- set pt_window = c.get('post_turning_negative', {}).get('window_hours', 3) | int -%}
+{%- set c = var('crisis') -%}
+{%- set quiet = c.end_after_quiet_hours | int -%}
+{%- set ns = c.negative_share -%}
+{%- set ns_min_share = ns.min_share -%}
+{%- set ns_min_ratio = ns.min_ratio -%}
+{%- set ns_window = ns.window_hours | int -%}
+{%- set pt_window = c.post_turning_negative.window_hours | int -%}
 {#- the floor of the baseline share, as in fct_crisis_signals -#}
-{%- set share_floor = 0.05 %}
+{%- set share_floor = ns.baseline_floor %}
 
 with hours as (
     select * from {{ ref('fct_crisis_signals') }}
@@ -36,7 +36,7 @@ share_context as (
             / nullif(sum(r.inbound_count) filter (where r.hour_at > h.hour_at - interval '{{ pt_window }} hour'), 0)
             as recent_share
     from hours as h
-    join {{ ref('fct_crisis_signals') }} as r
+    inner join {{ ref('fct_crisis_signals') }} as r
         on r.platform = h.platform and r.account_id = h.account_id
         and r.hour_at > h.hour_at - interval '{{ ns_window }} hour' and r.hour_at <= h.hour_at
     where h.negative_share_fired
@@ -49,10 +49,11 @@ fired as (
         volume_score as score
     from hours where volume_fired
     union all
-    select h.platform, h.account_id, 'negative_share', h.hour_at, h.severity,
-        h.negative_share, h.negative_share_baseline, h.negative_share_ratio, h.negative_share_ratio
+    select h.platform, h.account_id, 'negative_share' as signal, h.hour_at, h.severity,
+        h.negative_share as observed, h.negative_share_baseline as baseline, h.negative_share_ratio as ratio,
+        h.negative_share_ratio as score
     from hours as h
-    join share_context as r using (signal_key)
+    inner join share_context as r using (signal_key)
     where h.negative_share_fired
         and (
             not r.fast_in_window
@@ -64,12 +65,13 @@ fired as (
             )
         )
     union all
-    select platform, account_id, 'crisis_keywords', hour_at, severity,
-        keyword_count_window, keyword_baseline, keyword_ratio, keyword_ratio
+    select platform, account_id, 'crisis_keywords' as signal, hour_at, severity,
+        keyword_count_window as observed, keyword_baseline as baseline, keyword_ratio as ratio, keyword_ratio as score
     from hours where keywords_fired
     union all
-    select platform, account_id, 'post_turning_negative', hour_at, severity,
-        post_negative_count, post_negative_baseline, post_negative_ratio, post_negative_ratio
+    select platform, account_id, 'post_turning_negative' as signal, hour_at, severity,
+        post_negative_count as observed, post_negative_baseline as baseline, post_negative_ratio as ratio,
+        post_negative_ratio as score
     from hours where post_fired
 ),
 

@@ -12,7 +12,7 @@
 
 with since as (
     {% if fct is not none -%}
-    select {{ dbt.dateadd('minute', -1 * var('reload_margin_minutes', 15) | int, 'max(batch_loaded_through)') }} as since_at
+    select {{ dbt.dateadd('minute', -1 * var('reload_margin_minutes') | int, 'max(batch_loaded_through)') }} as since_at
     from {{ fct }}
     {%- else -%}
     select cast(null as timestamp) as since_at

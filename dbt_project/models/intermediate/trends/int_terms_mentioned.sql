@@ -13,7 +13,7 @@ with brand_handles as (
 terms as (
     select t.*
     from {{ ref('stg_social__comment_terms') }} as t
-    where not (t.kind = 'mention' and t.term in (select term from brand_handles))
+    where not (t.kind = 'mention' and t.term in (select bh.term from brand_handles as bh))
 )
 
 select

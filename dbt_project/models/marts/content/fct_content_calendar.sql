@@ -7,7 +7,7 @@
 --   pending    not published yet, still within its time
 --   unplanned  a post of an account with a calendar, published on or after that calendar's first
 --              planned day, that no calendar item points to
-{% set tol = var('calendar_tolerance_minutes', 30) %}
+{% set tol = var('calendar_tolerance_minutes') %}
 with calendar as (
     select * from {{ ref('stg_social__content_calendar') }}
 ),

@@ -18,6 +18,6 @@ select
     cast(sum(impressions) as bigint) as impressions,
     case when sum(impressions) > 0 then cast(sum(interactions) as double precision) / sum(impressions) end
         as pooled_engagement_rate,
-    count(coalesce(engagement_rate_7d, engagement_rate)) < {{ var('best_time_min_posts', 3) }} as is_thin_sample
+    count(coalesce(engagement_rate_7d, engagement_rate)) < {{ var('best_time_min_posts') }} as is_thin_sample
 from {{ ref('fct_post_performance') }}
 group by platform, account_id, published_weekday, published_hour

@@ -19,31 +19,32 @@
   (the longest baseline, plus a week for daylight-saving shifts of the local hour of the week), never
   all of it in the steady state. tests/dbt/test_incremental_equals_full.py holds it to this.
 -#}
-{%- set c = var('crisis', {}) -%}
-{%- set vs = c.get('volume_spike', {}) -%}
-{%- set ns = c.get('negative_share', {}) -%}
-{%- set pt = c.get('post_turning_negative', {}) -%}
-{%- set baseline_weeks = vs.get('baseline_weeks', 4) | int -%}
-{%- set v_min_count = vs.get('min_count', 8) -%}
-{%- set v_min_ratio = vs.get('min_ratio', 3.0) -%}
-{%- set v_min_z = vs.get('min_z', 3.5) -%}
-{%- set ns_window = ns.get('window_hours', 24) | int -%}
-{%- set ns_days = ns.get('baseline_days', 14) | int -%}
-{%- set ns_min_count = ns.get('min_count', 5) -%}
-{%- set ns_min_share = ns.get('min_share', 0.4) -%}
-{%- set ns_min_ratio = ns.get('min_ratio', 1.8) -%}
-{%- set pt_window = pt.get('window_hours', 3) | int -%}
-{%- set pt_min_negative = pt.get('min_negative', 6) -%}
-{%- set kw_min_hits = c.get('min_keyword_hits', 3) -%}
+{%- set c = var('crisis') -%}
+{%- set vs = c.volume_spike -%}
+{%- set ns = c.negative_share -%}
+{%- set pt = c.post_turning_negative -%}
+{%- set baseline_weeks = vs.baseline_weeks | int -%}
+{%- set v_min_count = vs.min_count -%}
+{%- set v_min_ratio = vs.min_ratio -%}
+{%- set v_min_z = vs.min_z -%}
+{%- set ns_window = ns.window_hours | int -%}
+{%- set ns_days = ns.baseline_days | int -%}
+{%- set ns_min_count = ns.min_count -%}
+{%- set ns_min_share = ns.min_share -%}
+{%- set ns_min_ratio = ns.min_ratio -%}
+{%- set pt_window = pt.window_hours | int -%}
+{%- set pt_min_negative = pt.min_negative -%}
+{%- set kw_min_hits = c.min_keyword_hits -%}
 {#- The volume baseline takes the previous rows of the same local hour of the week: where a
     daylight-saving switch skips that local hour once, the fourth one back is five weeks away. -#}
 {%- set baseline_hours = [(baseline_weeks + 1) * 168, ns_days * 24 + ns_window, ns_days * 24 + pt_window] | max -%}
-{%- set lookback = var('lookback_hours', 72) | int -%}
-{%- set margin = var('reload_margin_minutes', 15) | int -%}
-{#- A baseline share or rate never counts as lower than these floors, so one negative comment in a
-    quiet fortnight does not make every later negative an infinite ratio. -#}
-{%- set share_floor = 0.05 -%}
-{%- set keyword_ratio = 2.0 -%}
+{%- set lookback = var('lookback_hours') | int -%}
+{%- set margin = var('reload_margin_minutes') | int -%}
+{#- A baseline share never counts as lower than this floor, so one negative comment in a quiet
+    fortnight does not make every later negative an infinite ratio. -#}
+{%- set share_floor = ns.baseline_floor -%}
+{%- set keyword_ratio = c.min_keyword_ratio -%}
+{%- set pt_min_ratio = pt.min_ratio -%}
 {#- A table built before hourly_changed_through existed: recompute every hour once (the column is
     then added by on_schema_change). -#}
 {%- set has_watermark = false -%}
@@ -85,7 +86,9 @@ series as (
         {% else %}
         b.out_from
         {% endif %}
-    from (select distinct platform, account_id from all_hourly, bounds where hour_at <= bounds.out_to) as h
+    from (
+        select distinct ah.platform, ah.account_id from all_hourly as ah, bounds where ah.hour_at <= bounds.out_to
+    ) as h
     cross join bounds as b
     {% if is_incremental() %}
     left join (select distinct platform, account_id from {{ this }}) as t
@@ -194,7 +197,8 @@ post_top_account as (
 post_top as (
     select * from post_top_account
     union all
-    select 'all', 'all', hour_at, max(post_negative_count), {{ first_ordered('post_key', 'post_negative_count desc, post_key') }}
+    select 'all' as platform, 'all' as account_id, hour_at, max(post_negative_count) as post_negative_count,
+        {{ first_ordered('post_key', 'post_negative_count desc, post_key') }} as post_key
     from post_top_account
     group by hour_at
 ),
@@ -264,14 +268,15 @@ fired as (
         ) as negative_share_fired,
         coalesce(keyword_count_window >= {{ kw_min_hits }} and keyword_ratio >= {{ keyword_ratio }}, false)
             as keywords_fired,
-        coalesce(post_negative_count >= {{ pt_min_negative }} and post_negative_ratio >= 2, false) as post_fired
+        coalesce(post_negative_count >= {{ pt_min_negative }} and post_negative_ratio >= {{ pt_min_ratio }}, false) as post_fired
     from signals
 ),
 
 combined as (
     select
         *,
-        volume_fired::int + negative_share_fired::int + keywords_fired::int + post_fired::int as signals_fired,
+        cast(volume_fired as int) + cast(negative_share_fired as int) + cast(keywords_fired as int)
+            + cast(post_fired as int) as signals_fired,
         concat_ws(',',
             case when volume_fired then 'volume_spike' end,
             case when negative_share_fired then 'negative_share' end,
@@ -282,50 +287,54 @@ combined as (
 )
 
 select
-    platform || ':' || account_id || ':' || {{ hour_key('hour_at') }} as signal_key,
-    platform,
-    account_id,
-    hour_at,
-    hour_at + interval '1 hour' as hour_end_at,
-    local_hour_at,
-    hour_of_week,
-    inbound_count,
-    negative_count,
-    volume_window_count,
-    volume_baseline,
-    volume_mad,
-    volume_baseline_weeks,
-    {{ round_float('volume_ratio', 3) }} as volume_ratio,
-    {{ round_float('volume_score', 3) }} as volume_score,
-    volume_fired,
-    inbound_count_window,
-    negative_count_window,
-    {{ round_float('negative_share', 4) }} as negative_share,
-    {{ round_float('negative_share_baseline', 4) }} as negative_share_baseline,
-    {{ round_float('negative_share_ratio', 3) }} as negative_share_ratio,
-    negative_share_fired,
-    keyword_count_window,
-    {{ round_float('keyword_baseline', 3) }} as keyword_baseline,
-    {{ round_float('keyword_ratio', 3) }} as keyword_ratio,
-    keywords_fired,
-    keywords_seen,
-    post_negative_count,
-    post_negative_baseline,
-    {{ round_float('post_negative_ratio', 3) }} as post_negative_ratio,
-    post_key,
-    post_fired,
-    signals_fired,
-    nullif(fired_signals, '') as fired_signals,
+    combined.platform || ':' || combined.account_id || ':' || {{ hour_key('combined.hour_at') }} as signal_key,
+    combined.platform,
+    combined.account_id,
+    combined.hour_at,
+    combined.hour_at + interval '1 hour' as hour_end_at,
+    combined.local_hour_at,
+    combined.hour_of_week,
+    combined.inbound_count,
+    combined.negative_count,
+    combined.volume_window_count,
+    combined.volume_baseline,
+    combined.volume_mad,
+    combined.volume_baseline_weeks,
+    {{ round_float('combined.volume_ratio', 3) }} as volume_ratio,
+    {{ round_float('combined.volume_score', 3) }} as volume_score,
+    combined.volume_fired,
+    combined.inbound_count_window,
+    combined.negative_count_window,
+    {{ round_float('combined.negative_share', 4) }} as negative_share,
+    {{ round_float('combined.negative_share_baseline', 4) }} as negative_share_baseline,
+    {{ round_float('combined.negative_share_ratio', 3) }} as negative_share_ratio,
+    combined.negative_share_fired,
+    combined.keyword_count_window,
+    {{ round_float('combined.keyword_baseline', 3) }} as keyword_baseline,
+    {{ round_float('combined.keyword_ratio', 3) }} as keyword_ratio,
+    combined.keywords_fired,
+    combined.keywords_seen,
+    combined.post_negative_count,
+    combined.post_negative_baseline,
+    {{ round_float('combined.post_negative_ratio', 3) }} as post_negative_ratio,
+    combined.post_key,
+    combined.post_fired,
+    combined.signals_fired,
+    nullif(combined.fired_signals, '') as fired_signals,
     case
-        when signals_fired >= 3 or (volume_fired and volume_ratio >= 2 * {{ v_min_ratio }} and signals_fired >= 2)
+        when combined.signals_fired >= 3
+            or (
+                combined.volume_fired and combined.volume_ratio >= 2 * {{ v_min_ratio }}
+                and combined.signals_fired >= 2
+            )
             then 'critical'
         -- a busy hour alone (a giveaway, a viral post) is not a crisis; a sustained dip in sentiment is
-        when signals_fired = 2 or negative_share_fired then 'warning'
-        when signals_fired = 1 then 'watch'
+        when combined.signals_fired = 2 or combined.negative_share_fired then 'warning'
+        when combined.signals_fired = 1 then 'watch'
     end as severity,
     -- the newest change of the hourly aggregates this row saw: the next run recomputes from the
     -- earliest hour changed after it
-    (select max(changed_at) from all_hourly) as hourly_changed_through
+    (select max(ah.changed_at) from all_hourly as ah) as hourly_changed_through
 from combined
 inner join series as s using (platform, account_id)
 cross join read_bounds as b

@@ -95,7 +95,7 @@ select
     -- interactions of older posts can outnumber them (17 on 1 in the sample). Such a ratio is noise, so
     -- the rate is left empty below a minimum; sums over longer periods still count every interaction.
     case
-        when post_impressions >= {{ var('engagement_rate_min_impressions', 100) }}
+        when post_impressions >= {{ var('engagement_rate_min_impressions') }}
             then cast(reactions + comments + shares + saves + clicks as double precision) / post_impressions
     end as engagement_rate
 from joined

@@ -2,7 +2,7 @@
 -- Most active: highest activity score that month (same weights as dim_members). Most helpful: most
 -- replies to other members' messages, ties broken by likes on those replies. A member is listed when
 -- in the top N (var top_contributors_per_month) of either ranking; spam never counts.
-{% set top_n = var('top_contributors_per_month', 10) %}
+{% set top_n = var('top_contributors_per_month') %}
 with monthly as (
     select
         cast(date_trunc('month', created_date) as date) as month_start_date,

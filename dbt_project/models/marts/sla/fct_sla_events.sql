@@ -20,7 +20,7 @@
 ) }}
 -- depends_on: {{ ref('int_sla_business_intervals') }}
 -- depends_on: {{ ref('int_sla_threads_touched') }}
-{%- set max_gap_days = var('sla_max_closed_days', 366) | int %}
+{%- set max_gap_days = var('sla_max_closed_days') | int %}
 
 with authored as (
     select c.*
@@ -211,7 +211,7 @@ with_policy as (
         p.policy_name,
         p.target_minutes,
         p.is_business_time,
-        cast({{ var('at_risk_share', 0.75) }} as double precision) as at_risk_share
+        cast({{ var('at_risk_share') }} as double precision) as at_risk_share
     from item_versions as i
     left join profiles as pr
         on pr.version_in_force = i.version_in_force
@@ -360,7 +360,7 @@ select
     ba.owner_member_id,
     tm.slack_user_id as owner_slack_user_id,
     {{ as_of() }} as evaluated_at,
-    (select max(loaded_through) from loaded) as batch_loaded_through
+    (select max(l.loaded_through) from loaded as l) as batch_loaded_through
 from deadlines as d
 left join {{ ref('stg_config__brand_accounts') }} as ba
     on d.platform = ba.platform and d.account_id = ba.account_id

@@ -10,11 +10,11 @@
 --   score = delta / sqrt(1 / (y_i + a_w) + 1 / (y_j + a_w))
 -- A term qualifies with `min_authors` members in the period, or in one of its baseline periods (a term
 -- that falls silent is kept, as falling). A scope with no message in the baseline has no score yet.
-{%- set t = var('trends', {}) -%}
-{%- set min_authors = t.get('min_authors', 3) | int -%}
-{%- set k = t.get('baseline_periods', 4) | int -%}
-{%- set min_score = t.get('min_score', 1.96) | float -%}
-{%- set w = t.get('prior_weight', 0.1) | float %}
+{%- set t = var('trends') -%}
+{%- set min_authors = t.min_authors | int -%}
+{%- set k = t.baseline_periods | int -%}
+{%- set min_score = t.min_score | float -%}
+{%- set w = t.prior_weight | float %}
 
 with counted as (
     select
@@ -75,7 +75,7 @@ labels as (
     select term, surface, language, kind
     from (
         select term, surface, language, kind,
-            row_number() over (partition by term order by count(*) desc, surface, language) as rn
+            row_number() over (partition by term order by count(*) desc, surface asc, language asc) as rn
         from {{ ref('int_terms_mentioned') }}
         group by term, surface, language, kind
     ) as ranked

@@ -26,5 +26,5 @@ select
     _loaded_at as loaded_at
 from {{ source('social', 'comments') }}
 {% if is_incremental() %}
-where _loaded_at > (select coalesce(max(loaded_at), cast('1900-01-01' as timestamp)) from {{ this }}) - interval '{{ var('reload_margin_minutes', 15) | int }} minute'
+where _loaded_at > (select coalesce(max(loaded_at), cast('1900-01-01' as timestamp)) from {{ this }}) - interval '{{ var('reload_margin_minutes') | int }} minute'
 {% endif %}
