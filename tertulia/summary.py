@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from tertulia import run_views
+from tertulia.clock import local_label
 from tertulia.config import Config
 
 if TYPE_CHECKING:  # the steps' own reports; importing them at run time would load GX and Slack here
@@ -89,9 +90,10 @@ def _lines(config: Config, report: RunReport) -> list[str]:
             f"{crises['community']} community-wide)"
         )
         for i in run_views.crisis_incidents(config, limit=5):
+            # Local time with its zone, as everything a person reads (tertulia.clock).
             lines.append(
-                f"  {i.get('started_at')}  {i.get('platform')}/{i.get('account_id')}  {i.get('signals')}  "
-                f"{i.get('peak_severity')}"
+                f"  {local_label(i.get('started_at'), config.tz)}  {i.get('platform')}/{i.get('account_id')}  "
+                f"{i.get('signals')}  {i.get('peak_severity')}"
             )
     else:
         lines.append("Crisis incidents: none")

@@ -297,6 +297,13 @@ def test_summary_counts_the_mart_not_a_limited_query(built):
         "instagram/ig-cafetertulia  crisis_keywords,negative_share,post_turning_negative,volume_spike  critical"
         in text
     )
+    # its start in the community's time with the zone (America/Guayaquil is UTC-5 all year), not bare UTC
+    started = rows(built, "select started_at from marts.fct_crisis_incidents where platform = 'instagram'")[
+        0
+    ]["started_at"]
+    local = started - dt.timedelta(hours=5)
+    assert f"  {local:%Y-%m-%d %H:%M} (America/Guayaquil)  instagram/ig-cafetertulia  " in text
+    assert f"  {started:%Y-%m-%d %H:%M}" not in text
     markdown = run_views.crisis_markdown(built)
     assert "2 crises on brand accounts (2 alerted, 0 open); 2 community-wide." in markdown
 
