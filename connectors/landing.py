@@ -413,24 +413,14 @@ def land_relation(
     # Timestamps without an offset are wall-clock time in the community's timezone (the bundle contract).
     _set_timezone(con, timezone)
     try:
+        # What both paths take, in their order; each adds its own last arguments.
+        batch = (con, ent, select_sql, params or [], source, batch_id, ctx, now, qcols)
         result = None
         if expected_rows is not None and ent.name not in LIFETIME_COUNTERS:
             # A caller already inside a transaction gets DuckDB's error here, before anything is written.
             con.execute("begin transaction")
             try:
-                result = _land_direct(
-                    con,
-                    ent,
-                    select_sql,
-                    params or [],
-                    source,
-                    batch_id,
-                    ctx,
-                    now,
-                    qcols,
-                    expected_rows,
-                    release_fixed_sources,
-                )
+                result = _land_direct(*batch, expected_rows, release_fixed_sources)
             except BaseException:
                 con.execute("rollback")
                 raise
@@ -440,18 +430,7 @@ def land_relation(
         if result is None:
             con.execute("begin transaction")
             try:
-                result = _land_in_transaction(
-                    con,
-                    ent,
-                    select_sql,
-                    params or [],
-                    source,
-                    batch_id,
-                    ctx,
-                    now,
-                    qcols,
-                    release_fixed_sources,
-                )
+                result = _land_in_transaction(*batch, release_fixed_sources)
                 con.execute("commit")
             except BaseException:
                 con.execute("rollback")
