@@ -258,7 +258,10 @@ def demo(
     bundle = cfg.resolve(cfg.bundle_dir or "data/sample")
     from tertulia.sample import write_sample
 
-    facts = write_sample(bundle, days=days, seed=7)
+    try:
+        facts = write_sample(bundle, days=days, seed=7)
+    except ValueError as exc:
+        raise _fail(str(exc)) from None
     typer.echo(f"Sample community written to {bundle}: {facts.describe()}")
     # Evaluate "now" as the end of the sample, so the sample's open items look like today's.
     report = _run_flow(config, bundle, True, facts.now.isoformat())
