@@ -17,7 +17,10 @@ from connectors.files import import_bundle
 from tertulia import warehouse
 
 WORKER = Path(__file__).with_name("connectors_import_worker.py")
-# More rows than one DuckDB row group (122,880), so the aborted insert really wrote data blocks.
+# More rows than one DuckDB row group (122,880), so the aborted insert really wrote data blocks: with
+# fewer, the rows stay in memory and a kill proves nothing about the file. Importing that many three
+# times in subprocesses takes minutes on the 2-core machine, so the test runs with the integration
+# tests (`make test`), not `make test-fast`.
 BIG_ROWS = 125_000
 
 
@@ -90,6 +93,7 @@ def wh(example_config):
     return example_config.warehouse_path
 
 
+@pytest.mark.integration
 def test_connectors_sigkill_inside_the_import_leaves_the_warehouse_as_before(example_config, wh, tmp_path):
     # Before: one earlier import with 3 comments and one quarantined row.
     small = _write_bundle(tmp_path / "small", 3)
