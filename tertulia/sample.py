@@ -25,12 +25,15 @@ import os
 import random
 import shutil
 import unicodedata
+from bisect import bisect_right
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from tertulia import sample_text as text
+from tertulia.business_calendar import build_calendar, business_deadline, closed_dates
+from tertulia.config import WEEKDAYS, BusinessHours
 from tertulia.contract import ENTITIES
 
 TIMEZONE = "America/Guayaquil"
@@ -249,46 +252,52 @@ def _utc(local: dt.datetime) -> dt.datetime:
     return local.replace(tzinfo=TZ).astimezone(dt.UTC).replace(tzinfo=None)
 
 
+def _local(utc: dt.datetime) -> dt.datetime:
+    return utc.replace(tzinfo=dt.UTC).astimezone(TZ).replace(tzinfo=None)
+
+
 def _iso(local: dt.datetime, *, naive: bool = False) -> str:
     local = local.replace(microsecond=0)
     return local.isoformat() if naive else local.replace(tzinfo=TZ).isoformat()
 
 
 class _BusinessClock:
-    """Opening hours and holidays, to place the brand's replies where a real team would write them."""
+    """Opening hours and holidays, to place the brand's replies where a real team would write them.
+
+    The arithmetic is `tertulia.business_calendar`'s, the one the SLA marts are tested against; this
+    class only speaks the generator's local wall-clock time to it.
+    """
+
+    # The calendar reaches this far around the sample's days: a reply may fall after its last day (an
+    # item asked on Friday evening before a long holiday weekend) and every deadline needs an answer.
+    AHEAD = dt.timedelta(days=60)
 
     def __init__(self, start: dt.date, end: dt.date) -> None:
-        import holidays
-
         years = range(start.year - 1, end.year + 2)
-        self.closed = set(holidays.country_holidays("EC", years=years))
-        self.closed |= {dt.date(y, m, d) for y in years for m, d in EXTRA_HOLIDAYS}
+        hours = BusinessHours(
+            weekly={WEEKDAYS[d]: [f"{a:02d}:00-{b:02d}:00"] for d, (a, b) in BUSINESS_HOURS.items()},
+            holidays_country="EC",
+            extra_holidays=[dt.date(y, m, d) for y in years for m, d in EXTRA_HOLIDAYS],
+        )
+        self.closed = closed_dates(hours, years)
+        self.calendar = build_calendar(hours, TIMEZONE, start - self.AHEAD, end + self.AHEAD)
+        self._opens = [iv.open_at for iv in self.calendar.intervals]
+        self._open_dates = {iv.local_date for iv in self.calendar.intervals}
 
-    def span(self, day: dt.date) -> tuple[dt.datetime, dt.datetime] | None:
-        hours = BUSINESS_HOURS.get(day.weekday())
-        if hours is None or day in self.closed:
-            return None
-        return dt.datetime.combine(day, dt.time(hours[0])), dt.datetime.combine(day, dt.time(hours[1]))
+    def opens_on(self, day: dt.date) -> bool:
+        return day in self._open_dates
 
     def is_open(self, t: dt.datetime) -> bool:
-        s = self.span(t.date())
-        return s is not None and s[0] <= t < s[1]
+        u = _utc(t)
+        i = bisect_right(self._opens, u) - 1
+        return i >= 0 and u < self.calendar.intervals[i].close_at
 
     def add(self, t: dt.datetime, minutes: float) -> dt.datetime:
         """`minutes` of opening time after `t` (a time outside hours starts at the next opening)."""
-        day = t.date()
-        for _ in range(60):
-            s = self.span(day)
-            if s is not None:
-                cur = max(t, s[0])
-                if cur < s[1]:
-                    avail = (s[1] - cur).total_seconds() / 60
-                    if minutes <= avail:
-                        return cur + dt.timedelta(minutes=minutes)
-                    minutes -= avail
-            day += dt.timedelta(days=1)
-            t = dt.datetime.combine(day, dt.time(0))
-        raise RuntimeError("no opening hours in 60 days; check BUSINESS_HOURS")  # pragma: no cover
+        due = business_deadline(_utc(t), minutes, self.calendar)
+        if due is None:  # pragma: no cover - AHEAD covers every reply the generator plans
+            raise RuntimeError(f"no {minutes:.0f} opening minutes after {t} in the sample's calendar")
+        return _local(due)
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -1180,7 +1189,7 @@ class _ChatTraffic:
         day = self.now.date() - dt.timedelta(days=3)
         while day >= self.start:
             monday = day + dt.timedelta(days=3)
-            if day.weekday() == 4 and self.clock.span(day) and self.clock.span(monday):
+            if day.weekday() == 4 and self.clock.opens_on(day) and self.clock.opens_on(monday):
                 asked = dt.datetime.combine(day, dt.time(17, 30))
                 answered = dt.datetime.combine(monday, dt.time(9, 45))
                 if answered < self.now:

@@ -478,3 +478,24 @@ def test_chat_server_group_and_mailbox_have_bilingual_traffic_answered_and_not(s
     assert [(c["author_id"], c["created_at"]) for c in answer] == [
         ("em-soporte", "2026-11-23T09:45:00-05:00")
     ]
+
+
+def test_the_generator_places_replies_with_the_pipelines_business_calendar():
+    """The sample's replies use tertulia.business_calendar (the arithmetic the SLA marts are tested
+    against), in the community's local time. Ecuador keeps UTC-5; Dec 24 (extra) and Dec 25 are closed."""
+    import datetime as dt
+
+    from tertulia.sample import _BusinessClock
+
+    clock = _BusinessClock(dt.date(2026, 11, 1), dt.date(2026, 12, 31))
+    at = dt.datetime
+    # Friday 17:30 + 45 min: 30 min until 18:00, the other 15 on Saturday from 10:00.
+    assert clock.add(at(2026, 11, 20, 17, 30), 45) == at(2026, 11, 21, 10, 15)
+    # Saturday 13:50 + 20 min: 10 min until 14:00, Sunday closed, Monday from 09:00.
+    assert clock.add(at(2026, 11, 21, 13, 50), 20) == at(2026, 11, 23, 9, 10)
+    # Wednesday Dec 23 17:50 + 20 min: Thursday 24 and Friday 25 closed, Saturday 26 from 10:00.
+    assert clock.add(at(2026, 12, 23, 17, 50), 20) == at(2026, 12, 26, 10, 10)
+    # Sunday night: the first opening is Monday 09:00; a deadline on the closing minute is that minute.
+    assert clock.add(at(2026, 11, 22, 23, 0), 540) == at(2026, 11, 23, 18, 0)
+    assert clock.is_open(at(2026, 12, 26, 13, 59)) and not clock.is_open(at(2026, 12, 26, 14, 0))
+    assert not clock.opens_on(dt.date(2026, 12, 24)) and clock.opens_on(dt.date(2026, 12, 23))
