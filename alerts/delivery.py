@@ -166,11 +166,12 @@ def deliver_pending(
     sender = None if dry_run else _make_sender(config, report, sleep, clock)
     if sender is not None:
         report.mode = sender.mode
-    run = _Run(con, config, now, report, sender, out, dry_run)
+    delivery = _Delivery(con, config, now, report, sender, dry_run)
+    renderer = _Renderer.load(con, config)
     if dry_run:
         con.execute("begin transaction")
     try:
-        run.go()
+        _run(delivery, renderer, out)
     finally:
         if dry_run:
             con.execute("rollback")
@@ -252,207 +253,47 @@ def _listing(alerts: list[Alert], config: Config) -> list[str]:
     return lines
 
 
-class _Run:
-    def __init__(
-        self,
-        con: duckdb.DuckDBPyConnection,
-        config: Config,
-        now: dt.datetime,
-        report: DeliveryReport,
-        sender: BotSender | WebhookSender | None,
-        out: Callable[[str], None],
-        dry_run: bool,
-    ):
-        self.con, self.config, self.now, self.report = con, config, now, report
-        self.sender, self.out, self.dry_run = sender, out, dry_run
-        self.team: dict[str, Owner] = load_team(con)
-        self.link_hosts = platform_hosts(config)
-        self.stopped = False
-        self.uploaded_this_run: set[int] = set()
+# ---------------------------------------------------------------------------------------------------
+# One delivery run, as small steps over what they share. Each step has one job: recover interrupted
+# sends, fold floods into digests, expire, decide each row's fate (hold, cooldown, route), claim it,
+# render it, post it and record the result, then update thread roots and upload charts.
 
-    def go(self) -> None:
-        if self.sender is not None:
-            try:
-                self.sender.check_auth()
-            except DeliveryError as err:
-                self.report.problem(str(err))
-                return  # nothing is sent with a bad token or while Slack is down; rows stay pending
-            self.recover_interrupted()
-            if self.stopped:
-                return
-        elif not self.dry_run:
-            # Interrupted Slack sends, and now no token: print them, flagged, rather than keep them forever.
-            self.con.execute(
-                "update tertulia.alert_outbox set state = 'pending', possible_repeat = true, updated_at = ? "
-                "where state = 'sending'",
-                [self.now],
-            )
-        self.flood_control()
-        self.expire()
-        self.send_rows()
-        if isinstance(self.sender, BotSender) and not self.stopped:
-            self.finish_resolutions()
-            self.retry_attachments()
 
-    # 1. interrupted sends
-    def recover_interrupted(self) -> None:
-        for row in _rows(self.con, "state = 'sending'"):
-            verdict = self._lookup(row)
-            if verdict is None:
-                return
-            found, ts, channel_id = verdict
-            if found:
-                record_sent(
-                    self.con,
-                    row,
-                    channel=row.channel or "",
-                    posted=Posted(channel_id or "", ts or ""),
-                    via=self.sender.mode if self.sender else "bot",
-                    thread_ts=row.thread_ts,
-                    now=self.now,
-                )
-                self.report.recovered += 1
-            else:
-                _set(self.con, row.id, self.now, state="pending", idempotency_marker=None)
+@dataclass
+class _Delivery:
+    """What the steps of one run share. `stopped` is set once Slack is down or refuses the token:
+    nothing more is sent this run and the rows stay where they are for the next one."""
 
-    def _lookup(self, row: _Row) -> tuple[bool, str | None, str | None] | None:
-        """(found, ts, channel_id); (False, ...) also when we cannot tell (then marked possible repeat); None: stop."""
-        sender = self.sender
-        channel_id = row.channel_id or self._known_channel_id(row.channel)
-        if isinstance(sender, BotSender) and not channel_id and row.channel and row.marker:
-            # The first message ever to this channel was interrupted, so we never learnt its id.
-            try:
-                channel_id = sender.channel_id_for(row.channel)
-            except DeliveryError as err:
-                if err.outage:
-                    self.report.problem(str(err))
-                    self.stopped = True
-                    return None
-                channel_id = None  # no channels:read scope: cannot look, treated as a possible repeat below
-        if not isinstance(sender, BotSender) or not channel_id or not row.marker:
-            why = (
-                "the channel's id is unknown: give the app channels:read / groups:read, or write channel IDs "
-                "in slack.channels"
-            )
-            _set(self.con, row.id, self.now, possible_repeat=True)
-            self.report.problem(
-                f"alert {row.dedupe_key} was being sent when a run stopped and cannot be looked up in Slack "
-                f"({'a webhook cannot read messages' if isinstance(sender, WebhookSender) else why}); it is sent again "
-                "and marked as a possible repeat"
-            )
-            return False, None, None
-        oldest = (row.started_epoch or 0.0) - LOOKUP_SLACK_SECONDS
-        try:
-            ts = sender.find_marker(channel_id, row.marker, oldest=oldest, thread_ts=row.thread_ts)
-        except DeliveryError as err:
-            if err.outage:
-                self.report.problem(str(err))
-                self.stopped = True
-                return None
-            _set(self.con, row.id, self.now, possible_repeat=True)
-            self.report.problem(
-                f"cannot check whether alert {row.dedupe_key} was already posted: {err}; it is sent "
-                "again and marked as a possible repeat"
-            )
-            return False, None, None
-        return ts is not None, ts, channel_id
+    con: duckdb.DuckDBPyConnection
+    config: Config
+    now: dt.datetime
+    report: DeliveryReport
+    sender: BotSender | WebhookSender | None
+    dry_run: bool
+    stopped: bool = False
+    uploaded: set[int] = field(default_factory=set)  # outbox ids whose chart this run already tried
 
-    def _known_channel_id(self, channel: str | None) -> str | None:
-        if not channel:
-            return None
-        if channel[:1] in ("C", "G", "D") and channel.isalnum() and channel.isupper():
-            return channel
-        row = self.con.execute(
-            "select channel_id from tertulia.slack_channels where channel = ?", [channel]
-        ).fetchone()
-        return row[0] if row else None
+    def set(self, row_id: int, **values: Any) -> None:
+        _set(self.con, row_id, self.now, **values)
 
-    # 2. flood control
-    def _limit(self, group: str) -> int:
-        if group == "sla_breach":
-            return self.config.sla.max_individual_breach_alerts
-        return self.config.slack.digest_group_limits.get(group, 10)
+    def stop(self, err: DeliveryError) -> None:
+        self.report.problem(str(err))
+        self.stopped = True
 
-    def flood_control(self) -> None:
-        groups = self.con.execute(
-            "select batch_id, digest_group, count(*) from tertulia.alert_outbox "
-            "where state = 'pending' and digest_group is not null group by all order by 1, 2"
-        ).fetchall()
-        for batch_id, group, n in groups:
-            limit = self._limit(group)
-            if n <= limit:
-                continue
-            rows = _rows(
-                self.con, "state = 'pending' and batch_id = ? and digest_group = ?", [batch_id, group]
-            )
-            alerts = [r.alert for r in rows]
-            worst = max(alerts, key=lambda a: SEVERITY_ORDER.get(a.severity, 0))
-            key = f"flood:{group}:{batch_id}"
-            occurred = [a.occurred_at for a in alerts if a.occurred_at]
-            digest = Alert(
-                kind=worst.kind,
-                severity=worst.severity,
-                dedupe_key=key,
-                title=f"{len(alerts)} {group.replace('_', ' ')} alerts at once",
-                facts=(("Alerts", str(len(alerts))), ("Most severe", worst.severity)),
-                extra={"list": "\n".join(_listing(alerts, self.config))},
-                occurred_at=max(occurred) if occurred else None,
-                reason=f"more than {limit} at once are sent as one message instead of one each",
-            )
-            if not self.dry_run:
-                self.con.execute("begin transaction")
-            try:
-                insert_row(self.con, digest, now=self.now, batch_id=batch_id)
-                self.con.execute(
-                    "update tertulia.alert_outbox set state = 'suppressed', suppressed_reason = ?, updated_at = ? "
-                    "where id in (select unnest(?::bigint[]))",
-                    [f"in digest {key}", self.now, [r.id for r in rows]],
-                )
-                if not self.dry_run:
-                    self.con.execute("commit")
-            except BaseException:
-                if not self.dry_run:
-                    self.con.execute("rollback")
-                raise
-            self.report.suppressed += len(rows)
 
-    # 3. expiry
-    def expire(self) -> None:
-        hours = self.config.slack.give_up_after_hours
-        cutoff = self.now - dt.timedelta(hours=hours)
-        n = self.con.execute(
-            "update tertulia.alert_outbox set state = 'suppressed', updated_at = ?, suppressed_reason = "
-            "'expired: not delivered within ' || ? || ' h (last error: ' || coalesce(last_error, hold_reason, 'none') || ')' "
-            "where state in ('pending', 'failed', 'held') and created_at < ? returning id",
-            [self.now, str(hours), cutoff],
-        ).fetchall()
-        if n:
-            self.report.suppressed += len(n)
-            self.report.problem(
-                f"{len(n)} alert(s) could not be delivered within {hours} h and were given up "
-                "(see tertulia.alert_outbox, suppressed_reason)"
-            )
+@dataclass(frozen=True)
+class _Renderer:
+    """An alert as Slack blocks or console text, with its owner looked up in the team table."""
 
-    # 4. sending
-    def _cooldown(self, row: _Row) -> str | None:
-        alert = row.alert
-        minutes = self.config.slack.cooldown_minutes.get(alert.kind, 0)
-        if minutes <= 0 or alert.resolves or alert.reopens:
-            return None
-        scope_sql = "thread_key = ?" if alert.thread_key else "thread_key is null and payload->>'title' = ?"
-        last = self.con.execute(
-            f"select sent_at, severity from tertulia.alert_outbox where state = 'sent' and kind = ? and {scope_sql} "  # noqa: S608
-            "and id <> ? and sent_at > ? order by sent_at desc limit 1",
-            [alert.kind, alert.thread_key or alert.title, row.id, self.now - dt.timedelta(minutes=minutes)],
-        ).fetchone()
-        if last is None or SEVERITY_ORDER.get(alert.severity, 0) > SEVERITY_ORDER.get(last[1], 0):
-            return None  # nothing recent, or an escalation: escalations always go out
-        return (
-            f"cooldown: the same {alert.kind} signal was sent at {local_time(last[0], self.config.tz)} "
-            f"with a {minutes} min cooldown"
-        )
+    config: Config
+    team: dict[str, Owner]
+    link_hosts: dict[str, Any]
 
-    def _owner(self, alert: Alert) -> tuple[str | None, str | None]:
+    @classmethod
+    def load(cls, con: duckdb.DuckDBPyConnection, config: Config) -> _Renderer:
+        return cls(config, load_team(con), platform_hosts(config))
+
+    def owner(self, alert: Alert) -> tuple[str | None, str | None]:
         """(Slack mention, name) of the alert's owner: the mention when the team table has a valid Slack
         id, and the team member's name (the member id only when the team table does not know it)."""
         if not alert.owner:
@@ -462,228 +303,437 @@ class _Run:
             return None, alert.owner
         return slack_mention(owner.slack_user_id), owner.name or owner.member_id
 
-    def send_rows(self) -> None:
-        blocked: set[str] = set()
-        for row in _rows(self.con, "state in ('pending', 'failed')"):
-            if self.stopped:
-                return
-            alert = row.alert
-            hold = quiet_hold(self.config, alert, self.now)
-            if hold:
-                _set(self.con, row.id, self.now, state="pending", hold_reason=hold)
-                continue
-            cooldown = self._cooldown(row)
-            if cooldown:
-                _set(
-                    self.con,
-                    row.id,
-                    self.now,
-                    state="suppressed",
-                    suppressed_reason=cooldown,
-                    hold_reason=None,
-                )
-                self.report.suppressed += 1
-                continue
-            channel = route_channel(self.config, alert)
-            if alert.thread_key:
-                roots = self.con.execute(
-                    "select channel, root_severity from tertulia.alert_threads where thread_key = ?",
-                    [alert.thread_key],
-                ).fetchall()
-                channel = thread_channel(channel, alert.severity, [(c, sev or "info") for c, sev in roots])
-            if not channel:
-                msg = (
-                    f"no Slack channel for alerts of kind {alert.kind!r}: add slack.channels.{alert.kind} to "
-                    "community.yml (the alert waits in the outbox)"
-                )
-                _set(self.con, row.id, self.now, state="failed", last_error=msg)
-                self.report.failed += 1
-                self.report.problem(msg)
-                continue
-            if self.sender is None:
-                self._print(row, channel)
-                continue
-            if channel in blocked:
-                continue
-            self._send(row, channel, blocked)
-
-    def _print(self, row: _Row, channel: str) -> None:
-        _, name = self._owner(row.alert)
-        text = render_console(
-            row.alert, tz=self.config.tz, channel=channel, owner_name=name, link_hosts=self.link_hosts
-        )
-        self.out(text)
-        self.report.lines.append(text)
-        self.report.printed += 1
-        record_sent(
-            self.con, row, channel=channel, posted=Posted("", ""), via="console", thread_ts=None, now=self.now
-        )
-
-    def _thread_for(self, alert: Alert, channel: str) -> tuple[str | None, bool]:
-        """(thread_ts, reply_broadcast) when an earlier alert of this thread was posted in this channel."""
-        if not alert.thread_key or not self.sender or not self.sender.supports_threads:
-            return None, False
-        root = self.con.execute(
-            "select root_ts, root_severity from tertulia.alert_threads where thread_key = ? and channel = ?",
-            [alert.thread_key, channel],
-        ).fetchone()
-        if root is None:
-            return None, False
-        escalated = SEVERITY_ORDER.get(alert.severity, 0) > SEVERITY_ORDER.get(root[1], 0)
-        return root[0], escalated
-
-    def _send(self, row: _Row, channel: str, blocked: set[str]) -> None:
-        assert self.sender is not None
-        alert = row.alert
-        thread_ts, broadcast = self._thread_for(alert, channel)
-        mention, name = self._owner(alert)
-        message = render_message(
+    def slack(self, alert: Alert, **notes: Any) -> Any:
+        mention, name = self.owner(alert)
+        return render_message(
             alert,
             tz=self.config.tz,
             owner_mention=mention,
             owner_name=name,
-            possible_repeat=row.possible_repeat,
             link_hosts=self.link_hosts,
+            **notes,
         )
-        marker = uuid.uuid4().hex
-        # Durable before the call: if we die after Slack accepts the message, the next run finds this marker.
-        _set(
-            self.con,
-            row.id,
-            self.now,
-            state="sending",
-            idempotency_marker=marker,
-            sending_started_epoch=time.time(),
-            attempts=row.attempts + 1,
-            channel=channel,
-            channel_id=self._known_channel_id(channel),
-            thread_ts=thread_ts,
-            hold_reason=None,
-        )
-        metadata = {
-            "event_type": "tertulia_alert",
-            "event_payload": {"marker": marker, "dedupe_key": alert.dedupe_key},
-        }
-        try:
-            posted = self.sender.post(
-                channel, message, thread_ts=thread_ts, metadata=metadata, reply_broadcast=broadcast
-            )
-        except DeliveryError as err:
-            self._failed(row, channel, err, blocked)
-            return
-        record_sent(
-            self.con,
-            row,
-            channel=channel,
-            posted=posted,
-            via=self.sender.mode,
-            thread_ts=thread_ts,
-            now=self.now,
-        )
-        self.report.sent += 1
-        chart = alert.extra.get("chart_path")
-        if chart and isinstance(self.sender, BotSender):
-            _set(self.con, row.id, self.now, attachment_state="pending")
-            self._upload(row.id, posted.channel_id, Path(chart), alert.title, posted.ts)
 
-    def _failed(self, row: _Row, channel: str, err: DeliveryError, blocked: set[str]) -> None:
-        message = str(err)
-        if err.category == "uncertain":
-            # Maybe posted: stay `sending`; the next run looks the marker up before any resend.
-            _set(self.con, row.id, self.now, last_error=message)
-        elif err.category == "retry":
-            _set(self.con, row.id, self.now, state="pending", last_error=message, idempotency_marker=None)
+    def console(self, alert: Alert, channel: str) -> str:
+        _, name = self.owner(alert)
+        return render_console(
+            alert, tz=self.config.tz, channel=channel, owner_name=name, link_hosts=self.link_hosts
+        )
+
+
+def _run(d: _Delivery, renderer: _Renderer, out: Callable[[str], None]) -> None:
+    """The steps of the module docstring, in its order."""
+    if d.sender is not None:
+        try:
+            d.sender.check_auth()
+        except DeliveryError as err:
+            d.report.problem(str(err))
+            return  # nothing is sent with a bad token or while Slack is down; rows stay pending
+        _recover_interrupted(d)
+        if d.stopped:
+            return
+    elif not d.dry_run:
+        # Interrupted Slack sends, and now no token: print them, flagged, rather than keep them forever.
+        d.con.execute(
+            "update tertulia.alert_outbox set state = 'pending', possible_repeat = true, updated_at = ? "
+            "where state = 'sending'",
+            [d.now],
+        )
+    _flood_control(d)
+    _expire(d)
+    _send_rows(d, renderer, out)
+    if isinstance(d.sender, BotSender) and not d.stopped:
+        _finish_resolutions(d, renderer)
+        _retry_attachments(d)
+
+
+# 1. interrupted sends
+
+
+def _recover_interrupted(d: _Delivery) -> None:
+    for row in _rows(d.con, "state = 'sending'"):
+        verdict = _lookup(d, row)
+        if verdict is None:
+            return
+        found, ts, channel_id = verdict
+        if found:
+            record_sent(
+                d.con,
+                row,
+                channel=row.channel or "",
+                posted=Posted(channel_id or "", ts or ""),
+                via=d.sender.mode if d.sender else "bot",
+                thread_ts=row.thread_ts,
+                now=d.now,
+            )
+            d.report.recovered += 1
         else:
-            _set(self.con, row.id, self.now, state="failed", last_error=message, idempotency_marker=None)
-            self.report.failed += 1
-        self.report.problem(message)
-        if err.category == "channel":
-            blocked.add(channel)
-        if err.outage or err.category == "auth":
-            self.stopped = True
+            d.set(row.id, state="pending", idempotency_marker=None)
 
-    # 5. after sending
-    def _upload(self, row_id: int, channel_id: str, path: Path, title: str, thread_ts: str | None) -> None:
-        assert isinstance(self.sender, BotSender)
-        self.uploaded_this_run.add(row_id)
-        if not path.exists():
-            _set(
-                self.con,
-                row_id,
-                self.now,
-                attachment_state="failed",
-                attachment_error=f"chart {path} no longer exists; it is made again with the next digest",
-            )
-            return
+
+def _lookup(d: _Delivery, row: _Row) -> tuple[bool, str | None, str | None] | None:
+    """(found, ts, channel_id); (False, ...) also when we cannot tell (then marked possible repeat); None: stop."""
+    sender = d.sender
+    channel_id = row.channel_id or _known_channel_id(d.con, row.channel)
+    if isinstance(sender, BotSender) and not channel_id and row.channel and row.marker:
+        # The first message ever to this channel was interrupted, so we never learnt its id.
         try:
-            self.sender.upload(channel_id, path, title=title, thread_ts=thread_ts)
+            channel_id = sender.channel_id_for(row.channel)
         except DeliveryError as err:
-            _set(self.con, row_id, self.now, attachment_state="failed", attachment_error=str(err))
-            self.report.problem(f"digest chart not uploaded: {err}")
-            return
-        _set(self.con, row_id, self.now, attachment_state="uploaded", attachment_error=None)
-
-    def retry_attachments(self) -> None:
-        cutoff = self.now - dt.timedelta(hours=self.config.slack.give_up_after_hours)
-        rows = self.con.execute(
-            "select id, channel_id, message_ts, payload from tertulia.alert_outbox where state = 'sent' "
-            "and delivered_via = 'bot' and attachment_state in ('pending', 'failed') and created_at >= ? order by id",
-            [cutoff],
-        ).fetchall()
-        for row_id, channel_id, ts, payload in rows:
-            if row_id in self.uploaded_this_run:
-                continue
-            alert = alert_from_json(payload)
-            if alert.extra.get("chart_path"):
-                self._upload(row_id, channel_id, Path(alert.extra["chart_path"]), alert.title, ts)
-
-    def finish_resolutions(self) -> None:
-        """Updates the root message of each thread whose incident re-opened or ended since: re-opened first,
-        so that a thread re-opened and resolved again before this run ends up saying "Resolved"."""
-        assert isinstance(self.sender, BotSender)
-        # (state, its request and note columns, the column stamped once the root shows it, its label);
-        # column names are constants
-        steps = (
-            ("re-opened", "reopen_requested_at", "reopen_note", "reopened_at", "Re-opened"),
-            ("resolved", "resolve_requested_at", "resolve_note", "resolved_at", "Resolved"),
+            if err.outage:
+                d.stop(err)
+                return None
+            channel_id = None  # no channels:read scope: cannot look, treated as a possible repeat below
+    if not isinstance(sender, BotSender) or not channel_id or not row.marker:
+        why = (
+            "the channel's id is unknown: give the app channels:read / groups:read, or write channel IDs "
+            "in slack.channels"
         )
-        for state, requested_col, note_col, done_col, label in steps:
-            threads = self.con.execute(
-                f"select t.thread_key, t.channel, t.channel_id, t.root_ts, t.{requested_col}, t.{note_col}, "  # noqa: S608
-                "o.payload from tertulia.alert_threads t join tertulia.alert_outbox o on o.id = t.root_outbox_id "
-                f"where t.{requested_col} is not null and t.{done_col} is null "
-                # a re-opened thread resolved again since: its root goes straight to "Resolved"
-                + ("and t.resolve_requested_at is null " if state == "re-opened" else "")
-                + f"order by t.{requested_col}"
-            ).fetchall()
-            for thread_key, channel, channel_id, root_ts, requested, note, payload in threads:
-                root = alert_from_json(payload)
-                text = f"{label} {local_time(requested, self.config.tz)}" + (f": {note}" if note else "")
-                mention, name = self._owner(root)
-                message = render_message(
-                    root,
-                    tz=self.config.tz,
-                    owner_mention=mention,
-                    owner_name=name,
-                    resolved_note=text if state == "resolved" else None,
-                    reopened_note=text if state == "re-opened" else None,
-                    link_hosts=self.link_hosts,
+        d.set(row.id, possible_repeat=True)
+        d.report.problem(
+            f"alert {row.dedupe_key} was being sent when a run stopped and cannot be looked up in Slack "
+            f"({'a webhook cannot read messages' if isinstance(sender, WebhookSender) else why}); it is sent again "
+            "and marked as a possible repeat"
+        )
+        return False, None, None
+    oldest = (row.started_epoch or 0.0) - LOOKUP_SLACK_SECONDS
+    try:
+        ts = sender.find_marker(channel_id, row.marker, oldest=oldest, thread_ts=row.thread_ts)
+    except DeliveryError as err:
+        if err.outage:
+            d.stop(err)
+            return None
+        d.set(row.id, possible_repeat=True)
+        d.report.problem(
+            f"cannot check whether alert {row.dedupe_key} was already posted: {err}; it is sent "
+            "again and marked as a possible repeat"
+        )
+        return False, None, None
+    return ts is not None, ts, channel_id
+
+
+def _known_channel_id(con: duckdb.DuckDBPyConnection, channel: str | None) -> str | None:
+    if not channel:
+        return None
+    if channel[:1] in ("C", "G", "D") and channel.isalnum() and channel.isupper():
+        return channel
+    row = con.execute(
+        "select channel_id from tertulia.slack_channels where channel = ?", [channel]
+    ).fetchone()
+    return row[0] if row else None
+
+
+# 2. flood control
+
+
+def _flood_limit(config: Config, group: str) -> int:
+    if group == "sla_breach":
+        return config.sla.max_individual_breach_alerts
+    return config.slack.digest_group_limits.get(group, 10)
+
+
+def _flood_digest(alerts: list[Alert], group: str, batch_id: str, limit: int, config: Config) -> Alert:
+    """The one message that stands for a flood of one group's alerts, as severe as the worst of them."""
+    worst = max(alerts, key=lambda a: SEVERITY_ORDER.get(a.severity, 0))
+    occurred = [a.occurred_at for a in alerts if a.occurred_at]
+    return Alert(
+        kind=worst.kind,
+        severity=worst.severity,
+        dedupe_key=f"flood:{group}:{batch_id}",
+        title=f"{len(alerts)} {group.replace('_', ' ')} alerts at once",
+        facts=(("Alerts", str(len(alerts))), ("Most severe", worst.severity)),
+        extra={"list": "\n".join(_listing(alerts, config))},
+        occurred_at=max(occurred) if occurred else None,
+        reason=f"more than {limit} at once are sent as one message instead of one each",
+    )
+
+
+def _flood_control(d: _Delivery) -> None:
+    groups = d.con.execute(
+        "select batch_id, digest_group, count(*) from tertulia.alert_outbox "
+        "where state = 'pending' and digest_group is not null group by all order by 1, 2"
+    ).fetchall()
+    for batch_id, group, n in groups:
+        limit = _flood_limit(d.config, group)
+        if n <= limit:
+            continue
+        rows = _rows(d.con, "state = 'pending' and batch_id = ? and digest_group = ?", [batch_id, group])
+        digest = _flood_digest([r.alert for r in rows], group, batch_id, limit, d.config)
+        _replace_with_digest(d, digest, batch_id, [r.id for r in rows])
+        d.report.suppressed += len(rows)
+
+
+def _replace_with_digest(d: _Delivery, digest: Alert, batch_id: str, row_ids: list[int]) -> None:
+    """The digest row in, its alerts suppressed, together (a dry run is one transaction already)."""
+    if not d.dry_run:
+        d.con.execute("begin transaction")
+    try:
+        insert_row(d.con, digest, now=d.now, batch_id=batch_id)
+        d.con.execute(
+            "update tertulia.alert_outbox set state = 'suppressed', suppressed_reason = ?, updated_at = ? "
+            "where id in (select unnest(?::bigint[]))",
+            [f"in digest {digest.dedupe_key}", d.now, row_ids],
+        )
+        if not d.dry_run:
+            d.con.execute("commit")
+    except BaseException:
+        if not d.dry_run:
+            d.con.execute("rollback")
+        raise
+
+
+# 3. expiry
+
+
+def _expire(d: _Delivery) -> None:
+    hours = d.config.slack.give_up_after_hours
+    cutoff = d.now - dt.timedelta(hours=hours)
+    n = d.con.execute(
+        "update tertulia.alert_outbox set state = 'suppressed', updated_at = ?, suppressed_reason = "
+        "'expired: not delivered within ' || ? || ' h (last error: ' || coalesce(last_error, hold_reason, 'none') || ')' "
+        "where state in ('pending', 'failed', 'held') and created_at < ? returning id",
+        [d.now, str(hours), cutoff],
+    ).fetchall()
+    if n:
+        d.report.suppressed += len(n)
+        d.report.problem(
+            f"{len(n)} alert(s) could not be delivered within {hours} h and were given up "
+            "(see tertulia.alert_outbox, suppressed_reason)"
+        )
+
+
+# 4. sending: decide, claim, render, post, record
+
+
+def _send_rows(d: _Delivery, renderer: _Renderer, out: Callable[[str], None]) -> None:
+    blocked: set[str] = set()  # channels Slack refused this run (not found, archived, not in channel)
+    for row in _rows(d.con, "state in ('pending', 'failed')"):
+        if d.stopped:
+            return
+        channel = _decide(d, row)
+        if channel is None:
+            continue
+        if d.sender is None:
+            _print(d, renderer, out, row, channel)
+        elif channel not in blocked:
+            _send(d, renderer, row, channel, blocked)
+
+
+def _decide(d: _Delivery, row: _Row) -> str | None:
+    """The channel to deliver `row` to now, or None when it is held, suppressed or has no channel
+    (each recorded on the row)."""
+    alert = row.alert
+    hold = quiet_hold(d.config, alert, d.now)
+    if hold:
+        d.set(row.id, state="pending", hold_reason=hold)
+        return None
+    cooldown = _cooldown(d, row)
+    if cooldown:
+        d.set(row.id, state="suppressed", suppressed_reason=cooldown, hold_reason=None)
+        d.report.suppressed += 1
+        return None
+    channel = route_channel(d.config, alert)
+    if alert.thread_key:
+        roots = d.con.execute(
+            "select channel, root_severity from tertulia.alert_threads where thread_key = ?",
+            [alert.thread_key],
+        ).fetchall()
+        channel = thread_channel(channel, alert.severity, [(c, sev or "info") for c, sev in roots])
+    if not channel:
+        msg = (
+            f"no Slack channel for alerts of kind {alert.kind!r}: add slack.channels.{alert.kind} to "
+            "community.yml (the alert waits in the outbox)"
+        )
+        d.set(row.id, state="failed", last_error=msg)
+        d.report.failed += 1
+        d.report.problem(msg)
+        return None
+    return channel
+
+
+def _cooldown(d: _Delivery, row: _Row) -> str | None:
+    alert = row.alert
+    minutes = d.config.slack.cooldown_minutes.get(alert.kind, 0)
+    if minutes <= 0 or alert.resolves or alert.reopens:
+        return None
+    scope_sql = "thread_key = ?" if alert.thread_key else "thread_key is null and payload->>'title' = ?"
+    last = d.con.execute(
+        f"select sent_at, severity from tertulia.alert_outbox where state = 'sent' and kind = ? and {scope_sql} "  # noqa: S608
+        "and id <> ? and sent_at > ? order by sent_at desc limit 1",
+        [alert.kind, alert.thread_key or alert.title, row.id, d.now - dt.timedelta(minutes=minutes)],
+    ).fetchone()
+    if last is None or SEVERITY_ORDER.get(alert.severity, 0) > SEVERITY_ORDER.get(last[1], 0):
+        return None  # nothing recent, or an escalation: escalations always go out
+    return (
+        f"cooldown: the same {alert.kind} signal was sent at {local_time(last[0], d.config.tz)} "
+        f"with a {minutes} min cooldown"
+    )
+
+
+def _print(d: _Delivery, renderer: _Renderer, out: Callable[[str], None], row: _Row, channel: str) -> None:
+    text = renderer.console(row.alert, channel)
+    out(text)
+    d.report.lines.append(text)
+    d.report.printed += 1
+    record_sent(d.con, row, channel=channel, posted=Posted("", ""), via="console", thread_ts=None, now=d.now)
+
+
+def _thread_for(d: _Delivery, alert: Alert, channel: str) -> tuple[str | None, bool]:
+    """(thread_ts, reply_broadcast) when an earlier alert of this thread was posted in this channel."""
+    if not alert.thread_key or not d.sender or not d.sender.supports_threads:
+        return None, False
+    root = d.con.execute(
+        "select root_ts, root_severity from tertulia.alert_threads where thread_key = ? and channel = ?",
+        [alert.thread_key, channel],
+    ).fetchone()
+    if root is None:
+        return None, False
+    escalated = SEVERITY_ORDER.get(alert.severity, 0) > SEVERITY_ORDER.get(root[1], 0)
+    return root[0], escalated
+
+
+def _claim(d: _Delivery, row: _Row, channel: str, thread_ts: str | None) -> str:
+    """Mark the row `sending` with a fresh idempotency marker, durably, before the call to Slack: if we
+    die after Slack accepts the message, the next run finds this marker. Returns the marker."""
+    marker = uuid.uuid4().hex
+    d.set(
+        row.id,
+        state="sending",
+        idempotency_marker=marker,
+        sending_started_epoch=time.time(),
+        attempts=row.attempts + 1,
+        channel=channel,
+        channel_id=_known_channel_id(d.con, channel),
+        thread_ts=thread_ts,
+        hold_reason=None,
+    )
+    return marker
+
+
+def _send(d: _Delivery, renderer: _Renderer, row: _Row, channel: str, blocked: set[str]) -> None:
+    assert d.sender is not None
+    alert = row.alert
+    thread_ts, broadcast = _thread_for(d, alert, channel)
+    message = renderer.slack(alert, possible_repeat=row.possible_repeat)
+    marker = _claim(d, row, channel, thread_ts)
+    metadata = {
+        "event_type": "tertulia_alert",
+        "event_payload": {"marker": marker, "dedupe_key": alert.dedupe_key},
+    }
+    try:
+        # Retries, backoff and Slack's rate limits are the sender's (alerts.slack_client).
+        posted = d.sender.post(
+            channel, message, thread_ts=thread_ts, metadata=metadata, reply_broadcast=broadcast
+        )
+    except DeliveryError as err:
+        _record_failure(d, row, channel, err, blocked)
+        return
+    record_sent(d.con, row, channel=channel, posted=posted, via=d.sender.mode, thread_ts=thread_ts, now=d.now)
+    d.report.sent += 1
+    chart = alert.extra.get("chart_path")
+    if chart and isinstance(d.sender, BotSender):
+        d.set(row.id, attachment_state="pending")
+        _upload_chart(d, row.id, posted.channel_id, Path(chart), alert.title, posted.ts)
+
+
+def _record_failure(d: _Delivery, row: _Row, channel: str, err: DeliveryError, blocked: set[str]) -> None:
+    message = str(err)
+    if err.category == "uncertain":
+        # Maybe posted: stay `sending`; the next run looks the marker up before any resend.
+        d.set(row.id, last_error=message)
+    elif err.category == "retry":
+        d.set(row.id, state="pending", last_error=message, idempotency_marker=None)
+    else:
+        d.set(row.id, state="failed", last_error=message, idempotency_marker=None)
+        d.report.failed += 1
+    d.report.problem(message)
+    if err.category == "channel":
+        blocked.add(channel)
+    if err.outage or err.category == "auth":
+        d.stopped = True
+
+
+# 5. after sending
+
+
+def _upload_chart(
+    d: _Delivery, row_id: int, channel_id: str, path: Path, title: str, thread_ts: str | None
+) -> None:
+    assert isinstance(d.sender, BotSender)
+    d.uploaded.add(row_id)
+    if not path.exists():
+        d.set(
+            row_id,
+            attachment_state="failed",
+            attachment_error=f"chart {path} no longer exists; it is made again with the next digest",
+        )
+        return
+    try:
+        d.sender.upload(channel_id, path, title=title, thread_ts=thread_ts)
+    except DeliveryError as err:
+        d.set(row_id, attachment_state="failed", attachment_error=str(err))
+        d.report.problem(f"digest chart not uploaded: {err}")
+        return
+    d.set(row_id, attachment_state="uploaded", attachment_error=None)
+
+
+def _retry_attachments(d: _Delivery) -> None:
+    cutoff = d.now - dt.timedelta(hours=d.config.slack.give_up_after_hours)
+    rows = d.con.execute(
+        "select id, channel_id, message_ts, payload from tertulia.alert_outbox where state = 'sent' "
+        "and delivered_via = 'bot' and attachment_state in ('pending', 'failed') and created_at >= ? order by id",
+        [cutoff],
+    ).fetchall()
+    for row_id, channel_id, ts, payload in rows:
+        if row_id in d.uploaded:
+            continue
+        alert = alert_from_json(payload)
+        if alert.extra.get("chart_path"):
+            _upload_chart(d, row_id, channel_id, Path(alert.extra["chart_path"]), alert.title, ts)
+
+
+# (state, its request and note columns, the column stamped once the root shows it, its label); column
+# names are constants. Re-opened first, so that a thread re-opened and resolved again before this run
+# ends up saying "Resolved".
+_ROOT_UPDATES = (
+    ("re-opened", "reopen_requested_at", "reopen_note", "reopened_at", "Re-opened"),
+    ("resolved", "resolve_requested_at", "resolve_note", "resolved_at", "Resolved"),
+)
+
+
+def _finish_resolutions(d: _Delivery, renderer: _Renderer) -> None:
+    """Updates the root message of each thread whose incident re-opened or ended since."""
+    assert isinstance(d.sender, BotSender)
+    for state, requested_col, note_col, done_col, label in _ROOT_UPDATES:
+        threads = d.con.execute(
+            f"select t.thread_key, t.channel, t.channel_id, t.root_ts, t.{requested_col}, t.{note_col}, "  # noqa: S608
+            "o.payload from tertulia.alert_threads t join tertulia.alert_outbox o on o.id = t.root_outbox_id "
+            f"where t.{requested_col} is not null and t.{done_col} is null "
+            # a re-opened thread resolved again since: its root goes straight to "Resolved"
+            + ("and t.resolve_requested_at is null " if state == "re-opened" else "")
+            + f"order by t.{requested_col}"
+        ).fetchall()
+        for thread_key, channel, channel_id, root_ts, requested, note, payload in threads:
+            root = alert_from_json(payload)
+            text = f"{label} {local_time(requested, d.config.tz)}" + (f": {note}" if note else "")
+            message = renderer.slack(
+                root,
+                resolved_note=text if state == "resolved" else None,
+                reopened_note=text if state == "re-opened" else None,
+            )
+            try:
+                d.sender.update(channel_id, root_ts, message)
+            except DeliveryError as err:
+                d.con.execute(
+                    "update tertulia.alert_threads set resolve_error = ? where thread_key = ? and channel = ?",
+                    [str(err), thread_key, channel],
                 )
-                try:
-                    self.sender.update(channel_id, root_ts, message)
-                except DeliveryError as err:
-                    self.con.execute(
-                        "update tertulia.alert_threads set resolve_error = ? where thread_key = ? and channel = ?",
-                        [str(err), thread_key, channel],
-                    )
-                    self.report.problem(
-                        f"could not mark the thread in {console_safe(channel)} {state}: {err}"
-                    )
-                    if err.outage:
-                        return
-                    continue
-                self.con.execute(
-                    f"update tertulia.alert_threads set {done_col} = ?, resolve_error = null "  # noqa: S608
-                    "where thread_key = ? and channel = ?",
-                    [self.now, thread_key, channel],
-                )
+                d.report.problem(f"could not mark the thread in {console_safe(channel)} {state}: {err}")
+                if err.outage:
+                    return
+                continue
+            d.con.execute(
+                f"update tertulia.alert_threads set {done_col} = ?, resolve_error = null "  # noqa: S608
+                "where thread_key = ? and channel = ?",
+                [d.now, thread_key, channel],
+            )
