@@ -326,7 +326,29 @@ def load_token(config: Config) -> tuple[str | None, str | None]:
     return (str(value).strip() or None), None
 
 
-class BotSender:
+class _Sender:
+    """What the bot and the webhook senders share: the settings, a slack-sdk client whose timeout and
+    retries come from them (`client_options`), and the pacing of messages per channel."""
+
+    def __init__(
+        self, config: Config, client: Any, *, sleep: Callable[[float], None], clock: Callable[[], float]
+    ):
+        self.config = config
+        self.client = client
+        self.client.timeout = (
+            config.slack.timeout_seconds
+        )  # urllib takes floats; the constructors want an int
+        self.pacer = Pacer(config.slack.seconds_per_message_per_channel, sleep=sleep, clock=clock)
+
+    @staticmethod
+    def client_options(config: Config, sleep: Callable[[float], None], **retry: bool) -> dict[str, Any]:
+        return {
+            "timeout": int(max(1, config.slack.timeout_seconds)),
+            "retry_handlers": retry_handlers(sleep, **retry),
+        }
+
+
+class BotSender(_Sender):
     mode = "bot"
     supports_threads = True
 
@@ -340,17 +362,10 @@ class BotSender:
     ):
         from slack_sdk import WebClient
 
-        self.config = config
-        kwargs: dict[str, Any] = {
-            "token": token,
-            "timeout": int(max(1, config.slack.timeout_seconds)),
-            "retry_handlers": retry_handlers(sleep),
-        }
+        kwargs: dict[str, Any] = {"token": token, **self.client_options(config, sleep)}
         if config.slack.base_url:
             kwargs["base_url"] = config.slack.base_url.rstrip("/") + "/"
-        self.client = WebClient(**kwargs)
-        self.client.timeout = config.slack.timeout_seconds  # type: ignore[assignment]  # urllib takes floats
-        self.pacer = Pacer(config.slack.seconds_per_message_per_channel, sleep=sleep, clock=clock)
+        super().__init__(config, WebClient(**kwargs), sleep=sleep, clock=clock)
 
     def _call(self, method: str, channel: str | None, fn: Callable[[], Any]) -> Any:
         try:
@@ -465,7 +480,7 @@ class BotSender:
         )
 
 
-class WebhookSender:
+class WebhookSender(_Sender):
     """Incoming webhook: one fixed channel, no threads, no updates, no look-ups."""
 
     mode = "webhook"
@@ -481,14 +496,8 @@ class WebhookSender:
     ):
         from slack_sdk.webhook import WebhookClient
 
-        self.config = config
-        self.client = WebhookClient(
-            url,
-            timeout=int(max(1, config.slack.timeout_seconds)),
-            retry_handlers=retry_handlers(sleep, every_call_posts=True),
-        )
-        self.client.timeout = config.slack.timeout_seconds  # type: ignore[assignment]
-        self.pacer = Pacer(config.slack.seconds_per_message_per_channel, sleep=sleep, clock=clock)
+        options = self.client_options(config, sleep, every_call_posts=True)
+        super().__init__(config, WebhookClient(url, **options), sleep=sleep, clock=clock)
 
     def check_auth(self) -> None:
         return None

@@ -80,6 +80,7 @@ def _usage_percent(resp: httpx.Response) -> tuple[float, float]:
 
 
 class _MetaConnector(LiveConnector):
+    post_fields: str  # the Graph API fields of a post (page) or media object (Instagram) to read
     default_base_url = "https://graph.facebook.com"
     permissions = ""
     settings = (
@@ -322,6 +323,34 @@ class _MetaConnector(LiveConnector):
             return parse_time(st["high"]) - dt.timedelta(days=self.source.lookback_days)
         return self.initial_start()
 
+    def _account_page(self, body: dict[str, Any], account_metrics: list[dict[str, Any]]) -> Page:
+        """The account (a page or an Instagram user: both name their handle `username`) and its metrics."""
+        account = make_account(
+            self.platform, account_id=self.account_id, handle=body.get("username"), name=body.get("name")
+        )
+        return self.page({"accounts": [account], "account_metrics": account_metrics})
+
+    def _post_pages(
+        self,
+        edge: str,
+        records: Callable[[dict[str, Any], dict[str, Any]], tuple[dict[str, Any], dict[str, Any]]],
+        comments_of: Callable[[str, dt.datetime], list[dict[str, Any]]],
+    ) -> Iterator[Page]:
+        """The brand's posts newest first, down to `recent_post_days` ago (their counters still move), each
+        with its metrics snapshot (`records(item, insights)` builds both) and its comments since the
+        comments' start: the walk a Facebook page and an Instagram account share."""
+        recent = self.now - dt.timedelta(days=int(self.opt("recent_post_days", 7)))
+        comment_start = self.comment_start()
+        for items, _walk in self._walk("posts", edge, self.post_fields, start_floor=recent):
+            posts, metrics, comments = [], [], []
+            for item in items:
+                post, snapshot = records(item, self._insight_values(item.get("insights")))
+                posts.append(post)
+                metrics.append(snapshot)
+                comments += comments_of(item["id"], comment_start)
+            self._note_comment_high(comments)
+            yield self.page({"posts": posts, "post_metrics": metrics, "comments": comments})
+
     def _note_comment_high(self, rows: list[dict[str, Any]]) -> None:
         st = self.stream("comments")
         for r in rows:
@@ -332,6 +361,11 @@ class _MetaConnector(LiveConnector):
 
 class FacebookPageConnector(_MetaConnector):
     platform = "facebook"
+    post_fields = (
+        "id,message,created_time,permalink_url,status_type,shares,"
+        "reactions.summary(total_count).limit(0),comments.summary(total_count).limit(0),"
+        "insights.metric(post_impressions,post_impressions_unique,post_clicks)"
+    )
     own_id_key = "page_id"
     settings = (*_MetaConnector.settings, "followers_metric", "impressions_metric", "read_ratings")
     permissions = "pages_show_list, pages_read_engagement, pages_read_user_content and read_insights"
@@ -341,7 +375,10 @@ class FacebookPageConnector(_MetaConnector):
 
     def streams(self) -> list[tuple[str, Callable[[], Iterator[Page]]]]:
         page_id = self.require("page_id", "the Facebook Page id (numbers)")
-        streams = [("account", lambda: self._account(page_id)), ("posts", lambda: self._posts(page_id))]
+        streams = [
+            ("account", lambda: self._account(page_id)),
+            ("posts", lambda: self._post_pages(f"{page_id}/posts", self._post_records, self._post_comments)),
+        ]
         streams += self._messaging_streams()
         if self._enabled("read_ratings"):
             streams.append(
@@ -421,50 +458,30 @@ class FacebookPageConnector(_MetaConnector):
             )
             for day, v in sorted(days.items())
         ]
-        account = make_account(
-            "facebook", account_id=self.account_id, handle=body.get("username"), name=body.get("name")
-        )
-        yield self.page({"accounts": [account], "account_metrics": account_metrics})
+        yield self._account_page(body, account_metrics)
 
-    def _posts(self, page_id: str) -> Iterator[Page]:
-        fields = (
-            "id,message,created_time,permalink_url,status_type,shares,"
-            "reactions.summary(total_count).limit(0),comments.summary(total_count).limit(0),"
-            "insights.metric(post_impressions,post_impressions_unique,post_clicks)"
+    def _post_records(self, p: dict[str, Any], ins: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+        post = make_post(
+            "facebook",
+            post_id=p["id"],
+            account_id=self.account_id,
+            published_at=parse_time(p["created_time"]),
+            message=p.get("message"),
+            content_type=p.get("status_type"),
+            permalink=p.get("permalink_url"),
         )
-        recent = self.now - dt.timedelta(days=int(self.opt("recent_post_days", 7)))
-        comment_start = self.comment_start()
-        for items, _walk in self._walk("posts", f"{page_id}/posts", fields, start_floor=recent):
-            posts, metrics, comments = [], [], []
-            for p in items:
-                ins = self._insight_values(p.get("insights"))
-                posts.append(
-                    make_post(
-                        "facebook",
-                        post_id=p["id"],
-                        account_id=self.account_id,
-                        published_at=parse_time(p["created_time"]),
-                        message=p.get("message"),
-                        content_type=p.get("status_type"),
-                        permalink=p.get("permalink_url"),
-                    )
-                )
-                metrics.append(
-                    make_post_metrics(
-                        "facebook",
-                        post_id=p["id"],
-                        captured_at=self.now,
-                        impressions=ins.get("post_impressions"),
-                        reach=ins.get("post_impressions_unique"),
-                        reactions=((p.get("reactions") or {}).get("summary") or {}).get("total_count"),
-                        comments=((p.get("comments") or {}).get("summary") or {}).get("total_count"),
-                        shares=(p.get("shares") or {}).get("count", 0),
-                        clicks=ins.get("post_clicks"),
-                    )
-                )
-                comments += self._post_comments(p["id"], comment_start)
-            self._note_comment_high(comments)
-            yield self.page({"posts": posts, "post_metrics": metrics, "comments": comments})
+        snapshot = make_post_metrics(
+            "facebook",
+            post_id=p["id"],
+            captured_at=self.now,
+            impressions=ins.get("post_impressions"),
+            reach=ins.get("post_impressions_unique"),
+            reactions=((p.get("reactions") or {}).get("summary") or {}).get("total_count"),
+            comments=((p.get("comments") or {}).get("summary") or {}).get("total_count"),
+            shares=(p.get("shares") or {}).get("count", 0),
+            clicks=ins.get("post_clicks"),
+        )
+        return post, snapshot
 
     def _post_comments(self, post_id: str, start: dt.datetime) -> list[dict[str, Any]]:
         rows: list[dict[str, Any]] = []
@@ -513,6 +530,10 @@ class FacebookPageConnector(_MetaConnector):
 
 class InstagramConnector(_MetaConnector):
     platform = "instagram"
+    post_fields = (
+        "id,caption,media_type,media_product_type,permalink,timestamp,like_count,comments_count,"
+        "insights.metric(reach,saved,shares,views)"
+    )
     own_id_key = "ig_user_id"
     settings = (*_MetaConnector.settings, "page_id")
     permissions = (
@@ -523,7 +544,10 @@ class InstagramConnector(_MetaConnector):
 
     def streams(self) -> list[tuple[str, Callable[[], Iterator[Page]]]]:
         ig = self.require("ig_user_id", "the Instagram professional account id (numbers)")
-        streams = [("account", lambda: self._account(ig)), ("posts", lambda: self._media(ig))]
+        streams = [
+            ("account", lambda: self._account(ig)),
+            ("posts", lambda: self._post_pages(f"{ig}/media", self._media_records, self._media_comments)),
+        ]
         return streams + self._messaging_streams()
 
     def _account(self, ig: str) -> Iterator[Page]:
@@ -545,50 +569,30 @@ class InstagramConnector(_MetaConnector):
                 reach=days.get(today, {}).get(reach_metric),
             )
         ]
-        account = make_account(
-            "instagram", account_id=self.account_id, handle=body.get("username"), name=body.get("name")
-        )
-        yield self.page({"accounts": [account], "account_metrics": account_metrics})
+        yield self._account_page(body, account_metrics)
 
-    def _media(self, ig: str) -> Iterator[Page]:
-        fields = (
-            "id,caption,media_type,media_product_type,permalink,timestamp,like_count,comments_count,"
-            "insights.metric(reach,saved,shares,views)"
+    def _media_records(self, m: dict[str, Any], ins: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+        post = make_post(
+            "instagram",
+            post_id=m["id"],
+            account_id=self.account_id,
+            published_at=parse_time(m["timestamp"]),
+            message=m.get("caption"),
+            content_type=(m.get("media_product_type") or m.get("media_type") or "").lower() or None,
+            permalink=m.get("permalink"),
         )
-        recent = self.now - dt.timedelta(days=int(self.opt("recent_post_days", 7)))
-        comment_start = self.comment_start()
-        for items, _walk in self._walk("posts", f"{ig}/media", fields, start_floor=recent):
-            posts, metrics, comments = [], [], []
-            for m in items:
-                ins = self._insight_values(m.get("insights"))
-                posts.append(
-                    make_post(
-                        "instagram",
-                        post_id=m["id"],
-                        account_id=self.account_id,
-                        published_at=parse_time(m["timestamp"]),
-                        message=m.get("caption"),
-                        content_type=(m.get("media_product_type") or m.get("media_type") or "").lower()
-                        or None,
-                        permalink=m.get("permalink"),
-                    )
-                )
-                metrics.append(
-                    make_post_metrics(
-                        "instagram",
-                        post_id=m["id"],
-                        captured_at=self.now,
-                        impressions=ins.get("views"),
-                        reach=ins.get("reach"),
-                        reactions=m.get("like_count"),
-                        comments=m.get("comments_count"),
-                        shares=ins.get("shares"),
-                        saves=ins.get("saved"),
-                    )
-                )
-                comments += self._media_comments(m["id"], comment_start)
-            self._note_comment_high(comments)
-            yield self.page({"posts": posts, "post_metrics": metrics, "comments": comments})
+        snapshot = make_post_metrics(
+            "instagram",
+            post_id=m["id"],
+            captured_at=self.now,
+            impressions=ins.get("views"),
+            reach=ins.get("reach"),
+            reactions=m.get("like_count"),
+            comments=m.get("comments_count"),
+            shares=ins.get("shares"),
+            saves=ins.get("saved"),
+        )
+        return post, snapshot
 
     def _row(self, c: dict[str, Any], media_id: str, parent: str | None) -> dict[str, Any]:
         author = c.get("from") or {}

@@ -77,91 +77,87 @@ PLATFORMS = (
 )
 CHANNELS = ("comment", "reply", "mention", "dm", "review", "email")
 
+
+def _by_platform(
+    name: str, key: tuple[str, ...], *columns: Column, allowed: dict[str, tuple[str, ...]] | None = None, **kw
+) -> Entity:
+    """An entity of platform records: `platform` is its first column and the first part of its key,
+    never empty, and one of PLATFORMS (landing quarantines another value). One home for that rule."""
+    return Entity(
+        name,
+        key=("platform", *key),
+        columns=(_c("platform", nullable=False), *columns),
+        allowed={"platform": PLATFORMS, **(allowed or {})},
+        **kw,
+    )
+
+
 ENTITIES: dict[str, Entity] = {
     e.name: e
     for e in (
-        Entity(
+        _by_platform(
             "accounts",
-            key=("platform", "account_id"),
-            columns=(
-                _c("platform", nullable=False),
-                _c("account_id", nullable=False),
-                _c("handle"),
-                _c("name"),
-            ),
+            ("account_id",),
+            _c("account_id", nullable=False),
+            _c("handle"),
+            _c("name"),
             description="The brand's own accounts on each platform.",
-            allowed={"platform": PLATFORMS},
         ),
-        Entity(
+        _by_platform(
             "posts",
-            key=("platform", "post_id"),
-            columns=(
-                _c("platform", nullable=False),
-                _c("post_id", nullable=False),
-                _c("account_id", nullable=False),
-                _c("published_at", TIMESTAMP, nullable=False),
-                _c("message"),
-                _c("content_type"),
-                _c("permalink"),
-                _c("campaign", required=False),
-            ),
+            ("post_id",),
+            _c("post_id", nullable=False),
+            _c("account_id", nullable=False),
+            _c("published_at", TIMESTAMP, nullable=False),
+            _c("message"),
+            _c("content_type"),
+            _c("permalink"),
+            _c("campaign", required=False),
             description="Posts published by the brand's accounts.",
-            allowed={"platform": PLATFORMS},
         ),
-        Entity(
+        _by_platform(
             "post_metrics",
-            key=("platform", "post_id", "captured_at"),
-            columns=(
-                _c("platform", nullable=False),
-                _c("post_id", nullable=False),
-                _c("captured_at", TIMESTAMP, nullable=False),
-                _c("impressions", INTEGER),
-                _c("reach", INTEGER),
-                _c("reactions", INTEGER),
-                _c("comments", INTEGER),
-                _c("shares", INTEGER),
-                _c("saves", INTEGER, required=False),
-                _c("clicks", INTEGER, required=False),
-                _c("video_views", INTEGER, required=False),
-            ),
+            ("post_id", "captured_at"),
+            _c("post_id", nullable=False),
+            _c("captured_at", TIMESTAMP, nullable=False),
+            _c("impressions", INTEGER),
+            _c("reach", INTEGER),
+            _c("reactions", INTEGER),
+            _c("comments", INTEGER),
+            _c("shares", INTEGER),
+            _c("saves", INTEGER, required=False),
+            _c("clicks", INTEGER, required=False),
+            _c("video_views", INTEGER, required=False),
             description="Lifetime counters of a post as of captured_at (snapshots).",
-            allowed={"platform": PLATFORMS},
         ),
-        Entity(
+        _by_platform(
             "account_metrics",
-            key=("platform", "account_id", "date"),
-            columns=(
-                _c("platform", nullable=False),
-                _c("account_id", nullable=False),
-                _c("date", DATE, nullable=False),
-                _c("followers", INTEGER),
-                _c("impressions", INTEGER),
-                _c("reach", INTEGER),
-            ),
+            ("account_id", "date"),
+            _c("account_id", nullable=False),
+            _c("date", DATE, nullable=False),
+            _c("followers", INTEGER),
+            _c("impressions", INTEGER),
+            _c("reach", INTEGER),
             description="Daily values of an account (followers at end of day, that day's impressions and reach).",
-            allowed={"platform": PLATFORMS},
         ),
-        Entity(
+        _by_platform(
             "comments",
-            key=("platform", "comment_id"),
-            columns=(
-                _c("platform", nullable=False),
-                _c("comment_id", nullable=False),
-                _c("post_id"),
-                _c("parent_id"),
-                _c("thread_id"),
-                _c("author_id", nullable=False),
-                _c("author_name"),
-                _c("created_at", TIMESTAMP, nullable=False),
-                _c("updated_at", TIMESTAMP, required=False),
-                _c("message"),
-                _c("channel", nullable=False),
-                _c("like_count", INTEGER, required=False),
-                _c("is_deleted", TEXT, required=False),
-            ),
+            ("comment_id",),
+            _c("comment_id", nullable=False),
+            _c("post_id"),
+            _c("parent_id"),
+            _c("thread_id"),
+            _c("author_id", nullable=False),
+            _c("author_name"),
+            _c("created_at", TIMESTAMP, nullable=False),
+            _c("updated_at", TIMESTAMP, required=False),
+            _c("message"),
+            _c("channel", nullable=False),
+            _c("like_count", INTEGER, required=False),
+            _c("is_deleted", TEXT, required=False),
             version_column="updated_at",
             description="Comments, replies, mentions, direct messages and reviews, by members and by the brand.",
-            allowed={"platform": PLATFORMS, "channel": CHANNELS},
+            allowed={"channel": CHANNELS},
         ),
         Entity(
             "content_calendar",
