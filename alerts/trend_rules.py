@@ -22,8 +22,8 @@ import duckdb
 from alerts.crisis_rules import RANK, Episode, load_episodes
 from alerts.digest import _utc_range  # local day -> UTC range, one home for the rule
 from alerts.model import Alert
-from enrichment.terms import extract_terms
 from tertulia.config import Config
+from tertulia.terms import extract_terms
 from tertulia.trends import RisingTerm, rising_terms
 from tertulia.warehouse import table_exists
 

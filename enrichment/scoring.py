@@ -22,8 +22,8 @@ from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 
 from enrichment.annotate import Annotator
-from enrichment.terms import extract_terms
 from tertulia.resources import cores
+from tertulia.terms import extract_terms
 
 log = logging.getLogger(__name__)
 

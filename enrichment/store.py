@@ -8,7 +8,7 @@ the run's results, and spreads many new texts over worker processes); DuckDB joi
 to the batch's rows in one `insert or replace`, never row by row, while the next batch is scored.
 Rebuilding the marts never re-scores anything.
 
-The terms of each scored comment (enrichment.terms, for the trend marts) are written in the same
+The terms of each scored comment (tertulia.terms, for the trend marts) are written in the same
 transaction as its enrichment row, replacing the terms of the version scored before. When the
 tokenisation rules change (`TERMS_VERSION`), or on a warehouse scored before terms existed, the terms
 of every scored comment are computed again once, per distinct (text, language) rather than per row.
@@ -27,11 +27,11 @@ import pyarrow.compute as pc
 from enrichment.annotate import Annotator
 from enrichment.intent import priority_of
 from enrichment.scoring import Scorer
-from enrichment.terms import TERMS_VERSION, extract_terms
 from tertulia.config import Config
 from tertulia.progress import progress
 from tertulia.raw_schema import ensure_raw_tables
 from tertulia.schema import ensure_state
+from tertulia.terms import TERMS_VERSION, extract_terms
 
 log = logging.getLogger(__name__)
 

@@ -48,7 +48,7 @@ create table if not exists raw.comment_enrichment (
 """
 
 
-# Terms of each comment for the trend marts (enrichment/terms.py), written with its enrichment row
+# Terms of each comment for the trend marts (tertulia/terms.py), written with its enrichment row
 # for the same version of the text (content_hash) and replaced when the comment is scored again.
 COMMENT_TERMS_DDL = """
 create table if not exists raw.comment_terms (

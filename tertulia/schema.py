@@ -70,7 +70,7 @@ create table if not exists tertulia.enrichment_watermark (
 )
 """,
     ),
-    # Which tokenisation rules wrote raw.comment_terms (enrichment.terms.TERMS_VERSION).
+    # Which tokenisation rules wrote raw.comment_terms (tertulia.terms.TERMS_VERSION).
     "terms_state": (
         """
 create table if not exists tertulia.terms_state (

@@ -13,9 +13,9 @@ from enrichment import scoring
 from enrichment.annotate import Annotator
 from enrichment.scoring import Scorer, score_texts
 from enrichment.store import annotator_for, enrich_new_comments
-from enrichment.terms import extract_terms
 from tertulia.config import parse_config
 from tertulia.raw_schema import ensure_raw_tables
+from tertulia.terms import extract_terms
 
 NOW = dt.datetime(2026, 3, 1, 12, 0)
 ROOT = Path(__file__).resolve().parents[2]

@@ -1,11 +1,11 @@
-"""Terms of a message (enrichment/terms.py): Spanish and English, accents, elongations, hashtags,
+"""Terms of a message (tertulia/terms.py): Spanish and English, accents, elongations, hashtags,
 mentions, code-switching, and what is left out. Expected keys are Snowball's stems, checked by hand."""
 
 from __future__ import annotations
 
 import pytest
 
-from enrichment.terms import extract_terms, fold, stem, terms_table, unelongate
+from tertulia.terms import extract_terms, fold, stem, terms_table, unelongate
 
 
 def keys(text: str, language: str) -> list[str]:

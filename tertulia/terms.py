@@ -1,7 +1,9 @@
 """Terms of each message, for the trend marts: words, two-word phrases, hashtags and @mentions.
 
 Computed once per version of a message's text, in the enrichment step (enrichment.store), and stored
-in `raw.comment_terms`, so the trend models aggregate stored rows and never re-tokenise history.
+in `raw.comment_terms`, so the trend models aggregate stored rows and never re-tokenise history. The
+module sits in the core, below both enrichment and alerts, because the trend alerts stem the crisis
+keywords by the same rules (alerts.trend_rules) and the two packages never import each other.
 
 A term has a *key* (what the models group by) and a *surface* (what a person reads):
 - words: lower-cased, elongations cut ("siiiii" -> "si", "noooo" -> "no"), accents folded (ñ kept),
@@ -13,7 +15,7 @@ A term has a *key* (what the models group by) and a *surface* (what a person rea
 
 Members switch languages mid-sentence ("el delivery llegó tarde, quiero un refund"), and language
 detection names one language per message, so nothing here depends on it: the stopwords of Spanish and
-English (enrichment/stopwords/*.txt) are removed from every message, and a word's key is the shorter
+English (tertulia/stopwords/*.txt) are removed from every message, and a word's key is the shorter
 of its Spanish and English Snowball stems (the first in alphabetical order on a tie). "nitro" is then
 `nitr` in a Spanish and an English message alike, where stemming in the message's language gave two
 keys (`nitr`, `nitro`) and split the term. The price is an occasional merge of unrelated words of the
