@@ -18,7 +18,9 @@ from pathlib import Path
 import duckdb
 
 from alerts.model import Alert
+from tertulia.clock import local_days_utc
 from tertulia.config import Config
+from tertulia.response_times import ResponseNumbers, breached_between, response_numbers_by_local_day
 from tertulia.trends import rising_terms
 
 log = logging.getLogger("tertulia.alerts")
@@ -37,24 +39,6 @@ def _has_mart(con: duckdb.DuckDBPyConnection, name: str) -> bool:
             [name],
         ).fetchone()[0]
     )
-
-
-def _utc_range(config: Config, first: dt.date, last: dt.date) -> tuple[dt.datetime, dt.datetime]:
-    """UTC naive [start, end) covering local days first..last."""
-    tz = config.tz
-    start = dt.datetime.combine(first, dt.time(0), tz).astimezone(dt.UTC).replace(tzinfo=None)
-    end = (
-        dt.datetime.combine(last + dt.timedelta(days=1), dt.time(0), tz)
-        .astimezone(dt.UTC)
-        .replace(tzinfo=None)
-    )
-    return start, end
-
-
-def _local_day_sql(column: str, config: Config) -> str:
-    # UTC naive -> local date; the timezone name comes from validated config, not from data.
-    tz = config.community.timezone.replace("'", "")
-    return f"cast(timezone('{tz}', timezone('UTC', {column})) as date)"
 
 
 def _goal_target(config: Config, metric: str) -> float | None:
@@ -79,7 +63,7 @@ def collect(con: duckdb.DuckDBPyConnection, config: Config, day: dt.date) -> Dig
     series: dict[str, dict[dt.date, float]] = {}
     goals: dict[str, float] = {}
     first = day - dt.timedelta(days=CHART_DAYS - 1)
-    start, end = _utc_range(config, day, day)
+    start, end = local_days_utc(config.tz, day, day)
 
     if _has_mart(con, "dim_members"):
         n = con.execute(
@@ -105,26 +89,19 @@ def collect(con: duckdb.DuckDBPyConnection, config: Config, day: dt.date) -> Dig
         notes.append("fct_engagement_daily not built")
 
     if _has_mart(con, "fct_sla_events"):
-        local = _local_day_sql("arrived_at", config)
-        rows = con.execute(
-            f"select {local} as d, count(*), count(first_response_at), "  # noqa: S608
-            "count(*) filter (where status = 'met'), count(*) filter (where status in ('met', 'breached')), "
-            "median(business_minutes_to_respond) "
-            "from marts.fct_sla_events where arrived_at >= ? and arrived_at < ? group by 1",
-            list(_utc_range(config, first, day)),
-        ).fetchall()
-        by_day = {
-            d: (int(n), int(answered), int(met), int(decided), med)
-            for d, n, answered, met, decided, med in rows
-        }
-        series[SLA_MET] = {
-            d: 100.0 * met / decided for d, (_, _, met, decided, _) in by_day.items() if decided
-        }
-        n, answered, met, decided, med = by_day.get(day, (0, 0, 0, 0, None))
+        by_day = response_numbers_by_local_day(con, config, *local_days_utc(config.tz, first, day))
+        series[SLA_MET] = {d: 100.0 * n.met / n.decided for d, n in by_day.items() if n.decided}
+        n = by_day.get(day, ResponseNumbers())
         facts.append(
-            ("Response rate", f"{100.0 * answered / n:.0f} % ({answered} of {n})" if n else "no items")
+            (
+                "Response rate",
+                f"{100.0 * n.answered / n.items:.0f} % ({n.answered} of {n.items})"
+                if n.items
+                else "no items",
+            )
         )
         goal = _goal_target(config, "median_business_response_minutes")
+        med = n.median_business_minutes
         med_text = f"{med:.0f} business min" if med is not None else "n/a"
         if med is not None and goal is not None:
             med_text += f" (goal ≤ {goal:.0f})"
@@ -132,10 +109,7 @@ def collect(con: duckdb.DuckDBPyConnection, config: Config, day: dt.date) -> Dig
         met_goal = _goal_target(config, "sla_met_share")
         if met_goal is not None:
             goals[SLA_MET] = 100.0 * met_goal
-        breached = con.execute(
-            "select count(*) from marts.fct_sla_events where is_breached and sla_breach_at >= ? and sla_breach_at < ?",
-            [start, end],
-        ).fetchone()[0]
+        breached = breached_between(con, start, end)
         facts.append(("SLAs missed", str(breached)))
     else:
         facts += [("Response rate", "n/a"), ("Median first response", "n/a"), ("SLAs missed", "n/a")]
@@ -246,7 +220,7 @@ def daily_digest(con: duckdb.DuckDBPyConnection, config: Config, *, day: dt.date
         dedupe_key=f"digest:{day.isoformat()}",
         title=f"{config.community.name}: {day:%A %d %B %Y}",
         facts=tuple(numbers.facts),
-        occurred_at=_utc_range(config, day, day)[0],
+        occurred_at=local_days_utc(config.tz, day, day)[0],
         reason=reason,
         extra={"chart_path": str(chart)} if chart else {},
     )

@@ -20,8 +20,8 @@ from dataclasses import dataclass
 import duckdb
 
 from alerts.crisis_rules import RANK, Episode, load_episodes
-from alerts.digest import _utc_range  # local day -> UTC range, one home for the rule
 from alerts.model import Alert
+from tertulia.clock import local_days_utc
 from tertulia.config import Config
 from tertulia.terms import extract_terms
 from tertulia.trends import RisingTerm, rising_terms
@@ -48,7 +48,7 @@ def crisis_terms(config: Config) -> set[str]:
 
 
 def _overlapping(episodes: Iterable[Episode], day: dt.date, config: Config) -> list[Episode]:
-    start, end = _utc_range(config, day, day)
+    start, end = local_days_utc(config.tz, day, day)
     quiet = dt.timedelta(hours=config.crisis.end_after_quiet_hours)
     return [
         ep
@@ -116,7 +116,7 @@ def trend_alerts_for(terms: Sequence[DayTerm], episodes: Sequence[Episode], conf
                 facts=tuple(_term_facts(t, config)),
                 member_text=tuple(_truncate(x) for x in item.examples),
                 thread_key=f"trend:{t.term}",
-                occurred_at=_utc_range(config, item.day, item.day)[0],
+                occurred_at=local_days_utc(config.tz, item.day, item.day)[0],
                 reason=f"{t.authors} members used it on {item.day:%a %d %b}; {why}",
                 digest_group="trend",
             )
@@ -145,7 +145,7 @@ def trend_alerts_for(terms: Sequence[DayTerm], episodes: Sequence[Episode], conf
                 facts=tuple(facts),
                 member_text=tuple(_truncate(x) for x in examples),
                 thread_key=f"trend:crisis:{episode_id}",
-                occurred_at=_utc_range(config, day, day)[0],
+                occurred_at=local_days_utc(config.tz, day, day)[0],
                 reason=(
                     f"{len(items)} term(s) beyond the crisis keywords on {day:%a %d %b}; {why}; "
                     "the crisis watch's own keywords are left to its alerts"

@@ -28,3 +28,13 @@ def local_span(start: dt.datetime, end: dt.datetime, tz: ZoneInfo) -> str:
     a, b = to_local(start, tz), to_local(end, tz)
     until = f"{b:%H:%M}" if a.date() == b.date() else f"{b:%Y-%m-%d %H:%M}"
     return f"{a:%Y-%m-%d %H:%M} to {until} ({tz.key})"
+
+
+def local_days_utc(tz: ZoneInfo, first: dt.date, last: dt.date) -> tuple[dt.datetime, dt.datetime]:
+    """Naive UTC [start, end) covering the local days `first` to `last`: how the digest, the weekly
+    report and the trend alerts filter marts (UTC timestamps) by the community's days."""
+
+    def midnight(day: dt.date) -> dt.datetime:
+        return dt.datetime.combine(day, dt.time(0), tz).astimezone(dt.UTC).replace(tzinfo=None)
+
+    return midnight(first), midnight(last + dt.timedelta(days=1))

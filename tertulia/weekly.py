@@ -13,7 +13,9 @@ from dataclasses import dataclass, field
 
 import duckdb
 
+from tertulia.clock import local_days_utc
 from tertulia.config import Config
+from tertulia.response_times import breached_between, response_numbers
 from tertulia.trends import RisingTerm, rising_terms
 
 # How each goal metric reads (fct_goal_progress.metric): ratios as percentages, minutes with their unit.
@@ -82,15 +84,6 @@ def last_complete_week(now: dt.datetime, config: Config) -> dt.date:
     return this_monday - dt.timedelta(days=7)
 
 
-def _utc_bounds(config: Config, first: dt.date, days: int) -> tuple[dt.datetime, dt.datetime]:
-    tz = config.tz
-
-    def utc(day: dt.date) -> dt.datetime:
-        return dt.datetime.combine(day, dt.time(0), tz).astimezone(dt.UTC).replace(tzinfo=None)
-
-    return utc(first), utc(first + dt.timedelta(days=days))
-
-
 def _marts(con: duckdb.DuckDBPyConnection) -> set[str]:
     rows = con.execute(
         "select table_name from information_schema.tables where table_schema = 'marts'"
@@ -113,20 +106,19 @@ def _period_label(period: str, start: dt.date) -> str:
 def weekly_report(con: duckdb.DuckDBPyConnection, config: Config, week_start: dt.date) -> WeeklyReport:
     report = WeeklyReport(config.community.name, config.community.timezone, week_start)
     marts = _marts(con)
-    start, end = _utc_bounds(config, week_start, 7)
+    start, end = local_days_utc(config.tz, week_start, week_start + dt.timedelta(days=6))
     facts = report.facts
 
     if "fct_sla_events" in marts:
-        items, answered, met, decided, median = con.execute(
-            "select count(*), count(first_response_at), count(*) filter (where status = 'met'), "
-            "count(*) filter (where status in ('met', 'breached')), median(business_minutes_to_respond) "
-            "from marts.fct_sla_events where arrived_at >= ? and arrived_at < ?",
-            [start, end],
-        ).fetchone()
-        breached = con.execute(
-            "select count(*) from marts.fct_sla_events where is_breached and sla_breach_at >= ? and sla_breach_at < ?",
-            [start, end],
-        ).fetchone()[0]
+        n = response_numbers(con, start, end)
+        items, answered, met, decided, median = (
+            n.items,
+            n.answered,
+            n.met,
+            n.decided,
+            n.median_business_minutes,
+        )
+        breached = breached_between(con, start, end)
         at_risk = con.execute(
             "select count(*) from marts.fct_sla_events where status = 'at_risk'"
         ).fetchone()[0]
