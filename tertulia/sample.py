@@ -256,6 +256,13 @@ def _local(utc: dt.datetime) -> dt.datetime:
     return utc.replace(tzinfo=dt.UTC).astimezone(TZ).replace(tzinfo=None)
 
 
+def _follow_up(top: dict[str, Any]) -> dict[str, Any]:
+    """Where the next message under `top` goes: the same private conversation, or a public reply to it."""
+    if top["channel"] == "dm":
+        return {"channel": "dm", "thread_id": top["thread_id"]}
+    return {"channel": "reply", "parent": top}
+
+
 def _iso(local: dt.datetime, *, naive: bool = False) -> str:
     local = local.replace(microsecond=0)
     return local.isoformat() if naive else local.replace(tzinfo=TZ).isoformat()
@@ -600,53 +607,31 @@ class _Community:
 
     def _member_says(self, m: _Member, t: dt.datetime, message: str, top: dict[str, Any]) -> dict[str, Any]:
         """A member's follow-up in an existing thread (or the next message of a conversation)."""
-        if top["channel"] == "dm":
-            return self._add_comment(
-                platform=m.platform,
-                t=t,
-                author_id=m.author_id,
-                author_name=m.name,
-                message=message,
-                channel="dm",
-                app=m.app,
-                thread_id=top["thread_id"],
-            )
         return self._add_comment(
             platform=m.platform,
             t=t,
             author_id=m.author_id,
             author_name=m.name,
             message=message,
-            channel="reply",
             app=m.app,
-            parent=top,
+            **_follow_up(top),
         )
 
     def _brand_says(self, platform: str, t: dt.datetime, message: str, top: dict[str, Any]) -> dict[str, Any]:
         acc = _BY_PLATFORM[platform]
-        if top["channel"] == "dm":
-            return self._add_comment(
-                platform=platform,
-                t=t,
-                author_id=acc.account_id,
-                author_name=acc.name,
-                message=message,
-                channel="dm",
-                app=_BRAND_APP,
-                thread_id=top["thread_id"],
-            )
-        # Public replies come from the account itself or from a team member's own handle.
-        author = acc.account_id if self.rng.random() < 0.6 else self.rng.choice(_TEAM_HANDLES[platform])
-        name = acc.name if author == acc.account_id else author
+        author, name = acc.account_id, acc.name
+        if top["channel"] != "dm":
+            # Public replies come from the account itself or from a team member's own handle.
+            author = acc.account_id if self.rng.random() < 0.6 else self.rng.choice(_TEAM_HANDLES[platform])
+            name = acc.name if author == acc.account_id else author
         return self._add_comment(
             platform=platform,
             t=t,
             author_id=author,
             author_name=name,
             message=message,
-            channel="reply",
             app=_BRAND_APP,
-            parent=top,
+            **_follow_up(top),
         )
 
     def _reply_time(self, t: dt.datetime, median_minutes: float) -> dt.datetime:
