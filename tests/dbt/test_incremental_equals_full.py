@@ -188,7 +188,7 @@ def test_the_project_has_incremental_models_and_marts_to_compare(warehouses):
         "fct_crisis_signals",
         "fct_sla_events",
     } <= incremental
-    assert {"fct_crisis_incidents", "dim_members", "fct_engagement_daily"} <= set(models)
+    assert {"fct_crisis_incidents", "dim_members", "agg_engagement_daily"} <= set(models)
     assert set(RUN_STAMPS) <= set(models)
 
 

@@ -8,7 +8,7 @@ with goals as (
 ),
 
 engagement as (
-    select * from {{ ref('fct_engagement_daily') }}
+    select * from {{ ref('agg_engagement_daily') }}
 ),
 
 sla as (
