@@ -33,6 +33,7 @@ pytestmark = pytest.mark.integration
 RUN_STAMPS = {
     "fct_sla_events": {"evaluated_at", "batch_loaded_through"},
     "agg_response_times_daily": {"built_as_of"},
+    "int_crisis_hourly_baselines": {"hourly_changed_through"},
     "fct_crisis_signals": {"hourly_changed_through"},
 }
 
@@ -185,6 +186,7 @@ def test_the_project_has_incremental_models_and_marts_to_compare(warehouses):
     assert {
         "stg_social__comments",
         "int_crisis_hourly",
+        "int_crisis_hourly_baselines",
         "fct_crisis_signals",
         "fct_sla_events",
     } <= incremental
