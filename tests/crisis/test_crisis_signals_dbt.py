@@ -136,6 +136,7 @@ def test_crisis_unit_and_data_tests_ran(built):
     for name in (
         "crisis_signals_thresholds_and_severity",
         "crisis_post_windows_top_post_per_hour_and_community",
+        "crisis_hourly_baselines_quiet_hours_windows_and_baselines",
         "signal_incidents_split_on_gaps_drop_stale_share",
         "crisis_episodes_merge_signals_of_an_account_within_the_gap",
         "crisis_incidents_do_not_overlap",
