@@ -75,9 +75,9 @@ def collect(con: duckdb.DuckDBPyConnection, config: Config, day: dt.date) -> Dig
         facts.append(("New members", "n/a"))
         notes.append("dim_members not built")
 
-    if _has_mart(con, "fct_engagement_daily"):
+    if _has_mart(con, "agg_engagement_daily"):
         rows = con.execute(
-            "select metric_date, sum(comments) from marts.fct_engagement_daily "
+            "select metric_date, sum(comments) from marts.agg_engagement_daily "
             "where metric_date between ? and ? group by 1",
             [first, day],
         ).fetchall()
@@ -86,7 +86,7 @@ def collect(con: duckdb.DuckDBPyConnection, config: Config, day: dt.date) -> Dig
         facts.append(("Comments", f"{int(per_day.get(day, 0))}"))
     else:
         facts.append(("Comments", "n/a"))
-        notes.append("fct_engagement_daily not built")
+        notes.append("agg_engagement_daily not built")
 
     if _has_mart(con, "fct_sla_events"):
         by_day = response_numbers_by_local_day(con, config, *local_days_utc(config.tz, first, day))
@@ -234,7 +234,7 @@ def digest_due(con: duckdb.DuckDBPyConnection, config: Config, *, now: dt.dateti
     if local_now.time() < config.slack.digest_at:
         return None
     day = local_now.date() - dt.timedelta(days=1)
-    if not any(_has_mart(con, m) for m in ("fct_engagement_daily", "fct_sla_events", "dim_members")):
+    if not any(_has_mart(con, m) for m in ("agg_engagement_daily", "fct_sla_events", "dim_members")):
         return None
     from alerts.outbox import ensure_outbox
 

@@ -202,7 +202,7 @@ MART_SPECS: tuple[MartSpec, ...] = (
         past_timestamps=("arrived_at", "first_response_at"),
     ),
     MartSpec(
-        "fct_engagement_daily",
+        "agg_engagement_daily",
         required=("engagement_day_key", "metric_date", "impressions", "reach", "post_impressions", "interactions",
                   "engagement_rate"),
         keys=(("engagement_day_key",),),

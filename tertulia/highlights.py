@@ -32,7 +32,7 @@ def _engagement(con: duckdb.DuckDBPyConnection, end: dt.date) -> dict[str, Any]:
     start = end - dt.timedelta(days=WINDOW_DAYS - 1)
     interactions, impressions = con.execute(
         "select coalesce(sum(interactions), 0), coalesce(sum(post_impressions), 0) "
-        "from marts.fct_engagement_daily where metric_date between ? and ?",
+        "from marts.agg_engagement_daily where metric_date between ? and ?",
         [start, end],
     ).fetchone()
     rate = interactions / impressions if impressions else None
@@ -137,9 +137,9 @@ def engagement_highlights(
     """
     out: dict[str, Any] = {}
     numbers: dict[str, Any] = {}
-    if table_exists(con, "marts", "fct_engagement_daily"):
+    if table_exists(con, "marts", "agg_engagement_daily"):
         end = (
-            as_of_date or con.execute("select max(metric_date) from marts.fct_engagement_daily").fetchone()[0]
+            as_of_date or con.execute("select max(metric_date) from marts.agg_engagement_daily").fetchone()[0]
         )
         if end is not None:
             e = numbers["engagement"] = _engagement(con, end)

@@ -31,7 +31,7 @@ HELD_KINDS_BY_MART: dict[str, frozenset[str]] = {
     "fct_sla_events": frozenset({"sla", "digest"}),
     "fct_crisis_signals": frozenset({"crisis"}),
     "fct_crisis_incidents": frozenset({"crisis"}),
-    "fct_engagement_daily": frozenset({"digest"}),
+    "agg_engagement_daily": frozenset({"digest"}),
     "dim_members": frozenset({"digest"}),
     # The digest shows one line of it: a failed trends gate holds the trend alerts, not the whole digest.
     "fct_trending_terms": frozenset({"trend"}),

@@ -132,10 +132,10 @@ def weekly_report(con: duckdb.DuckDBPyConnection, config: Config, week_start: dt
     else:
         facts.append(("Response times", "n/a (fct_sla_events not built)"))
 
-    if "fct_engagement_daily" in marts:
+    if "agg_engagement_daily" in marts:
         rows = con.execute(
             "select metric_date >= ? as this_week, sum(interactions), sum(post_impressions), "
-            "sum(net_follower_change) from marts.fct_engagement_daily "
+            "sum(net_follower_change) from marts.agg_engagement_daily "
             "where metric_date >= ? and metric_date <= ? group by 1",
             [week_start, week_start - dt.timedelta(days=7), week_start + dt.timedelta(days=6)],
         ).fetchall()
@@ -150,7 +150,7 @@ def weekly_report(con: duckdb.DuckDBPyConnection, config: Config, week_start: dt
         facts.append(("Engagement rate", text))
         facts.append(("Followers", f"{int(this[2] or 0):+d}"))
     else:
-        facts.append(("Engagement", "n/a (fct_engagement_daily not built)"))
+        facts.append(("Engagement", "n/a (agg_engagement_daily not built)"))
 
     if "dim_members" in marts:
         new = con.execute(

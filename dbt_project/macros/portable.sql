@@ -64,29 +64,20 @@
 {# The `value` of the row with the greatest (arg_max) or least (arg_min) `order_by`, over the rows
    where `filter` holds (DuckDB's semantics: rows whose value or order_by is null are skipped). #}
 {% macro arg_max(value, order_by, filter=none) -%}
-    {{ return(adapter.dispatch('arg_max', 'tertulia')(value, order_by, filter)) }}
-{%- endmacro %}
-
-{% macro default__arg_max(value, order_by, filter=none) -%}
-    arg_max({{ value }}, {{ order_by }}){% if filter %} filter (where {{ filter }}){% endif %}
-{%- endmacro %}
-
-{% macro postgres__arg_max(value, order_by, filter=none) -%}
-    (array_agg({{ value }} order by {{ order_by }} desc) filter (
-        where {{ value }} is not null and {{ order_by }} is not null{% if filter %} and ({{ filter }}){% endif %}
-    ))[1]
+    {{ return(adapter.dispatch('arg_extreme', 'tertulia')(value, order_by, filter, 'max')) }}
 {%- endmacro %}
 
 {% macro arg_min(value, order_by, filter=none) -%}
-    {{ return(adapter.dispatch('arg_min', 'tertulia')(value, order_by, filter)) }}
+    {{ return(adapter.dispatch('arg_extreme', 'tertulia')(value, order_by, filter, 'min')) }}
 {%- endmacro %}
 
-{% macro default__arg_min(value, order_by, filter=none) -%}
-    arg_min({{ value }}, {{ order_by }}){% if filter %} filter (where {{ filter }}){% endif %}
+{# `extreme` is 'max' or 'min'; one body for both, so their null and filter rules cannot drift apart. #}
+{% macro default__arg_extreme(value, order_by, filter, extreme) -%}
+    arg_{{ extreme }}({{ value }}, {{ order_by }}){% if filter %} filter (where {{ filter }}){% endif %}
 {%- endmacro %}
 
-{% macro postgres__arg_min(value, order_by, filter=none) -%}
-    (array_agg({{ value }} order by {{ order_by }} asc) filter (
+{% macro postgres__arg_extreme(value, order_by, filter, extreme) -%}
+    (array_agg({{ value }} order by {{ order_by }} {{ 'desc' if extreme == 'max' else 'asc' }}) filter (
         where {{ value }} is not null and {{ order_by }} is not null{% if filter %} and ({{ filter }}){% endif %}
     ))[1]
 {%- endmacro %}

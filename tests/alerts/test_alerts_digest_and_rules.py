@@ -28,9 +28,9 @@ def build_marts(con: duckdb.DuckDBPyConnection) -> None:
         ('c', '2026-11-19 04:00'), ('d', '2026-11-20 05:00')    -- local 18th 23:00 / 20th 00:00: not
     """)
     con.execute(
-        "create table marts.fct_engagement_daily (metric_date date, account_id varchar, comments integer)"
+        "create table marts.agg_engagement_daily (metric_date date, account_id varchar, comments integer)"
     )
-    con.execute("""insert into marts.fct_engagement_daily values
+    con.execute("""insert into marts.agg_engagement_daily values
         ('2026-11-19', 'ig', 10), ('2026-11-19', 'fb', 5), ('2026-11-18', 'ig', 7), ('2026-11-01', 'ig', 99)""")
     con.execute(
         "create table marts.fct_sla_events (item_id varchar, arrived_at timestamp, first_response_at timestamp, "
@@ -110,7 +110,7 @@ def test_daily_digest_degrades_when_marts_are_missing(example_config):
         "Rising terms": "n/a",
     }
     assert "chart_path" not in digest.extra
-    assert "fct_engagement_daily not built" in digest.reason
+    assert "agg_engagement_daily not built" in digest.reason
     assert digest_due(con, example_config, now=DAYTIME) is None  # no digest mart at all: no digest
     con.close()
 

@@ -26,10 +26,10 @@ def build_marts(con: duckdb.DuckDBPyConnection) -> None:
         ('d', '2026-11-16 04:00', '2026-11-16 04:05', 'met', 5, false, '2026-11-16 06:00')  -- local Sun 15th
     """)
     con.execute(
-        "create table marts.fct_engagement_daily (metric_date date, interactions bigint, post_impressions bigint, "
+        "create table marts.agg_engagement_daily (metric_date date, interactions bigint, post_impressions bigint, "
         "net_follower_change bigint)"
     )
-    con.execute("""insert into marts.fct_engagement_daily values
+    con.execute("""insert into marts.agg_engagement_daily values
         ('2026-11-16', 50, 1000, 3), ('2026-11-22', 30, 1000, 2),   -- this week: 80 / 2000 = 4.00 %
         ('2026-11-10', 20, 1000, 1),                                -- the week before: 2.00 %
         ('2026-11-23', 999, 1, 0)                                   -- next week: not counted
@@ -132,7 +132,7 @@ def test_weekly_report_degrades_when_marts_are_missing(example_config):
         con.close()
     assert report.facts == [
         ("Response times", "n/a (fct_sla_events not built)"),
-        ("Engagement", "n/a (fct_engagement_daily not built)"),
+        ("Engagement", "n/a (agg_engagement_daily not built)"),
     ]
     assert report.rising_line() == "Rising this week: n/a (fct_trending_terms not built)"
     assert report.goals == [] and report.top_members == [] and report.rising == []

@@ -129,10 +129,14 @@ def signal_row(config, platform, hour):
 
 
 def test_crisis_unit_and_data_tests_ran(built):
-    # the dbt unit tests of the crisis models (intermediate/crisis/_crisis__models.yml) and the
-    # no-overlap test are part of the build: they ran, and passed (the build raises otherwise)
+    # the dbt unit tests of the crisis models (intermediate/crisis/_crisis__models.yml,
+    # marts/crisis/_crisis__models.yml) and the no-overlap test are part of the build: they ran, and
+    # passed (the build raises otherwise)
     status = {n.name: n.status for n in BUILD_NODES}
     for name in (
+        "crisis_signals_thresholds_and_severity",
+        "crisis_post_windows_top_post_per_hour_and_community",
+        "crisis_hourly_baselines_quiet_hours_windows_and_baselines",
         "signal_incidents_split_on_gaps_drop_stale_share",
         "crisis_episodes_merge_signals_of_an_account_within_the_gap",
         "crisis_incidents_do_not_overlap",

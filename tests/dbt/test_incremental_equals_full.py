@@ -33,6 +33,7 @@ pytestmark = pytest.mark.integration
 RUN_STAMPS = {
     "fct_sla_events": {"evaluated_at", "batch_loaded_through"},
     "agg_response_times_daily": {"built_as_of"},
+    "int_crisis_hourly_baselines": {"hourly_changed_through"},
     "fct_crisis_signals": {"hourly_changed_through"},
 }
 
@@ -185,10 +186,11 @@ def test_the_project_has_incremental_models_and_marts_to_compare(warehouses):
     assert {
         "stg_social__comments",
         "int_crisis_hourly",
+        "int_crisis_hourly_baselines",
         "fct_crisis_signals",
         "fct_sla_events",
     } <= incremental
-    assert {"fct_crisis_incidents", "dim_members", "fct_engagement_daily"} <= set(models)
+    assert {"fct_crisis_incidents", "dim_members", "agg_engagement_daily"} <= set(models)
     assert set(RUN_STAMPS) <= set(models)
 
 

@@ -16,7 +16,7 @@ from tertulia.publish import publish_marts
 from tertulia.raw_schema import ensure_raw_tables, raw_table_ddl
 
 AS_OF = dt.datetime(2026, 3, 11, 12, 0)
-BI_MARTS = "+dim_accounts +dim_team +fct_post_performance +fct_engagement_daily +rpt_best_time_to_post"
+BI_MARTS = "+dim_accounts +dim_team +fct_post_performance +agg_engagement_daily +rpt_best_time_to_post"
 
 
 @pytest.fixture(scope="module")
@@ -66,7 +66,7 @@ def test_team_dimension_keeps_staff_ids_readable_and_counts_owned_accounts(publi
 def test_published_file_and_parquet_have_the_same_types(published):
     cfg, con = published
     marts = [r[0] for r in con.execute("select mart from published_marts order by mart").fetchall()]
-    assert {"dim_accounts", "dim_team", "fct_post_performance", "fct_engagement_daily"} <= set(marts)
+    assert {"dim_accounts", "dim_team", "fct_post_performance", "agg_engagement_daily"} <= set(marts)
     for mart in marts:
         in_db = con.execute(f'select column_name, column_type from (describe "{mart}")').fetchall()
         parquet = (cfg.publish_dir / "parquet" / f"{mart}.parquet").as_posix()

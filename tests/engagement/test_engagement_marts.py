@@ -93,7 +93,7 @@ def test_engagement_daily_sums_deltas_per_local_day(marts):
     rows = _rows(
         marts,
         "select cast(metric_date as varchar), followers, net_follower_change, reach, post_impressions, interactions, "
-        "posts_published, round(engagement_rate, 4) from marts.fct_engagement_daily order by metric_date",
+        "posts_published, round(engagement_rate, 4) from marts.agg_engagement_daily order by metric_date",
     )
     assert rows == [
         ("2026-03-01", 1000, None, 500, 0, 0, 0, None),
@@ -106,7 +106,7 @@ def test_engagement_daily_sums_deltas_per_local_day(marts):
         ("2026-03-10", None, None, None, 200, 10, 0, 0.05),
     ]
     # deltas add back up to each post's latest lifetime interactions: p1 25 + p2 12 + p3 12
-    assert _rows(marts, "select sum(interactions) from marts.fct_engagement_daily") == [(49,)]
+    assert _rows(marts, "select sum(interactions) from marts.agg_engagement_daily") == [(49,)]
 
 
 @pytest.mark.integration
@@ -261,7 +261,7 @@ def test_dbt_docs_generate_works_and_declares_the_consumers(tmp_path):
     # every column of this area's marts is documented
     for node in manifest["nodes"].values():
         if node["resource_type"] == "model" and node["name"] in (
-            "fct_engagement_daily",
+            "agg_engagement_daily",
             "fct_post_performance",
             "rpt_best_time_to_post",
             "fct_content_calendar",

@@ -95,7 +95,7 @@ def test_the_run_publishes_marts_and_records_its_summary(community):
         tables = {r[0] for r in con.execute("select table_name from information_schema.tables").fetchall()}
     finally:
         con.close()
-    assert {"fct_sla_events", "fct_engagement_daily", "fct_crisis_signals", "dim_members"} <= tables
+    assert {"fct_sla_events", "agg_engagement_daily", "fct_crisis_signals", "dim_members"} <= tables
 
 
 def test_a_second_run_changes_no_row_and_sends_no_alert_again(community):

@@ -60,7 +60,7 @@ def good_warehouse(config: Config):
     )
     con.execute(
         """
-        create table marts.fct_engagement_daily as select * from (values
+        create table marts.agg_engagement_daily as select * from (values
             ('instagram:ig-cafetertulia:2026-11-20', date '2026-11-20', 100::bigint, 80::bigint, 60::bigint,
              3::bigint, 0.05::double)
         ) t(engagement_day_key, metric_date, impressions, reach, post_impressions, interactions, engagement_rate)

@@ -54,7 +54,7 @@ def test_quality_gates_fail_on_planted_bad_mart_rows_and_hold_dependent_alerts(t
             "timestamp '2026-11-20 16:30')"
         )
         con.execute(
-            "insert into marts.fct_engagement_daily values "
+            "insert into marts.agg_engagement_daily values "
             "('facebook:fb-cafetertulia:2026-11-20', date '2026-11-20', 10, 40, 2, 3, 1.5)"
         )
         report = run_quality_gates(con, config, now=NOW)
@@ -65,13 +65,13 @@ def test_quality_gates_fail_on_planted_bad_mart_rows_and_hold_dependent_alerts(t
             == "1 of 3 rows, e.g. late"
         )
         assert (
-            failed[("marts.fct_engagement_daily", "reach not above impressions")]
+            failed[("marts.agg_engagement_daily", "reach not above impressions")]
             == "1 of 2 rows, e.g. reach 40 > impressions 10"
         )
         assert (
-            failed[("marts.fct_engagement_daily", "engagement rate within [0, 1]")] == "1 of 2 rows, e.g. 1.5"
+            failed[("marts.agg_engagement_daily", "engagement rate within [0, 1]")] == "1 of 2 rows, e.g. 1.5"
         )
-        assert sorted(report.failed) == ["marts.fct_engagement_daily", "marts.fct_sla_events"]
+        assert sorted(report.failed) == ["marts.agg_engagement_daily", "marts.fct_sla_events"]
         # Crisis signals passed: crisis alerts still go out; SLA alerts and the digest wait.
         assert report.held_kinds == {"sla", "digest"}
         assert report.held_reasons["sla"].startswith("SLA alerts held: fct_sla_events failed ")
@@ -139,9 +139,9 @@ def test_quality_gates_check_only_new_raw_rows(tmp_path):
             {"crisis"},
         ),
         (
-            "insert into marts.fct_engagement_daily values "
+            "insert into marts.agg_engagement_daily values "
             "('instagram:ig-cafetertulia:2026-11-21', date '2026-11-21', -5, null, 0, 0, null)",
-            "marts.fct_engagement_daily",
+            "marts.agg_engagement_daily",
             "impressions non-negative",
             "1 of 2 rows, e.g. -5",
             {"digest"},

@@ -52,7 +52,8 @@ def test_trend_models_pass_their_data_tests(demo):
         [
             "test",
             "--select",
-            "stg_social__comment_terms int_terms_mentioned int_terms_counted fct_trending_terms",
+            "stg_social__comment_terms int_terms_mentioned int_terms_counted int_terms_baselined "
+            "int_term_labels fct_trending_terms",
         ],
         as_of=facts.now,
     )

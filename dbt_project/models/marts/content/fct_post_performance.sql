@@ -1,68 +1,16 @@
--- One row per post. Lifetime metrics come from the latest snapshot; the 24-hour and 7-day values from
--- the latest snapshot taken no later than that long after publishing (null when no snapshot was taken
--- by then, so a young post or a late first capture is not mistaken for a weak post).
+-- One row per post: its metrics at the latest snapshot and at 24 hours and 7 days
+-- (int_post_snapshots_at_ages), the sentiment of the member comments under it
+-- (int_post_comment_sentiment), and engagement rates with the post's local publishing slot.
 with posts as (
     select * from {{ ref('stg_social__posts') }}
 ),
 
 snapshots as (
-    select
-        m.platform,
-        m.post_id,
-        m.captured_at,
-        m.impressions,
-        m.reach,
-        m.reactions,
-        m.comments,
-        m.shares,
-        m.saves,
-        m.clicks,
-        m.video_views,
-        coalesce(m.reactions, 0) + coalesce(m.comments, 0) + coalesce(m.shares, 0)
-            + coalesce(m.saves, 0) + coalesce(m.clicks, 0) as interactions,
-        p.published_at
-    from {{ ref('stg_social__post_metrics') }} as m
-    inner join posts as p on m.platform = p.platform and m.post_id = p.post_id
-),
-
-latest as (
-    select * from (
-        select *, row_number() over (partition by platform, post_id order by captured_at desc) as snapshot_rank
-        from snapshots
-    ) as ranked
-    where snapshot_rank = 1
-),
-
-at_24h as (
-    select platform, post_id, impressions, interactions from (
-        select *, row_number() over (partition by platform, post_id order by captured_at desc) as snapshot_rank
-        from snapshots
-        where captured_at <= published_at + interval '24 hour'
-    ) as ranked
-    where snapshot_rank = 1
-),
-
-at_7d as (
-    select platform, post_id, impressions, interactions from (
-        select *, row_number() over (partition by platform, post_id order by captured_at desc) as snapshot_rank
-        from snapshots
-        where captured_at <= published_at + interval '7 day'
-    ) as ranked
-    where snapshot_rank = 1
+    select * from {{ ref('int_post_snapshots_at_ages') }}
 ),
 
 sentiment as (
-    select
-        platform,
-        post_id,
-        count(*) filter (where not is_spam) as member_comments,
-        count(sentiment_score) filter (where not is_spam) as enriched_comments,
-        avg(sentiment_score) filter (where not is_spam) as avg_sentiment_score,
-        count(*) filter (where not is_spam and sentiment_label = 'positive') as positive_comments,
-        count(*) filter (where not is_spam and sentiment_label = 'negative') as negative_comments
-    from {{ ref('int_member_messages') }}
-    where post_id is not null
-    group by platform, post_id
+    select * from {{ ref('int_post_comment_sentiment') }}
 ),
 
 measured as (
@@ -75,29 +23,27 @@ measured as (
         p.content_type,
         p.campaign,
         p.permalink,
-        l.captured_at as last_captured_at,
-        l.impressions,
-        l.reach,
-        l.reactions,
-        l.comments,
-        l.shares,
-        l.saves,
-        l.clicks,
-        l.video_views,
-        l.interactions,
-        d1.impressions as impressions_24h,
-        d1.interactions as interactions_24h,
-        d7.impressions as impressions_7d,
-        d7.interactions as interactions_7d,
+        m.last_captured_at,
+        m.impressions,
+        m.reach,
+        m.reactions,
+        m.comments,
+        m.shares,
+        m.saves,
+        m.clicks,
+        m.video_views,
+        m.interactions,
+        m.impressions_24h,
+        m.interactions_24h,
+        m.impressions_7d,
+        m.interactions_7d,
         coalesce(s.member_comments, 0) as member_comments,
         coalesce(s.enriched_comments, 0) as enriched_comments,
         s.avg_sentiment_score,
         coalesce(s.positive_comments, 0) as positive_comments,
         coalesce(s.negative_comments, 0) as negative_comments
     from posts as p
-    left join latest as l on p.platform = l.platform and p.post_id = l.post_id
-    left join at_24h as d1 on p.platform = d1.platform and p.post_id = d1.post_id
-    left join at_7d as d7 on p.platform = d7.platform and p.post_id = d7.post_id
+    left join snapshots as m on p.platform = m.platform and p.post_id = m.post_id
     left join sentiment as s on p.platform = s.platform and p.post_id = s.post_id
 ),
 
