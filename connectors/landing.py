@@ -184,9 +184,10 @@ def _rule_cases(
         cases.append(
             (
                 "unknown_value",
-                # list_contains, not `not in (...)`: DuckDB plans a long IN list as a join against the
-                # list, which costs more and loses the rows' order (which the straight write numbers by).
-                f"{col} is not null and not list_contains([{values}], {col})",
+                # list_position, not `not in (...)` nor list_contains, which DuckDB's optimizer turns
+                # into a join against the list: it costs more and loses the rows' order, by which the
+                # straight write numbers the lines (_keeps_row_order checks the plan).
+                f"{col} is not null and list_position([{values}], {col}) is null",
                 f"{_lit(f'unknown {name} ')} || {_shown(col)} || {_lit('; expected one of ' + ', '.join(allowed))}",
             )
         )
@@ -840,8 +841,9 @@ def _land_direct(
 
 
 # Operators that keep the order of their input rows (DuckDB docs, SQL dialect, order preservation):
-# a plan of these alone inserts the rows in the order the files hold them.
-_ORDER_KEEPING = {"INSERT", "PROJECTION", "FILTER", "UNION", "READ_JSON", "READ_CSV", "TABLE_SCAN"}
+# a plan of these alone inserts the rows in the order the files hold them. BATCH_INSERT is the insert
+# that keeps the order of a parallel read; plain INSERT (chosen when it need not) may not.
+_ORDER_KEEPING = {"BATCH_INSERT", "PROJECTION", "FILTER", "UNION", "READ_JSON"}
 
 
 def _keeps_row_order(con: duckdb.DuckDBPyConnection, insert_sql: str, params: list) -> bool:
