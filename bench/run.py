@@ -301,6 +301,7 @@ def run_cycles(work: Path, repeats: int, res: dict) -> None:
     res["first_cycle"] = {
         "seconds": first["seconds"],
         "steps": first["steps"],
+        "landing_to_slack": first.get("landing_to_slack"),
         "slowest": first.get("slowest", []),
         "peak_rss_mb": first["peak_rss_mb"],
     }
@@ -310,6 +311,16 @@ def run_cycles(work: Path, repeats: int, res: dict) -> None:
     res["cycle_seconds"] = summarise([c["seconds"] for c in cycles])
     res["cycle_steps_median"] = {
         k: statistics.median(c["steps"][k] for c in cycles) for k in cycles[0]["steps"]
+    }
+    # From the comments' landing to the alert in Slack (the watch's cadence aside): to the outbox in
+    # every cycle, to the first post in the cycles that had an alert to post.
+    latency = [c["landing_to_slack"] for c in [first, *cycles] if c.get("landing_to_slack")]
+    res["landing_to_slack"] = {
+        "outbox_seconds": summarise([x["outbox_seconds"] for x in latency]),
+        "first_post_seconds": summarise([x["first_post_seconds"] for x in latency]),
+        "cycles_with_posts": sum(1 for x in latency if x["posts"]),
+        "cycles": len(latency),
+        "problems": sorted({p for x in latency for p in x["problems"]}),
     }
     res["cycle_peak_rss_mb"] = max(c["peak_rss_mb"] for c in cycles)
     res["cycle_landed"] = [c["landed"] for c in cycles]
@@ -447,6 +458,23 @@ def markdown(results: dict) -> str:
                 f"| {r['comments']:,} | {first} | {_fmt(r['cycle_seconds'])} | {steps} | "
                 f"{_fmt(r['cycle_peak_rss_mb'])} |"
             )
+        lat = [r for r in cyc if r.get("landing_to_slack")]
+        if lat:
+            lines += [
+                "",
+                "From the new comments' landing to their alert (the watch's cadence aside): to the outbox "
+                "(enrich, build, alert rules) in every cycle; to the first post in a local Slack server in "
+                "the cycles that had an alert to post.",
+                "",
+                "| comments | to the outbox s | to the first Slack post s | cycles with a post |",
+                "|---|---|---|---|",
+            ]
+            for r in lat:
+                x = r["landing_to_slack"]
+                lines.append(
+                    f"| {r['comments']:,} | {_fmt(x['outbox_seconds'])} | {_fmt(x['first_post_seconds'])} | "
+                    f"{x['cycles_with_posts']} of {x['cycles']} |"
+                )
         if len(cyc) >= 2:
             lo, hi = cyc[0], cyc[-1]
             lines.append(

@@ -432,6 +432,17 @@ def _select_parquet(con: duckdb.DuckDBPyConnection, ent: Entity, p: Path) -> tup
 _FAST_LN = "__tertulia_line_number"
 
 
+class FileSelect(NamedTuple):
+    """The select of a file's records (every row with its line), its parameters, and, when they are
+    known without reading the rows, how many rows it returns and the same select without line numbers
+    (`_source_line` null, the same parameters): what land_relation's straight write to raw reads."""
+
+    sql: str
+    params: list
+    rows: int | None = None
+    unnumbered: str | None = None
+
+
 class JsonLines(NamedTuple):
     keys: list[str]  # every key of every record, sorted
     lines: int  # the file's lines, each one record
@@ -507,9 +518,9 @@ def _select_json_lines(
     *,
     array: bool = False,
     fast: bool = True,
-) -> tuple[str, list, int | None]:
+) -> FileSelect:
     """JSON records, one per line (or array element), each kept with its number; with the select and its
-    parameters, the number of rows when the fast path counted them.
+    parameters, the number of rows when the fast path counted them (and then the unnumbered select).
 
     Fast path: a file whose every line is a JSON object (the usual case) is read by DuckDB's own
     `read_json` straight into the landing select, every column as text (extra keys as JSON), at about
@@ -527,14 +538,21 @@ def _select_json_lines(
         spec = ", ".join(f"{_lit(c)}: 'VARCHAR'" for c in ent.column_names) + "".join(
             f", {_lit(k)}: 'JSON'" for k in extras
         )
-        sql = f"""
+
+        def read(line_number: str) -> str:
+            return f"""
             select {", ".join(_q(c) for c in ent.column_names)},
                 {_extra_members(extras, "{key}")} as _extra, ? as _source, {_q(_FAST_LN)} as _source_line,
                 null::varchar as _reject_rule, null::varchar as _reject_reason, null::varchar as _raw
-            from (select row_number() over () as {_q(_FAST_LN)}, *
+            from (select {line_number} as {_q(_FAST_LN)}, *
                   from read_json(?, format='newline_delimited', records=true, columns={{{spec}}}))
-        """  # noqa: S608 - identifiers and constants from the contract and the file's keys (quoted); the path is bound
-        return sql, [str(p), readable(p)], shape.lines
+            """  # noqa: S608 - identifiers and constants from the contract and the file's keys (quoted); the path is bound
+
+        # Numbered for the checked path; unnumbered (read on every core) for the straight write to raw,
+        # which numbers the lines once they are in raw (connectors.landing._number_lines).
+        return FileSelect(
+            read("row_number() over ()"), [str(p), readable(p)], shape.lines, read("null::bigint")
+        )
 
     lines_sql = (
         "select row_number() over () as ln, cast(json as varchar) as line from read_json_objects(?, format='array')"
@@ -598,7 +616,7 @@ def _select_json_lines(
         from (select *, case when _ok and _key_problem is null then json_extract_string(line, {paths}) end as v{extract_x}
               from {stage})
     """  # noqa: S608 - identifiers and constants from the contract; the path is bound
-    return sql, [str(p)], None
+    return FileSelect(sql, [str(p)])
 
 
 def _json_key(name: str) -> str:
@@ -607,13 +625,13 @@ def _json_key(name: str) -> str:
 
 def _select_file(
     con: duckdb.DuckDBPyConnection, ent: Entity, p: Path, fmt: str, gz: bool, stage: str, *, fast: bool = True
-) -> tuple[str, list, int | None]:
+) -> FileSelect:
     """The select of a file's records, its parameters, and how many rows it returns when that is known
     without reading them (a JSON-lines file on the fast path: its lines)."""
     if fmt == "csv":
-        return (*_select_csv(con, ent, p, stage, fast=fast), None)
+        return FileSelect(*_select_csv(con, ent, p, stage, fast=fast))
     if fmt == "parquet":
-        return (*_select_parquet(con, ent, p), None)
+        return FileSelect(*_select_parquet(con, ent, p))
     if fmt == "json" and _first_char(p, gz) == "[":
         # A JSON array: one element per record, numbered from 1 (reported as "line").
         return _select_json_lines(con, ent, p, stage, array=True)
@@ -720,10 +738,8 @@ def _import_entity(
 ) -> LandResult | object | None:
     """Land one entity's files in one transaction: its LandResult, None after a whole-file error (in
     report.errors), or _RETRY when a fast read failed and the slow path should run."""
-    selects: list[str] = []
-    params: list = []
+    reads: list[FileSelect] = []
     stages: list[str] = []
-    counts: list[int | None] = []  # rows of each select, when known without reading them
     try:
         for p in paths:
             _, fmt, gz = split_name(p)
@@ -734,18 +750,20 @@ def _import_entity(
                     continue
                 stage = f"_import_lines_{len(stages)}"
                 stages.append(stage)
-                sql, ps, n = _select_file(con, ent, p, fmt or "", gz, stage, fast=fast)
+                read = _select_file(con, ent, p, fmt or "", gz, stage, fast=fast)
             except BundleFileError as exc:
                 report.errors.append(str(exc))
                 return None
             except duckdb.Error as exc:
                 report.errors.append(explain_read_error(p, exc))
                 return None
-            selects.append(sql)
-            params += ps
-            counts.append(n)
-        if not selects:
+            reads.append(read)
+        if not reads:
             return LandResult(ent.name)
+        selects = [r.sql for r in reads]
+        # Every row counted and an unnumbered read of each file: the clean case is written straight
+        # to raw (land_relation), reading every file on every core.
+        counted = all(r.rows is not None and r.unnumbered is not None for r in reads)
         try:
             return land_relation(
                 con,
@@ -753,14 +771,14 @@ def _import_entity(
                 " union all ".join(f"({s})" for s in selects),
                 source=str(bundle_dir),
                 batch_id=report.batch_id,
-                params=params,
+                params=[v for r in reads for v in r.params],
                 timezone=config.community.timezone,
                 release_fixed_sources=True,
                 earliest=config.quality.earliest_timestamp,
                 future_tolerance=dt.timedelta(minutes=config.quality.future_tolerance_minutes),
                 numbers=manifest.numbers,
-                # Every row counted: the clean case is written straight to raw (land_relation).
-                expected_rows=None if None in counts else sum(counts),  # type: ignore[arg-type]
+                expected_rows=sum(r.rows or 0 for r in reads) if counted else None,
+                unnumbered_sql=" union all ".join(f"({r.unnumbered})" for r in reads) if counted else None,
             )
         except duckdb.Error as exc:
             if fast and (

@@ -184,7 +184,10 @@ def _rule_cases(
         cases.append(
             (
                 "unknown_value",
-                f"{col} is not null and {col} not in ({values})",
+                # list_position, not `not in (...)` nor list_contains, which DuckDB's optimizer turns
+                # into a join against the list: it costs more and loses the rows' order, by which the
+                # straight write numbers the lines (_keeps_row_order checks the plan).
+                f"{col} is not null and list_position([{values}], {col}) is null",
                 f"{_lit(f'unknown {name} ')} || {_shown(col)} || {_lit('; expected one of ' + ', '.join(allowed))}",
             )
         )
@@ -379,6 +382,7 @@ def land_relation(
     future_tolerance: dt.timedelta = DEFAULT_FUTURE_TOLERANCE,
     numbers: str | None = None,
     expected_rows: int | None = None,
+    unnumbered_sql: str | None = None,
 ) -> LandResult:
     """Check and merge the rows of `select_sql` into raw.<entity>; bad rows go to tertulia.quarantine.
 
@@ -393,6 +397,10 @@ def land_relation(
     `expected_rows`: how many rows `select_sql` returns, when the caller knows it without reading them
     (the file connector's pre-pass counts the lines). Then the rows are first written straight to raw
     (see _land_direct), which is right whenever every row is good, new and once in the batch.
+    `unnumbered_sql` (with `expected_rows`): the same rows in the same order, with the same parameters,
+    but `_source_line` null; the straight write reads it instead and numbers each source's rows from
+    their order in raw (see _number_lines), because numbering while reading (`row_number() over ()`)
+    runs the read, the checks and the insert on one thread.
     """
     if numbers is not None and numbers not in NUMBER_FORMATS:
         raise ValueError(f"unknown number format {numbers!r}; expected one of {', '.join(NUMBER_FORMATS)}")
@@ -420,7 +428,7 @@ def land_relation(
             # A caller already inside a transaction gets DuckDB's error here, before anything is written.
             con.execute("begin transaction")
             try:
-                result = _land_direct(*batch, expected_rows, release_fixed_sources)
+                result = _land_direct(*batch, expected_rows, unnumbered_sql, release_fixed_sources)
             except BaseException:
                 con.execute("rollback")
                 raise
@@ -484,12 +492,18 @@ def _checked_select(
     params: list,
     source: str,
     ctx: dict[str, Any],
+    *,
+    ordered: bool = True,
 ):
     """The batch's rows shaped, with the first rule each breaks (`_rule`, null for a good row) and
     their version: the select _land_chk is made of, and what _land_direct inserts from. Also the SQL of
-    the reasons (for the bad rows only) and the function that binds the constants."""
+    the reasons (for the bad rows only) and the function that binds the constants.
+
+    `ordered`: number the rows in `_ord` (the checked path ranks duplicates and reports bad rows by
+    it); the straight write needs no order column, and numbering would put its read on one thread."""
     # The caller's select is trusted SQL (connectors build it with bound parameters for every value).
-    source_sql = "select row_number() over () as _ord, * from (" + select_sql + ")"  # noqa: S608
+    order = "row_number() over ()" if ordered else "null::bigint"
+    source_sql = f"select {order} as _ord, * from (" + select_sql + ")"  # noqa: S608
     present = {r[0] for r in con.execute("describe " + source_sql, params).fetchall()}
     missing = [c for c in [*ent.column_names, "_extra", "_source", "_source_line"] if c not in present]
     if missing:
@@ -760,6 +774,7 @@ def _land_direct(
     now: dt.datetime,
     qcols: list[str],
     expected_rows: int,
+    unnumbered_sql: str | None,
     release_fixed_sources: bool,
 ) -> LandResult | None:
     """The good rows written straight to raw, in one read of the source: the result when every row of
@@ -770,16 +785,24 @@ def _land_direct(
     Here the same checked select feeds the insert; the rows that arrived are then the batch's rows of
     raw (`_batch_id`), which are checked for what the checked path would have done otherwise: a bad
     row (fewer rows inserted than `expected_rows`), a key twice in the batch, a key raw already held.
+    With `unnumbered_sql` the rows are read from it, in parallel, and numbered once in raw.
     """
     res = LandResult(ent.name)
-    checked, _, _ = _checked_select(con, ent, select_sql, params, source, ctx)
     col_list = ", ".join(qcols)
-    inserted = con.execute(
-        f"insert into raw.{ent.name} ({col_list}, _extra, _source, _source_line, _batch_id, _loaded_at) "  # noqa: S608
-        f"select {col_list}, _extra, _source, _source_line, {_lit(batch_id)}, {_lit(str(now))}::timestamp "
-        f"from ({checked}) where _rule is null",
-        params,
-    ).fetchone()[0]
+
+    def insert(read_sql: str) -> str:
+        checked, _, _ = _checked_select(con, ent, read_sql, params, source, ctx, ordered=False)
+        return (
+            f"insert into raw.{ent.name} ({col_list}, _extra, _source, _source_line, _batch_id, _loaded_at) "  # noqa: S608
+            f"select {col_list}, _extra, _source, _source_line, {_lit(batch_id)}, {_lit(str(now))}::timestamp "
+            f"from ({checked}) where _rule is null"
+        )
+
+    insert_sql = insert(unnumbered_sql) if unnumbered_sql is not None else None
+    numbered_later = insert_sql is not None and _keeps_row_order(con, insert_sql, params)
+    if not numbered_later:
+        insert_sql = insert(select_sql)
+    inserted = con.execute(insert_sql, params).fetchone()[0]
     if inserted != expected_rows:
         return None
     mine = f"_batch_id = {_lit(batch_id)}"
@@ -797,6 +820,8 @@ def _land_direct(
     ).fetchone()[0]
     if held:
         return None
+    if numbered_later and not _number_lines(con, ent, batch_id):
+        return None
     res.rows_in = res.inserted = inserted
     # What the checked path leaves for steps 6 to 8: the batch's rows, all good, none bad.
     try:
@@ -813,6 +838,51 @@ def _land_direct(
         for v in ("_land_bad", "_land_good", "_land_chk"):
             con.execute(f"drop view if exists temp.{v}")
     return res
+
+
+# Operators that keep the order of their input rows (DuckDB docs, SQL dialect, order preservation):
+# a plan of these alone inserts the rows in the order the files hold them. BATCH_INSERT is the insert
+# that keeps the order of a parallel read; plain INSERT (chosen when it need not) may not.
+_ORDER_KEEPING = {"BATCH_INSERT", "PROJECTION", "FILTER", "UNION", "READ_JSON"}
+
+
+def _keeps_row_order(con: duckdb.DuckDBPyConnection, insert_sql: str, params: list) -> bool:
+    """Whether DuckDB will insert the rows of `insert_sql` in its select's order: the setting that
+    allows it (the default; a user's SET can turn it off) and a plan made only of operators that keep
+    the order (a join, say one DuckDB makes of a long IN list, does not)."""
+    if not con.execute("select current_setting('preserve_insertion_order')").fetchone()[0]:
+        return False
+    plan = json.loads(con.execute("explain (format json) " + insert_sql, params).fetchall()[0][1])
+    todo = list(plan)
+    while todo:
+        node = todo.pop()
+        if node["name"] not in _ORDER_KEEPING:
+            return False
+        todo += node.get("children", [])
+    return True
+
+
+def _number_lines(con: duckdb.DuckDBPyConnection, ent: Entity, batch_id: str) -> bool:
+    """Set `_source_line` of the batch's rows of raw from their order there; False when that order
+    cannot be the files' (the caller then rolls back and lands the batch the checked way).
+
+    DuckDB keeps a select's row order through UNION ALL and an insert, and `rowid` gives the order of
+    a table's rows (docs: SQL dialect, order preservation); each file's rows are then one run of rowids,
+    its first line first. A source whose rows are not one run (interleaved with another's) fails the
+    test below. The update touches only the rows this transaction wrote."""
+    mine = f"_batch_id = {_lit(batch_id)}"
+    runs = (
+        "select _source, min(rowid) as _first, max(rowid) as _last, count(*) as _n "  # noqa: S608
+        f"from raw.{ent.name} where {mine} group by _source"
+    )
+    broken = con.execute(f"select count(*) from ({runs}) where _last - _first + 1 <> _n").fetchone()[0]  # noqa: S608
+    if broken:
+        return False
+    con.execute(
+        f"update raw.{ent.name} set _source_line = raw.{ent.name}.rowid - s._first + 1 from ({runs}) s "  # noqa: S608
+        f"where raw.{ent.name}.{mine} and raw.{ent.name}._source is not distinct from s._source"
+    )
+    return True
 
 
 def _flag_decreasing_counters(con: duckdb.DuckDBPyConnection, ent: Entity) -> None:

@@ -268,3 +268,83 @@ def test_connectors_a_clean_file_landing_straight_releases_a_fixed_record(
         )
     finally:
         con.close()
+
+
+def _numbered_bundle(tmp_path, files_lines: dict[str, int]):
+    """A bundle with a comments/ folder of JSON-lines files whose record on line n has comment id
+    `<file>-<n>`: big enough (megabytes) for DuckDB to read each file in several pieces at once."""
+    b = tmp_path / "numbered"
+    (b / "comments").mkdir(parents=True)
+    for name, n in files_lines.items():
+        with (b / "comments" / f"{name}.jsonl").open("w", encoding="utf-8") as fh:
+            for i in range(1, n + 1):
+                fh.write(json.dumps(record(f"{name}-{i}", message="x" * (i % 200), like_count=i)) + "\n")
+    return b
+
+
+def _lines_right(config, db_name: str) -> tuple[int, int]:
+    con = warehouse.connect(config.warehouse_path.with_name(db_name))
+    try:
+        return con.execute(
+            "select count(*), count(*) filter (where _source_line = cast(split_part(comment_id, '-', 2) as bigint) "
+            "and _source like '%/' || split_part(comment_id, '-', 1) || '.jsonl') from raw.comments"
+        ).fetchone()
+    finally:
+        con.close()
+
+
+def test_connectors_straight_write_numbers_every_line_of_every_file(example_config, tmp_path, monkeypatch):
+    import connectors.landing as landing
+
+    b = _numbered_bundle(tmp_path, {"a": 30_000, "b": 20_000})
+    direct = _direct_spy(monkeypatch)
+    orders: list[bool] = []
+    real = landing._keeps_row_order
+    monkeypatch.setattr(landing, "_keeps_row_order", lambda *a: orders.append(real(*a)) or orders[-1])
+    _, report = land(example_config, b, "numbered.duckdb")
+    assert report.errors == [] and report.entities["comments"].inserted == 50_000
+    # Written straight to raw from the unnumbered read, then numbered from the rows' order there.
+    assert [d is not None for d in direct] == [True] and orders == [True]
+    assert _lines_right(example_config, "numbered.duckdb") == (50_000, 50_000)
+
+
+def test_connectors_straight_write_reads_numbered_lines_when_the_plan_may_reorder(
+    example_config, tmp_path, monkeypatch
+):
+    import connectors.landing as landing
+
+    b = _numbered_bundle(tmp_path, {"a": 30_000, "b": 20_000})
+    direct = _direct_spy(monkeypatch)
+    # As if the plan held an operator that does not keep row order (a join): the numbered read is used.
+    monkeypatch.setattr(landing, "_ORDER_KEEPING", set())
+    _, report = land(example_config, b, "ordered.duckdb")
+    assert report.errors == [] and [d is not None for d in direct] == [True]
+    assert _lines_right(example_config, "ordered.duckdb") == (50_000, 50_000)
+
+
+def test_connectors_allowed_values_rule_keeps_row_order():
+    """The allowed-values rule is no join (DuckDB plans a long NOT IN list as one): the straight
+    write's plan keeps the rows' order."""
+    import datetime as dt
+
+    import duckdb
+
+    import connectors.landing as landing
+    from tertulia.contract import ENTITIES
+
+    ent = ENTITIES["comments"]
+    assert len(ent.allowed["platform"]) > 10
+    ctx = {
+        "future_limit": dt.datetime(2026, 1, 1, tzinfo=dt.UTC),
+        "earliest": landing.DEFAULT_EARLIEST,
+        "tolerance": landing.DEFAULT_FUTURE_TOLERANCE,
+        "numbers": None,
+    }
+    cols = ", ".join(f"null::varchar as {landing._q(c)}" for c in ent.column_names)
+    select = (
+        f"select {cols}, null::json as _extra, 's' as _source, null::bigint as _source_line from range(3)"
+    )
+    con = duckdb.connect()
+    checked, _, _ = landing._checked_select(con, ent, select, [], "s", ctx, ordered=False)
+    plan = con.execute(f"explain (format json) select * from ({checked})").fetchall()[0][1]
+    assert "JOIN" not in plan

@@ -130,3 +130,30 @@ def test_a_run_reads_only_what_landed_since_the_last_one(con, config):
     # emptying the enrichment table asks for everything to be scored again
     con.execute("delete from raw.comment_enrichment")
     assert enrich_new_comments(con, config, now=NOW) == 3
+
+
+def terms_of(con):
+    return con.execute(
+        "select comment_id, term, count(*) from raw.comment_terms group by all order by all"
+    ).fetchall()
+
+
+def test_terms_once_per_comment_from_empty_and_after_a_rescore(con, config):
+    add(
+        con,
+        [
+            ("instagram", "c1", "Pésimo servicio, quiero mi reembolso", "comment"),
+            ("instagram", "c2", "Pésimo servicio, quiero mi reembolso", "dm"),
+            ("instagram", "c3", "Me encantó el café", "comment"),
+        ],
+    )
+    # From an empty terms table (a backfill): the batches only add terms, nothing is deleted.
+    enrich_new_comments(con, config, batch_size=2, now=NOW)
+    first = terms_of(con)
+    assert {cid for cid, _, _ in first} == {"c1", "c2", "c3"}
+    assert ("c1", "reembols", 1) in first and all(n == 1 for _, _, n in first)
+    # Emptying the enrichment alone asks for a re-score: the terms kept from the first run are
+    # replaced, not written a second time beside themselves.
+    con.execute("delete from raw.comment_enrichment")
+    assert enrich_new_comments(con, config, batch_size=2, now=NOW + dt.timedelta(hours=1)) == 3
+    assert terms_of(con) == first
