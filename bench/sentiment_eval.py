@@ -261,9 +261,14 @@ def main(argv: list[str] | None = None) -> dict:
 
     if args.worker is not None:
         sys.path.insert(0, str(args.worker))
+        sys.path.append(str(ROOT))  # the rest of the project (tertulia.vocabulary), found after it
         # The project is installed in editable mode, whose import hook outranks sys.path: drop it, so
         # `enrichment` is the copy under --worker, and check that it is.
-        sys.meta_path[:] = [f for f in sys.meta_path if "editable" not in type(f).__module__.lower()]
+        # The finder is a class (its classmethods find modules): its own __module__ names it, not
+        # its type's. It must go, or a module missing from the old copy is found in this checkout.
+        sys.meta_path[:] = [
+            f for f in sys.meta_path if "editable" not in getattr(f, "__module__", type(f).__module__).lower()
+        ]
         import enrichment
 
         if not Path(enrichment.__path__[0]).resolve().is_relative_to(args.worker.resolve()):

@@ -28,7 +28,7 @@ def classify_intent(text: str | None, entries: Sequence[Entry], score: float) ->
     kinds = [e.kinds for e in entries]
     if any("insult" in k for k in kinds) or _CHAR_RUN.search(text):
         return "spam"
-    if _LINK.search(text) and any("bait" in k for k in kinds):
+    if any("bait" in k for k in kinds) and _LINK.search(text):  # the regex only when bait is there
         return "spam"
     complaint = any("complaint" in k for k in kinds)
     # A refund word makes a complaint even when the score is not negative ("¿y mi reembolso?"),

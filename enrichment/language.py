@@ -28,6 +28,8 @@ MIN_LETTERS = 3
 FUNCTION_WORD_WEIGHT = 0.2
 _LETTERS = re.compile(r"[^\W\d_]", re.UNICODE)
 _WORDS = re.compile(r"[^\W\d_]+", re.UNICODE)
+# MIN_LETTERS letters anywhere in the text (stops at the third instead of listing them all).
+_ENOUGH_LETTERS = re.compile(rf"[^\W\d_](?:[\W\d_]*[^\W\d_]){{{MIN_LETTERS - 1}}}")
 FUNCTION_WORDS = {
     "es": set(
         "el la los las de del que y en un una es por con para no se me mi lo al muy pero este esta más ya".split()
@@ -55,20 +57,42 @@ def _detector():
 def detect_languages(texts: Sequence[str | None], preferred: Sequence[str] = ("es", "en")) -> list[str]:
     """ISO 639-1 code per text, or 'und' when the text has too few letters to tell."""
     out = [UNDETERMINED] * len(texts)
-    todo = [i for i, t in enumerate(texts) if t and len(_LETTERS.findall(t)) >= MIN_LETTERS]
+    todo = [i for i, t in enumerate(texts) if t and _ENOUGH_LETTERS.search(t)]
     if not todo:
         return out
     # lingua's Rust side spreads the batch over the cores; one call per batch, not per text.
     confidences = _detector().compute_language_confidence_values_in_parallel([texts[i] for i in todo])
     prefer = set(preferred)
+    codes = _codes()
+    by_word = _function_word_languages()
+    # The Python around lingua's call cost as much as the call: the code of a lingua language is
+    # looked up once per process, and each word once per text (not once per language).
     for i, values in zip(todo, confidences, strict=True):
-        words = _WORDS.findall(texts[i].lower())  # type: ignore[union-attr]
+        hits: dict[str, int] = {}
+        for w in _WORDS.findall(texts[i].lower()):  # type: ignore[union-attr]
+            for code in by_word.get(w, ()):
+                hits[code] = hits.get(code, 0) + 1
         best, best_score = UNDETERMINED, 0.0
         for cv in values:
-            code = cv.language.iso_code_639_1.name.lower()
-            hits = sum(w in FUNCTION_WORDS.get(code, ()) for w in words)
-            score = cv.value * (PRIOR if code in prefer else 1.0) + FUNCTION_WORD_WEIGHT * hits
+            code = codes[cv.language]
+            score = cv.value * (PRIOR if code in prefer else 1.0) + FUNCTION_WORD_WEIGHT * hits.get(code, 0)
             if score > best_score:
                 best, best_score = code, score
         out[i] = best
     return out
+
+
+@cache
+def _codes() -> dict:
+    from lingua import Language
+
+    return {lang: lang.iso_code_639_1.name.lower() for lang in Language.all()}
+
+
+@cache
+def _function_word_languages() -> dict[str, tuple[str, ...]]:
+    by_word: dict[str, tuple[str, ...]] = {}
+    for code, words in FUNCTION_WORDS.items():
+        for w in words:
+            by_word[w] = (*by_word.get(w, ()), code)
+    return by_word
