@@ -125,7 +125,7 @@ def phase_enrich(workdir: Path, rescore: bool = False) -> dict:
     emptied first, outside the timing: the next run then scores everything, as after a backfill).
 
     The time includes building the annotator, loading the language detector and the lexicons, and
-    starting worker processes: what `tertulia enrich` pays."""
+    starting worker processes: what the enrich step of `tertulia run` pays."""
     from tertulia import pipeline, warehouse
 
     cfg = bench_config(workdir)

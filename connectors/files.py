@@ -90,7 +90,9 @@ class ImportReport:
         return sum(r.quarantined for r in self.entities.values())
 
     def render(self) -> str:
-        lines = [f"Imported {self.bundle_dir} (batch {self.batch_id})"]
+        # "Imported" above "no such bundle folder" read as a success: say it when no file landed at all.
+        verb = "Imported" if self.entities else "Nothing imported from"
+        lines = [f"{verb} {self.bundle_dir} (batch {self.batch_id})"]
         for res in self.entities.values():
             lines.append("  " + res.summary())
             lines += [f"    {m}" for m in res.messages]

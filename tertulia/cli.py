@@ -48,8 +48,18 @@ def _config_path(path: Path) -> Path:
 def _config(path: Path):
     from tertulia.config import ConfigError, load_config
 
+    used = _config_path(path)
+    if used != path:
+        # Said on stderr, so piped output stays the command's own: without it a new user's first
+        # `tertulia run` quietly runs the sample's settings and bundle folder, not their community's.
+        typer.secho(
+            f"No {path} here: using {used} (the sample community's settings). "
+            f"Copy it to {path} and edit it for your own community.",
+            fg=typer.colors.YELLOW,
+            err=True,
+        )
     try:
-        return load_config(_config_path(path))
+        return load_config(used)
     except ConfigError as exc:
         raise _fail(str(exc)) from None
 

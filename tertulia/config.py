@@ -710,7 +710,7 @@ def parse_config(
 
 def _read(path: Path) -> tuple[Any, dict[KeyPath, int]]:
     try:
-        doc = read_yaml(path.read_text(encoding="utf-8"))
+        doc = read_yaml(path.read_text(encoding="utf-8"), name=str(path))
     except (yaml.YAMLError, UnicodeDecodeError) as exc:
         raise ConfigError(f"{path}: not valid YAML: {exc}") from None
     except YamlRefused as exc:

@@ -36,8 +36,10 @@ class YamlRefused(ValueError):
 class _MarkedLoader(yaml.SafeLoader):
     """The safe loader, noting where each alias is used so a refusal can point at the worst one."""
 
-    def __init__(self, stream: str) -> None:
+    def __init__(self, stream: str, name: str) -> None:
         super().__init__(stream)
+        # PyYAML names a string source "<unicode string>" in its error marks; a person needs the file.
+        self.name = name
         self.alias_uses: list[tuple[str, int, Node]] = []  # (anchor, 1-based line, the node it repeats)
 
     def compose_node(self, parent: Node | None, index: Any) -> Node | None:
@@ -138,9 +140,11 @@ def _record_lines(root: Node, lines: dict[KeyPath, int]) -> None:
     walk(root, ())
 
 
-def read_yaml(text: str, *, limit: int = MAX_EXPANDED_VALUES) -> YamlDocument:
-    """Parse one YAML document with the safe loader; raises yaml.YAMLError or YamlRefused."""
-    loader = _MarkedLoader(text)
+def read_yaml(text: str, *, name: str = "<unicode string>", limit: int = MAX_EXPANDED_VALUES) -> YamlDocument:
+    """Parse one YAML document with the safe loader; raises yaml.YAMLError or YamlRefused.
+
+    `name` (the file's path) is what a syntax error's position names."""
+    loader = _MarkedLoader(text, name)
     try:
         root = loader.get_single_node()
         if root is None:

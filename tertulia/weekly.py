@@ -192,11 +192,13 @@ def weekly_report(con: duckdb.DuckDBPyConnection, config: Config, week_start: dt
 
     if "rpt_top_contributors_monthly" in marts:
         rows = con.execute(
-            "select member_name, platform, messages from marts.rpt_top_contributors_monthly "
+            "select member_name, platform, activity_score, messages from marts.rpt_top_contributors_monthly "
             "where month_start_date = ? and member_name is not null order by activity_rank limit ?",
             [report.week_end.replace(day=1), TOP_MEMBERS],
         ).fetchall()
-        report.top_members = [f"{n} ({p}, {m} messages)" for n, p, m in rows]
+        # The rank is by activity points (a reply weighs more than a comment): with messages alone the
+        # list looked out of order. The same wording as the run summary's top contributors.
+        report.top_members = [f"{n} ({p}, {score:g} pts, {m} messages)" for n, p, score, m in rows]
 
     report.baseline_periods = config.trends.baseline_periods
     report.trends_built = "fct_trending_terms" in marts

@@ -97,6 +97,9 @@ def test_run_without_a_community_yml_runs_the_example_it_validated(monkeypatch, 
     result = runner.invoke(cli.app, ["run", "--dry-run"])
     assert result.exit_code == 0, result.output
     assert seen["config_path"] == "community.example.yml"  # not the missing community.yml
+    # ...and says so, on stderr, so the user knows these are not their settings.
+    assert result.stderr.count("No community.yml here: using community.example.yml") == 1
+    assert "No community.yml" not in result.stdout
 
 
 def test_unknown_entity_is_refused_with_the_list_of_entities():

@@ -68,6 +68,7 @@ def test_connectors_missing_bundle_folder_is_a_clear_error(con, example_config, 
     assert report.entities == {}
     assert len(report.errors) == 1 and "no such bundle folder" in report.errors[0]
     assert str(tmp_path / "nope") in report.errors[0]
+    assert report.render().startswith(f"Nothing imported from {tmp_path / 'nope'} (batch ")
 
 
 def test_connectors_bad_files_stop_their_entity_only_and_keep_what_was_there(con, example_config, tmp_path):
@@ -98,6 +99,7 @@ def test_connectors_bad_files_stop_their_entity_only_and_keep_what_was_there(con
     assert "team.xlsx: unsupported format '.xlsx'" in errors
     assert "likes.jsonl: unknown entity file" in errors and "accounts, posts, post_metrics" in errors
     assert "error:" in report.render()
+    assert report.render().startswith(f"Imported {b} (batch ")  # accounts landed
 
 
 def test_connectors_formats_gzip_parquet_json_array_and_entity_folders(con, example_config, tmp_path):

@@ -80,8 +80,11 @@ def test_missing_and_unreadable_files_say_what_to_do(tmp_path):
         load_config(tmp_path / "community.yml")
     bad = tmp_path / "bad.yml"
     bad.write_text("community: [unclosed\n", encoding="utf-8")
-    with pytest.raises(ConfigError, match="not valid YAML"):
+    with pytest.raises(ConfigError, match="not valid YAML") as bad_yaml:
         load_config(bad)
+    # The syntax error's position names the file, not PyYAML's "<unicode string>".
+    assert f'in "{bad}", line 2' in str(bad_yaml.value)
+    assert "<unicode string>" not in str(bad_yaml.value)
     top = tmp_path / "list.yml"
     top.write_text("- a\n- b\n", encoding="utf-8")
     with pytest.raises(ConfigError, match="expected a mapping of sections"):

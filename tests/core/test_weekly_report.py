@@ -60,11 +60,12 @@ def build_marts(con: duckdb.DuckDBPyConnection) -> None:
     """)
     con.execute(
         "create table marts.rpt_top_contributors_monthly (month_start_date date, member_name varchar, "
-        "platform varchar, messages bigint, activity_rank bigint)"
+        "platform varchar, activity_score double, messages bigint, activity_rank bigint)"
     )
+    # Luis ranks first with fewer messages: 9 replies at weight 1.5 are 13.5 points, Ana's 12 comments 12.
     con.execute("""insert into marts.rpt_top_contributors_monthly values
-        ('2026-11-01', 'Luis', 'facebook', 9, 2), ('2026-11-01', 'Ana | Admin', 'instagram', 12, 1),
-        ('2026-10-01', 'Old', 'instagram', 99, 1)""")
+        ('2026-11-01', 'Luis', 'facebook', 13.5, 9, 1), ('2026-11-01', 'Ana | Admin', 'instagram', 12, 12, 2),
+        ('2026-10-01', 'Old', 'instagram', 99, 99, 1)""")
     con.execute(
         "create table marts.fct_trending_terms (platform varchar, account_id varchar, period varchar, "
         "period_start date, term varchar, surface varchar, kind varchar, trend varchar, score double, "
@@ -121,7 +122,7 @@ def test_weekly_numbers_match_hand_computed(example_config):
     assert "**Mon 16 Nov – Sun 22 Nov 2026 (America/Guayaquil)**" in md
     assert "| 90 % of SLAs met | Nov 2026 | 65 % | 90 % | 90 % | no |" in md
     assert "| Followers +5 % a quarter | Q4 2026 | +4.4 % | +3.2 % | +5.0 % | yes |" in md
-    assert "1. Ana \\| Admin (instagram, 12 messages)\n2. Luis (facebook, 9 messages)" in md
+    assert "1. Luis (facebook, 13.5 pts, 9 messages)\n2. Ana \\| Admin (instagram, 12 pts, 12 messages)" in md
 
 
 def test_weekly_report_degrades_when_marts_are_missing(example_config):
