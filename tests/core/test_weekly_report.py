@@ -23,7 +23,10 @@ def build_marts(con: duckdb.DuckDBPyConnection) -> None:
         ('a', '2026-11-16 14:00', '2026-11-16 14:30', 'met', 20, false, '2026-11-16 15:00'),
         ('b', '2026-11-20 20:00', '2026-11-21 13:00', 'breached', 100, true, '2026-11-20 21:00'),
         ('c', '2026-11-23 04:00', null, 'at_risk', null, false, '2026-11-24 15:00'),  -- local Sun 22nd 23:00
-        ('d', '2026-11-16 04:00', '2026-11-16 04:05', 'met', 5, false, '2026-11-16 06:00')  -- local Sun 15th
+        ('d', '2026-11-16 04:00', '2026-11-16 04:05', 'met', 5, false, '2026-11-16 06:00'),  -- local Sun 15th
+        -- arrived the week before (local Sun 15th 07:00), its deadline passed on Mon 16th: a deadline of
+        -- the week, not one of the week's messages
+        ('e', '2026-11-15 12:00', null, 'breached', null, true, '2026-11-16 13:00')
     """)
     con.execute(
         "create table marts.agg_engagement_daily (metric_date date, interactions bigint, post_impressions bigint, "
@@ -100,7 +103,7 @@ def test_weekly_numbers_match_hand_computed(example_config):
     assert report.facts == [
         ("Messages to answer", "3, 67 % answered"),  # a, b, c; d arrived on the 15th locally
         ("SLAs met", "50 % (1 of 2 decided)"),  # a met, b breached, c still open
-        ("SLAs missed", "1"),
+        ("SLAs missed", "1 (2 deadlines passed this week)"),  # b of the week's; b and e passed in it
         ("Median first response", "60 business min"),  # median of 20 and 100
         ("At risk right now", "1"),
         ("Engagement rate", "4.00 % (+2.00 points on the week before)"),
