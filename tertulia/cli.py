@@ -143,7 +143,7 @@ def import_(
 
     cfg = _config(config)
     try:
-        with warehouse.writer_lock(cfg.warehouse_path, wait_seconds=60):
+        with warehouse.writer_lock(cfg.warehouse_location, wait_seconds=60):
             pipeline.prepare_warehouse(cfg)
             report = pipeline.import_files(cfg, bundle_dir)
     except (warehouse.WarehouseBusy, FileNotFoundError) as exc:
@@ -168,7 +168,7 @@ def ingest(
     if not cfg.sources:
         raise _fail(f"{config}: no `sources:` configured; see docs/connectors.md")
     try:
-        with warehouse.writer_lock(cfg.warehouse_path, wait_seconds=60):
+        with warehouse.writer_lock(cfg.warehouse_location, wait_seconds=60):
             pipeline.prepare_warehouse(cfg)
             reports = pipeline.ingest_sources(cfg, names or None, since=since)
     except (warehouse.WarehouseBusy, KeyError, ValueError) as exc:
@@ -194,7 +194,7 @@ def build(
 
     cfg = _config(config)
     try:
-        with warehouse.writer_lock(cfg.warehouse_path, wait_seconds=60):
+        with warehouse.writer_lock(cfg.warehouse_location, wait_seconds=60):
             pipeline.prepare_warehouse(cfg)
             result = pipeline.build(cfg, select=select, full_refresh=full_refresh)
             if docs:

@@ -1,0 +1,108 @@
+"""Where the warehouse is: a DuckDB file, or a PostgreSQL server named by a postgresql:// URL.
+
+The URL comes from TERTULIA_WAREHOUSE (which may carry a password: the environment is where secrets
+live) or from community.yml's `warehouse.url` (which must not: the file is shared). The steps that run on
+DuckDB only say so, naming the server, instead of opening a file named like the URL.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import yaml
+
+from tertulia import warehouse
+from tertulia.config import ConfigError, load_config, parse_config
+from tertulia.warehouse import NotOnPostgres, PostgresWarehouse, postgres_warehouse
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def _example(**warehouse_keys) -> dict:
+    data = yaml.safe_load((REPO / "community.example.yml").read_text(encoding="utf-8"))
+    data["warehouse"] = {**data.get("warehouse", {}), **warehouse_keys}
+    return data
+
+
+def test_a_password_in_community_yml_is_refused_naming_the_key(tmp_path):
+    data = _example(url="postgresql://tertulia:s3cret@db.example.org:5432/tertulia")
+    with pytest.raises(ConfigError) as err:
+        parse_config(data, source=Path("community.yml"))
+    text = str(err.value)
+    assert text.startswith("community.yml:")
+    assert "warehouse.url holds a password" in text
+    assert "PGPASSWORD" in text
+    assert "s3cret" not in text  # the message does not repeat the secret it refuses
+
+
+def test_a_url_that_is_not_postgresql_is_refused():
+    with pytest.raises(ConfigError, match="warehouse.url: 'mysql://db/x' is not a postgresql:// URL"):
+        parse_config(_example(url="mysql://db/x"), source=Path("community.yml"))
+
+
+def test_warehouse_url_without_password_selects_postgresql(monkeypatch, tmp_path):
+    monkeypatch.delenv("TERTULIA_WAREHOUSE", raising=False)
+    cfg = parse_config(
+        _example(url="postgresql://tertulia@db.example.org:6543/team"), source=tmp_path / "c.yml"
+    )
+    assert cfg.on_postgres
+    assert cfg.warehouse_location == PostgresWarehouse("postgresql://tertulia@db.example.org:6543/team")
+    # the local work files stay beside warehouse.path (data/ of the config's folder)
+    assert cfg.dbt_work_dir == (tmp_path / "data" / "dbt").resolve()
+    with pytest.raises(NotOnPostgres, match=r"PostgreSQL \(postgresql://tertulia@db.example.org:6543/team\)"):
+        cfg.warehouse_path  # noqa: B018
+
+
+def test_the_environment_url_wins_and_may_carry_the_password(monkeypatch):
+    monkeypatch.setenv("TERTULIA_WAREHOUSE", "postgresql://bi:pw123@10.0.0.5/wh")
+    cfg = load_config(REPO / "community.example.yml")
+    where = cfg.warehouse_location
+    assert isinstance(where, PostgresWarehouse)
+    assert where.shown == "postgresql://bi:***@10.0.0.5/wh"
+    assert str(where) == where.shown  # what messages and logs print
+    # what the dbt profile's postgres target reads: the URL's parts; no port in the URL, none set
+    assert where.libpq_env() == {
+        "PGHOST": "10.0.0.5",
+        "PGUSER": "bi",
+        "PGPASSWORD": "pw123",
+        "PGDATABASE": "wh",
+    }
+
+
+def test_a_path_in_the_environment_is_still_a_duckdb_file(monkeypatch, tmp_path):
+    monkeypatch.setenv("TERTULIA_WAREHOUSE", str(tmp_path / "w.duckdb"))
+    cfg = load_config(REPO / "community.example.yml")
+    assert not cfg.on_postgres
+    assert cfg.warehouse_location == cfg.warehouse_path == tmp_path / "w.duckdb"
+    assert cfg.dbt_work_dir == tmp_path / "dbt"
+
+
+@pytest.mark.parametrize(
+    ("url", "expected"),
+    [
+        ("postgresql://h:notaport/db", "not a valid postgresql:// URL"),
+        ("http://h/db", "not a postgresql:// URL"),
+    ],
+)
+def test_malformed_urls_name_where_they_were_written(url, expected):
+    with pytest.raises(ValueError, match=expected) as err:
+        postgres_warehouse(url, where="TERTULIA_WAREHOUSE", password_allowed=True)
+    assert str(err.value).startswith("TERTULIA_WAREHOUSE: ")
+
+
+def test_duckdb_connect_refuses_a_postgresql_warehouse():
+    with pytest.raises(NotOnPostgres, match="does not run on PostgreSQL yet"):
+        warehouse.connect(PostgresWarehouse("postgresql://u@h/db"))
+
+
+def test_an_unreachable_server_says_what_to_check():
+    # port 1 on localhost: refused at once, no waiting on a timeout
+    where = PostgresWarehouse("postgresql://nobody:pw@127.0.0.1:1/x?connect_timeout=2")
+    with pytest.raises(ConnectionError) as err:
+        where.connect()
+    assert "cannot connect to the PostgreSQL warehouse postgresql://nobody:***@127.0.0.1:1/x" in str(
+        err.value
+    )
+    assert "PGPASSWORD" in str(err.value)
+    assert "pw@" not in str(err.value)
