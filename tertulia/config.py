@@ -460,6 +460,8 @@ class Warehouse(_Model):
     # password: that comes from the environment (PGPASSWORD, ~/.pgpass). With a URL, `path`'s folder
     # still holds the local work files (dbt's target and logs, the quality page, the alert spool).
     url: str | None = None
+    # Or the name of a Prefect Secret block holding the whole URL, password included (read when used).
+    url_secret_block: str | None = None
     publish_dir: Path = Path("data/published")
     # Hours of event time the crisis signals recompute at least on each run (from the earliest changed
     # hour when late data landed), and the age beyond which an SLA breach is history (not alerted).
@@ -614,8 +616,9 @@ class Config(_Model):
 
     @property
     def warehouse_location(self) -> Path | PostgresWarehouse:
-        """The warehouse: a DuckDB file, or a PostgreSQL server when TERTULIA_WAREHOUSE (first) or
-        `warehouse.url` is a postgresql:// URL. Only the environment's URL may carry a password."""
+        """The warehouse: a DuckDB file, or a PostgreSQL server when TERTULIA_WAREHOUSE (first), the
+        Prefect Secret block `warehouse.url_secret_block` or `warehouse.url` is a postgresql:// URL. Only
+        the environment's and the block's URL may carry a password."""
         from tertulia.warehouse import is_postgres_url, postgres_warehouse
 
         env = os.environ.get("TERTULIA_WAREHOUSE")
@@ -623,6 +626,11 @@ class Config(_Model):
             return postgres_warehouse(env, where="TERTULIA_WAREHOUSE", password_allowed=True)
         if env:
             return Path(env).resolve()
+        if self.warehouse.url_secret_block:
+            from tertulia.warehouse import url_from_secret_block
+
+            url = url_from_secret_block(self.warehouse.url_secret_block)
+            return postgres_warehouse(url, where="warehouse.url_secret_block", password_allowed=True)
         if self.warehouse.url:
             return postgres_warehouse(self.warehouse.url, where="warehouse.url", password_allowed=False)
         return self.resolve(self.warehouse.path)

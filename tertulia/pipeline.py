@@ -117,11 +117,13 @@ def build(
     # it could not see the history being imported and started a year back, so older items got wrong
     # business minutes and deadlines until a later run. Written again here, over what has landed now
     # (only rows landed since the last look are scanned), so the SLA models see the run's data covered.
-    con = warehouse.connect(config.warehouse_path)
-    try:
-        write_business_intervals(con, config)
-    finally:
-        con.close()
+    # On PostgreSQL the intervals are the ones `tertulia migrate` copied with the data they cover.
+    if not config.on_postgres:
+        con = warehouse.connect(config.warehouse_path)
+        try:
+            write_business_intervals(con, config)
+        finally:
+            con.close()
     return dbt_build(config, select=select, full_refresh=full_refresh, as_of=as_of, run_tests=run_tests)
 
 

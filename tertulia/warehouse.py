@@ -15,6 +15,7 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import fcntl
+import functools
 import json
 import logging
 import os
@@ -121,6 +122,23 @@ def postgres_warehouse(url: str, *, where: str, password_allowed: bool) -> Postg
             "Secret block); community.yml is shared and must not hold credentials"
         )
     return PostgresWarehouse(url)
+
+
+@functools.lru_cache(maxsize=8)
+def url_from_secret_block(block: str) -> str:
+    """The warehouse URL kept in a Prefect Secret block (`warehouse.url_secret_block`), read once per
+    process: every step asks for the warehouse, and a flow run is a process of its own."""
+    try:
+        from prefect.blocks.system import Secret  # Prefect is heavy: only when a block is named
+
+        value = Secret.load(block).get()
+    except Exception as exc:  # noqa: BLE001 - any failure to read the block means the same to the user
+        raise ValueError(
+            f"warehouse.url_secret_block: could not read Prefect Secret block {block!r} "
+            f"({type(exc).__name__}). Create it with `Secret(value='postgresql://...').save({block!r})`, "
+            "check the Prefect API is reachable, or set TERTULIA_WAREHOUSE instead."
+        ) from None
+    return str(value)
 
 
 # The one key every Tertulia writer locks on a PostgreSQL warehouse (advisory locks are per database,

@@ -106,3 +106,73 @@ def test_an_unreachable_server_says_what_to_check():
     )
     assert "PGPASSWORD" in str(err.value)
     assert "pw@" not in str(err.value)
+
+
+def test_commands_that_run_on_duckdb_only_refuse_a_postgresql_warehouse_up_front(monkeypatch, tmp_path):
+    from typer.testing import CliRunner
+
+    from tertulia.cli import app
+
+    monkeypatch.setenv("TERTULIA_WAREHOUSE", "postgresql://team:pw123@db.example.org/wh")
+    config = str(REPO / "community.example.yml")
+    for args in (["import", str(tmp_path), "-c", config], ["run", "-c", config], ["status", "-c", config]):
+        result = CliRunner().invoke(app, args)
+        assert result.exit_code == 1, (args, result.output)
+        assert f"`tertulia {args[0]}` runs on a DuckDB warehouse only so far" in result.output
+        assert "postgresql://team:***@db.example.org/wh" in result.output
+        assert "pw123" not in result.output
+    assert not (tmp_path / "dbt").exists()  # refused before any work
+
+
+def test_migrate_refuses_a_password_on_the_command_line():
+    from typer.testing import CliRunner
+
+    from tertulia.cli import app
+
+    result = CliRunner().invoke(
+        app, ["migrate", "--to", "postgresql://team:pw123@db/wh", "-c", str(REPO / "community.example.yml")]
+    )
+    assert result.exit_code == 1
+    assert "--to holds a password: remove it from the URL" in result.output
+
+
+def test_publishing_on_postgresql_says_bi_reads_the_server_and_copies_nothing(monkeypatch, tmp_path):
+    from tertulia.publish import PublishError, publish_marts
+
+    monkeypatch.delenv("TERTULIA_WAREHOUSE", raising=False)
+    data = _example(url="postgresql://tertulia@db.example.org/team", publish_dir=str(tmp_path / "published"))
+    cfg = parse_config(data, source=tmp_path / "community.yml")
+    with pytest.raises(PublishError, match=r"BI tools read the marts where they are .*docs/bi.md"):
+        publish_marts(cfg)
+    assert not (tmp_path / "published").exists()
+
+
+def test_the_url_may_come_from_a_prefect_secret_block(monkeypatch, tmp_path):
+    import sys
+    import types
+
+    loaded: list[str] = []
+
+    class Secret:
+        @staticmethod
+        def load(name):
+            loaded.append(name)
+            if name != "tertulia-warehouse":
+                raise ValueError(f"Unable to find block document named {name}")
+            return types.SimpleNamespace(get=lambda: "postgresql://team:blockpw@db.internal:5433/wh")
+
+    monkeypatch.setitem(sys.modules, "prefect.blocks.system", types.SimpleNamespace(Secret=Secret))
+    monkeypatch.delenv("TERTULIA_WAREHOUSE", raising=False)
+    warehouse.url_from_secret_block.cache_clear()
+    try:
+        cfg = parse_config(_example(url_secret_block="tertulia-warehouse"), source=tmp_path / "c.yml")
+        where = cfg.warehouse_location
+        assert where.shown == "postgresql://team:***@db.internal:5433/wh"
+        assert where.libpq_env()["PGPASSWORD"] == "blockpw"
+        assert cfg.on_postgres and cfg.warehouse_location == where
+        assert loaded == ["tertulia-warehouse"]  # read once per process
+        missing = parse_config(_example(url_secret_block="nope"), source=tmp_path / "c.yml")
+        with pytest.raises(ValueError, match=r"could not read Prefect Secret block 'nope' \(ValueError\)"):
+            missing.warehouse_location  # noqa: B018
+    finally:
+        warehouse.url_from_secret_block.cache_clear()
