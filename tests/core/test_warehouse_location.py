@@ -176,3 +176,15 @@ def test_the_url_may_come_from_a_prefect_secret_block(monkeypatch, tmp_path):
             missing.warehouse_location  # noqa: B018
     finally:
         warehouse.url_from_secret_block.cache_clear()
+
+
+def test_build_on_an_unreachable_server_says_so_before_running_dbt(monkeypatch, tmp_path):
+    from typer.testing import CliRunner
+
+    from tertulia.cli import app
+
+    monkeypatch.setenv("TERTULIA_WAREHOUSE", "postgresql://nobody:pw123@127.0.0.1:1/x?connect_timeout=2")
+    result = CliRunner().invoke(app, ["build", "-c", str(REPO / "community.example.yml")])
+    assert result.exit_code == 1
+    assert "cannot connect to the PostgreSQL warehouse postgresql://nobody:***@127.0.0.1:1/x" in result.output
+    assert "pw123" not in result.output
