@@ -7,7 +7,7 @@ table is exported by DuckDB's CSV writer and loaded with PostgreSQL's COPY FROM 
 
 Column types follow DuckDB's (PG_TYPES); a type not mapped here is an error naming the table and column,
 never a silent text column. Primary keys are carried over, so a key that identifies a row in DuckDB
-does in PostgreSQL too. A table already on the server is emptied and refilled, not dropped: dbt's
+does in PostgreSQL too, and so are the sequences (the outbox's ids continue where they stopped). A table already on the server is emptied and refilled, not dropped: dbt's
 staging views depend on it, and PostgreSQL (unlike DuckDB) refuses to drop a table a view reads.
 """
 
@@ -114,7 +114,31 @@ def _existing_columns(cur, schema: str, table: str) -> list[tuple[str, str]]:
     return [(c, t) for c, t in cur.fetchall()]
 
 
-def copy_tables(duckdb_path: Path, pg_con, tables: list[tuple[str, str]]) -> dict[str, int]:
+def _copy_sequences(duck: duckdb.DuckDBPyConnection, cur, schemas: tuple[str, ...]) -> None:
+    """The sequences of `schemas` (the outbox's ids), created if missing and set to where DuckDB's are,
+    so an id handed out after the move never repeats one the copied rows hold."""
+    if not schemas:
+        return
+    marks = ", ".join("?" for _ in schemas)
+    rows = duck.execute(
+        "select schema_name, sequence_name, start_value, increment_by, last_value from duckdb_sequences() "  # noqa: S608
+        f"where schema_name in ({marks}) order by 1, 2",
+        list(schemas),
+    ).fetchall()
+    for schema, name, start, step, last in rows:
+        qualified = f"{_quote(schema)}.{_quote(name)}"
+        cur.execute(
+            f"create sequence if not exists {qualified} start with {int(start)} increment by {int(step)}"
+        )
+        # never used in DuckDB: the next value is its start; else the one after its last
+        cur.execute(
+            "select setval(%s, %s, %s)", [qualified, start if last is None else last, last is not None]
+        )
+
+
+def copy_tables(
+    duckdb_path: Path, pg_con, tables: list[tuple[str, str]], *, sequence_schemas: tuple[str, ...] = ()
+) -> dict[str, int]:
     """(schema, table) pairs from the DuckDB file into PostgreSQL, replacing their rows in one
     transaction (committed at the end); rows copied per table.
 
@@ -150,6 +174,8 @@ def copy_tables(duckdb_path: Path, pg_con, tables: list[tuple[str, str]]) -> dic
                 with csv_path.open(encoding="utf-8") as fh:
                     cur.copy_expert(f"copy {target} from stdin with (format csv, header true)", fh)
                 copied[f"{schema}.{table}"] = cur.rowcount
+        with pg_con.cursor() as cur:
+            _copy_sequences(duck, cur, sequence_schemas)
         pg_con.commit()
     except BaseException:
         pg_con.rollback()
@@ -181,7 +207,7 @@ def migrate(
             duck.close()
         pg = target.connect(application_name="tertulia migrate")
         try:
-            rows = copy_tables(duckdb_path, pg, tables)
+            rows = copy_tables(duckdb_path, pg, tables, sequence_schemas=MIGRATED_SCHEMAS)
         finally:
             pg.close()
     return MigrateReport(target=target.shown, rows=rows)

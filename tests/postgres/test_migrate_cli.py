@@ -40,6 +40,8 @@ def duckdb_warehouse(tmp_path, monkeypatch):
             "'bad_ts', 'published_at is not a time', 'b1', timestamp '2025-03-01 10:00:00', null)",
             ['{"text": "hola, \\"amigos\\"\\nsegunda línea", "empty": ""}'],
         )
+        for _ in range(3):  # three alerts were enqueued: the outbox's next id is 4
+            con.execute("select nextval('tertulia.alert_outbox_seq')")
         counts = {
             f"{s}.{t}": con.execute(f'select count(*) from "{s}"."{t}"').fetchone()[0]  # noqa: S608
             for s, t in con.execute(
@@ -74,6 +76,8 @@ def test_migrate_copies_every_table_and_a_second_run_replaces_the_copy(
                 "select record ->> 'text', record ->> 'empty', source_line, released_at from tertulia.quarantine"
             )
             assert cur.fetchone() == ('hola, "amigos"\nsegunda línea', "", 7, None)
+            cur.execute("select nextval('tertulia.alert_outbox_seq')")
+            assert cur.fetchone()[0] == 4
             # keys carried over: the state tables' primary keys exist on the server
             cur.execute(
                 "select a.attname from pg_index i join pg_attribute a on a.attrelid = i.indrelid "
