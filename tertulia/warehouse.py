@@ -24,7 +24,7 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import duckdb
 
@@ -60,11 +60,17 @@ class PostgresWarehouse:
     @property
     def shown(self) -> str:
         parts = urlsplit(self.url)
-        if parts.password is None:
-            return self.url
-        netloc = parts.netloc.rsplit("@", 1)
-        user = netloc[0].split(":", 1)[0]
-        return urlunsplit(parts._replace(netloc=f"{user}:***@{netloc[1]}"))
+        if parts.password is not None:
+            netloc = parts.netloc.rsplit("@", 1)
+            user = netloc[0].split(":", 1)[0]
+            parts = parts._replace(netloc=f"{user}:***@{netloc[1]}")
+        if _query_password(parts.query):  # libpq also takes ?password=
+            query = [
+                (k, "***" if k == "password" else v)
+                for k, v in parse_qsl(parts.query, keep_blank_values=True)
+            ]
+            parts = parts._replace(query=urlencode(query, safe="*"))
+        return urlunsplit(parts)
 
     def __str__(self) -> str:
         return self.shown
@@ -102,6 +108,10 @@ class PostgresWarehouse:
             ) from None
 
 
+def _query_password(query: str) -> bool:
+    return any(k == "password" for k, _ in parse_qsl(query, keep_blank_values=True))
+
+
 def postgres_warehouse(url: str, *, where: str, password_allowed: bool) -> PostgresWarehouse:
     """Check a `postgresql://` URL; `where` names where it was written, for the error messages.
 
@@ -115,11 +125,12 @@ def postgres_warehouse(url: str, *, where: str, password_allowed: bool) -> Postg
         raise ValueError(f"{where}: {url!r} is not a valid postgresql:// URL ({exc})") from None
     if parts.scheme.lower() not in POSTGRES_SCHEMES:
         raise ValueError(f"{where}: {url!r} is not a postgresql:// URL")
-    if parts.password is not None and not password_allowed:
+    if (parts.password is not None or _query_password(parts.query)) and not password_allowed:
         raise ValueError(
             f"{where} holds a password: remove it from the URL and give it in the environment instead "
-            "(PGPASSWORD, or ~/.pgpass, or the whole URL in TERTULIA_WAREHOUSE, e.g. from a Prefect "
-            "Secret block); community.yml is shared and must not hold credentials"
+            "(PGPASSWORD, or ~/.pgpass), or keep the whole URL in TERTULIA_WAREHOUSE or in a Prefect "
+            "Secret block named by warehouse.url_secret_block; community.yml is shared and must not "
+            "hold credentials"
         )
     return PostgresWarehouse(url)
 

@@ -36,6 +36,20 @@ def test_a_password_in_community_yml_is_refused_naming_the_key(tmp_path):
     assert "s3cret" not in text  # the message does not repeat the secret it refuses
 
 
+def test_a_password_as_a_query_parameter_is_refused_too_and_hidden_where_allowed():
+    with pytest.raises(ConfigError, match="warehouse.url holds a password"):
+        parse_config(
+            _example(url="postgresql://u@h/db?sslmode=require&password=s3cret"), source=Path("c.yml")
+        )
+    where = postgres_warehouse(
+        "postgresql://u@h/db?sslmode=require&password=s3cret",
+        where="TERTULIA_WAREHOUSE",
+        password_allowed=True,
+    )
+    assert where.shown == "postgresql://u@h/db?sslmode=require&password=***"
+    assert where.libpq_env()["PGPASSWORD"] == "s3cret"
+
+
 def test_a_url_that_is_not_postgresql_is_refused():
     with pytest.raises(ConfigError, match="warehouse.url: 'mysql://db/x' is not a postgresql:// URL"):
         parse_config(_example(url="mysql://db/x"), source=Path("community.yml"))
