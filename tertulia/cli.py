@@ -153,12 +153,12 @@ def import_(
     from tertulia import pipeline, warehouse
 
     cfg = _config(config)
-    _duckdb_only(cfg, "import")
     try:
-        with warehouse.writer_lock(cfg.warehouse_location, wait_seconds=60):
-            pipeline.prepare_warehouse(cfg)
+        with warehouse.writer_lock(cfg.warehouse_location, wait_seconds=60, holder="import"):
+            if not cfg.on_postgres:  # on PostgreSQL, import_files prepares the tables it writes
+                pipeline.prepare_warehouse(cfg)
             report = pipeline.import_files(cfg, bundle_dir)
-    except (warehouse.WarehouseBusy, FileNotFoundError) as exc:
+    except (warehouse.WarehouseBusy, FileNotFoundError, ConnectionError) as exc:
         raise _fail(str(exc)) from None
     typer.echo(report.render())
     if report.errors:

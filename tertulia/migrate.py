@@ -38,7 +38,9 @@ PG_TYPES = {
     "DATE": "date",
     "TIMESTAMP": "timestamp without time zone",
     "TIMESTAMP WITH TIME ZONE": "timestamp with time zone",
-    "JSON": "jsonb",
+    # json, not jsonb: json keeps the text as written, and the landing compares JSON as text (a quarantined
+    # record already held, a row's extra columns); jsonb would reorder keys and respace it.
+    "JSON": "json",
 }
 
 
@@ -136,44 +138,162 @@ def _copy_sequences(duck: duckdb.DuckDBPyConnection, cur, schemas: tuple[str, ..
         )
 
 
+def ensure_pg_table(
+    duck: duckdb.DuckDBPyConnection, cur, schema: str, table: str, *, key: list[str] | None = None
+) -> str:
+    """Create `schema.table` on PostgreSQL like the DuckDB table (PG_TYPES, its primary key, or `key`
+    when DuckDB has none) unless it exists with the same columns; the quoted name.
+
+    The one place a PostgreSQL table's DDL comes from: the DuckDB DDL (tertulia/schema.py,
+    tertulia/raw_schema.py) run first, then read back from DuckDB's catalog, so the two never drift."""
+    columns = pg_columns(duck, schema, table)
+    target = f"{_quote(schema)}.{_quote(table)}"
+    cur.execute(f"create schema if not exists {_quote(schema)}")
+    existing = _existing_columns(cur, schema, table)
+    if not existing:
+        defs = [f"{_quote(c)} {t}" for c, t in columns]
+        primary = _primary_key(duck, schema, table) or key or []
+        if primary:
+            defs.append(f"primary key ({', '.join(_quote(c) for c in primary)})")
+        cur.execute(f"create table {target} ({', '.join(defs)})")
+    elif existing != columns:
+        raise ValueError(
+            f"{schema}.{table}: PostgreSQL has columns {existing}, the DuckDB warehouse "
+            f"{columns}; drop the PostgreSQL table (and the dbt views on it) and copy again"
+        )
+    return target
+
+
+def _export_csv(duck: duckdb.DuckDBPyConnection, select_sql: str, path: Path, params=None) -> None:
+    """DuckDB's CSV writer: NULL is an unquoted empty field, an empty string `""`, which is how
+    PostgreSQL's CSV COPY tells them apart. `path` is ours (a temporary folder), never built from data."""
+    duck.execute(f"copy ({select_sql}) to '{path}' (format csv, header)", params or [])
+
+
+def replace_tables(
+    duck: duckdb.DuckDBPyConnection,
+    pg_con,
+    tables: list[tuple[str, str]],
+    workdir: Path,
+    *,
+    readers_wait: bool = True,
+) -> dict[str, int]:
+    """Replace the rows of each (schema, table) on PostgreSQL with the DuckDB table's, by COPY, in
+    the caller's transaction (not committed here); rows copied per table.
+
+    `readers_wait`: TRUNCATE (fast for a whole warehouse; readers of the table wait for the commit).
+    Otherwise DELETE, for the small tables an import replaces, so BI and dbt keep reading the old
+    rows until the commit instead of waiting."""
+    copied: dict[str, int] = {}
+    for schema, table in tables:
+        csv_path = Path(workdir) / f"replace-{len(copied)}.csv"
+        target = f"{_quote(schema)}.{_quote(table)}"
+        _export_csv(duck, f"select * from {target}", csv_path)  # noqa: S608 - names from the catalog
+        with pg_con.cursor() as cur:
+            ensure_pg_table(duck, cur, schema, table)
+            cur.execute(f"truncate {target}" if readers_wait else f"delete from {target}")  # noqa: S608
+            with csv_path.open(encoding="utf-8") as fh:
+                cur.copy_expert(f"copy {target} from stdin with (format csv, header true)", fh)
+            copied[f"{schema}.{table}"] = cur.rowcount
+    return copied
+
+
+def upsert_rows(
+    duck: duckdb.DuckDBPyConnection,
+    pg_con,
+    schema: str,
+    table: str,
+    key: list[str],
+    where_sql: str,
+    params: list,
+    workdir: Path,
+) -> int:
+    """The DuckDB table's rows matching `where_sql` written to PostgreSQL: COPY into a temporary
+    table, then one INSERT ... ON CONFLICT (key) DO UPDATE, in the caller's transaction; rows written.
+
+    The rows are the ones DuckDB's merge chose (new keys, newer versions), so a row on the server with
+    the same key is replaced by it. A unique index on `key` is created if the table has none (a table
+    `tertulia migrate` made from a warehouse whose raw tables carry no primary key)."""
+    target = f"{_quote(schema)}.{_quote(table)}"
+    csv_path = Path(workdir) / f"upsert-{schema}.{table}.csv"  # catalog names, never data
+    _export_csv(duck, f"select * from {target} where {where_sql}", csv_path, params)  # noqa: S608
+    columns = [c for c, _ in pg_columns(duck, schema, table)]
+    keys = ", ".join(_quote(k) for k in key)
+    with pg_con.cursor() as cur:
+        ensure_pg_table(duck, cur, schema, table, key=key)
+        if not _has_unique_index(cur, target, key):
+            cur.execute(f"create unique index {_quote(table + '_key')} on {target} ({keys})")
+        cur.execute(f"create temp table _tertulia_upsert (like {target}) on commit drop")
+        with csv_path.open(encoding="utf-8") as fh:
+            cur.copy_expert("copy _tertulia_upsert from stdin with (format csv, header true)", fh)
+        others = [c for c in columns if c not in key]
+        update = ", ".join(f"{_quote(c)} = excluded.{_quote(c)}" for c in others)
+        cur.execute(
+            f"insert into {target} select * from _tertulia_upsert "  # noqa: S608 - names from the catalog
+            f"on conflict ({keys}) do " + (f"update set {update}" if update else "nothing")
+        )
+        written = cur.rowcount
+        cur.execute("drop table _tertulia_upsert")
+    return written
+
+
+def _has_unique_index(cur, target: str, key: list[str]) -> bool:
+    """Whether a unique index (a primary key is one) covers exactly the `key` columns."""
+    cur.execute(
+        "select count(*) from pg_index i where i.indrelid = %s::regclass and i.indisunique "
+        "and (select array_agg(a.attname::text order by a.attname) from pg_attribute a "
+        "where a.attrelid = i.indrelid and a.attnum = any(i.indkey)) = %s",
+        [target, sorted(key)],
+    )
+    return cur.fetchone()[0] > 0
+
+
+def pull_tables(
+    pg_con, duck: duckdb.DuckDBPyConnection, tables: list[tuple[str, str]], workdir: Path
+) -> None:
+    """Fill each DuckDB (schema, table) with the PostgreSQL table's rows (COPY TO, then DuckDB's CSV
+    reader with the DuckDB table's column types); a table the server does not have yet stays empty.
+
+    JSON travels as the text PostgreSQL's `json` type keeps byte for byte, so what the landing
+    compares as text (a quarantined record, a row's extra columns) reads back as it was written."""
+    for n, (schema, table) in enumerate(tables):
+        with pg_con.cursor() as cur:
+            if not _existing_columns(cur, schema, table):
+                continue
+            columns = duck.execute(
+                "select column_name, data_type from information_schema.columns "
+                "where table_schema = ? and table_name = ? order by ordinal_position",
+                [schema, table],
+            ).fetchall()
+            names = ", ".join(_quote(c) for c, _ in columns)
+            csv_path = Path(workdir) / f"pull-{n}.csv"
+            with csv_path.open("w", encoding="utf-8") as fh:
+                cur.copy_expert(
+                    f"copy (select {names} from {_quote(schema)}.{_quote(table)}) to stdout "  # noqa: S608
+                    "with (format csv, header true)",
+                    fh,
+                )
+        types = ", ".join(f"{_lit(c)}: {_lit('VARCHAR' if t == 'JSON' else t)}" for c, t in columns)
+        duck.execute(
+            f"insert into {_quote(schema)}.{_quote(table)} ({names}) select {names} from "  # noqa: S608
+            f"read_csv('{csv_path}', header = true, columns = {{{types}}}, allow_quoted_nulls = false, "
+            "auto_detect = false)"
+        )
+
+
+def _lit(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
 def copy_tables(
     duckdb_path: Path, pg_con, tables: list[tuple[str, str]], *, sequence_schemas: tuple[str, ...] = ()
 ) -> dict[str, int]:
     """(schema, table) pairs from the DuckDB file into PostgreSQL, replacing their rows in one
-    transaction (committed at the end); rows copied per table.
-
-    CSV carries NULL as an unquoted empty field and an empty string as `""` (DuckDB's writer quotes
-    empty strings), which is how PostgreSQL's CSV COPY tells them apart."""
-    copied: dict[str, int] = {}
+    transaction (committed at the end); rows copied per table."""
     tmp = tempfile.mkdtemp(prefix="tertulia-pgcopy-")
     duck = duckdb.connect(str(duckdb_path), read_only=True)
     try:
-        for schema, table in tables:
-            columns = pg_columns(duck, schema, table)
-            key = _primary_key(duck, schema, table)
-            target = f"{_quote(schema)}.{_quote(table)}"
-            csv_path = (
-                Path(tmp) / f"{len(copied)}.csv"
-            )  # not the table's name: a path is never built from data
-            duck.execute(f"copy (select * from {target}) to '{csv_path}' (format csv, header)")  # noqa: S608
-            with pg_con.cursor() as cur:
-                cur.execute(f"create schema if not exists {_quote(schema)}")
-                existing = _existing_columns(cur, schema, table)
-                if not existing:
-                    defs = [f"{_quote(c)} {t}" for c, t in columns]
-                    if key:
-                        defs.append(f"primary key ({', '.join(_quote(c) for c in key)})")
-                    cur.execute(f"create table {target} ({', '.join(defs)})")
-                elif existing != columns:
-                    raise ValueError(
-                        f"{schema}.{table}: PostgreSQL has columns {existing}, the DuckDB warehouse "
-                        f"{columns}; drop the PostgreSQL table (and the dbt views on it) and copy again"
-                    )
-                else:
-                    cur.execute(f"truncate {target}")
-                with csv_path.open(encoding="utf-8") as fh:
-                    cur.copy_expert(f"copy {target} from stdin with (format csv, header true)", fh)
-                copied[f"{schema}.{table}"] = cur.rowcount
+        copied = replace_tables(duck, pg_con, tables, Path(tmp))
         with pg_con.cursor() as cur:
             _copy_sequences(duck, cur, sequence_schemas)
         pg_con.commit()

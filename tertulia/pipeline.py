@@ -73,11 +73,80 @@ def import_files(config: Config, bundle_dir: Path | None = None) -> ImportReport
     bundle = bundle_dir or (config.resolve(config.bundle_dir) if config.bundle_dir else None)
     if bundle is None:
         return None
+    if config.on_postgres:
+        return _import_files_on_postgres(config, Path(bundle))
     con = warehouse.connect(config.warehouse_path)
     try:
         return import_bundle(con, Path(bundle), config)
     finally:
         con.close()
+
+
+# The state tables a PostgreSQL import reads and writes besides raw: the quarantine (landing), and
+# what community.yml's config tables keep between runs (the SLA policy versions, the calendar's bounds).
+IMPORT_STATE_TABLES = ("quarantine", "calendar_bounds", "sla_policy_versions")
+
+
+def _import_files_on_postgres(config: Config, bundle: Path) -> ImportReport:
+    """`tertulia import` on a PostgreSQL warehouse (the caller holds the advisory writer lock).
+
+    The DuckDB steps run unchanged on a scratch DuckDB file: the files are read and checked by the
+    file connector against the server's raw, quarantine and config state, copied into it first (COPY
+    TO), so every rule, merge decision and quarantine release is the one DuckDB makes. What changed goes
+    back in one PostgreSQL transaction: the raw rows of this import's batch by COPY and INSERT ... ON
+    CONFLICT on the contract's keys (new keys and newer versions; a re-import has none), the quarantine
+    and the config tables (with the state they keep) replaced whole. A crash leaves the server as it was.
+
+    The scratch copy holds the raw tables of the entities a bundle can hold, so an import reads the
+    whole raw history from the server: fine for a community's warehouse, slower than DuckDB's import
+    at tens of millions of rows (docs/operations.md).
+    """
+    import shutil
+    import tempfile
+
+    import duckdb
+
+    from connectors.files import import_bundle
+    from tertulia import migrate
+    from tertulia.business_calendar import write_business_intervals
+    from tertulia.contract import ENTITIES
+    from tertulia.schema import ensure_state
+
+    target = config.warehouse_location
+    work = Path(tempfile.mkdtemp(prefix="tertulia-pg-import-"))
+    duck = duckdb.connect(str(work / "scratch.duckdb"))
+    pg = target.connect(application_name="tertulia import")
+    try:
+        ensure_raw_tables(duck)
+        ensure_state(duck, *IMPORT_STATE_TABLES)
+        state = [("tertulia", t) for t in IMPORT_STATE_TABLES]
+        landed = [("raw", name) for name in ENTITIES]
+        migrate.pull_tables(pg, duck, landed + state, work)
+        sync_config_tables(duck, config)
+        report = import_bundle(duck, bundle, config)
+        # What `tertulia build` does first on DuckDB (a PostgreSQL build uses the server's tables as
+        # they are): the business calendar over what has landed now.
+        write_business_intervals(duck, config)
+        for _, name in landed:
+            migrate.upsert_rows(
+                duck, pg, "raw", name, list(ENTITIES[name].key), "_batch_id = ?", [report.batch_id], work
+            )
+        with pg.cursor() as cur:  # the raw tables imports never write (enrichment's): empty until then
+            for schema, table in migrate.warehouse_tables(duck, ("raw",)):
+                if table not in ENTITIES:
+                    migrate.ensure_pg_table(duck, cur, schema, table)
+        migrate.replace_tables(
+            duck, pg, state + migrate.warehouse_tables(duck, ("config",)), work, readers_wait=False
+        )
+        pg.commit()
+    except BaseException:
+        pg.rollback()
+        raise
+    finally:
+        pg.close()
+        duck.close()
+        shutil.rmtree(work, ignore_errors=True)
+    return report
 
 
 def ingest_sources(
