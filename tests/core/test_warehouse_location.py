@@ -203,3 +203,15 @@ def test_build_on_an_unreachable_server_says_so_before_running_dbt(monkeypatch, 
     assert result.exit_code == 1
     assert "cannot connect to the PostgreSQL warehouse postgresql://nobody:***@127.0.0.1:1/x" in result.output
     assert "pw123" not in result.output
+
+
+def test_import_on_an_unreachable_postgresql_names_the_server_and_hides_the_password(monkeypatch, tmp_path):
+    from typer.testing import CliRunner
+
+    from tertulia.cli import app
+
+    monkeypatch.setenv("TERTULIA_WAREHOUSE", "postgresql://team:pw123@127.0.0.1:1/wh?connect_timeout=2")
+    result = CliRunner().invoke(app, ["import", str(tmp_path), "-c", str(REPO / "community.example.yml")])
+    assert result.exit_code == 1, result.output
+    assert "cannot connect to the PostgreSQL warehouse postgresql://team:***@127.0.0.1:1/wh" in result.output
+    assert "pw123" not in result.output
