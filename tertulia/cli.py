@@ -193,6 +193,20 @@ def ingest(
 
 
 @app.command()
+def enrich(config: ConfigOpt = DEFAULT_CONFIG) -> None:
+    """Score language, sentiment, intent, priority and terms of the comments not scored yet (or edited)."""
+    from tertulia import pipeline, warehouse
+
+    cfg = _config(config)
+    try:
+        with warehouse.writer_lock(cfg.warehouse_location, wait_seconds=60, holder="enrich"):
+            done = pipeline.enrich(cfg)
+    except (warehouse.WarehouseBusy, ConnectionError) as exc:
+        raise _fail(str(exc)) from None
+    typer.echo(f"Enriched {done} comments.")
+
+
+@app.command()
 def build(
     config: ConfigOpt = DEFAULT_CONFIG,
     select: Annotated[

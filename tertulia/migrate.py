@@ -176,14 +176,14 @@ def replace_tables(
     tables: list[tuple[str, str]],
     workdir: Path,
     *,
-    readers_wait: bool = True,
+    empty: str | None = "truncate",
 ) -> dict[str, int]:
     """Replace the rows of each (schema, table) on PostgreSQL with the DuckDB table's, by COPY, in
     the caller's transaction (not committed here); rows copied per table.
 
-    `readers_wait`: TRUNCATE (fast for a whole warehouse; readers of the table wait for the commit).
-    Otherwise DELETE, for the small tables an import replaces, so BI and dbt keep reading the old
-    rows until the commit instead of waiting."""
+    `empty`: "truncate" (fast for a whole warehouse; readers of the table wait for the commit),
+    "delete" (for the small tables an import replaces: BI and dbt keep reading the old rows until the
+    commit instead of waiting), or None: the rows are added to what the table holds."""
     copied: dict[str, int] = {}
     for schema, table in tables:
         csv_path = Path(workdir) / f"replace-{len(copied)}.csv"
@@ -191,7 +191,8 @@ def replace_tables(
         _export_csv(duck, f"select * from {target}", csv_path)  # noqa: S608 - names from the catalog
         with pg_con.cursor() as cur:
             ensure_pg_table(duck, cur, schema, table)
-            cur.execute(f"truncate {target}" if readers_wait else f"delete from {target}")  # noqa: S608
+            if empty is not None:
+                cur.execute(f"truncate {target}" if empty == "truncate" else f"delete from {target}")  # noqa: S608
             with csv_path.open(encoding="utf-8") as fh:
                 cur.copy_expert(f"copy {target} from stdin with (format csv, header true)", fh)
             copied[f"{schema}.{table}"] = cur.rowcount

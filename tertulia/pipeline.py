@@ -7,6 +7,7 @@ runs never interleave; steps do not take it again (flock is per open file, so th
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -87,6 +88,33 @@ def import_files(config: Config, bundle_dir: Path | None = None) -> ImportReport
 IMPORT_STATE_TABLES = ("quarantine", "calendar_bounds", "sla_policy_versions")
 
 
+@contextlib.contextmanager
+def _scratch_for_postgres(config: Config, purpose: str):
+    """A scratch DuckDB file (in a temporary folder) and a connection to the PostgreSQL warehouse, for
+    a step that runs its DuckDB code unchanged on the scratch file and writes the outcome to the server:
+    committed when the block ends, rolled back on any error, the folder removed either way."""
+    import shutil
+    import tempfile
+
+    import duckdb
+
+    work = Path(tempfile.mkdtemp(prefix=f"tertulia-pg-{purpose}-"))
+    duck = duckdb.connect(str(work / "scratch.duckdb"))
+    try:
+        pg = config.warehouse_location.connect(application_name=f"tertulia {purpose}")
+        try:
+            yield duck, pg, work
+            pg.commit()
+        except BaseException:
+            pg.rollback()
+            raise
+        finally:
+            pg.close()
+    finally:
+        duck.close()
+        shutil.rmtree(work, ignore_errors=True)
+
+
 def _import_files_on_postgres(config: Config, bundle: Path) -> ImportReport:
     """`tertulia import` on a PostgreSQL warehouse (the caller holds the advisory writer lock).
 
@@ -101,22 +129,13 @@ def _import_files_on_postgres(config: Config, bundle: Path) -> ImportReport:
     whole raw history from the server: fine for a community's warehouse, slower than DuckDB's import
     at tens of millions of rows (docs/operations.md).
     """
-    import shutil
-    import tempfile
-
-    import duckdb
-
     from connectors.files import import_bundle
     from tertulia import migrate
     from tertulia.business_calendar import write_business_intervals
     from tertulia.contract import ENTITIES
     from tertulia.schema import ensure_state
 
-    target = config.warehouse_location
-    work = Path(tempfile.mkdtemp(prefix="tertulia-pg-import-"))
-    duck = duckdb.connect(str(work / "scratch.duckdb"))
-    pg = target.connect(application_name="tertulia import")
-    try:
+    with _scratch_for_postgres(config, "import") as (duck, pg, work):
         ensure_raw_tables(duck)
         ensure_state(duck, *IMPORT_STATE_TABLES)
         state = [("tertulia", t) for t in IMPORT_STATE_TABLES]
@@ -136,17 +155,47 @@ def _import_files_on_postgres(config: Config, bundle: Path) -> ImportReport:
                 if table not in ENTITIES:
                     migrate.ensure_pg_table(duck, cur, schema, table)
         migrate.replace_tables(
-            duck, pg, state + migrate.warehouse_tables(duck, ("config",)), work, readers_wait=False
+            duck, pg, state + migrate.warehouse_tables(duck, ("config",)), work, empty="delete"
         )
-        pg.commit()
-    except BaseException:
-        pg.rollback()
-        raise
-    finally:
-        pg.close()
-        duck.close()
-        shutil.rmtree(work, ignore_errors=True)
     return report
+
+
+def _enrich_on_postgres(config: Config) -> int:
+    """Enrichment on a PostgreSQL warehouse (the caller holds the advisory writer lock), as the import:
+    enrichment.store runs unchanged on a scratch DuckDB holding the server's comments, their current
+    enrichment rows and its watermarks; the rows it scored go back by COPY and INSERT ... ON CONFLICT
+    (platform, comment_id), the terms of those comments are replaced (all of them when the terms rules
+    changed and every comment was tokenised again), the watermarks replaced, in one transaction."""
+    from enrichment.store import enrich_new_comments
+    from tertulia import migrate
+    from tertulia.schema import ensure_state
+
+    state = [("tertulia", "enrichment_watermark"), ("tertulia", "terms_state")]
+    with _scratch_for_postgres(config, "enrich") as (duck, pg, work):
+        ensure_raw_tables(duck)
+        ensure_state(duck, *(t for _, t in state))
+        # not raw.comment_terms: only the scored comments' terms change, and those are written whole
+        migrate.pull_tables(pg, duck, [("raw", "comments"), ("raw", "comment_enrichment"), *state], work)
+        terms_rules = "select version from tertulia.terms_state"
+        before = duck.execute(terms_rules).fetchall()
+        now = utcnow()
+        done = enrich_new_comments(duck, config, now=now)
+        retokenised = duck.execute(terms_rules).fetchall() != before
+        key = ["platform", "comment_id"]
+        migrate.upsert_rows(duck, pg, "raw", "comment_enrichment", key, "enriched_at = ?", [now], work)
+        with pg.cursor() as cur:
+            migrate.ensure_pg_table(duck, cur, "raw", "comment_terms")
+            if retokenised:  # the scratch file holds every scored comment's terms
+                cur.execute("delete from raw.comment_terms")
+            else:  # it holds the terms of the comments scored now
+                cur.execute(
+                    "delete from raw.comment_terms as t using raw.comment_enrichment as e "
+                    "where e.platform = t.platform and e.comment_id = t.comment_id and e.enriched_at = %s",
+                    [now],
+                )
+        migrate.replace_tables(duck, pg, [("raw", "comment_terms")], work, empty=None)
+        migrate.replace_tables(duck, pg, state, work, empty="delete")
+    return done
 
 
 def ingest_sources(
@@ -164,6 +213,8 @@ def enrich(config: Config) -> int:
     """Score language, sentiment, intent and priority of comments not scored yet (or edited since)."""
     from enrichment.store import enrich_new_comments
 
+    if config.on_postgres:
+        return _enrich_on_postgres(config)
     con = warehouse.connect(config.warehouse_path)
     try:
         return enrich_new_comments(con, config)

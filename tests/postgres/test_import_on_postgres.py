@@ -7,7 +7,8 @@ comment already landed, a timestamp that is not one, a missing author, a key twi
 lower than the capture the first batches landed), and a re-import of the second batch and of the third
 bundle. After each import both warehouses hold the same raw rows (every column but the batch id and
 load time, which name the run) and the same quarantine (file, line, record, rule and reason); the
-re-imports add nothing. Last, `tertulia build` on each warehouse builds the same marts
+re-imports add nothing. Then `tertulia enrich` on each scores every comment alike (the same enrichment
+rows and terms; a second run scores none), and `tertulia build` on each builds the same marts
 (tests/postgres/mart_compare.py states the numeric tolerance), but for the columns stamping when
 rows were loaded (RUN_STAMPS).
 """
@@ -232,10 +233,62 @@ def test_bad_rows_are_quarantined_alike_and_good_ones_land(imported):
     assert len(after["raw.comments"][1]) == len(before["raw.comments"][1]) + 1
 
 
-def test_build_on_postgres_after_import_gives_duckdbs_marts(imported, postgres_server):
+def _enriched(duck_file: Path, pg_con) -> dict[str, tuple[list, list]]:
+    """raw.comment_enrichment (without enriched_at, the run's clock) and raw.comment_terms, sorted.
+    Scores compare exactly: the same double, carried to the server as its shortest text."""
+    selects = {
+        "raw.comment_enrichment": "select platform, comment_id, content_hash, language, "
+        "sentiment_score, sentiment_label, intent, priority, keywords, "
+        "model_version from raw.comment_enrichment order by 1, 2",
+        "raw.comment_terms": "select * from raw.comment_terms order by 1, 2, 3, 4, 5, 6, 7",
+    }
+    duck = duckdb.connect(str(duck_file), read_only=True)
+    out = {}
+    try:
+        for table, sql in selects.items():
+            with pg_con.cursor() as cur:
+                cur.execute(sql)
+                pg_rows = [tuple(r) for r in cur.fetchall()]
+            out[table] = (duck.execute(sql).fetchall(), pg_rows)
+    finally:
+        duck.close()
+        pg_con.rollback()
+    return out
+
+
+def _scores_rounded(rows: list) -> list[tuple]:
+    """Rows with the sentiment score (5th column of an enrichment row) to 9 decimals: the same double
+    on both engines, printed alike."""
+    return [
+        tuple(round(v, 9) if i == 4 and isinstance(v, float) else v for i, v in enumerate(r)) for r in rows
+    ]
+
+
+def _enrich(config_file: Path, env: dict[str, str]) -> str:
+    with environment(env):
+        result = CliRunner().invoke(app, ["enrich", "-c", str(config_file)])
+    assert result.exit_code == 0, result.output
+    return result.output
+
+
+def test_enrich_then_build_on_postgres_give_duckdbs_rows_and_marts(imported, postgres_server):
     duck_file_cfg, pg_file_cfg = imported["configs"]
     duck_env, pg_env = imported["envs"]
     as_of = imported["facts"].now
+    comments = len(imported["steps"]["bad again"]["raw.comments"][1])
+    outputs = [_enrich(duck_file_cfg, duck_env), _enrich(pg_file_cfg, pg_env)]
+    assert outputs == [f"Enriched {comments} comments.\n"] * 2
+    # a second run scores nothing on either
+    assert [_enrich(duck_file_cfg, duck_env), _enrich(pg_file_cfg, pg_env)] == ["Enriched 0 comments.\n"] * 2
+    pg = postgres_server.connect(DATABASE, ROLE)
+    try:
+        enriched = _enriched(imported["duck_file"], pg)
+    finally:
+        pg.close()
+    for table, (duck_rows, pg_rows) in enriched.items():
+        assert len(duck_rows) > 0, table
+        assert duck_rows == pg_rows, f"{table} differs"
+    assert len(enriched["raw.comment_enrichment"][1]) == comments
     with environment(duck_env):
         duck_cfg = load_config(duck_file_cfg)
         result = pipeline.build(duck_cfg, as_of=as_of, run_tests=False)
@@ -279,3 +332,5 @@ def test_build_on_postgres_after_import_gives_duckdbs_marts(imported, postgres_s
         pg.close()
     assert not differences, json.dumps(differences, indent=1, default=str)
     assert len(marts) - len(empty) >= 10, empty  # the comparison compared rows
+    # the planted crisis, found from the enriched sentiment on both
+    assert "fct_crisis_incidents" not in empty
