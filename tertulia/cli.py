@@ -223,11 +223,12 @@ def build(
     try:
         with warehouse.writer_lock(cfg.warehouse_location, wait_seconds=60):
             if cfg.on_postgres:
-                # community.yml's tables are written by the DuckDB steps; on the server they are the
-                # ones the last `tertulia migrate` copied.
+                # community.yml's tables are written with the data: on the server they are the ones the
+                # last `tertulia import` (or `tertulia migrate`) wrote.
                 typer.echo(
                     f"PostgreSQL warehouse {cfg.warehouse_location}: building on the raw and config tables "
-                    "`tertulia migrate` copied last (after changing community.yml, migrate again)."
+                    "the last `tertulia import` or `tertulia migrate` wrote (after changing community.yml, "
+                    "import or migrate again)."
                 )
             else:
                 pipeline.prepare_warehouse(cfg)
