@@ -58,7 +58,7 @@ def ingest_source(
     """Land what is new in one configured source (`sources.<source_name>` in community.yml)."""
     logger = get_run_logger()
     config = load_config(config_path)
-    with warehouse.writer_lock(config.warehouse_path, holder="ingest_source", logger=logger):
+    with warehouse.writer_lock(config.warehouse_location, holder="ingest_source", logger=logger):
         pipeline.prepare_warehouse(config)
         report = read_and_land(config, source_name, since)
     create_markdown_artifact(
@@ -80,7 +80,7 @@ def ingest_sources(config_path: str = "community.yml", since: str | None = None)
     """Land what is new in every enabled source; one source failing does not stop the others."""
     logger = get_run_logger()
     config = load_config(config_path)
-    with warehouse.writer_lock(config.warehouse_path, holder="ingest_sources", logger=logger):
+    with warehouse.writer_lock(config.warehouse_location, holder="ingest_sources", logger=logger):
         pipeline.prepare_warehouse(config)
         reports = pipeline.ingest_sources(config, since=since)
     for name, report in reports.items():

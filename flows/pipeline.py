@@ -37,7 +37,7 @@ def community_pipeline(
     pinned = pipeline.parse_instant(as_of)
     now = pinned or pipeline.utcnow()
     report = RunReport(started_at=now)
-    with warehouse.writer_lock(config.warehouse_path, holder="community_pipeline", logger=logger):
+    with warehouse.writer_lock(config.warehouse_location, holder="community_pipeline", logger=logger):
         prepare(config)
         report.imported = import_files(config, bundle_dir)
         report.sources = ingest_sources(config)

@@ -35,7 +35,7 @@ def _now(as_of: str | None) -> dt.datetime:
 
 
 def _lock(config, holder: str):
-    return warehouse.writer_lock(config.warehouse_path, holder=holder, logger=get_run_logger())
+    return warehouse.writer_lock(config.warehouse_location, holder=holder, logger=get_run_logger())
 
 
 @flow(name="file_drop_import", log_prints=True, **failure_alerts.HOOKS)

@@ -64,6 +64,17 @@ def _config(path: Path):
         raise _fail(str(exc)) from None
 
 
+def _duckdb_only(cfg, command: str) -> None:
+    """Refuse, before any work starts, a command whose steps do not run on PostgreSQL yet."""
+    if cfg.on_postgres:
+        raise _fail(
+            f"`tertulia {command}` runs on a DuckDB warehouse only so far, and the warehouse is PostgreSQL "
+            f"({cfg.warehouse_location}, from TERTULIA_WAREHOUSE or warehouse.url). On PostgreSQL today: "
+            "run the pipeline on DuckDB, copy it with `tertulia migrate --to postgresql://...`, and build "
+            "the marts there with `tertulia build` (docs/operations.md, 'PostgreSQL')."
+        )
+
+
 def _version(value: bool) -> None:
     if value:
         from importlib.metadata import PackageNotFoundError, version
@@ -153,10 +164,11 @@ def import_(
 
     cfg = _config(config)
     try:
-        with warehouse.writer_lock(cfg.warehouse_path, wait_seconds=60):
-            pipeline.prepare_warehouse(cfg)
+        with warehouse.writer_lock(cfg.warehouse_location, wait_seconds=60, holder="import"):
+            if not cfg.on_postgres:  # on PostgreSQL, import_files prepares the tables it writes
+                pipeline.prepare_warehouse(cfg)
             report = pipeline.import_files(cfg, bundle_dir)
-    except (warehouse.WarehouseBusy, FileNotFoundError) as exc:
+    except (warehouse.WarehouseBusy, FileNotFoundError, ConnectionError) as exc:
         raise _fail(str(exc)) from None
     typer.echo(report.render())
     if report.errors:
@@ -175,10 +187,11 @@ def ingest(
     from tertulia import pipeline, warehouse
 
     cfg = _config(config)
+    _duckdb_only(cfg, "ingest")
     if not cfg.sources:
         raise _fail(f"{config}: no `sources:` configured; see docs/connectors.md")
     try:
-        with warehouse.writer_lock(cfg.warehouse_path, wait_seconds=60):
+        with warehouse.writer_lock(cfg.warehouse_location, wait_seconds=60):
             pipeline.prepare_warehouse(cfg)
             reports = pipeline.ingest_sources(cfg, names or None, since=since)
     except (warehouse.WarehouseBusy, KeyError, ValueError) as exc:
@@ -187,6 +200,20 @@ def ingest(
         typer.echo(report.render())
     if any(r.status == "failed" for r in reports.values()):
         raise typer.Exit(1)
+
+
+@app.command()
+def enrich(config: ConfigOpt = DEFAULT_CONFIG) -> None:
+    """Score language, sentiment, intent, priority and terms of the comments not scored yet (or edited)."""
+    from tertulia import pipeline, warehouse
+
+    cfg = _config(config)
+    try:
+        with warehouse.writer_lock(cfg.warehouse_location, wait_seconds=60, holder="enrich"):
+            done = pipeline.enrich(cfg)
+    except (warehouse.WarehouseBusy, ConnectionError) as exc:
+        raise _fail(str(exc)) from None
+    typer.echo(f"Enriched {done} comments.")
 
 
 @app.command()
@@ -204,12 +231,21 @@ def build(
 
     cfg = _config(config)
     try:
-        with warehouse.writer_lock(cfg.warehouse_path, wait_seconds=60):
-            pipeline.prepare_warehouse(cfg)
+        with warehouse.writer_lock(cfg.warehouse_location, wait_seconds=60):
+            if cfg.on_postgres:
+                # community.yml's tables are written with the data: on the server they are the ones the
+                # last `tertulia import` (or `tertulia migrate`) wrote.
+                typer.echo(
+                    f"PostgreSQL warehouse {cfg.warehouse_location}: building on the raw and config tables "
+                    "the last `tertulia import` or `tertulia migrate` wrote (after changing community.yml, "
+                    "import or migrate again)."
+                )
+            else:
+                pipeline.prepare_warehouse(cfg)
             result = pipeline.build(cfg, select=select, full_refresh=full_refresh)
             if docs:
                 run_dbt(cfg, ["docs", "generate"])
-    except (DbtError, warehouse.WarehouseBusy) as exc:
+    except (DbtError, warehouse.WarehouseBusy, ConnectionError) as exc:
         raise _fail(str(exc)) from None
     if select and not result.nodes:
         # dbt only warns and exits 0 when a selector matches nothing: a typo would look like success.
@@ -235,7 +271,7 @@ def run(
 ) -> None:
     """Run the whole pipeline once (import, enrich, build, checks, alerts, publish) as a Prefect flow."""
     as_of = _now_text(now)
-    _config(config)
+    _duckdb_only(_config(config), "run")
     # The flow reads the file itself: give it the one that was just validated.
     report = _run_flow(_config_path(config), bundle_dir, dry_run, as_of)
     typer.echo(report.summary_text)
@@ -265,6 +301,7 @@ def demo(
 ) -> None:
     """Write the sample community, run the whole pipeline on it and print what it found."""
     cfg = _config(config)
+    _duckdb_only(cfg, "demo")
     bundle = cfg.resolve(cfg.bundle_dir or "data/sample")
     from tertulia.sample import write_sample
 
@@ -284,6 +321,7 @@ def status(config: ConfigOpt = DEFAULT_CONFIG) -> None:
     from tertulia.status import render_status
 
     cfg = _config(config)
+    _duckdb_only(cfg, "status")
     try:
         typer.echo(render_status(cfg))
     except FileNotFoundError as exc:
@@ -303,10 +341,36 @@ def quarantine(
     if entity is not None and entity not in ENTITIES:
         raise _fail(f"--entity {entity!r} is not an entity; use one of {', '.join(ENTITIES)}")
     cfg = _config(config)
+    _duckdb_only(cfg, "quarantine")
     try:
         typer.echo(render_quarantine(cfg, entity=entity, limit=limit))
     except FileNotFoundError as exc:
         raise _fail(str(exc)) from None
+
+
+@app.command()
+def migrate(
+    to: Annotated[
+        str,
+        typer.Option(
+            "--to", help="The PostgreSQL warehouse: postgresql://user@host:5432/db (password in PGPASSWORD)."
+        ),
+    ],
+    config: ConfigOpt = DEFAULT_CONFIG,
+) -> None:
+    """Copy the DuckDB warehouse's raw, config and state tables to PostgreSQL (then `tertulia build` there)."""
+    from tertulia import warehouse
+    from tertulia.migrate import migrate as copy_warehouse
+
+    cfg = _config(config)
+    # The DuckDB file is warehouse.path's even when TERTULIA_WAREHOUSE already names the server.
+    source = cfg.resolve(cfg.warehouse.path) if cfg.on_postgres else cfg.warehouse_path
+    try:
+        target = warehouse.postgres_warehouse(to, where="--to", password_allowed=False)
+        report = copy_warehouse(source, target)
+    except (ValueError, TypeError, LookupError, ConnectionError, warehouse.WarehouseBusy) as exc:
+        raise _fail(str(exc)) from None
+    typer.echo(report.render())
 
 
 @app.command()

@@ -18,7 +18,7 @@ import re
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from types import UnionType
-from typing import Any, Literal, Union, get_args, get_origin
+from typing import TYPE_CHECKING, Any, Literal, Union, get_args, get_origin
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 import yaml
@@ -35,6 +35,9 @@ from pydantic import (
 from tertulia.config_yaml import KeyPath, YamlRefused, line_of, read_yaml
 from tertulia.contract import CHANNELS, PLATFORMS
 from tertulia.vocabulary import ALERT_KINDS, LANGUAGES, SEVERITIES, Severity
+
+if TYPE_CHECKING:
+    from tertulia.warehouse import PostgresWarehouse
 
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 _HOURS = re.compile(r"^([01]\d|2[0-4]):([0-5]\d)-([01]\d|2[0-4]):([0-5]\d)$")
@@ -453,6 +456,12 @@ class Calendar(_Model):
 
 class Warehouse(_Model):
     path: Path = Path("data/warehouse.duckdb")
+    # A PostgreSQL warehouse instead of the file (`postgresql://user@host:5432/db`), without its
+    # password: that comes from the environment (PGPASSWORD, ~/.pgpass). With a URL, `path`'s folder
+    # still holds the local work files (dbt's target and logs, the quality page, the alert spool).
+    url: str | None = None
+    # Or the name of a Prefect Secret block holding the whole URL, password included (read when used).
+    url_secret_block: str | None = None
     publish_dir: Path = Path("data/published")
     # Hours of event time the crisis signals recompute at least on each run (from the earliest changed
     # hour when late data landed), and the age beyond which an SLA breach is history (not alerted).
@@ -460,6 +469,15 @@ class Warehouse(_Model):
     # Incremental models re-read what landed since their last build, less this margin. Landing times
     # are stamped by the pipeline under its writer lock and only grow; the margin covers a clock step.
     reload_margin_minutes: int = Field(15, ge=0)
+
+    @field_validator("url")
+    @classmethod
+    def _url_without_password(cls, v: str | None) -> str | None:
+        from tertulia.warehouse import postgres_warehouse
+
+        if v is not None:
+            postgres_warehouse(v, where="warehouse.url", password_allowed=False)
+        return v
 
 
 class Quality(_Model):
@@ -597,9 +615,50 @@ class Config(_Model):
         return p if p.is_absolute() else (self.base_dir / p).resolve()
 
     @property
-    def warehouse_path(self) -> Path:
+    def warehouse_location(self) -> Path | PostgresWarehouse:
+        """The warehouse: a DuckDB file, or a PostgreSQL server when TERTULIA_WAREHOUSE (first), the
+        Prefect Secret block `warehouse.url_secret_block` or `warehouse.url` is a postgresql:// URL. Only
+        the environment's and the block's URL may carry a password."""
+        from tertulia.warehouse import is_postgres_url, postgres_warehouse
+
         env = os.environ.get("TERTULIA_WAREHOUSE")
-        return Path(env).resolve() if env else self.resolve(self.warehouse.path)
+        if env and is_postgres_url(env):
+            return postgres_warehouse(env, where="TERTULIA_WAREHOUSE", password_allowed=True)
+        if env:
+            return Path(env).resolve()
+        if self.warehouse.url_secret_block:
+            from tertulia.warehouse import url_from_secret_block
+
+            url = url_from_secret_block(self.warehouse.url_secret_block)
+            return postgres_warehouse(url, where="warehouse.url_secret_block", password_allowed=True)
+        if self.warehouse.url:
+            return postgres_warehouse(self.warehouse.url, where="warehouse.url", password_allowed=False)
+        return self.resolve(self.warehouse.path)
+
+    @property
+    def on_postgres(self) -> bool:
+        return not isinstance(self.warehouse_location, Path)
+
+    @property
+    def warehouse_path(self) -> Path:
+        """The DuckDB warehouse file, for the steps that run on DuckDB only (NotOnPostgres otherwise)."""
+        from tertulia.warehouse import NotOnPostgres
+
+        where = self.warehouse_location
+        if not isinstance(where, Path):
+            raise NotOnPostgres(
+                f"the warehouse is PostgreSQL ({where.shown}); this step runs on a DuckDB warehouse only "
+                "so far (docs/operations.md, 'PostgreSQL': what runs there). Run it on a DuckDB "
+                "warehouse, then move it with `tertulia migrate --to postgresql://...`"
+            )
+        return where
+
+    @property
+    def local_dir(self) -> Path:
+        """The folder of the warehouse's local work files: beside the DuckDB file, or, on PostgreSQL,
+        the folder of `warehouse.path` (the server keeps the data; dbt's logs stay on this host)."""
+        where = self.warehouse_location
+        return where.parent if isinstance(where, Path) else self.resolve(self.warehouse.path).parent
 
     @property
     def publish_dir(self) -> Path:
@@ -608,12 +667,12 @@ class Config(_Model):
     @property
     def quality_page(self) -> Path:
         """The quality page (quality/page.py), beside the warehouse; GX's Data Docs in its `gx/` subfolder."""
-        return self.warehouse_path.parent / "quality-docs" / "index.html"
+        return self.local_dir / "quality-docs" / "index.html"
 
     @property
     def dbt_work_dir(self) -> Path:
         """dbt's target and log folders, beside the warehouse file so two warehouses never share them."""
-        return self.warehouse_path.parent / "dbt"
+        return self.local_dir / "dbt"
 
     def channel_for(self, kind: str, severity: str | None = None) -> str | None:
         if severity and f"{kind}:{severity}" in self.slack.channel_overrides:

@@ -97,7 +97,7 @@ def run_dbt(config: Config, args: list[str], *, as_of: dt.datetime | None = None
     """Invoke dbt with `args` (e.g. ["build", "--select", "marts"]) against the configured warehouse."""
     from dbt.cli.main import dbtRunner  # dbt takes ~2 s to import: only when a build runs
 
-    wh = config.warehouse_path
+    wh = config.warehouse_location
     work = config.dbt_work_dir
     os.environ.setdefault("DBT_SEND_ANONYMOUS_USAGE_STATS", "false")
     os.environ.setdefault("DO_NOT_TRACK", "1")
@@ -121,7 +121,15 @@ def run_dbt(config: Config, args: list[str], *, as_of: dt.datetime | None = None
     # profiles.yml reads the path from the environment, and the as_of() macro the pinned instant; set
     # both for this call only, or every Config built later in the process would resolve to this
     # warehouse (Config.warehouse_path honours the variable).
-    scoped = {"TERTULIA_WAREHOUSE": str(wh), "TERTULIA_AS_OF": as_of_text(as_of)}
+    scoped = {"TERTULIA_AS_OF": as_of_text(as_of)}
+    if isinstance(wh, Path):
+        scoped["TERTULIA_WAREHOUSE"] = str(wh)
+    else:
+        # profiles.yml's `postgres` target reads libpq's variables: the URL's parts, the environment's
+        # own values for what it leaves out (the password, usually).
+        scoped.update(wh.libpq_env())
+        if "--target" not in args:
+            full += ["--target", "postgres"]
     # profiles.yml reads DuckDB's memory limit from this variable: unset, the machine's default
     # (tertulia.resources), not DuckDB's 80 % of memory.
     scoped[resources.MEMORY_ENV] = resources.memory_limit()
@@ -177,7 +185,6 @@ def build(
         lines = [f"  - {n.resource_type} {n.name}: {n.status}: {n.message}" for n in result.failures]
         raise DbtError(
             f"dbt {args[0]} failed; fix these and run again (logs in "
-            f"{config.warehouse_path.parent / 'dbt' / 'logs'}):\n"
-            + "\n".join(lines or ["  (no node result)"])
+            f"{config.dbt_work_dir / 'logs'}):\n" + "\n".join(lines or ["  (no node result)"])
         )
     return result

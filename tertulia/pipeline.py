@@ -7,6 +7,7 @@ runs never interleave; steps do not take it again (flock is per open file, so th
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -73,11 +74,128 @@ def import_files(config: Config, bundle_dir: Path | None = None) -> ImportReport
     bundle = bundle_dir or (config.resolve(config.bundle_dir) if config.bundle_dir else None)
     if bundle is None:
         return None
+    if config.on_postgres:
+        return _import_files_on_postgres(config, Path(bundle))
     con = warehouse.connect(config.warehouse_path)
     try:
         return import_bundle(con, Path(bundle), config)
     finally:
         con.close()
+
+
+# The state tables a PostgreSQL import reads and writes besides raw: the quarantine (landing), and
+# what community.yml's config tables keep between runs (the SLA policy versions, the calendar's bounds).
+IMPORT_STATE_TABLES = ("quarantine", "calendar_bounds", "sla_policy_versions")
+
+
+@contextlib.contextmanager
+def _scratch_for_postgres(config: Config, purpose: str):
+    """A scratch DuckDB file (in a temporary folder) and a connection to the PostgreSQL warehouse, for
+    a step that runs its DuckDB code unchanged on the scratch file and writes the outcome to the server:
+    committed when the block ends, rolled back on any error, the folder removed either way."""
+    import shutil
+    import tempfile
+
+    import duckdb
+
+    work = Path(tempfile.mkdtemp(prefix=f"tertulia-pg-{purpose}-"))
+    duck = duckdb.connect(str(work / "scratch.duckdb"))
+    try:
+        pg = config.warehouse_location.connect(application_name=f"tertulia {purpose}")
+        try:
+            yield duck, pg, work
+            pg.commit()
+        except BaseException:
+            pg.rollback()
+            raise
+        finally:
+            pg.close()
+    finally:
+        duck.close()
+        shutil.rmtree(work, ignore_errors=True)
+
+
+def _import_files_on_postgres(config: Config, bundle: Path) -> ImportReport:
+    """`tertulia import` on a PostgreSQL warehouse (the caller holds the advisory writer lock).
+
+    The DuckDB steps run unchanged on a scratch DuckDB file: the files are read and checked by the
+    file connector against the server's raw, quarantine and config state, copied into it first (COPY
+    TO), so every rule, merge decision and quarantine release is the one DuckDB makes. What changed goes
+    back in one PostgreSQL transaction: the raw rows of this import's batch by COPY and INSERT ... ON
+    CONFLICT on the contract's keys (new keys and newer versions; a re-import has none), the quarantine
+    and the config tables (with the state they keep) replaced whole. A crash leaves the server as it was.
+
+    The scratch copy holds the raw tables of the entities a bundle can hold, so an import reads the
+    whole raw history from the server: fine for a community's warehouse, slower than DuckDB's import
+    at tens of millions of rows (docs/operations.md).
+    """
+    from connectors.files import import_bundle
+    from tertulia import migrate
+    from tertulia.business_calendar import write_business_intervals
+    from tertulia.contract import ENTITIES
+    from tertulia.schema import ensure_state
+
+    with _scratch_for_postgres(config, "import") as (duck, pg, work):
+        ensure_raw_tables(duck)
+        ensure_state(duck, *IMPORT_STATE_TABLES)
+        state = [("tertulia", t) for t in IMPORT_STATE_TABLES]
+        landed = [("raw", name) for name in ENTITIES]
+        migrate.pull_tables(pg, duck, landed + state, work)
+        sync_config_tables(duck, config)
+        report = import_bundle(duck, bundle, config)
+        # What `tertulia build` does first on DuckDB (a PostgreSQL build uses the server's tables as
+        # they are): the business calendar over what has landed now.
+        write_business_intervals(duck, config)
+        for _, name in landed:
+            migrate.upsert_rows(
+                duck, pg, "raw", name, list(ENTITIES[name].key), "_batch_id = ?", [report.batch_id], work
+            )
+        with pg.cursor() as cur:  # the raw tables imports never write (enrichment's): empty until then
+            for schema, table in migrate.warehouse_tables(duck, ("raw",)):
+                if table not in ENTITIES:
+                    migrate.ensure_pg_table(duck, cur, schema, table)
+        migrate.replace_tables(
+            duck, pg, state + migrate.warehouse_tables(duck, ("config",)), work, empty="delete"
+        )
+    return report
+
+
+def _enrich_on_postgres(config: Config) -> int:
+    """Enrichment on a PostgreSQL warehouse (the caller holds the advisory writer lock), as the import:
+    enrichment.store runs unchanged on a scratch DuckDB holding the server's comments, their current
+    enrichment rows and its watermarks; the rows it scored go back by COPY and INSERT ... ON CONFLICT
+    (platform, comment_id), the terms of those comments are replaced (all of them when the terms rules
+    changed and every comment was tokenised again), the watermarks replaced, in one transaction."""
+    from enrichment.store import enrich_new_comments
+    from tertulia import migrate
+    from tertulia.schema import ensure_state
+
+    state = [("tertulia", "enrichment_watermark"), ("tertulia", "terms_state")]
+    with _scratch_for_postgres(config, "enrich") as (duck, pg, work):
+        ensure_raw_tables(duck)
+        ensure_state(duck, *(t for _, t in state))
+        # not raw.comment_terms: only the scored comments' terms change, and those are written whole
+        migrate.pull_tables(pg, duck, [("raw", "comments"), ("raw", "comment_enrichment"), *state], work)
+        terms_rules = "select version from tertulia.terms_state"
+        before = duck.execute(terms_rules).fetchall()
+        now = utcnow()
+        done = enrich_new_comments(duck, config, now=now)
+        retokenised = duck.execute(terms_rules).fetchall() != before
+        key = ["platform", "comment_id"]
+        migrate.upsert_rows(duck, pg, "raw", "comment_enrichment", key, "enriched_at = ?", [now], work)
+        with pg.cursor() as cur:
+            migrate.ensure_pg_table(duck, cur, "raw", "comment_terms")
+            if retokenised:  # the scratch file holds every scored comment's terms
+                cur.execute("delete from raw.comment_terms")
+            else:  # it holds the terms of the comments scored now
+                cur.execute(
+                    "delete from raw.comment_terms as t using raw.comment_enrichment as e "
+                    "where e.platform = t.platform and e.comment_id = t.comment_id and e.enriched_at = %s",
+                    [now],
+                )
+        migrate.replace_tables(duck, pg, [("raw", "comment_terms")], work, empty=None)
+        migrate.replace_tables(duck, pg, state, work, empty="delete")
+    return done
 
 
 def ingest_sources(
@@ -95,6 +213,8 @@ def enrich(config: Config) -> int:
     """Score language, sentiment, intent and priority of comments not scored yet (or edited since)."""
     from enrichment.store import enrich_new_comments
 
+    if config.on_postgres:
+        return _enrich_on_postgres(config)
     con = warehouse.connect(config.warehouse_path)
     try:
         return enrich_new_comments(con, config)
@@ -117,11 +237,13 @@ def build(
     # it could not see the history being imported and started a year back, so older items got wrong
     # business minutes and deadlines until a later run. Written again here, over what has landed now
     # (only rows landed since the last look are scanned), so the SLA models see the run's data covered.
-    con = warehouse.connect(config.warehouse_path)
-    try:
-        write_business_intervals(con, config)
-    finally:
-        con.close()
+    # On PostgreSQL the intervals are the ones `tertulia migrate` copied with the data they cover.
+    if not config.on_postgres:
+        con = warehouse.connect(config.warehouse_path)
+        try:
+            write_business_intervals(con, config)
+        finally:
+            con.close()
     return dbt_build(config, select=select, full_refresh=full_refresh, as_of=as_of, run_tests=run_tests)
 
 

@@ -230,7 +230,13 @@ def publish_marts(config: Config) -> PublishReport:
     """Copy every table in schema `marts` to the published DuckDB file and Parquet folder, atomically.
 
     The caller holds the warehouse's writer lock and has closed its own connection (the pipeline does).
+    On PostgreSQL there is nothing to publish: BI reads the marts on the server, as a read-only role.
     """
+    if config.on_postgres:
+        raise PublishError(
+            f"the warehouse is PostgreSQL ({config.warehouse_location}): BI tools read the marts where they "
+            "are (schema marts), through a read-only role (docs/bi.md, 'PostgreSQL'); nothing is copied"
+        )
     publish_dir = config.publish_dir
     parquet_dir = publish_dir / PARQUET_FOLDER
     parquet_dir.mkdir(parents=True, exist_ok=True)

@@ -1,9 +1,13 @@
-"""Access to the DuckDB warehouse, and the one-writer rule.
+"""Where the warehouse is (a DuckDB file or a PostgreSQL server), access to it, and the one-writer rule.
 
 DuckDB lets one process write a file or many read it, never both. Every Tertulia step that writes
 (import, dbt build, alert outbox) takes `writer_lock` first, so two pipeline runs started at once
 queue up (or the second gives up with a clear message) instead of failing half-way on DuckDB's own
 lock. BI tools never open this file: they read the published copy (see tertulia.publish).
+
+On PostgreSQL (`TERTULIA_WAREHOUSE` or `warehouse.url` set to a `postgresql://` URL) the same lock is
+a PostgreSQL advisory lock held by a session of its own, so two hosts writing to one server queue up
+the same way (docs/operations.md says which steps run there so far).
 """
 
 from __future__ import annotations
@@ -11,13 +15,16 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import fcntl
+import functools
 import json
 import logging
 import os
 import sys
 import time
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import duckdb
 
@@ -26,6 +33,132 @@ SCHEMAS = ("raw", "tertulia")  # raw: landed data; tertulia: pipeline state (cur
 
 class WarehouseBusy(RuntimeError):
     """Another Tertulia process holds the warehouse for writing."""
+
+
+class NotOnPostgres(RuntimeError):
+    """A step that runs on a DuckDB warehouse only was asked to run on a PostgreSQL one."""
+
+
+POSTGRES_SCHEMES = ("postgresql", "postgres")
+
+
+def is_postgres_url(value: object) -> bool:
+    return isinstance(value, str) and value.split("://", 1)[0].lower() in POSTGRES_SCHEMES and "://" in value
+
+
+@dataclass(frozen=True)
+class PostgresWarehouse:
+    """A warehouse on a PostgreSQL server, from a libpq URL (`postgresql://user@host:5432/db`).
+
+    What the URL leaves out comes from libpq's environment (PGHOST, PGPORT, PGUSER, PGPASSWORD,
+    PGDATABASE, PGPASSFILE, PGSSLMODE...), which psycopg2 and the dbt profile both read: that is where
+    the password belongs. `shown` is the URL without its password, for messages and logs.
+    """
+
+    url: str
+
+    @property
+    def shown(self) -> str:
+        parts = urlsplit(self.url)
+        if parts.password is not None:
+            netloc = parts.netloc.rsplit("@", 1)
+            user = netloc[0].split(":", 1)[0]
+            parts = parts._replace(netloc=f"{user}:***@{netloc[1]}")
+        if _query_password(parts.query):  # libpq also takes ?password=
+            query = [
+                (k, "***" if k == "password" else v)
+                for k, v in parse_qsl(parts.query, keep_blank_values=True)
+            ]
+            parts = parts._replace(query=urlencode(query, safe="*"))
+        return urlunsplit(parts)
+
+    def __str__(self) -> str:
+        return self.shown
+
+    def settings(self) -> dict[str, str]:
+        """The URL's parts as libpq keywords (host, port, user, password, dbname, options...)."""
+        from psycopg2.extensions import parse_dsn
+
+        return {k: str(v) for k, v in parse_dsn(self.url).items()}
+
+    def libpq_env(self) -> dict[str, str]:
+        """The URL's parts as libpq's variables (what the dbt profile's `postgres` target reads), the
+        environment's own values kept for what the URL leaves out."""
+        names = {
+            "host": "PGHOST",
+            "port": "PGPORT",
+            "user": "PGUSER",
+            "password": "PGPASSWORD",
+            "dbname": "PGDATABASE",
+        }
+        given = self.settings()
+        return {var: given[key] for key, var in names.items() if key in given}
+
+    def connect(self, *, application_name: str = "tertulia"):
+        """A psycopg2 connection (libpq fills in what the URL leaves out from the environment)."""
+        import psycopg2
+
+        try:
+            return psycopg2.connect(self.url, application_name=application_name[:63])
+        except psycopg2.OperationalError as exc:
+            raise ConnectionError(
+                f"cannot connect to the PostgreSQL warehouse {self.shown}: {str(exc).strip()}. Check the "
+                "server is up and the credentials in PGUSER/PGPASSWORD (or ~/.pgpass, or the URL in "
+                "TERTULIA_WAREHOUSE)."
+            ) from None
+
+
+def _query_password(query: str) -> bool:
+    return any(k == "password" for k, _ in parse_qsl(query, keep_blank_values=True))
+
+
+def postgres_warehouse(url: str, *, where: str, password_allowed: bool) -> PostgresWarehouse:
+    """Check a `postgresql://` URL; `where` names where it was written, for the error messages.
+
+    A password is allowed only where the URL comes from the environment (TERTULIA_WAREHOUSE): a
+    password in community.yml would sit in a file that is shared, copied and committed.
+    """
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 - a port that is not a number raises here, not at the first connection
+    except ValueError as exc:
+        raise ValueError(f"{where}: {url!r} is not a valid postgresql:// URL ({exc})") from None
+    if parts.scheme.lower() not in POSTGRES_SCHEMES:
+        raise ValueError(f"{where}: {url!r} is not a postgresql:// URL")
+    if (parts.password is not None or _query_password(parts.query)) and not password_allowed:
+        raise ValueError(
+            f"{where} holds a password: remove it from the URL and give it in the environment instead "
+            "(PGPASSWORD, or ~/.pgpass), or keep the whole URL in TERTULIA_WAREHOUSE or in a Prefect "
+            "Secret block named by warehouse.url_secret_block; community.yml is shared and must not "
+            "hold credentials"
+        )
+    return PostgresWarehouse(url)
+
+
+@functools.lru_cache(maxsize=8)
+def url_from_secret_block(block: str) -> str:
+    """The warehouse URL kept in a Prefect Secret block (`warehouse.url_secret_block`), read once per
+    process: every step asks for the warehouse, and a flow run is a process of its own."""
+    try:
+        from prefect.blocks.system import Secret  # Prefect is heavy: only when a block is named
+
+        value = Secret.load(block).get()
+    except Exception as exc:  # noqa: BLE001 - any failure to read the block means the same to the user
+        raise ValueError(
+            f"warehouse.url_secret_block: could not read Prefect Secret block {block!r} "
+            f"({type(exc).__name__}). Create it with `Secret(value='postgresql://...').save({block!r})`, "
+            "check the Prefect API is reachable, or set TERTULIA_WAREHOUSE instead."
+        ) from None
+    return str(value)
+
+
+# The one key every Tertulia writer locks on a PostgreSQL warehouse (advisory locks are per database,
+# so per warehouse): pg_try_advisory_lock(WRITER_LOCK_CLASS, WRITER_LOCK_ID). Two int4 keys, so
+# pg_locks shows them as they are (classid, objid) and the waiting side can name the holder.
+WRITER_LOCK_CLASS = 0x7E27
+WRITER_LOCK_ID = 1
+# The holder's session carries this prefix in its application_name, read by the waiting side.
+LOCK_APP_PREFIX = "tertulia writer: "
 
 
 def lock_path(db_path: Path) -> Path:
@@ -58,6 +191,111 @@ def lock_holder(db_path: Path) -> str:
 
 @contextlib.contextmanager
 def writer_lock(
+    where: Path | PostgresWarehouse,
+    *,
+    wait_seconds: float = 600.0,
+    holder: str | None = None,
+    logger: logging.Logger | logging.LoggerAdapter | None = None,
+) -> Iterator[None]:
+    """Hold the warehouse's writer lock; wait up to `wait_seconds` for another run to finish.
+
+    `where` is the warehouse (`Config.warehouse_location`): a DuckDB file's path (an flock on a side
+    file) or a PostgreSQL warehouse (an advisory lock). Either dies with the process that holds it.
+    """
+    if isinstance(where, PostgresWarehouse):
+        lock = _postgres_writer_lock(where, wait_seconds=wait_seconds, holder=holder, logger=logger)
+    else:
+        lock = _file_writer_lock(Path(where), wait_seconds=wait_seconds, holder=holder, logger=logger)
+    with lock:
+        yield
+
+
+def _wait_loop(try_lock, describe_holder, name: str, *, wait_seconds: float, say) -> None:
+    """Call `try_lock` until it returns True; say whom it waits for; WarehouseBusy past the deadline."""
+    started = time.monotonic()
+    deadline = started + wait_seconds
+    next_notice = started
+    while not try_lock():
+        now = time.monotonic()
+        if now >= deadline:
+            raise WarehouseBusy(
+                f"{name} is being written by another Tertulia run ({describe_holder()}); "
+                f"waited {wait_seconds:.0f}s. Let it finish, or stop it, then run again."
+            )
+        if now >= next_notice:
+            say.warning(
+                "Waiting for the writer lock on %s: held by %s; waited %.0fs of at most %.0fs",
+                name,
+                describe_holder(),
+                now - started,
+                wait_seconds,
+            )
+            next_notice = now + WAIT_NOTICE_SECONDS
+        time.sleep(0.2)
+    if time.monotonic() - started >= 1.0:
+        say.info("Got the writer lock on %s after %.0fs", name, time.monotonic() - started)
+
+
+def postgres_lock_holder(con) -> str:
+    """Who holds the writer lock of the PostgreSQL warehouse `con` is connected to, as a person reads
+    it: "pid 123@host-a (sla_watch), server pid 4567, since 14:05:00 UTC"; "nobody" when it is free."""
+    with con.cursor() as cur:
+        cur.execute(
+            "select a.application_name, a.pid, a.backend_start at time zone 'UTC' "
+            "from pg_locks l left join pg_stat_activity a on a.pid = l.pid "
+            "where l.locktype = 'advisory' and l.granted and l.classid = %s and l.objid = %s "
+            "and l.objsubid = 2 and l.database = (select oid from pg_database where datname = current_database())",
+            [WRITER_LOCK_CLASS, WRITER_LOCK_ID],
+        )
+        row = cur.fetchone()
+    if row is None:
+        return "nobody"
+    app, server_pid, since = row
+    # Another role's session may hide its details from us (pg_read_all_stats): say what is known.
+    who = app[len(LOCK_APP_PREFIX) :] if app and app.startswith(LOCK_APP_PREFIX) else "unknown"
+    text = f"{who}, server pid {server_pid}"
+    return text + (f", since {since:%Y-%m-%d %H:%M:%S} UTC" if since else "")
+
+
+@contextlib.contextmanager
+def _postgres_writer_lock(
+    wh: PostgresWarehouse,
+    *,
+    wait_seconds: float,
+    holder: str | None,
+    logger: logging.Logger | logging.LoggerAdapter | None,
+) -> Iterator[None]:
+    """A session-level advisory lock on a connection of its own, kept open while the lock is held.
+
+    Closing the session (or the process dying, or the host losing the server) releases it, like the
+    flock of a DuckDB file. The session's application_name names the holder for the waiting side.
+    """
+    import socket
+
+    by = holder or Path(sys.argv[0]).name or "python"
+    con = wh.connect(application_name=f"{LOCK_APP_PREFIX}pid {os.getpid()}@{socket.gethostname()} ({by})")
+    try:
+        con.autocommit = True  # a session lock outlives transactions; nothing else runs on this session
+
+        def try_lock() -> bool:
+            with con.cursor() as cur:
+                cur.execute("select pg_try_advisory_lock(%s, %s)", [WRITER_LOCK_CLASS, WRITER_LOCK_ID])
+                return bool(cur.fetchone()[0])
+
+        _wait_loop(
+            try_lock,
+            lambda: postgres_lock_holder(con),
+            wh.shown,
+            wait_seconds=wait_seconds,
+            say=logger or log,
+        )
+        yield
+    finally:
+        con.close()
+
+
+@contextlib.contextmanager
+def _file_writer_lock(
     db_path: Path,
     *,
     wait_seconds: float = 600.0,
@@ -76,33 +314,16 @@ def writer_lock(
     lp = lock_path(db_path)
     say = logger or log
     fd = os.open(lp, os.O_RDWR | os.O_CREAT, 0o644)
-    started = time.monotonic()
-    deadline = started + wait_seconds
-    next_notice = started
     try:
-        while True:
+
+        def try_lock() -> bool:
             try:
                 fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                break
             except BlockingIOError:
-                now = time.monotonic()
-                if now >= deadline:
-                    raise WarehouseBusy(
-                        f"{db_path} is being written by another Tertulia run ({lock_holder(db_path)}); "
-                        f"waited {wait_seconds:.0f}s. Let it finish, or stop it, then run again."
-                    ) from None
-                if now >= next_notice:
-                    say.warning(
-                        "Waiting for the writer lock on %s: held by %s; waited %.0fs of at most %.0fs",
-                        db_path,
-                        lock_holder(db_path),
-                        now - started,
-                        wait_seconds,
-                    )
-                    next_notice = now + WAIT_NOTICE_SECONDS
-                time.sleep(0.2)
-        if time.monotonic() - started >= 1.0:
-            say.info("Got the writer lock on %s after %.0fs", db_path, time.monotonic() - started)
+                return False
+            return True
+
+        _wait_loop(try_lock, lambda: lock_holder(db_path), str(db_path), wait_seconds=wait_seconds, say=say)
         info = {
             "pid": os.getpid(),
             "by": holder or Path(sys.argv[0]).name or "python",
@@ -119,6 +340,10 @@ def writer_lock(
 
 def connect(db_path: Path, *, read_only: bool = False) -> duckdb.DuckDBPyConnection:
     """Open the warehouse. Writers must hold `writer_lock`."""
+    if isinstance(db_path, PostgresWarehouse):  # a caller that did not go through Config.warehouse_path
+        raise NotOnPostgres(
+            f"{db_path.shown}: this step opens a DuckDB warehouse and does not run on PostgreSQL yet"
+        )
     db_path = Path(db_path)
     if read_only:
         if not db_path.exists():

@@ -83,6 +83,10 @@ class PostgresServer:
             "PGDATABASE": database or self.database,
         }
 
+    def url(self, database: str | None = None, user: str | None = None) -> str:
+        """A postgresql:// URL without the password (as community.yml may hold it; PGPASSWORD has it)."""
+        return f"postgresql://{user or self.user}@{self.host}:{self.port}/{database or self.database}"
+
     def connect(self, database: str | None = None, user: str | None = None):
         import psycopg2
 

@@ -11,8 +11,10 @@ PostgreSQL; then every model, marts first, must hold the same rows as on DuckDB
 PostgreSQL. The dbt unit tests include `published_at_parsed_alike_on_every_engine` (parse_ts, the
 macro that differs most between the engines, on hand-computed instants).
 
-What this does not cover yet: the Python pipeline (import, enrichment, alerts, publishing) writes to
-DuckDB only; PostgreSQL receives DuckDB's raw and config tables here (docs/operations.md).
+PostgreSQL receives DuckDB's raw, config and state tables through `tertulia migrate` (tertulia/migrate.py)
+and dbt runs there through `TERTULIA_WAREHOUSE=postgresql://...` as `tertulia build` does. What this does
+not cover yet: the Python steps (import, enrichment, quality, alerts) write to DuckDB only
+(docs/operations.md).
 """
 
 from __future__ import annotations
@@ -21,16 +23,18 @@ import contextlib
 import datetime as dt
 import json
 import os
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import duckdb
 import pytest
 
-from tertulia import pipeline
+from tertulia import migrate, pipeline
 from tertulia.dbt_runner import run_dbt
 from tertulia.sample import write_sample
+from tertulia.warehouse import postgres_warehouse
 from tests.dbt.test_incremental_equals_full import RUN_STAMPS, _config, compared_models, split_bundle
-from tests.postgres import mart_compare, warehouse_copy
+from tests.postgres import mart_compare
 
 pytestmark = pytest.mark.integration
 
@@ -84,13 +88,17 @@ def built(tmp_path_factory, postgres_server):
         manifest = _manifest(duck_config)
         # the tables the dbt sources read, from the manifest: a new source is copied too
         sources = sorted({(n["schema"], n["identifier"]) for n in manifest["sources"].values()})
-        con = postgres_server.connect(DATABASE, ROLE)
-        try:
-            copied = warehouse_copy.copy_tables(duck_config.warehouse_path, con, sources)
-        finally:
-            con.close()
-        with environment(postgres_server.env(DATABASE, ROLE)):
-            pg_results.append(run_dbt(pg_config, ["build", "--target", "postgres"], as_of=as_of))
+        duck_file = duck_config.warehouse_path
+        # As a team moves: `tertulia migrate` copies raw, config and state, then dbt builds on the
+        # server named by TERTULIA_WAREHOUSE (a URL without its password, which is in PGPASSWORD).
+        url = postgres_server.url(DATABASE, ROLE)
+        with environment({**postgres_server.env(DATABASE, ROLE), "TERTULIA_WAREHOUSE": url}):
+            copied = migrate.migrate(
+                duck_file, postgres_warehouse(url, where="test", password_allowed=False)
+            ).rows
+            assert pg_config.on_postgres
+            pg_results.append(run_dbt(pg_config, ["build"], as_of=as_of))
+        assert {f"{s}.{t}" for s, t in sources} <= set(copied), "a dbt source was not migrated"
     return {
         "duckdb": duck_config.warehouse_path,
         "manifest": manifest,
@@ -213,3 +221,81 @@ def test_a_full_refresh_on_postgres_gives_the_same_models(built, postgres_server
     models = [(schema, name) for name, (schema, _) in sorted(compared_models(built["manifest"]).items())]
     _, differences = _compare_every_model(built, postgres_server, models, RUN_STAMPS)
     assert not differences, json.dumps(differences, indent=1, default=str)
+
+
+def _bi_role_sql() -> str:
+    """The read-only role's SQL exactly as docs/bi.md gives it (the block after its `bi-role` marker)."""
+    text = (Path(__file__).resolve().parents[2] / "docs" / "bi.md").read_text(encoding="utf-8")
+    after = text.split("<!-- bi-role:", 1)[1]
+    return after.split("```sql\n", 1)[1].split("```", 1)[0]
+
+
+def test_the_documented_read_only_role_reads_the_marts_and_cannot_write(built, postgres_server):
+    import psycopg2
+    from psycopg2 import errors
+
+    sql = _bi_role_sql()
+    assert "grant select on all tables in schema marts to tertulia_bi" in sql
+    sql = sql.replace("database tertulia ", f'database "{DATABASE}" ').replace("'change-me'", "%(pw)s")
+    admin = postgres_server.connect(DATABASE)
+    admin.autocommit = True
+    try:
+        with admin.cursor() as cur:
+            cur.execute(
+                "drop owned by tertulia_bi cascade" if _role_exists(cur, "tertulia_bi") else "select 1"
+            )
+            cur.execute("drop role if exists tertulia_bi")
+            cur.execute(sql, {"pw": postgres_server.password})
+    finally:
+        admin.close()
+    marts = sorted(
+        n["name"]
+        for n in built["manifest"]["nodes"].values()
+        if n["resource_type"] == "model" and n["schema"] == "marts"
+    )
+    bi = postgres_server.connect(DATABASE, "tertulia_bi")
+    owner = postgres_server.connect(DATABASE, ROLE)
+    try:
+        bi.autocommit = True
+        with bi.cursor() as cur:
+            for mart in marts:
+                cur.execute(f"select count(*) from marts.{mart}")  # noqa: S608 - names from dbt's manifest
+                assert cur.fetchone()[0] >= 0
+            cur.execute("select count(*) from marts.fct_crisis_incidents")
+            assert cur.fetchone()[0] > 0
+        # a table dbt creates after the grants (a rebuild does) is readable too
+        with owner.cursor() as cur:
+            cur.execute("drop table if exists marts.bi_probe")
+            cur.execute("create table marts.bi_probe as select 42 as answer")
+        owner.commit()
+        with bi.cursor() as cur:
+            cur.execute("select answer from marts.bi_probe")
+            assert cur.fetchone() == (42,)
+        refused = [
+            "insert into marts.bi_probe values (1)",
+            "update marts.bi_probe set answer = 0",
+            "delete from marts.bi_probe",
+            "create table marts.mine (x int)",
+            "drop table marts.bi_probe",
+            "select count(*) from raw.comments",
+            "select count(*) from config.business_intervals",
+            "select count(*) from tertulia.quarantine",
+            "select count(*) from staging.stg_social__comments",
+        ]
+        for statement in refused:
+            with bi.cursor() as cur, pytest.raises(psycopg2.Error) as err:
+                cur.execute(statement)
+            assert isinstance(err.value, errors.InsufficientPrivilege), (statement, err.value)
+        with owner.cursor() as cur:
+            cur.execute("select count(*) from marts.bi_probe")
+            assert cur.fetchone()[0] == 1  # nothing the role tried changed it
+            cur.execute("drop table marts.bi_probe")
+        owner.commit()
+    finally:
+        bi.close()
+        owner.close()
+
+
+def _role_exists(cur, name: str) -> bool:
+    cur.execute("select 1 from pg_roles where rolname = %s", [name])
+    return cur.fetchone() is not None
