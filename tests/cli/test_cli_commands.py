@@ -87,10 +87,10 @@ def _fails_with(result, code: int, message: str) -> None:
     assert "Traceback" not in result.output
 
 
-def test_help_lists_the_ten_commands():
+def test_help_lists_the_twelve_commands():
     result = _invoke("--help")
     assert result.exit_code == 0
-    for name in "sample import ingest build run demo status quarantine serve stop".split():
+    for name in "sample import ingest enrich build run demo status quarantine migrate serve stop".split():
         assert f" {name} " in result.output, name
 
 
@@ -131,6 +131,28 @@ def test_import_of_a_missing_folder_says_what_to_point_at(tmp_path):
         1,
         f"{tmp_path / 'nowhere'}: no such bundle folder",
     )
+
+
+# -- enrich ----------------------------------------------------------------------------------------
+
+
+def test_enrich_scores_each_landed_comment_once(tmp_path):
+    config = _config_file(tmp_path)
+    assert _invoke("import", _bundle(tmp_path / "b", 3), "--config", config).exit_code == 0
+    first = _invoke("enrich", "--config", config)
+    assert first.exit_code == 0, first.output
+    assert first.output.strip() == "Enriched 3 comments."
+    assert _query(config, "select comment_id from raw.comment_enrichment order by 1") == [
+        ("c0",),
+        ("c1",),
+        ("c2",),
+    ]
+    again = _invoke("enrich", "--config", config)  # nothing new, nothing edited: nothing to score
+    assert again.output.strip() == "Enriched 0 comments."
+
+
+def test_enrich_with_a_missing_config_names_it(tmp_path):
+    _fails_with(_invoke("enrich", "--config", tmp_path / "nope.yml"), 1, "nope.yml")
 
 
 # -- ingest ----------------------------------------------------------------------------------------
@@ -275,6 +297,16 @@ def test_quarantine_lists_the_held_back_row_with_its_line(tmp_path):
 def test_quarantine_before_any_import_says_what_to_run(tmp_path):
     config = _config_file(tmp_path)
     _fails_with(_invoke("quarantine", "--config", config), 1, "no warehouse yet; run `tertulia import`")
+
+
+# -- migrate (a real PostgreSQL: tests/postgres/test_migrate_cli.py) -------------------------------
+
+
+def test_migrate_refuses_a_target_that_is_not_postgresql(tmp_path):
+    config = _config_file(tmp_path)
+    result = _invoke("migrate", "--to", str(tmp_path / "other.duckdb"), "--config", config)
+    assert result.exit_code == 1, result.output
+    assert "postgresql://" in result.output and "Traceback" not in result.output
 
 
 # -- serve and stop --------------------------------------------------------------------------------
