@@ -1,15 +1,16 @@
 -- Every message written by a community member (not the brand, not the team) up to the evaluation
 -- instant, with what the member levels and contributor reports need: its activity weight, its
 -- sentiment when enrichment exists, how many replies it drew, and whether it helps another member.
-with authored as (
+-- Whole rows are read where they are used and never materialised (see with_parent).
+with authored as not materialized (
     select * from {{ ref('int_comments_authored') }}
     where created_at <= {{ as_of() }}
 ),
 
--- Each message with its parent's author, joined once: the replies each message drew and whether a
--- message answers another member both come from this one join (two joins of all history with
--- itself were most of this model's time at 10M comments).
-with_parent as (
+-- Each message with its parent's author. Read twice (the replies each message drew, and whether a
+-- message answers another member), and not materialised: DuckDB would otherwise store every row of
+-- history in full, texts included, for the second read (most of this model's time at 10M comments).
+with_parent as not materialized (
     select
         c.*,
         parent.author_id as parent_author_id,

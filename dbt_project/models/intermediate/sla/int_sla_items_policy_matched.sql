@@ -21,7 +21,8 @@ policy_versions as (
     from policies as p
 ),
 
-item_versions as (
+-- read twice (profiles, and the result) and not materialised: it holds the items' texts
+item_versions as not materialized (
     select
         i.*,
         v.policy_version as version_in_force

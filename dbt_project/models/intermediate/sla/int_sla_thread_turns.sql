@@ -20,7 +20,9 @@
 #}
 {%- set margin = var('reload_margin_minutes') | int %}
 
-with authored as (
+-- Whole rows (texts included) are read where they are used and never materialised: DuckDB would
+-- otherwise store a CTE read twice in full, all of history's texts at a full build.
+with authored as not materialized (
     select * from {{ ref('int_comments_authored') }}
 ),
 
@@ -57,32 +59,29 @@ threads_touched as (
     where exists (select 1 from rescored as r where r.platform = a.platform and r.comment_id = a.comment_id)
 ),
 
-thread_messages as (
+thread_messages as not materialized (
     select a.*
     from authored as a
     inner join threads_touched as t
         on a.platform = t.platform and a.thread_id = t.thread_id
 ),
 {%- else %}
-thread_messages as (
+thread_messages as not materialized (
     select * from authored
 ),
 {%- endif %}
 
+-- The sort below carries only these narrow columns: at 10M comments, sorting whole rows (texts
+-- included) under the build's memory limit spilled most of them to disk.
 messages as (
     select
         m.platform,
         m.comment_id,
         m.thread_id,
-        m.post_id,
         m.parent_id,
-        m.author_id,
-        m.channel,
-        m.message,
         m.created_at,
         m.is_brand,
         m.team_member_id,
-        m.loaded_at,
         e.enriched_at,
         coalesce(e.intent, 'other') as intent,
         coalesce(e.priority, 'normal') as priority,
@@ -144,40 +143,58 @@ sequenced as (
     select
         c.platform,
         c.comment_id,
+        c.thread_id,
         c.brand_turn,
         c.sequenced_at,
         (c.is_candidate and c.candidates_so_far = coalesce(o.candidates_so_far, 0) + 1) as is_item
     from counted as c
     left join brand_replies as o
         on c.is_candidate and c.platform = o.platform and c.thread_id = o.thread_id and o.brand_turn = c.brand_turn
+),
+
+answered as (
+    select
+        s.platform,
+        s.comment_id,
+        s.brand_turn,
+        s.sequenced_at,
+        s.is_item,
+        r.sequenced_at as first_response_at,
+        r.comment_id as first_response_comment_id,
+        r.team_member_id as responder_member_id
+    from sequenced as s
+    left join brand_replies as r
+        on s.is_item and s.platform = r.platform and s.thread_id = r.thread_id and r.brand_turn = s.brand_turn + 1
 )
 
+-- What an item shows (post, author, channel, text) is stored for items only: the other messages'
+-- rows exist to keep the thread whole, not to copy history's texts a second time.
 select
     m.platform,
     m.comment_id,
     m.platform || ':' || m.thread_id as thread_key,
     m.thread_id,
-    m.post_id,
-    m.author_id,
-    m.channel,
-    m.message,
-    m.created_at,
     m.is_brand,
     m.team_member_id,
     m.intent,
     m.priority,
     m.is_live,
-    s.sequenced_at,
-    s.brand_turn,
-    coalesce(s.is_item, false) as is_item,
-    r.sequenced_at as first_response_at,
-    r.comment_id as first_response_comment_id,
-    r.team_member_id as responder_member_id,
-    m.loaded_at,
+    a.sequenced_at,
+    a.brand_turn,
+    coalesce(a.is_item, false) as is_item,
+    case when a.is_item then w.post_id end as post_id,
+    case when a.is_item then w.author_id end as author_id,
+    case when a.is_item then w.channel end as channel,
+    case when a.is_item then w.message end as message,
+    case when a.is_item then w.created_at end as created_at,
+    a.first_response_at,
+    a.first_response_comment_id,
+    a.responder_member_id,
+    w.loaded_at,
     m.enriched_at,
-    greatest(m.loaded_at, coalesce(m.enriched_at, m.loaded_at)) as changed_at
-from messages as m
-left join sequenced as s
-    on m.platform = s.platform and m.comment_id = s.comment_id
-left join brand_replies as r
-    on s.is_item and m.platform = r.platform and m.thread_id = r.thread_id and r.brand_turn = s.brand_turn + 1
+    greatest(w.loaded_at, coalesce(m.enriched_at, w.loaded_at)) as changed_at
+from thread_messages as w
+inner join messages as m
+    on w.platform = m.platform and w.comment_id = m.comment_id
+left join answered as a
+    on m.platform = a.platform and m.comment_id = a.comment_id
