@@ -51,7 +51,8 @@ rescored as (
         and not exists (select 1 from landed as l where l.platform = e.platform and l.comment_id = e.comment_id)
 ),
 
-threads_touched as (
+-- Materialised: small, and read by both reads of thread_messages below.
+threads_touched as materialized (
     select l.platform, l.thread_id from landed as l
     union
     select a.platform, a.thread_id
@@ -59,7 +60,9 @@ threads_touched as (
     where exists (select 1 from rescored as r where r.platform = a.platform and r.comment_id = a.comment_id)
 ),
 
-thread_messages as not materialized (
+-- the touched threads' messages: few, so stored once for the two reads below (not materialised,
+-- each read would look every thread of history up again)
+thread_messages as materialized (
     select a.*
     from authored as a
     inner join threads_touched as t
