@@ -1,9 +1,12 @@
 """SLA alerts from `marts.fct_sla_events`: at risk, breached, resolved.
 
-The rule is a pure function of the mart's rows and `now`; the outbox's dedupe keys make each
-(item, state) go out once however many runs see it, and `thread_key` keeps an item's at-risk,
-breach and resolved messages in one Slack thread. Status is decided from the row's deadlines and
-`now`, not from the mart's `status` column, so an alert run later than the dbt build is still right.
+Which alert a row calls for at `now` (its alert state) is decided once, in the query of `sla_alerts`
+(`ALERT_STATE`): from the row's deadlines and `now`, not from the mart's `status` column, so an alert
+run later than the dbt build is still right. The same query leaves in the warehouse the rows whose
+alert for that state is already in the outbox (tens of thousands in a busy community's window), so
+the state is written once, where the filter needs it. The messages are a pure function of those rows
+(`alert_for_row`); the outbox's dedupe keys make each (item, state) go out once however many runs see
+it, and `thread_key` keeps an item's at-risk, breach and resolved messages in one Slack thread.
 """
 
 from __future__ import annotations
@@ -83,74 +86,73 @@ def _facts(row: Mapping[str, Any], *extra: tuple[str, str]) -> tuple[tuple[str, 
     return tuple(facts)
 
 
-def alerts_for_row(
-    row: Mapping[str, Any], now: dt.datetime, *, recent: dt.timedelta, tz: ZoneInfo
-) -> list[Alert]:
-    """The alerts one SLA event calls for at `now` (naive UTC); `recent` bounds how old a news may be,
-    `tz` is the community's timezone the texts show times in."""
+def alert_for_row(row: Mapping[str, Any], now: dt.datetime, *, tz: ZoneInfo) -> Alert:
+    """The alert of one SLA event in its `alert_state` (breached, at_risk or resolved, as `ALERT_STATE`
+    decided it at `now`, naive UTC); `tz` is the community's timezone the texts show times in."""
+    state = row["alert_state"]
     key = row["sla_event_id"]
-    breach_at: dt.datetime | None = row.get("sla_breach_at")
-    risk_at: dt.datetime | None = row.get("at_risk_at")
-    answered_at: dt.datetime | None = row.get("first_response_at")
-    if breach_at is None:
-        return []  # no policy or no business hours ahead: nothing to warn about
+    breach_at: dt.datetime = row["sla_breach_at"]
     where = f"{row.get('platform')} {row.get('channel')}"
-    if answered_at is None or answered_at > now:
-        if now >= breach_at:
-            if now - breach_at > recent:
-                return []  # breached long before this pipeline ran: history, not news
-            return [
-                Alert(
-                    severity="critical",
-                    dedupe_key=f"sla:{key}:breached",
-                    title=f"SLA breached: {where} unanswered past its deadline",
-                    facts=_facts(
-                        row, ("Overdue by", format_duration((now - breach_at).total_seconds() / 60))
-                    ),
-                    occurred_at=breach_at,
-                    reason=f"no reply by the brand or the team by {local_time(breach_at, tz)}",
-                    digest_group="sla_breach",
-                    **_common(row),
-                )
-            ]
-        if risk_at is not None and now >= risk_at:
-            return [
-                Alert(
-                    severity="warning",
-                    dedupe_key=f"sla:{key}:at_risk",
-                    title=f"SLA at risk: {where} waiting for a reply",
-                    facts=_facts(row, ("Time left", format_duration((breach_at - now).total_seconds() / 60))),
-                    occurred_at=risk_at,
-                    reason=f"unanswered; the deadline is {local_time(breach_at, tz)}",
-                    **_common(row),
-                )
-            ]
-        return []
-    # Answered: a resolved note only closes a thread that an at-risk or breach alert could have opened.
-    if risk_at is not None and answered_at >= risk_at and now - answered_at <= recent:
+    if state == "breached":
+        return Alert(
+            severity="critical",
+            dedupe_key=f"sla:{key}:breached",
+            title=f"SLA breached: {where} unanswered past its deadline",
+            facts=_facts(row, ("Overdue by", format_duration((now - breach_at).total_seconds() / 60))),
+            occurred_at=breach_at,
+            reason=f"no reply by the brand or the team by {local_time(breach_at, tz)}",
+            digest_group="sla_breach",
+            **_common(row),
+        )
+    if state == "at_risk":
+        return Alert(
+            severity="warning",
+            dedupe_key=f"sla:{key}:at_risk",
+            title=f"SLA at risk: {where} waiting for a reply",
+            facts=_facts(row, ("Time left", format_duration((breach_at - now).total_seconds() / 60))),
+            occurred_at=row["at_risk_at"],
+            reason=f"unanswered; the deadline is {local_time(breach_at, tz)}",
+            **_common(row),
+        )
+    if state == "resolved":
+        answered_at: dt.datetime = row["first_response_at"]
         late = answered_at > breach_at
-        return [
-            Alert(
-                severity="info",
-                dedupe_key=f"sla:{key}:resolved",
-                title=f"Answered{' late' if late else ''}: {where}",
-                facts=_facts(row, ("Answered at", local_time(answered_at, tz))),
-                occurred_at=answered_at,
-                reason="the brand or the team replied in the thread",
-                resolves=True,
-                **_common(row),
-            )
-        ]
-    return []
+        return Alert(
+            severity="info",
+            dedupe_key=f"sla:{key}:resolved",
+            title=f"Answered{' late' if late else ''}: {where}",
+            facts=_facts(row, ("Answered at", local_time(answered_at, tz))),
+            occurred_at=answered_at,
+            reason="the brand or the team replied in the thread",
+            resolves=True,
+            **_common(row),
+        )
+    raise ValueError(
+        f"SLA event {key}: alert state {state!r} is not breached, at_risk or resolved; "
+        "rows come from sla_alerts' query, which decides the state"
+    )
 
 
-def rule(
-    rows: Iterable[Mapping[str, Any]], now: dt.datetime, *, recent: dt.timedelta, tz: ZoneInfo
-) -> list[Alert]:
-    out: list[Alert] = []
-    for row in rows:
-        out.extend(alerts_for_row(row, now, recent=recent, tz=tz))
-    return out
+def rule(rows: Iterable[Mapping[str, Any]], now: dt.datetime, *, tz: ZoneInfo) -> list[Alert]:
+    return [alert_for_row(row, now, tz=tz) for row in rows]
+
+
+# The alert a row calls for at $now (naive UTC), $since = $now less the news window; null for none.
+# Unanswered (or answered after $now): breached once past the deadline, unless the breach is older than
+# the window (history, not news); at risk once past the at-risk point. Answered: a resolved note, only
+# for a reply after the at-risk point (an at-risk or breach alert could have opened a thread) and
+# within the window. No deadline (no policy, or no business hours ahead): nothing to warn about.
+ALERT_STATE = """
+    case
+        when e.sla_breach_at is null then null
+        when e.first_response_at is null or e.first_response_at > $now then
+            case
+                when $now >= e.sla_breach_at then case when e.sla_breach_at >= $since then 'breached' end
+                when e.at_risk_at is not null and $now >= e.at_risk_at then 'at_risk'
+            end
+        when e.at_risk_at is not null and e.first_response_at >= e.at_risk_at and e.first_response_at >= $since
+            then 'resolved'
+    end"""
 
 
 def sla_alerts(con: duckdb.DuckDBPyConnection, config: Config, now: dt.datetime) -> list[Alert]:
@@ -161,29 +163,22 @@ def sla_alerts(con: duckdb.DuckDBPyConnection, config: Config, now: dt.datetime)
         return []
     if now.tzinfo is not None:
         now = now.astimezone(dt.UTC).replace(tzinfo=None)
-    recent = news_window(config)
-    since = now - recent
-    # Rows whose alert for their state at `now` is already in the outbox are left in the warehouse: the
-    # outbox would drop them anyway, and a busy community has tens of thousands of them in the window.
-    # The state here mirrors alerts_for_row; where the two disagreed, the row would only be kept.
+    since = now - news_window(config)
     already_alerted = ""
     if table_exists(con, "tertulia", "alert_outbox"):
-        already_alerted = """
-        and not exists (
-            select 1 from tertulia.alert_outbox as o
-            where o.dedupe_key = 'sla:' || e.sla_event_id || ':' || case
-                when e.first_response_at is null or e.first_response_at > $now then
-                    case when $now >= e.sla_breach_at then 'breached' else 'at_risk' end
-                else 'resolved' end
-        )"""
+        already_alerted = (
+            "and not exists (select 1 from tertulia.alert_outbox as o "
+            "where o.dedupe_key = 'sla:' || s.sla_event_id || ':' || s.alert_state)"
+        )
     cur = con.execute(
-        f"select {', '.join('e.' + c for c in ROW_COLUMNS)} from marts.fct_sla_events as e "  # noqa: S608 - fixed SQL
-        "where e.sla_breach_at is not null and e.at_risk_at <= $now "
-        "and ((e.first_response_at is null and e.sla_breach_at >= $since) "
-        # answered: only a reply after the at-risk point closes a thread an alert opened
-        "or (e.first_response_at >= $since and e.first_response_at >= e.at_risk_at))"
-        f"{already_alerted} order by e.sla_breach_at, e.sla_event_id",
+        f"select {', '.join('s.' + c for c in ROW_COLUMNS)}, s.alert_state "  # noqa: S608 - fixed SQL
+        f"from (select {', '.join('e.' + c for c in ROW_COLUMNS)}, {ALERT_STATE} as alert_state "
+        "from marts.fct_sla_events as e "
+        # a cheap first cut, pushed into the scan: nothing before its at-risk point, nothing old
+        "where e.at_risk_at <= $now and (e.sla_breach_at >= $since or e.first_response_at >= $since)"
+        ") as s "
+        f"where s.alert_state is not null {already_alerted} order by s.sla_breach_at, s.sla_event_id",
         {"now": now, "since": since},
     )
-    rows = [dict(zip(ROW_COLUMNS, r, strict=True)) for r in cur.fetchall()]
-    return rule(rows, now, recent=recent, tz=config.tz)
+    rows = [dict(zip((*ROW_COLUMNS, "alert_state"), r, strict=True)) for r in cur.fetchall()]
+    return rule(rows, now, tz=config.tz)

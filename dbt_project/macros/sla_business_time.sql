@@ -88,3 +88,18 @@
     where evaluated_at >= (select coalesce(max(built_as_of), cast('1900-01-01' as timestamp)) from {{ target }})
     {%- endif %}
 {%- endmacro %}
+
+{#
+  Threads fct_sla_events recomputes in an incremental run: those whose turns hold a message that
+  landed or was scored since the mart's last load (`batch_loaded_through`, the newest landing or
+  scoring time its last build had seen), less reload_margin_minutes. Landing and scoring times are
+  stamped by this pipeline under its writer lock, so they only grow. Used by the mart's pre-hook and
+  its select: both read the watermark from the mart itself ({{ this }}), nothing behind dbt's back.
+#}
+{% macro sla_threads_to_recompute(turns, events) -%}
+    select distinct t.thread_key
+    from {{ turns }} as t
+    where t.changed_at > (
+        select coalesce(max(e.batch_loaded_through), cast('1900-01-01' as timestamp)) from {{ events }} as e
+    ) - interval '{{ var('reload_margin_minutes') | int }} minute'
+{%- endmacro %}

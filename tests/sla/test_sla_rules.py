@@ -1,4 +1,5 @@
-"""SLA alert rules on hand-built fct_sla_events rows."""
+"""SLA alert rules on hand-built fct_sla_events rows, through `sla_alerts`: its query decides each
+row's alert state at `now` (the one place it is decided) and `alert_for_row` writes the message."""
 
 from __future__ import annotations
 
@@ -6,8 +7,9 @@ import datetime as dt
 from zoneinfo import ZoneInfo
 
 import duckdb
+import pytest
 
-from alerts.sla_rules import alerts_for_row, format_duration, sla_alerts
+from alerts.sla_rules import alert_for_row, format_duration, sla_alerts
 from tertulia.config import parse_config
 
 T = dt.datetime
@@ -33,6 +35,28 @@ def row(**kw):
         "owner_member_id": "tm-ana",
     }
     return {**base, **kw}
+
+
+MART_COLUMNS = (
+    "sla_event_id varchar, platform varchar, channel varchar, account_id varchar, item_message varchar, "
+    "permalink varchar, arrived_at timestamp, policy_name varchar, target_minutes integer, "
+    "is_business_time boolean, sla_breach_at timestamp, at_risk_at timestamp, first_response_at timestamp, "
+    "owner_member_id varchar"
+)
+# lookback_hours 72 is the news window (RECENT)
+CONFIG = parse_config(
+    {"community": {"name": "x", "timezone": "America/Guayaquil"}, "warehouse": {"lookback_hours": 72}}
+)
+
+
+def alerts_for_row(r, now, *, recent, tz):
+    """The alerts the one row `r` of the mart calls for at `now`, as sla_alerts finds them."""
+    assert (recent, tz) == (RECENT, CONFIG.tz)
+    con = duckdb.connect()
+    con.execute("create schema marts")
+    con.execute(f"create table marts.fct_sla_events ({MART_COLUMNS})")
+    con.execute("insert into marts.fct_sla_events values (" + ", ".join("?" * len(r)) + ")", list(r.values()))
+    return sla_alerts(con, CONFIG, now)
 
 
 def test_pending_item_raises_nothing():
@@ -92,6 +116,26 @@ def test_resolved_note_after_at_risk_or_breach_only():
         )
         == []
     )
+
+
+def test_no_deadline_no_alert():
+    # no policy matched, or no business hours ahead: the mart has no deadline to warn about
+    assert (
+        alerts_for_row(row(sla_breach_at=None, at_risk_at=None), T(2026, 11, 24), recent=RECENT, tz=TZ) == []
+    )
+
+
+def test_answered_after_now_is_still_unanswered_at_now():
+    # a reply stamped after the evaluation instant (a run pinned in the past) does not answer yet
+    [a] = alerts_for_row(
+        row(first_response_at=T(2026, 11, 23, 18)), T(2026, 11, 23, 17, 10), recent=RECENT, tz=TZ
+    )
+    assert a.dedupe_key == "sla:instagram:c1:breached"
+
+
+def test_a_row_without_a_known_state_is_refused_with_its_key():
+    with pytest.raises(ValueError, match="SLA event instagram:c1: alert state 'met'"):
+        alert_for_row({**row(), "alert_state": "met"}, T(2026, 11, 23, 19), tz=TZ)
 
 
 def test_long_member_text_is_truncated():

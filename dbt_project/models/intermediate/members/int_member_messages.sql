@@ -1,9 +1,23 @@
 -- Every message written by a community member (not the brand, not the team) up to the evaluation
 -- instant, with what the member levels and contributor reports need: its activity weight, its
 -- sentiment when enrichment exists, how many replies it drew, and whether it helps another member.
-with authored as (
+-- Whole rows are read where they are used and never materialised (see with_parent).
+with authored as not materialized (
     select * from {{ ref('int_comments_authored') }}
     where created_at <= {{ as_of() }}
+),
+
+-- Each message with its parent's author. Read twice (the replies each message drew, and whether a
+-- message answers another member), and not materialised: DuckDB would otherwise store every row of
+-- history in full, texts included, for the second read (most of this model's time at 10M comments).
+with_parent as not materialized (
+    select
+        c.*,
+        parent.author_id as parent_author_id,
+        parent.author_kind as parent_author_kind
+    from authored as c
+    left join authored as parent
+        on c.platform = parent.platform and c.parent_id = parent.comment_id
 ),
 
 replies as (
@@ -12,11 +26,9 @@ replies as (
         r.parent_id,
         count(*) as replies_received,
         count(*) filter (where r.is_brand) as brand_replies_received
-    from authored as r
-    inner join authored as parent
-        on r.platform = parent.platform and r.parent_id = parent.comment_id
-    -- answering yourself is not a reply received
-    where r.author_id <> parent.author_id
+    from with_parent as r
+    -- answering yourself is not a reply received (and a reply to a message not held has no parent)
+    where r.author_id <> r.parent_author_id
     group by r.platform, r.parent_id
 )
 
@@ -41,15 +53,13 @@ select
     coalesce(rp.replies_received, 0) as replies_received,
     coalesce(rp.brand_replies_received, 0) as brand_replies_received,
     coalesce(
-        parent.author_kind = 'member' and parent.author_id <> c.author_id, false
+        c.parent_author_kind = 'member' and c.parent_author_id <> c.author_id, false
     ) as is_reply_to_other_member
-from authored as c
+from with_parent as c
 left join {{ ref('stg_social__comment_enrichment') }} as e
     on c.platform = e.platform and c.comment_id = e.comment_id
 left join {{ ref('stg_config__member_activity_weights') }} as w
     on c.channel = w.channel
 left join replies as rp
     on c.platform = rp.platform and c.comment_id = rp.parent_id
-left join authored as parent
-    on c.platform = parent.platform and c.parent_id = parent.comment_id
 where c.author_kind = 'member'
