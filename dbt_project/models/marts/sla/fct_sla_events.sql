@@ -24,13 +24,25 @@
     post_hook=["{{ sla_refresh_open_status() }}"]
 ) }}
 -- depends_on: {{ ref('int_sla_thread_turns') }}
+-- depends_on: {{ ref('int_sla_items') }}
+-- depends_on: {{ ref('stg_config__sla_policies') }}
+-- depends_on: {{ ref('stg_config__sla_policy_conditions') }}
 {%- set max_gap_days = var('sla_max_closed_days') | int %}
 
+-- A full build reads the view; an incremental run matches the policies of the recomputed threads'
+-- items only (sla_policy_matched explains why it does not filter the view).
 with items as (
+    {% if is_incremental() -%}
+    select m.*
+    from (
+        {{ sla_policy_matched(
+            'select i.* from ' ~ ref('int_sla_items') ~ ' as i where i.thread_key in ('
+            ~ sla_threads_to_recompute(ref('int_sla_thread_turns'), this) ~ ')'
+        ) }}
+    ) as m
+    {%- else -%}
     select i.*
     from {{ ref('int_sla_items_policy_matched') }} as i
-    {% if is_incremental() -%}
-    where i.thread_key in ({{ sla_threads_to_recompute(ref('int_sla_thread_turns'), this) }})
     {%- endif %}
 ),
 
