@@ -32,7 +32,7 @@ import duckdb
 import pyarrow as pa
 
 from tertulia.config import Quality
-from tertulia.contract import DATE, ENTITIES, INTEGER, TEXT, TIMESTAMP, Entity
+from tertulia.contract import DATE, ENTITIES, INTEGER, MAX_COUNTER, TEXT, TIMESTAMP, Entity
 from tertulia.schema import ensure_state
 
 # Text longer than this (UTF-8 bytes) is quarantined whole rather than truncated: truncating would lose
@@ -53,7 +53,8 @@ TS_SHAPE = (
 )
 DATE_SHAPE = "[0-9]{4}-[0-9]{2}-[0-9]{2}"
 # A counter that is surely a BIGINT: the one test the usual value goes through.
-_PLAIN_COUNTER = "[0-9]{1,18}"
+# Plain digits that cannot pass MAX_COUNTER (all nines): the usual counter, checked by no other rule.
+_PLAIN_COUNTER = f"[0-9]{{1,{len(str(MAX_COUNTER))}}}"
 _WHOLE = " *[+-]?[0-9]+(\\.0+)? *"
 # `1.000` or `10,000`: a thousands separator or a decimal point? Only a declared format can say.
 _GROUPED = " *[+-]?[0-9]{1,3}([.,][0-9]{3})+ *"
@@ -74,7 +75,8 @@ ADVICE = {
     "not_an_integer": "write a whole number (no thousands separators) and import again",
     "ambiguous_number": "write the number without separators, or declare the bundle's number format "
     "(numbers: es or en in _bundle.yml), and import again",
-    "counter_out_of_range": "a counter holds at most 9223372036854775807; correct the value and import again",
+    "counter_out_of_range": f"no real counter passes {MAX_COUNTER:,} (the largest are in the tens of billions): "
+    "it is a placeholder or a corrupted value; correct it and import again",
     "timestamp_out_of_range": "check the date (a default such as 1970-01-01 or 0001-01-01 is a missing value) "
     "and import again; quality.earliest_timestamp sets the earliest date accepted",
     "negative_counter": "counters cannot be negative; correct the value and import again",
@@ -231,12 +233,13 @@ def _rule_cases(
                     f"{_lit(c.name + ' ')} || {_shown(col)} || ' is negative'",
                 )
             )
-            # The very cast staging makes: what passes here, staging reads.
+            # The very cast staging makes (what passes here, staging reads), and at most MAX_COUNTER so
+            # that the marts' sums of counters stay within 64 bits.
             cases.append(
                 (
                     "counter_out_of_range",
-                    guard(f"{unusual} and try_cast({col} as bigint) is null"),
-                    f"{_lit(c.name + ' ')} || {_shown(col)} || ' is beyond the largest counter (2^63-1)'",
+                    guard(f"{unusual} and coalesce(try_cast({col} as bigint) > {MAX_COUNTER}, true)"),
+                    f"{_lit(c.name + ' ')} || {_shown(col)} || ' is more than {MAX_COUNTER:,}'",
                 )
             )
         elif c.kind == TIMESTAMP:

@@ -19,6 +19,14 @@ TIMESTAMP = "timestamp"  # ISO 8601; without an offset it is read in the communi
 DATE = "date"
 INTEGER = "integer"
 
+# The largest counter (likes, impressions, views...) a row may hold. The largest real ones are in the
+# tens of billions (a video's lifetime views); a value past a trillion is a sentinel or a corrupted
+# export. The bound also keeps sums safe: the marts add counters over members, posts and days into
+# 64-bit integers, and 2^63-1 likes on two comments of one member overflowed that sum and stopped
+# the build (found by tests/connectors/test_connectors_fuzz.py). All nines, so that "at most 12 digits"
+# is the same rule (connectors.landing's fast path for plain counters).
+MAX_COUNTER = 999_999_999_999
+
 
 @dataclass(frozen=True)
 class Column:

@@ -159,29 +159,27 @@ def test_connectors_stored_year_0001_no_longer_stops_an_import_and_a_corrected_f
 # --- 2. counters and dates staging cannot cast -------------------------------------------------
 
 
-def test_connectors_counter_above_bigint_is_quarantined(con, example_config, tmp_path):
+def test_connectors_counter_past_a_trillion_is_quarantined(con, example_config, tmp_path):
     b = tmp_path / "b"
     write_jsonl(
         b / "comments.jsonl",
-        comment("c1", like_count="99999999999999999999"),
-        comment("c2", like_count="9223372036854775807"),
-        comment("c3", like_count="9223372036854775808"),
+        comment("c1", like_count="99999999999999999999"),  # past 2^63-1: no cast would read it
+        comment("c2", like_count="999999999999"),  # the largest counter that lands
+        comment("c3", like_count="1000000000000"),
+        comment("c4", like_count="9223372036854775807"),  # fits 64 bits; two of them overflowed a sum
+        comment("c5", like_count=" 999999999999.0 "),  # whole, with spaces: lands
+        comment("c6", like_count="0001000000000000"),  # 16 digits, the value past the bound
     )
     import_bundle(con, b, example_config)
-    assert landed(con) == ["c2"]
+    assert landed(con) == ["c2", "c5"]
     assert held(con) == [
-        (
-            "comments.jsonl",
-            1,
-            "counter_out_of_range",
-            "like_count '99999999999999999999' is beyond the largest counter (2^63-1)",
-        ),
-        (
-            "comments.jsonl",
-            3,
-            "counter_out_of_range",
-            "like_count '9223372036854775808' is beyond the largest counter (2^63-1)",
-        ),
+        ("comments.jsonl", n, "counter_out_of_range", f"like_count '{v}' is more than 999,999,999,999")
+        for n, v in [
+            (1, "99999999999999999999"),
+            (3, "1000000000000"),
+            (4, "9223372036854775807"),
+            (6, "0001000000000000"),
+        ]
     ]
     staging_casts(con)
 
