@@ -202,9 +202,10 @@ def test_build_builds_the_selected_models(tmp_path):
     assert _invoke("import", bundle, "--config", config).exit_code == 0
     result = _invoke("build", "--config", config, "--select", "+dim_team +dim_accounts")
     assert result.exit_code == 0, result.output
-    # The two marts and the three staging models under them: stg_social__team, stg_social__accounts,
-    # stg_config__brand_accounts (the rest of the 22 nodes are their data tests).
-    assert result.output.strip().splitlines()[-1].startswith("Built 5 models; ")
+    # The two marts and the five staging models under them: stg_social__team, stg_social__accounts,
+    # stg_config__brand_accounts, and stg_social__posts and stg_social__account_metrics (accounts only
+    # posts or metrics name); the rest of the 36 nodes are their data tests.
+    assert result.output.strip().splitlines()[-1] == "Built 7 models; 36 nodes ran."
     # The example configures six brand accounts (instagram, facebook, youtube, discord, telegram, email).
     assert _query(config, "select count(*) from marts.dim_accounts") == [(6,)]
 
