@@ -175,7 +175,8 @@ def weekly_report(con: duckdb.DuckDBPyConnection, config: Config, week_start: dt
             "where started_at >= ? and started_at < ?",
             [start, end],
         ).fetchone()
-        facts.append(("Crisis episodes", f"{started} (on {accounts} account(s))" if started else "none"))
+        where = f"{accounts} account" if accounts == 1 else f"{accounts} accounts"
+        facts.append(("Crisis episodes", f"{started}, on {where}" if started else "none"))
 
     if "fct_goal_progress" in marts:
         rows = con.execute(

@@ -109,7 +109,7 @@ def test_weekly_numbers_match_hand_computed(example_config):
         ("Engagement rate", "4.00 % (+2.00 points on the week before)"),
         ("Followers", "+5"),
         ("New members", "2"),
-        ("Crisis episodes", "2 (on 1 account(s))"),
+        ("Crisis episodes", "2, on 1 account"),
         ("Goals on track", "1 of 2"),
     ]
     # highest score first; 34 members over the 4 baseline weeks is 8.5 a week; "geisha" is in the phrase
@@ -153,7 +153,7 @@ def test_weekly_report_goes_to_the_digest_channel_once_a_week(example_config):
     monday = dt.datetime(2026, 11, 23, 13, 0)
     markdown, first = pipeline.weekly_report(example_config, now=monday)
     _, second = pipeline.weekly_report(example_config, now=monday + dt.timedelta(hours=1))
-    assert "Crisis episodes | 2 (on 1 account(s))" in markdown
+    assert "Crisis episodes | 2, on 1 account" in markdown
     con = warehouse.connect(example_config.warehouse_path, read_only=True)
     try:
         rows = con.execute("select dedupe_key, kind, channel from tertulia.alert_outbox").fetchall()
