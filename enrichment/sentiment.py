@@ -39,7 +39,7 @@ from typing import NamedTuple, Protocol
 
 from enrichment.lexicon import Lexicon, fold, load_emoji, load_lexicon, load_patterns
 
-ENGINE_VERSION = "lexicon-3"
+ENGINE_VERSION = "lexicon-4"
 # VADER's constants: negation scalar, emphasis of a stretched or capitalised word, '!' emphasis.
 NEGATION_SCALAR = -0.74
 CAPS_BOOST = 0.733
@@ -66,7 +66,10 @@ SIGN_OFFS = frozenset(
     {"gracias", "thanks", "thank", "thx", "ty", "ta", "cheers", "saludos", "regards", "please"}
 )
 # Emoji that say "I don't mean it": with praise they make it sarcasm (their own valence is in emoji.tsv).
-IRONY_EMOJI = frozenset("🙃🙄😒")
+# 🤡: "you are a joke", said of a service.
+IRONY_EMOJI = frozenset("🙃🙄😒🤡")
+# "/s" closing a comment: the writer's own sarcasm tag (Reddit and forums).
+_SARCASM_TAG = re.compile(r"(?:^|\s)/s\W*$")
 # A quoted stretch of at most three words is a scare quote ("express", “fresh”); longer ones are
 # usually reported speech ("she said 'best cookie ever'").
 _SCARE_QUOTE = re.compile(r'["“«]\s*([^"“”«»\n]{1,40}?)\s*["”»]')
@@ -366,7 +369,8 @@ class LexiconSentiment:
         contrast_at = max((e.position for e in entries if "contrast" in e.kinds), default=-1)
         # "Esperé 20 minutos, pero valió la pena": a contrast after the last grievance turns it around.
         excused = resolved or (bool(grievance) and contrast_at > max(c.position for c in grievance))
-        ironic = bool(irony) or scare or (not ascii_only and not IRONY_EMOJI.isdisjoint(text))
+        tagged = "/s" in text and _SARCASM_TAG.search(text) is not None
+        ironic = bool(irony) or scare or tagged or (not ascii_only and not IRONY_EMOJI.isdisjoint(text))
         if not ironic and contrast_at < 0 and positive > 0 and (negative < 0 or letdown_at >= 0):
             # "Love paying 7 dollars for lukewarm coffee", "Oh great, the milk is sour", "Estupendo,
             # tercera vez que...": a letdown counts as the negative remark.
@@ -375,7 +379,8 @@ class LexiconSentiment:
             positive *= SARCASM_SCALAR
             e_positive *= SARCASM_SCALAR
         total = positive + negative + e_positive + e_negative + irony + resolution
-        total += SCARE_QUOTE_VALENCE if scare else 0.0
+        # Scare quotes and a "/s" tag say the words are not meant even when no word is praise.
+        total += SCARE_QUOTE_VALENCE * (scare + tagged)
         if grievance and not resolved:
             total += sum(c.kinds["grievance"] for c in grievance) * (0.5 if excused else 1.0)
         if "/" in text:  # most comments hold no rating: skip the regex
