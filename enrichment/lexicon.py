@@ -184,7 +184,16 @@ def load_lexicon(languages: tuple[str, ...], directory: Path = LEXICON_DIR) -> L
     return lex
 
 
-PATTERN_KINDS = ("grievance", "strong_complaint", "resolution", "irony", "sarcasm", "letdown", "undamp")
+PATTERN_KINDS = (
+    "grievance",
+    "strong_complaint",
+    "resolution",
+    "irony",
+    "sarcasm",
+    "thanks",
+    "letdown",
+    "undamp",
+)
 _MACRO = re.compile(r"\{([A-Z][A-Z0-9_]*)\}")
 
 

@@ -308,6 +308,21 @@ def _praising_opener(
     return positive == 0 and negative <= -OPENER_MIN_NEGATIVE
 
 
+def _thanks_for_bad(tokens: list[tuple[str, int]], entries: list[Entry], thanks_at: list[int]) -> bool:
+    """Does a "thanks for" thank for something bad: the rest of its clause holds a negative word and
+    no positive one ("Wow, thanks for the cold fries", "gracias por el café frío y la mala cara")?"""
+    for at in thanks_at:
+        clause = tokens[at][1]
+        found = [
+            v
+            for e in entries
+            if e.clause == clause and e.position > at + 1 and (v := _valence(e)) is not None
+        ]
+        if found and max(found) < 0:
+            return True
+    return False
+
+
 def _all_praise(entries: list[Entry], clause: int) -> bool:
     """Does the clause hold sentiment words, all of them positive?"""
     found = [v for e in entries if e.clause == clause and (v := _valence(e)) is not None]
@@ -350,6 +365,7 @@ class LexiconSentiment:
         resolution = irony = 0.0
         undamp = frame = False
         letdown_at = -1  # word position of the last letdown ("otra vez", "third time"), if any
+        thanks_at: list[int] = []  # word positions of "thanks for", "gracias por"
         for c in cues:  # usually none
             if "grievance" in c.kinds:
                 grievance.append(c)
@@ -359,6 +375,8 @@ class LexiconSentiment:
             irony += c.kinds.get("irony", 0.0)
             undamp = undamp or "undamp" in c.kinds
             frame = frame or "sarcasm" in c.kinds
+            if "thanks" in c.kinds:
+                thanks_at.append(c.position)
         resolved = resolution > 0
         scare = scare_quoted(text)
         if questions and (irony or grievance or undamp):
@@ -374,7 +392,11 @@ class LexiconSentiment:
         if not ironic and contrast_at < 0 and positive > 0 and (negative < 0 or letdown_at >= 0):
             # "Love paying 7 dollars for lukewarm coffee", "Oh great, the milk is sour", "Estupendo,
             # tercera vez que...": a letdown counts as the negative remark.
-            ironic = (frame and negative < 0) or _praising_opener(tokens, entries, questions, letdown_at)
+            ironic = (
+                (frame and negative < 0)
+                or (bool(thanks_at) and _thanks_for_bad(tokens, entries, thanks_at))
+                or _praising_opener(tokens, entries, questions, letdown_at)
+            )
         if not resolved and (ironic or (grievance and not excused)):
             positive *= SARCASM_SCALAR
             e_positive *= SARCASM_SCALAR
