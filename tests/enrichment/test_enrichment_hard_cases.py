@@ -408,6 +408,14 @@ def test_fresh_sarcasm_third_round(text, lang, expected):
         ("My account got blocked after one payment", "en"),
         ("Me bloquearon la cuenta sin motivo", "es"),
         ("Ni una explicación de por qué cerraron", "es"),
+        ("¿Dónde está mi devolución? La pedí hace mucho", "es"),  # asking after what should have come
+        ("Where is my parcel, it was due Monday", "en"),
+        ("I want my money back for the broken kettle", "en"),
+        ("Llevo un mes con el reclamo y me dan largas", "es"),
+        ("The mug is not as pictured at all", "en"),
+        ("Mucho más pequeño que en la foto", "es"),
+        ("Subisteis los precios en enero otra vez", "es"),
+        ("They closed early on a Saturday", "en"),
     ],
 )
 def test_failed_expectation_classes_are_negative_complaints(text, lang):
@@ -419,6 +427,7 @@ def test_failed_expectation_classes_are_negative_complaints(text, lang):
     ("text", "lang", "expected"),
     [
         ("You never get a bad coffee here", "en", "positive"),  # habitual "never get": praise
+        ("Menos azúcar que antes y me encanta", "es", "positive"),  # less than before is no complaint
         ("Am I wrong or is this the best latte in town", "en", "positive"),  # "wrong or" is no item
         ("You can't go wrong with the almond croissant", "en", "positive"),
         ("I didn't get the hype before, now I'm hooked", "en", "positive"),
@@ -460,6 +469,10 @@ def test_thanks_for_something_bad_turns_the_thanks_by_the_sarcasm_scalar():
         ("Claro, mañana te lo llevo", "es", "neutral"),  # "claro" alone agrees
         ("Qué gran idea poner una música tan mala", "es", "negative"),  # a feigned-praise frame
         ("So kind of you to lose my order", "en", "negative"),
+        ("Best launch ever, said no one", "en", "negative"),  # with or without "ever"
+        ("Gran cambio de menú, dijo nadie nunca", "es", "negative"),
+        ("Top marks for the cold scones", "en", "negative"),
+        ("Top marks for the scones", "en", "positive"),
         ("So kind of you to send a birthday card", "en", "positive"),  # the frame and nothing bad
     ],
 )
