@@ -353,6 +353,9 @@ class LexiconSentiment:
 
     def __init__(self) -> None:
         self._emoji = load_emoji()
+        # The lowest code point of the emoji table: a text whose highest character is below it
+        # (ASCII, or Spanish with its accents) holds no emoji to look up, one character at a time.
+        self._emoji_floor = min((*self._emoji, *IRONY_EMOJI))
 
     def analyse(self, text: str | None, language: str) -> tuple[float, list[Entry]]:
         """Score, and the lexicon entries and pattern cues found (intent rules reuse them)."""
@@ -382,13 +385,13 @@ class LexiconSentiment:
         if questions and (irony or grievance or undamp):
             questions = frozenset()  # a question that complains keeps its words
         positive, negative = score_parts(entries, questions)
-        ascii_only = text.isascii()  # no emoji to look up
-        e_positive, e_negative = (0.0, 0.0) if ascii_only else emoji_parts(text, self._emoji)
+        no_emoji = text.isascii() or max(text) < self._emoji_floor
+        e_positive, e_negative = (0.0, 0.0) if no_emoji else emoji_parts(text, self._emoji)
         contrast_at = max((e.position for e in entries if "contrast" in e.kinds), default=-1)
         # "Esperé 20 minutos, pero valió la pena": a contrast after the last grievance turns it around.
         excused = resolved or (bool(grievance) and contrast_at > max(c.position for c in grievance))
         tagged = "/s" in text and _SARCASM_TAG.search(text) is not None
-        ironic = bool(irony) or scare or tagged or (not ascii_only and not IRONY_EMOJI.isdisjoint(text))
+        ironic = bool(irony) or scare or tagged or (not no_emoji and not IRONY_EMOJI.isdisjoint(text))
         if not ironic and contrast_at < 0 and positive > 0 and (negative < 0 or letdown_at >= 0):
             # "Love paying 7 dollars for lukewarm coffee", "Oh great, the milk is sour", "Estupendo,
             # tercera vez que...": a letdown counts as the negative remark.
