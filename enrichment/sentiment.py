@@ -109,6 +109,12 @@ class Entry(NamedTuple):
     clause: int
     kinds: dict[str, float]
     emphasis: float = 0.0  # added to its magnitude when stretched ("buenooo") or shouted ("TERRIBLE")
+    scope: int = 0  # conjunctions ("y", "and") before it: a negation does not reach past one
+
+
+# "No tardaron nada y estaba buenísimo", "didn't wait long and it was lovely": the conjunction starts
+# a new predicate, which the negation before it does not reach.
+CONJUNCTIONS = frozenset({"y", "e", "and"})
 
 
 def lexicon_for(language: str) -> Lexicon:
@@ -169,18 +175,21 @@ def find_entries(text: str, lex: Lexicon, tokens: list[tuple[str, int]] | None =
     if not text.isupper() and not text[1:].islower():
         shouted = {fold(w) for w in _CAPS_WORD.findall(text)}
     entries = []
+    scope = 0
     i = 0
     while i < len(words):
         n, kinds = lex.match_phrase(words, i)
         if n:
-            entries.append(Entry(i, tokens[i][1], kinds))
+            entries.append(Entry(i, tokens[i][1], kinds, 0.0, scope))
             i += n
             continue
         word = words[i]
+        if word in CONJUNCTIONS:
+            scope += 1
         kinds, stretched = lex.resolve(word)
         if kinds:
             emphasis = CAPS_BOOST if word in shouted else ELONGATION_BOOST if stretched else 0.0
-            entries.append(Entry(i, tokens[i][1], kinds, emphasis))
+            entries.append(Entry(i, tokens[i][1], kinds, emphasis, scope))
         i += 1
     return entries
 
@@ -222,7 +231,7 @@ def score_parts(entries: list[Entry], questions: frozenset[int] = frozenset()) -
                 boosted = boosted or e.position - prev.position == 1
             elif "dampener" in prev.kinds:
                 v += sign * prev.kinds["dampener"] * decay
-            if "negator" in prev.kinds:
+            if "negator" in prev.kinds and prev.scope == e.scope:
                 negated = True
         if negated:
             v *= NEGATION_SCALAR

@@ -503,6 +503,14 @@ def test_lexicon_4_regional_words(text, lang, expected):
     assert _label(text, lang) == expected
 
 
+def test_a_negation_does_not_reach_past_a_conjunction():
+    # "nada" is three words before "buenísimo" but "y" starts a new predicate: 3.0 counts as it is.
+    assert model.score_one("No tardaron nada y estaba buenísimo", "es") == _vader(3.0)
+    assert _label("We didn't wait long and it was delicious", "en") == "positive"
+    # Within one predicate the negation still flips: "no es rico" (2.3 * -0.74).
+    assert model.score_one("No es rico", "es") == _vader(2.3 * -0.74)
+
+
 # --- consistency -------------------------------------------------------------------------------
 
 
