@@ -220,6 +220,11 @@ class Patterns:
     # filled as words are met. Group p<line>_<n> names the line.
     buckets: dict[str, re.Pattern[str] | None] = field(default_factory=dict)
 
+    def only(self, kinds: frozenset[str]) -> Patterns:
+        """The lines of these kinds alone, matched on their own (a match of another kind no longer
+        hides them)."""
+        return Patterns([p for p in self.pieces if self.lines[p[0]][0] in kinds], self.lines)
+
     def _bucket(self, key: str) -> re.Pattern[str] | None:
         # key.startswith(p) for some p of the prefixes, as one set test: the heads of the key.
         heads = {key[:k] for k in range(len(key) + 1)}

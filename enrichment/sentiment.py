@@ -37,7 +37,15 @@ from collections.abc import Sequence
 from functools import cache
 from typing import NamedTuple, Protocol
 
-from enrichment.lexicon import Lexicon, fold, load_emoji, load_lexicon, load_patterns
+from enrichment.lexicon import (
+    PATTERN_KINDS,
+    Lexicon,
+    Patterns,
+    fold,
+    load_emoji,
+    load_lexicon,
+    load_patterns,
+)
 
 ENGINE_VERSION = "lexicon-4"
 # VADER's constants: negation scalar, emphasis of a stretched or capitalised word, '!' emphasis.
@@ -46,6 +54,8 @@ CAPS_BOOST = 0.733
 ELONGATION_BOOST = 0.293
 EXCLAMATION_BOOST = 0.292
 NEGATION_WINDOW = 3
+# A modifier's weight by how many entries back it is (1: the one right before): VADER's decay.
+_DECAY = (1.0, 1.0, 0.95)
 # Beyond this |score| a comment is labelled positive or negative (chosen on the dev half of the
 # evaluation set, see bench/sentiment_eval.py).
 LABEL_THRESHOLD = 0.2
@@ -139,11 +149,10 @@ def clauses(text: str) -> tuple[list[tuple[str, int]], frozenset[int]]:
     if "@" in text or "#" in text or "http" in text or "www." in text:
         text = _NOT_WORDS.sub(" ", text)
     parts = _CLAUSE.split(fold(text))
-    out: list[tuple[str, int]] = []
     if "?" not in text and "¿" not in text:  # most comments: no question to track
-        for cid, k in enumerate(range(0, len(parts), 2)):
-            out += [(w, cid) for w in _WORD.findall(parts[k])]
-        return out, frozenset()
+        # parts alternate clause text and the punctuation after it: the clauses are parts[::2]
+        return [(w, cid) for cid, part in enumerate(parts[::2]) for w in _WORD.findall(part)], frozenset()
+    out: list[tuple[str, int]] = []
     questions: set[int] = set()
     asking: list[int] = []  # clauses since the last "¿" of the sentence, or since its last comma
     asked = False  # the sentence holds a "¿"
@@ -222,10 +231,12 @@ def score_parts(entries: list[Entry], questions: frozenset[int] = frozenset()) -
         sign = 1.0 if v > 0 else -1.0
         v += sign * e.emphasis
         negated = boosted = False
-        for back, prev in enumerate(reversed(entries[:k]), start=1):
+        # The entries before it, nearest first (indices, not a reversed copy: this runs per word).
+        for back in range(1, k + 1):
+            prev = entries[k - back]
             if prev.clause != e.clause or e.position - prev.position > NEGATION_WINDOW:
                 break
-            decay = (1.0, 0.95, 0.9)[min(back, 3) - 1]
+            decay = _DECAY[back] if back < 3 else 0.9
             if "booster" in prev.kinds:
                 v += sign * prev.kinds["booster"] * decay
                 boosted = boosted or e.position - prev.position == 1
@@ -267,15 +278,27 @@ def emoji_parts(text: str, table: dict[str, float]) -> tuple[float, float]:
     return positive, negative
 
 
-def find_cues(words: list[str]) -> list[Entry]:
-    """Matches of enrichment/lexicons/patterns.tsv in the words, as entries (clause -1: all of them).
+# Pattern kinds that only say whether a comment's praise is meant (lexicon-4 added many): a comment
+# without praise, most of them, is not matched with them. The other kinds (grievance, resolution,
+# irony, ...) count in every comment.
+PRAISE_KINDS = frozenset({"letdown", "sarcasm", "thanks"})
+
+
+@cache
+def _without_praise_kinds() -> Patterns:
+    return load_patterns().only(frozenset(PATTERN_KINDS) - PRAISE_KINDS)
+
+
+def find_cues(words: list[str], praise: bool = True) -> list[Entry]:
+    """Matches of enrichment/lexicons/patterns.tsv in the words, as entries (clause -1: all of them);
+    without `praise`, of the kinds other than PRAISE_KINDS only.
 
     A resolution with a negation in the three words before it ("nadie me da solución", "still not
     fixed") is a grievance.
     """
     if not words:
         return []
-    found = load_patterns().find(words)
+    found = (load_patterns() if praise else _without_praise_kinds()).find(words)
     if not found:
         return []
     negators = _negators()
@@ -372,7 +395,11 @@ class LexiconSentiment:
             return 0.0, []
         tokens, questions = clauses(text)
         entries = find_entries(text, lexicon_for(language), tokens)
-        cues = find_cues([w for w, _ in tokens])
+        positive, negative = score_parts(entries, questions)
+        # Only praise can be sarcasm: a comment without any (most of them) is matched with the
+        # patterns of the other kinds alone. Damping a question keeps a positive word positive, so
+        # whether there is praise does not wait for the question rule below.
+        cues = find_cues([w for w, _ in tokens], praise=positive > 0)
         grievance = []
         resolution = irony = 0.0
         undamp = frame = False
@@ -393,7 +420,7 @@ class LexiconSentiment:
         scare = scare_quoted(text)
         if questions and (irony or grievance or undamp):
             questions = frozenset()  # a question that complains keeps its words
-        positive, negative = score_parts(entries, questions)
+            positive, negative = score_parts(entries, questions)
         no_emoji = text.isascii() or max(text) < self._emoji_floor
         e_positive, e_negative = (0.0, 0.0) if no_emoji else emoji_parts(text, self._emoji)
         contrast_at = max((e.position for e in entries if "contrast" in e.kinds), default=-1)
