@@ -3,8 +3,9 @@
 `SentimentModel` is the interface the pipeline uses; `LexiconSentiment` is the engine shipped with
 Tertulia: the method of VADER (Hutto & Gilbert, 2014) re-implemented over the project's own lexicons
 so that Spanish is scored as well as English: negation flips and damps a word within three words in
-the same clause ("no me gustó", "nada bueno", "not good"), boosters and dampeners shift its
-magnitude ("muy", "súper", "really"; "un poco", "kinda"), a contrast word moves the weight to what
+the same clause and before any "y"/"and" ("no me gustó", "nada bueno", "not good"), boosters and
+dampeners shift its magnitude ("muy", "súper", "really"; "un poco", "kinda"), a contrast word moves
+the weight to what
 follows it ("rico pero carísimo"), stretched and SHOUTED words count more, emoji carry valence, and
 "!" adds emphasis. A transformer model can replace it later by implementing the same protocol.
 
@@ -21,8 +22,10 @@ On top of the word scores, four rules for the comments a crisis and an SLA depen
   negative remark or a `letdown` ("otra vez", "third time", "ya no", "nobody") after a short praising
   opener ("Genial, el café llegó frío otra vez"), a negative remark before a short praising closer
   that is not a sign-off ("me cerraron la puerta en la cara, muy amables"; not "..., gracias"), or
-  one in an ironic frame ("love paying 7 dollars for lukewarm coffee") is not praise: its positive
-  words and emoji count `SARCASM_SCALAR` times their valence (negative).
+  one in an ironic frame ("love paying 7 dollars for lukewarm coffee"), or thanks for something bad
+  ("thanks for the stale muffin", lexicon-4; not thanks for news of a problem) is not praise: its
+  positive words and emoji count `SARCASM_SCALAR` times their valence (negative). A closing "/s"
+  and 🤡 mark irony too.
 - **questions** keep their loaded words at `QUESTION_SCALAR` of their valence ("¿el café de Loja es
   amargo?", "are prices going up?"), unless the question complains (a grievance or irony, or an
   `undamp` pattern such as "¿es normal que...?").
