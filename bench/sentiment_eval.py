@@ -11,7 +11,10 @@ Two labelled sets, written for the project:
   English (US, UK). Its `split` column was fixed, and committed, before any tuning: a row is `dev`
   when the first byte of the SHA-256 of its text is even (`hash_split`); the script refuses a file
   whose column disagrees, so no row can move between halves unnoticed.
-Tuning may read the dev halves; the test halves are what the figures report.
+- the **fresh** set (bench/data/sentiment_fresh.tsv: id, lang, variety, class, label, text), a blind
+  check of the hard classes written and committed before the lexicon-4 round's tuning and never tuned
+  on: no half, `--errors` never lists it (its split is `fresh`).
+Tuning may read the dev halves; the test halves and the fresh set are what the figures report.
 
 Per class, macro-F1 averages the F1 of the labels that class's gold labels use (a class whose
 comments are all negative is scored on negative alone, instead of being dragged down by the F1 of
@@ -48,9 +51,12 @@ CLASSES = (*HARD_CLASSES, "plain")
 LANGS = ("es", "en")
 PLAIN_SET = ROOT / "bench/data/sentiment_eval.tsv"
 HARD_SET = ROOT / "bench/data/sentiment_hard.tsv"
-# The lexicon-2 engine, as it was before the second round of issue 22 (lexicon-1 was 6dfde00).
-BASELINE_REF = "1723ae7"
+# The lexicon-3 engine, as it was before the lexicon-4 round of issue 22 (lexicon-2 was 1723ae7,
+# lexicon-1 6dfde00).
+BASELINE_REF = "302ee3e"
+FRESH_SET = ROOT / "bench/data/sentiment_fresh.tsv"
 HARD_HEADER = ["id", "lang", "variety", "class", "label", "split", "text"]
+FRESH_HEADER = ["id", "lang", "variety", "class", "label", "text"]
 
 
 def read_set(path: Path) -> list[dict[str, str]]:
@@ -78,28 +84,32 @@ def hash_split(text: str) -> str:
     return "dev" if hashlib.sha256(text.encode("utf-8")).digest()[0] % 2 == 0 else "test"
 
 
-def read_hard_set(path: Path) -> list[dict[str, str]]:
+def read_hard_set(path: Path, header: list[str] = HARD_HEADER) -> list[dict[str, str]]:
+    """The hard set, or with FRESH_HEADER the fresh set (no split column: every row's split is `fresh`)."""
     rows = []
     lines = path.read_text(encoding="utf-8").splitlines()
-    if not lines or lines[0].split("\t") != HARD_HEADER:
-        raise SystemExit(f"{path}:1: expected the header {'<TAB>'.join(HARD_HEADER)!r}")
+    if not lines or lines[0].split("\t") != header:
+        raise SystemExit(f"{path}:1: expected the header {'<TAB>'.join(header)!r}")
     seen: dict[str, int] = {}
     for lineno, line in enumerate(lines[1:], start=2):
         if not line.strip():
             continue
-        parts = line.split("\t", 6)
-        if len(parts) != 7:
-            raise SystemExit(f"{path}:{lineno}: expected 7 tab-separated fields ({', '.join(HARD_HEADER)})")
-        row = dict(zip(HARD_HEADER, parts, strict=True))
+        parts = line.split("\t", len(header) - 1)
+        if len(parts) != len(header):
+            raise SystemExit(
+                f"{path}:{lineno}: expected {len(header)} tab-separated fields ({', '.join(header)})"
+            )
+        row = dict(zip(header, parts, strict=True))
+        row.setdefault("split", "fresh")
         for key, allowed in (
             ("lang", LANGS),
             ("class", CLASSES),
             ("label", LABELS),
-            ("split", ("dev", "test")),
+            ("split", ("dev", "test") if "split" in header else ("fresh",)),
         ):
             if row[key] not in allowed:
                 raise SystemExit(f"{path}:{lineno}: {key} {row[key]!r} is not one of {', '.join(allowed)}")
-        if row["split"] != hash_split(row["text"]):
+        if "split" in header and row["split"] != hash_split(row["text"]):
             raise SystemExit(
                 f"{path}:{lineno}: split {row['split']!r} disagrees with the hash of the text "
                 f"({hash_split(row['text'])!r}); the halves are fixed by hash_split, do not move rows"
@@ -143,8 +153,10 @@ def class_metrics(gold: list[str], pred: list[str]) -> dict[str, float]:
 def report(rows: list[dict[str, str]], preds: list[str], by_class: bool) -> dict:
     """Figures per split (test, dev) and language, and per class when the set has classes."""
     out: dict = {}
-    for split in ("test", "dev"):
+    for split in ("test", "dev", "fresh"):
         part = [i for i, r in enumerate(rows) if r["split"] == split]
+        if not part:
+            continue
         for lang in LANGS:
             idx = [i for i in part if rows[i]["lang"] == lang]
             out.setdefault(split, {})[lang] = metrics(
@@ -224,7 +236,7 @@ def worker_run(root: Path, what: str, args: argparse.Namespace, measure: bool) -
     or filled.
     """
     cmd = [sys.executable, str(Path(__file__).resolve()), "--worker", str(root), "--repeat", str(args.repeat)]
-    cmd += ["--plain", str(args.plain), "--hard", str(args.hard)]
+    cmd += ["--plain", str(args.plain), "--hard", str(args.hard), "--fresh", str(args.fresh)]
     if not measure:
         cmd.append("--no-throughput")
     done = subprocess.run(
@@ -235,8 +247,19 @@ def worker_run(root: Path, what: str, args: argparse.Namespace, measure: bool) -
     return json.loads(done.stdout)
 
 
-def _load_sets(plain: Path, hard: Path) -> dict[str, list[dict[str, str]]]:
-    return {"plain": read_set(plain), "hard": read_hard_set(hard)}
+def fired(model, text: str, language: str) -> str:
+    """The lexicon entries and pattern cues of a text, and the rule decisions, for error analysis."""
+    _, entries = model.analyse(text, language)
+    parts = [",".join(f"{k}={v:g}" for k, v in e.kinds.items()) + f"@{e.position}" for e in entries]
+    return f"[{language}] " + " | ".join(parts) if parts else f"[{language}] nothing"
+
+
+def _load_sets(plain: Path, hard: Path, fresh: Path) -> dict[str, list[dict[str, str]]]:
+    return {
+        "plain": read_set(plain),
+        "hard": read_hard_set(hard),
+        "fresh": read_hard_set(fresh, FRESH_HEADER),
+    }
 
 
 def _fmt(m: dict) -> str:
@@ -247,14 +270,18 @@ def main(argv: list[str] | None = None) -> dict:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--plain", type=Path, default=PLAIN_SET)
     ap.add_argument("--hard", type=Path, default=HARD_SET)
+    ap.add_argument("--fresh", type=Path, default=FRESH_SET)
     ap.add_argument("--out", type=Path, default=ROOT / "bench/results/sentiment_eval.json")
     ap.add_argument("--repeat", type=int, default=20, help="copies of both sets scored for the throughput")
     ap.add_argument("--rounds", type=int, default=3, help="throughput rounds per engine (the best is kept)")
     ap.add_argument("--baseline-ref", default=BASELINE_REF, help="git revision of the engine to compare with")
     ap.add_argument("--no-baseline", action="store_true")
     ap.add_argument("--no-throughput", action="store_true")
+    # Only the dev halves: the test halves and the fresh set measure what tuning never read.
     ap.add_argument(
-        "--errors", choices=("dev", "test", "all"), help="print the misclassified comments of a half"
+        "--errors",
+        choices=("dev",),
+        help="print the dev half's misclassified comments and the rules that fired",
     )
     ap.add_argument("--worker", type=Path, help=argparse.SUPPRESS)  # internal: run the engine found there
     args = ap.parse_args(argv)
@@ -273,11 +300,13 @@ def main(argv: list[str] | None = None) -> dict:
 
         if not Path(enrichment.__path__[0]).resolve().is_relative_to(args.worker.resolve()):
             raise SystemExit(f"the worker imported {enrichment.__path__[0]}, not {args.worker}")
-        result = engine_run(_load_sets(args.plain, args.hard), args.repeat, not args.no_throughput)
+        result = engine_run(
+            _load_sets(args.plain, args.hard, args.fresh), args.repeat, not args.no_throughput
+        )
         print(json.dumps(result))
         return result
 
-    sets = _load_sets(args.plain, args.hard)
+    sets = _load_sets(args.plain, args.hard, args.fresh)
     measure = not args.no_throughput
     runs: dict[str, list[dict]] = {"current": [], "baseline": []}
     with tempfile.TemporaryDirectory(prefix="sentiment-baseline-") as tmp:
@@ -294,7 +323,11 @@ def main(argv: list[str] | None = None) -> dict:
             runs["current"].append(worker_run(ROOT, "current", args, measure))
 
     results: dict = {
-        "data": {name: str(p.relative_to(ROOT)) for name, p in (("plain", args.plain), ("hard", args.hard))},
+        # A community's own labelled sets may live anywhere: their path as given when outside the repository.
+        "data": {
+            name: str(p.resolve().relative_to(ROOT) if p.resolve().is_relative_to(ROOT) else p)
+            for name, p in (("plain", args.plain), ("hard", args.hard), ("fresh", args.fresh))
+        },
         "engines": {},
     }
     for who, rs in runs.items():
@@ -303,7 +336,7 @@ def main(argv: list[str] | None = None) -> dict:
         first = rs[0]
         entry: dict = {"engine": first["engine"]}
         for name, rows in sets.items():
-            entry[name] = report(rows, first["sets"][name]["labels"], by_class=name == "hard")
+            entry[name] = report(rows, first["sets"][name]["labels"], by_class=name != "plain")
         if measure:
             entry["throughput"] = {
                 "comments": rs[0]["throughput"]["comments"],
@@ -326,22 +359,27 @@ def main(argv: list[str] | None = None) -> dict:
         f"engine {cur['engine']}" + (f" (baseline {base['engine']} at {args.baseline_ref})" if base else "")
     )
     print(head + ("   baseline acc / mF1" if base else ""))
-    for name in ("plain", "hard"):
-        for split in ("test", "dev"):
+    for name in ("plain", "hard", "fresh"):
+        for split in cur[name]:  # the halves a set has: a community's own set may have one
             for lang in LANGS:
                 line = f"{name + ' ' + split + ' ' + lang:28} {_fmt(cur[name][split][lang])}"
                 if base:
                     b = base[name][split][lang]
                     line += f"   {b['accuracy']:.3f} / {b['macro_f1']:.3f}"
                 print(line)
-    for split in ("test", "dev"):
-        print(f"hard {split}, per class (macro-F1 es / en / both; baseline both)")
+    for name, split in (("hard", "test"), ("hard", "dev"), ("fresh", "fresh")):
+        if split not in cur[name]:
+            continue
+        print(f"{name} {split}, per class (macro-F1 es / en / both; baseline es / en)")
         for cls in CLASSES:
-            c = cur["hard"][split]["classes"][cls]
+            c = cur[name][split]["classes"][cls]
+            if not c["both"]["n"]:
+                continue
             line = f"  {cls:12} {c['es']['macro_f1']:.3f} / {c['en']['macro_f1']:.3f} / {c['both']['macro_f1']:.3f}"
-            line += f"  n={c['both']['n']}"
+            line += f"  n={c['es']['n']}/{c['en']['n']}"
             if base:
-                line += f"   baseline {base['hard'][split]['classes'][cls]['both']['macro_f1']:.3f}"
+                b = base[name][split]["classes"][cls]
+                line += f"   baseline {b['es']['macro_f1']:.3f} / {b['en']['macro_f1']:.3f}"
             print(line)
     if measure:
         t = cur["throughput"]
@@ -359,13 +397,18 @@ def main(argv: list[str] | None = None) -> dict:
             print(line)
 
     if args.errors:
+        from enrichment.sentiment import LexiconSentiment
+
+        model = LexiconSentiment()
         for name, rows in sets.items():
             labels = runs["current"][0]["sets"][name]["labels"]
             scores = runs["current"][0]["sets"][name]["scores"]
-            for r, s, p in zip(rows, scores, labels, strict=True):
-                if args.errors in (r["split"], "all") and p != r["label"]:
+            langs = runs["current"][0]["sets"][name]["languages"]
+            for r, s, p, lang in zip(rows, scores, labels, langs, strict=True):
+                if r["split"] == args.errors and p != r["label"]:
                     cls = r.get("class", "plain")
                     print(f"  {r['id']:7} {cls:10} gold={r['label']:8} pred={p:8} {s:+.3f} {r['text']}")
+                    print(f"          fired: {fired(model, r['text'], lang)}")
 
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")

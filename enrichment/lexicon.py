@@ -86,8 +86,10 @@ class Lexicon:
     words: dict[str, dict[str, float]] = field(default_factory=dict)  # term -> {kind: value}
     prefixes: dict[str, dict[str, float]] = field(default_factory=dict)
     phrases: dict[tuple[str, ...], dict[str, float]] = field(default_factory=dict)
-    # First words of the phrases: most words start none, and need no phrase look-up.
-    phrase_starts: set[str] = field(default_factory=set)
+    # First word of the phrases -> their lengths in words, longest first: most words start none and
+    # need no phrase look-up, and a word that starts only two-word phrases ("is fire", "was sound")
+    # costs one look-up, not one per possible length.
+    phrase_starts: dict[str, tuple[int, ...]] = field(default_factory=dict)
     # Social text repeats the same few thousand words: remember each word's lookup.
     _memo: dict[str, dict[str, float]] = field(default_factory=dict, repr=False)
     _resolved: dict[str, tuple[dict[str, float], bool]] = field(default_factory=dict, repr=False)
@@ -98,7 +100,8 @@ class Lexicon:
             return
         if len(parts) > 1:
             self.phrases.setdefault(parts, {}).setdefault(kind, value)
-            self.phrase_starts.add(parts[0])
+            lengths = {*self.phrase_starts.get(parts[0], ()), len(parts)}
+            self.phrase_starts[parts[0]] = tuple(sorted(lengths, reverse=True))
         elif term.endswith("*"):
             self.prefixes.setdefault(parts[0], {}).setdefault(kind, value)
         else:
@@ -138,12 +141,15 @@ class Lexicon:
 
     def match_phrase(self, tokens: list[str], i: int) -> tuple[int, dict[str, float]]:
         """Longest phrase starting at tokens[i]: (number of words, kinds), or (0, {})."""
-        if tokens[i] not in self.phrase_starts:
+        lengths = self.phrase_starts.get(tokens[i])
+        if lengths is None:
             return 0, {}
-        for n in range(min(MAX_PHRASE, len(tokens) - i), 1, -1):
-            kinds = self.phrases.get(tuple(tokens[i : i + n]))
-            if kinds is not None:
-                return n, kinds
+        left = len(tokens) - i
+        for n in lengths:
+            if n <= left:
+                kinds = self.phrases.get(tuple(tokens[i : i + n]))
+                if kinds is not None:
+                    return n, kinds
         return 0, {}
 
 
@@ -184,7 +190,16 @@ def load_lexicon(languages: tuple[str, ...], directory: Path = LEXICON_DIR) -> L
     return lex
 
 
-PATTERN_KINDS = ("grievance", "strong_complaint", "resolution", "irony", "sarcasm", "letdown", "undamp")
+PATTERN_KINDS = (
+    "grievance",
+    "strong_complaint",
+    "resolution",
+    "irony",
+    "sarcasm",
+    "thanks",
+    "letdown",
+    "undamp",
+)
 _MACRO = re.compile(r"\{([A-Z][A-Z0-9_]*)\}")
 
 
@@ -204,6 +219,11 @@ class Patterns:
     # first PREFIX characters of a word -> alternation of the pieces that can start there (or None);
     # filled as words are met. Group p<line>_<n> names the line.
     buckets: dict[str, re.Pattern[str] | None] = field(default_factory=dict)
+
+    def only(self, kinds: frozenset[str]) -> Patterns:
+        """The lines of these kinds alone, matched on their own (a match of another kind no longer
+        hides them)."""
+        return Patterns([p for p in self.pieces if self.lines[p[0]][0] in kinds], self.lines)
 
     def _bucket(self, key: str) -> re.Pattern[str] | None:
         # key.startswith(p) for some p of the prefixes, as one set test: the heads of the key.

@@ -3,8 +3,9 @@
 `SentimentModel` is the interface the pipeline uses; `LexiconSentiment` is the engine shipped with
 Tertulia: the method of VADER (Hutto & Gilbert, 2014) re-implemented over the project's own lexicons
 so that Spanish is scored as well as English: negation flips and damps a word within three words in
-the same clause ("no me gustó", "nada bueno", "not good"), boosters and dampeners shift its
-magnitude ("muy", "súper", "really"; "un poco", "kinda"), a contrast word moves the weight to what
+the same clause and before any "y"/"and" ("no me gustó", "nada bueno", "not good"), boosters and
+dampeners shift its magnitude ("muy", "súper", "really"; "un poco", "kinda"), a contrast word moves
+the weight to what
 follows it ("rico pero carísimo"), stretched and SHOUTED words count more, emoji carry valence, and
 "!" adds emphasis. A transformer model can replace it later by implementing the same protocol.
 
@@ -21,8 +22,10 @@ On top of the word scores, four rules for the comments a crisis and an SLA depen
   negative remark or a `letdown` ("otra vez", "third time", "ya no", "nobody") after a short praising
   opener ("Genial, el café llegó frío otra vez"), a negative remark before a short praising closer
   that is not a sign-off ("me cerraron la puerta en la cara, muy amables"; not "..., gracias"), or
-  one in an ironic frame ("love paying 7 dollars for lukewarm coffee") is not praise: its positive
-  words and emoji count `SARCASM_SCALAR` times their valence (negative).
+  one in an ironic frame ("love paying 7 dollars for lukewarm coffee"), or thanks for something bad
+  ("thanks for the stale muffin", lexicon-4; not thanks for news of a problem) is not praise: its
+  positive words and emoji count `SARCASM_SCALAR` times their valence (negative). A closing "/s"
+  and 🤡 mark irony too.
 - **questions** keep their loaded words at `QUESTION_SCALAR` of their valence ("¿el café de Loja es
   amargo?", "are prices going up?"), unless the question complains (a grievance or irony, or an
   `undamp` pattern such as "¿es normal que...?").
@@ -37,15 +40,25 @@ from collections.abc import Sequence
 from functools import cache
 from typing import NamedTuple, Protocol
 
-from enrichment.lexicon import Lexicon, fold, load_emoji, load_lexicon, load_patterns
+from enrichment.lexicon import (
+    PATTERN_KINDS,
+    Lexicon,
+    Patterns,
+    fold,
+    load_emoji,
+    load_lexicon,
+    load_patterns,
+)
 
-ENGINE_VERSION = "lexicon-3"
+ENGINE_VERSION = "lexicon-4"
 # VADER's constants: negation scalar, emphasis of a stretched or capitalised word, '!' emphasis.
 NEGATION_SCALAR = -0.74
 CAPS_BOOST = 0.733
 ELONGATION_BOOST = 0.293
 EXCLAMATION_BOOST = 0.292
 NEGATION_WINDOW = 3
+# A modifier's weight by how many entries back it is (1: the one right before): VADER's decay.
+_DECAY = (1.0, 1.0, 0.95)
 # Beyond this |score| a comment is labelled positive or negative (chosen on the dev half of the
 # evaluation set, see bench/sentiment_eval.py).
 LABEL_THRESHOLD = 0.2
@@ -66,7 +79,10 @@ SIGN_OFFS = frozenset(
     {"gracias", "thanks", "thank", "thx", "ty", "ta", "cheers", "saludos", "regards", "please"}
 )
 # Emoji that say "I don't mean it": with praise they make it sarcasm (their own valence is in emoji.tsv).
-IRONY_EMOJI = frozenset("🙃🙄😒")
+# 🤡: "you are a joke", said of a service.
+IRONY_EMOJI = frozenset("🙃🙄😒🤡")
+# "/s" closing a comment: the writer's own sarcasm tag (Reddit and forums).
+_SARCASM_TAG = re.compile(r"(?:^|\s)/s\W*$")
 # A quoted stretch of at most three words is a scare quote ("express", “fresh”); longer ones are
 # usually reported speech ("she said 'best cookie ever'").
 _SCARE_QUOTE = re.compile(r'["“«]\s*([^"“”«»\n]{1,40}?)\s*["”»]')
@@ -106,6 +122,12 @@ class Entry(NamedTuple):
     clause: int
     kinds: dict[str, float]
     emphasis: float = 0.0  # added to its magnitude when stretched ("buenooo") or shouted ("TERRIBLE")
+    scope: int = 0  # conjunctions ("y", "and") before it: a negation does not reach past one
+
+
+# "No tardaron nada y estaba buenísimo", "didn't wait long and it was lovely": the conjunction starts
+# a new predicate, which the negation before it does not reach.
+CONJUNCTIONS = frozenset({"y", "e", "and"})
 
 
 def lexicon_for(language: str) -> Lexicon:
@@ -130,11 +152,10 @@ def clauses(text: str) -> tuple[list[tuple[str, int]], frozenset[int]]:
     if "@" in text or "#" in text or "http" in text or "www." in text:
         text = _NOT_WORDS.sub(" ", text)
     parts = _CLAUSE.split(fold(text))
-    out: list[tuple[str, int]] = []
     if "?" not in text and "¿" not in text:  # most comments: no question to track
-        for cid, k in enumerate(range(0, len(parts), 2)):
-            out += [(w, cid) for w in _WORD.findall(parts[k])]
-        return out, frozenset()
+        # parts alternate clause text and the punctuation after it: the clauses are parts[::2]
+        return [(w, cid) for cid, part in enumerate(parts[::2]) for w in _WORD.findall(part)], frozenset()
+    out: list[tuple[str, int]] = []
     questions: set[int] = set()
     asking: list[int] = []  # clauses since the last "¿" of the sentence, or since its last comma
     asked = False  # the sentence holds a "¿"
@@ -166,18 +187,21 @@ def find_entries(text: str, lex: Lexicon, tokens: list[tuple[str, int]] | None =
     if not text.isupper() and not text[1:].islower():
         shouted = {fold(w) for w in _CAPS_WORD.findall(text)}
     entries = []
+    scope = 0
     i = 0
     while i < len(words):
         n, kinds = lex.match_phrase(words, i)
         if n:
-            entries.append(Entry(i, tokens[i][1], kinds))
+            entries.append(Entry(i, tokens[i][1], kinds, 0.0, scope))
             i += n
             continue
         word = words[i]
+        if word in CONJUNCTIONS:
+            scope += 1
         kinds, stretched = lex.resolve(word)
         if kinds:
             emphasis = CAPS_BOOST if word in shouted else ELONGATION_BOOST if stretched else 0.0
-            entries.append(Entry(i, tokens[i][1], kinds, emphasis))
+            entries.append(Entry(i, tokens[i][1], kinds, emphasis, scope))
         i += 1
     return entries
 
@@ -210,16 +234,18 @@ def score_parts(entries: list[Entry], questions: frozenset[int] = frozenset()) -
         sign = 1.0 if v > 0 else -1.0
         v += sign * e.emphasis
         negated = boosted = False
-        for back, prev in enumerate(reversed(entries[:k]), start=1):
+        # The entries before it, nearest first (indices, not a reversed copy: this runs per word).
+        for back in range(1, k + 1):
+            prev = entries[k - back]
             if prev.clause != e.clause or e.position - prev.position > NEGATION_WINDOW:
                 break
-            decay = (1.0, 0.95, 0.9)[min(back, 3) - 1]
+            decay = _DECAY[back] if back < 3 else 0.9
             if "booster" in prev.kinds:
                 v += sign * prev.kinds["booster"] * decay
                 boosted = boosted or e.position - prev.position == 1
             elif "dampener" in prev.kinds:
                 v += sign * prev.kinds["dampener"] * decay
-            if "negator" in prev.kinds:
+            if "negator" in prev.kinds and prev.scope == e.scope:
                 negated = True
         if negated:
             v *= NEGATION_SCALAR
@@ -255,15 +281,27 @@ def emoji_parts(text: str, table: dict[str, float]) -> tuple[float, float]:
     return positive, negative
 
 
-def find_cues(words: list[str]) -> list[Entry]:
-    """Matches of enrichment/lexicons/patterns.tsv in the words, as entries (clause -1: all of them).
+# Pattern kinds that only say whether a comment's praise is meant (lexicon-4 added many): a comment
+# without praise, most of them, is not matched with them. The other kinds (grievance, resolution,
+# irony, ...) count in every comment.
+PRAISE_KINDS = frozenset({"letdown", "sarcasm", "thanks"})
+
+
+@cache
+def _without_praise_kinds() -> Patterns:
+    return load_patterns().only(frozenset(PATTERN_KINDS) - PRAISE_KINDS)
+
+
+def find_cues(words: list[str], praise: bool = True) -> list[Entry]:
+    """Matches of enrichment/lexicons/patterns.tsv in the words, as entries (clause -1: all of them);
+    without `praise`, of the kinds other than PRAISE_KINDS only.
 
     A resolution with a negation in the three words before it ("nadie me da solución", "still not
     fixed") is a grievance.
     """
     if not words:
         return []
-    found = load_patterns().find(words)
+    found = (load_patterns() if praise else _without_praise_kinds()).find(words)
     if not found:
         return []
     negators = _negators()
@@ -305,6 +343,21 @@ def _praising_opener(
     return positive == 0 and negative <= -OPENER_MIN_NEGATIVE
 
 
+def _thanks_for_bad(tokens: list[tuple[str, int]], entries: list[Entry], thanks_at: list[int]) -> bool:
+    """Does a "thanks for" thank for something bad: the rest of its clause holds a negative word and
+    no positive one ("Wow, thanks for the cold fries", "gracias por el café frío y la mala cara")?"""
+    for at in thanks_at:
+        clause = tokens[at][1]
+        found = [
+            v
+            for e in entries
+            if e.clause == clause and e.position > at + 1 and (v := _valence(e)) is not None
+        ]
+        if found and max(found) < 0:
+            return True
+    return False
+
+
 def _all_praise(entries: list[Entry], clause: int) -> bool:
     """Does the clause hold sentiment words, all of them positive?"""
     found = [v for e in entries if e.clause == clause and (v := _valence(e)) is not None]
@@ -335,6 +388,9 @@ class LexiconSentiment:
 
     def __init__(self) -> None:
         self._emoji = load_emoji()
+        # The lowest code point of the emoji table: a text whose highest character is below it
+        # (ASCII, or Spanish with its accents) holds no emoji to look up, one character at a time.
+        self._emoji_floor = min((*self._emoji, *IRONY_EMOJI))
 
     def analyse(self, text: str | None, language: str) -> tuple[float, list[Entry]]:
         """Score, and the lexicon entries and pattern cues found (intent rules reuse them)."""
@@ -342,11 +398,16 @@ class LexiconSentiment:
             return 0.0, []
         tokens, questions = clauses(text)
         entries = find_entries(text, lexicon_for(language), tokens)
-        cues = find_cues([w for w, _ in tokens])
+        positive, negative = score_parts(entries, questions)
+        # Only praise can be sarcasm: a comment without any (most of them) is matched with the
+        # patterns of the other kinds alone. Damping a question keeps a positive word positive, so
+        # whether there is praise does not wait for the question rule below.
+        cues = find_cues([w for w, _ in tokens], praise=positive > 0)
         grievance = []
         resolution = irony = 0.0
         undamp = frame = False
         letdown_at = -1  # word position of the last letdown ("otra vez", "third time"), if any
+        thanks_at: list[int] = []  # word positions of "thanks for", "gracias por"
         for c in cues:  # usually none
             if "grievance" in c.kinds:
                 grievance.append(c)
@@ -356,26 +417,34 @@ class LexiconSentiment:
             irony += c.kinds.get("irony", 0.0)
             undamp = undamp or "undamp" in c.kinds
             frame = frame or "sarcasm" in c.kinds
+            if "thanks" in c.kinds:
+                thanks_at.append(c.position)
         resolved = resolution > 0
         scare = scare_quoted(text)
         if questions and (irony or grievance or undamp):
             questions = frozenset()  # a question that complains keeps its words
-        positive, negative = score_parts(entries, questions)
-        ascii_only = text.isascii()  # no emoji to look up
-        e_positive, e_negative = (0.0, 0.0) if ascii_only else emoji_parts(text, self._emoji)
+            positive, negative = score_parts(entries, questions)
+        no_emoji = text.isascii() or max(text) < self._emoji_floor
+        e_positive, e_negative = (0.0, 0.0) if no_emoji else emoji_parts(text, self._emoji)
         contrast_at = max((e.position for e in entries if "contrast" in e.kinds), default=-1)
         # "Esperé 20 minutos, pero valió la pena": a contrast after the last grievance turns it around.
         excused = resolved or (bool(grievance) and contrast_at > max(c.position for c in grievance))
-        ironic = bool(irony) or scare or (not ascii_only and not IRONY_EMOJI.isdisjoint(text))
+        tagged = "/s" in text and _SARCASM_TAG.search(text) is not None
+        ironic = bool(irony) or scare or tagged or (not no_emoji and not IRONY_EMOJI.isdisjoint(text))
         if not ironic and contrast_at < 0 and positive > 0 and (negative < 0 or letdown_at >= 0):
             # "Love paying 7 dollars for lukewarm coffee", "Oh great, the milk is sour", "Estupendo,
             # tercera vez que...": a letdown counts as the negative remark.
-            ironic = (frame and negative < 0) or _praising_opener(tokens, entries, questions, letdown_at)
+            ironic = (
+                (frame and negative < 0)
+                or (bool(thanks_at) and _thanks_for_bad(tokens, entries, thanks_at))
+                or _praising_opener(tokens, entries, questions, letdown_at)
+            )
         if not resolved and (ironic or (grievance and not excused)):
             positive *= SARCASM_SCALAR
             e_positive *= SARCASM_SCALAR
         total = positive + negative + e_positive + e_negative + irony + resolution
-        total += SCARE_QUOTE_VALENCE if scare else 0.0
+        # Scare quotes and a "/s" tag say the words are not meant even when no word is praise.
+        total += SCARE_QUOTE_VALENCE * (scare + tagged)
         if grievance and not resolved:
             total += sum(c.kinds["grievance"] for c in grievance) * (0.5 if excused else 1.0)
         if "/" in text:  # most comments hold no rating: skip the regex

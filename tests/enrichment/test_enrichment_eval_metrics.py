@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import ast
 import importlib.util
+import unicodedata
 from collections import Counter
 from pathlib import Path
 
@@ -100,3 +102,49 @@ def test_bad_line_names_file_and_line(sentiment_eval, tmp_path):
     p.write_text("id\tlang\tlabel\ttext\nes001\tes\tgood\thola\n", encoding="utf-8")
     with pytest.raises(SystemExit, match=r"set.tsv:2: expected id, lang, label"):
         sentiment_eval.read_set(p)
+
+
+def normalised(text: str) -> str:
+    """A text folded like the lexicons (case, accents, apostrophes), letters, digits and symbols
+    (emoji) only, one space between words: two texts equal here say the same thing."""
+    from enrichment.lexicon import fold
+
+    kept = "".join(ch if unicodedata.category(ch)[0] in "LNS" else " " for ch in fold(text))
+    return " ".join(kept.split())
+
+
+def test_normalised_ignores_case_accents_punctuation_and_keeps_emoji():
+    assert normalised("¡Qué  RICO, el café!") == normalised("que rico el cafe") == "que rico el cafe"
+    assert normalised("😍😍☕") != normalised("😡📦")
+    assert normalised("Don't") == "dont"
+
+
+def _hand_made_texts() -> set[str]:
+    """The comments the rules were written from by hand: every string of the hard-case unit tests
+    that holds a space (the sentences, not the names or labels)."""
+    tree = ast.parse((ROOT / "tests/enrichment/test_enrichment_hard_cases.py").read_text(encoding="utf-8"))
+    return {
+        n.value
+        for n in ast.walk(tree)
+        if isinstance(n, ast.Constant) and isinstance(n.value, str) and " " in n.value.strip()
+    }
+
+
+def test_fresh_set_is_blind_large_and_covers_the_hard_classes(sentiment_eval):
+    fresh = sentiment_eval.read_hard_set(ROOT / "bench/data/sentiment_fresh.tsv", sentiment_eval.FRESH_HEADER)
+    cells = Counter((r["lang"], r["class"]) for r in fresh)
+    for lang in ("es", "en"):
+        assert sum(n for (lg, _), n in cells.items() if lg == lang) >= 60
+        for cls in ("sarcasm", "complaint", "slang"):
+            assert cells[(lang, cls)] >= 12, (lang, cls)
+    assert {r["split"] for r in fresh} == {"fresh"}
+    hard = sentiment_eval.read_hard_set(ROOT / "bench/data/sentiment_hard.tsv")
+    plain = sentiment_eval.read_set(ROOT / "bench/data/sentiment_eval.tsv")
+    held_out = {normalised(r["text"]) for r in hard + plain if r["split"] == "test"}
+    # Neither the fresh check set nor the texts the rules were written from may be a test comment.
+    assert not {normalised(r["text"]) for r in fresh} & held_out
+    assert not {normalised(t) for t in _hand_made_texts()} & held_out
+    # The fresh set measures what tuning never read: none of it is a dev comment or a unit test's.
+    tuned_on = {normalised(r["text"]) for r in hard + plain if r["split"] == "dev"}
+    tuned_on |= {normalised(t) for t in _hand_made_texts()}
+    assert not {normalised(r["text"]) for r in fresh} & tuned_on

@@ -386,6 +386,131 @@ def test_fresh_sarcasm_third_round(text, lang, expected):
     assert _label(text, lang) == expected
 
 
+# --- lexicon-4: failed expectations as classes, thanks for something bad, irony markers, slang -----
+
+
+@pytest.mark.parametrize(
+    ("text", "lang"),
+    [
+        ("El técnico vino dos horas tarde", "es"),  # a singular or plural unit, then late
+        ("The courier turned up a day late", "en"),
+        ("Cinco días para contestar un simple correo", "es"),  # a long wait for a service act
+        ("Two weeks to process a return", "en"),
+        ("Reclamé el martes y hasta ahora nada", "es"),
+        ("Emailed on Monday, so far nothing", "en"),
+        ("The replacement is still pending", "en"),
+        ("I never got the voucher you promised", "en"),
+        ("Nunca recibí la tarjeta regalo", "es"),
+        ("Cancelé el pedido y me lo cobraron igual", "es"),
+        ("They cancelled my order and charged me anyway", "en"),
+        ("Paid for oat milk and they gave me cow milk", "en"),
+        ("The courier rang the wrong doorbell and left", "en"),
+        ("My account got blocked after one payment", "en"),
+        ("Me bloquearon la cuenta sin motivo", "es"),
+        ("Ni una explicación de por qué cerraron", "es"),
+        ("¿Dónde está mi devolución? La pedí hace mucho", "es"),  # asking after what should have come
+        ("Where is my parcel, it was due Monday", "en"),
+        ("I want my money back for the broken kettle", "en"),
+        ("Llevo un mes con el reclamo y me dan largas", "es"),
+        ("The mug is not as pictured at all", "en"),
+        ("Mucho más pequeño que en la foto", "es"),
+        ("Subisteis los precios en enero otra vez", "es"),
+        ("They closed early on a Saturday", "en"),
+    ],
+)
+def test_failed_expectation_classes_are_negative_complaints(text, lang):
+    assert _label(text, lang) == "negative"
+    assert _intent(text, lang) == "complaint"
+
+
+@pytest.mark.parametrize(
+    ("text", "lang", "expected"),
+    [
+        ("You never get a bad coffee here", "en", "positive"),  # habitual "never get": praise
+        ("Menos azúcar que antes y me encanta", "es", "positive"),  # less than before is no complaint
+        ("Am I wrong or is this the best latte in town", "en", "positive"),  # "wrong or" is no item
+        ("You can't go wrong with the almond croissant", "en", "positive"),
+        ("I didn't get the hype before, now I'm hooked", "en", "positive"),
+    ],
+)
+def test_the_failure_classes_leave_praise_alone(text, lang, expected):
+    assert _label(text, lang) == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "lang", "expected"),
+    [
+        ("Gracias por el café frío y la mala cara", "es", "negative"),  # thanks for something bad
+        ("Thanks so much for the stale muffin", "en", "negative"),
+        ("Thanks for the kind words after my bad day", "en", "positive"),  # something good in it
+        ("Thanks for letting me know about the delay", "en", "neutral"),  # news of a problem: no sarcasm
+        ("Gracias por avisar del retraso", "es", "neutral"),
+        ("Otra vez gracias por todo", "es", "positive"),  # a letdown is no bad thing to thank for
+    ],
+)
+def test_thanks_for_something_bad_is_sarcasm(text, lang, expected):
+    assert _label(text, lang) == expected
+
+
+def test_thanks_for_something_bad_turns_the_thanks_by_the_sarcasm_scalar():
+    # "thanks" 1.8 counts SARCASM_SCALAR times, "stale" -2.2 as it is: normalize(1.8 * -0.5 - 2.2).
+    assert model.score_one("Thanks for the stale one", "en") == _vader(1.8 * SARCASM_SCALAR - 2.2)
+
+
+@pytest.mark.parametrize(
+    ("text", "lang", "expected"),
+    [
+        ("Sure, it will be here by Friday /s", "en", "negative"),  # the writer's sarcasm tag
+        ("Best service in the city /s", "en", "negative"),
+        ("Use /s for sarcasm, it helps", "en", "neutral"),  # not a closing tag
+        ("Atención de primera 🤡", "es", "negative"),  # the clown mocks the praise
+        ("Ya, claro", "es", "negative"),
+        ("Ay sí, rapidísimos", "es", "negative"),
+        ("Claro, mañana te lo llevo", "es", "neutral"),  # "claro" alone agrees
+        ("Qué gran idea poner una música tan mala", "es", "negative"),  # a feigned-praise frame
+        ("So kind of you to lose my order", "en", "negative"),
+        ("Best launch ever, said no one", "en", "negative"),  # with or without "ever"
+        ("Gran cambio de menú, dijo nadie nunca", "es", "negative"),
+        ("Top marks for the cold scones", "en", "negative"),
+        ("Top marks for the scones", "en", "positive"),
+        ("So kind of you to send a birthday card", "en", "positive"),  # the frame and nothing bad
+    ],
+)
+def test_irony_markers_and_frames(text, lang, expected):
+    assert _label(text, lang) == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "lang", "expected"),
+    [
+        ("El encebollado de la esquina, nítido", "es", "positive"),  # Ecuador
+        ("Qué lata, cerrado otra vez", "es", "negative"),
+        ("Menudo atraco por un bocadillo", "es", "negative"),  # Spain
+        ("Os lo habéis currado con la terraza", "es", "positive"),
+        ("Vaya tomadura de pelo con las ofertas", "es", "negative"),
+        ("That brisket was fire", "en", "positive"),  # US: slang only as a predicate
+        ("The fire alarm went off during brunch", "en", "neutral"),
+        ("The new seasonal menu flopped", "en", "negative"),
+        ("The staff were sound", "en", "positive"),  # UK
+        ("The sound system was loud", "en", "neutral"),
+        ("Proper mint, that breakfast", "en", "positive"),
+        ("Mint tea and a scone please", "en", "neutral"),
+        ("Service was diabolical", "en", "negative"),
+        ("Daylight robbery at that price", "en", "negative"),
+    ],
+)
+def test_lexicon_4_regional_words(text, lang, expected):
+    assert _label(text, lang) == expected
+
+
+def test_a_negation_does_not_reach_past_a_conjunction():
+    # "nada" is three words before "buenísimo" but "y" starts a new predicate: 3.0 counts as it is.
+    assert model.score_one("No tardaron nada y estaba buenísimo", "es") == _vader(3.0)
+    assert _label("We didn't wait long and it was delicious", "en") == "positive"
+    # Within one predicate the negation still flips: "no es rico" (2.3 * -0.74).
+    assert model.score_one("No es rico", "es") == _vader(2.3 * -0.74)
+
+
 # --- consistency -------------------------------------------------------------------------------
 
 
@@ -399,6 +524,7 @@ def test_no_complaint_is_ever_positive_on_the_evaluation_sets():
     ev = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(ev)
     rows = ev.read_set(ROOT / "bench/data/sentiment_eval.tsv") + ev.read_hard_set(ROOT / ev.HARD_SET)
+    rows += ev.read_hard_set(ev.FRESH_SET, ev.FRESH_HEADER)
     complaints = 0
     for r in rows:
         score, entries = model.analyse(r["text"], r["lang"])
