@@ -8,7 +8,7 @@ from tertulia import warehouse
 from tertulia.config import Config
 from tertulia.contract import ENTITIES
 
-# PostgreSQL has no safe cast to write the query above with: the newest comment by the instant staging
+# PostgreSQL has no safe cast to write render_status's DuckDB query with: the newest comment by the instant staging
 # parsed (the same parse, macros/timestamps.sql), once `tertulia build` has made the view.
 _NEWEST_ON_POSTGRES = """
     select r.created_at, r.platform, r.comment_id
