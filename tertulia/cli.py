@@ -322,7 +322,7 @@ def status(config: ConfigOpt = DEFAULT_CONFIG) -> None:
     cfg = _config(config)
     try:
         typer.echo(render_status(cfg))
-    except FileNotFoundError as exc:
+    except (FileNotFoundError, ConnectionError) as exc:
         raise _fail(str(exc)) from None
 
 
@@ -341,7 +341,7 @@ def quarantine(
     cfg = _config(config)
     try:
         typer.echo(render_quarantine(cfg, entity=entity, limit=limit))
-    except FileNotFoundError as exc:
+    except (FileNotFoundError, ConnectionError) as exc:
         raise _fail(str(exc)) from None
 
 
