@@ -155,7 +155,9 @@ def test_status_and_quarantine_on_an_unreachable_server_say_so(monkeypatch):
     for command in ("status", "quarantine"):
         result = CliRunner().invoke(app, [command, "-c", str(REPO / "community.example.yml")])
         assert result.exit_code == 1, result.output
-        assert "cannot connect to the PostgreSQL warehouse postgresql://team:***@127.0.0.1:1/wh" in result.output
+        assert (
+            "cannot connect to the PostgreSQL warehouse postgresql://team:***@127.0.0.1:1/wh" in result.output
+        )
         assert "pw123" not in result.output
 
 
