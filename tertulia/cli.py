@@ -271,6 +271,7 @@ def run(
 ) -> None:
     """Run the whole pipeline once (import, enrich, build, checks, alerts, publish) as a Prefect flow."""
     as_of = _now_text(now)
+    _config(config)  # validated (and named, when it is the example) before the flow starts
     # The flow reads the file itself: give it the one that was just validated.
     report = _run_flow(_config_path(config), bundle_dir, dry_run, as_of)
     typer.echo(report.summary_text)
