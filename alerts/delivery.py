@@ -212,14 +212,15 @@ def record_sent(
     )
     if posted.channel_id:
         con.execute(
-            "insert or replace into tertulia.slack_channels values (?, ?, ?)",
+            "insert into tertulia.slack_channels values (?, ?, ?) on conflict (channel) do update "
+            "set channel_id = excluded.channel_id, seen_at = excluded.seen_at",
             [channel, posted.channel_id, now],
         )
     alert = row.alert
     if alert.thread_key and posted.ts and thread_ts is None:
         con.execute(
-            "insert or ignore into tertulia.alert_threads (thread_key, channel, channel_id, root_ts, root_outbox_id, "
-            "root_severity) values (?, ?, ?, ?, ?, ?)",
+            "insert into tertulia.alert_threads (thread_key, channel, channel_id, root_ts, root_outbox_id, "
+            "root_severity) values (?, ?, ?, ?, ?, ?) on conflict do nothing",
             [alert.thread_key, channel, posted.channel_id, posted.ts, row.id, alert.severity],
         )
     if alert.resolves and alert.thread_key and via == "bot":
@@ -451,7 +452,7 @@ def _flood_digest(alerts: list[Alert], group: str, batch_id: str, limit: int, co
 def _flood_control(d: _Delivery) -> None:
     groups = d.con.execute(
         "select batch_id, digest_group, count(*) from tertulia.alert_outbox "
-        "where state = 'pending' and digest_group is not null group by all order by 1, 2"
+        "where state = 'pending' and digest_group is not null group by 1, 2 order by 1, 2"
     ).fetchall()
     for batch_id, group, n in groups:
         limit = _flood_limit(d.config, group)

@@ -209,7 +209,7 @@ def render_chart(
 def daily_digest(con: duckdb.DuckDBPyConnection, config: Config, *, day: dt.date) -> Alert:
     numbers = collect(con, config, day)
     chart = render_chart(
-        numbers.series, day, config.warehouse_path.parent / "charts" / f"digest-{day}.png", numbers.goals
+        numbers.series, day, config.local_dir / "charts" / f"digest-{day}.png", numbers.goals
     )
     reason = "daily digest of yesterday's numbers"
     if numbers.notes:

@@ -23,7 +23,7 @@ MAX_FACTS = 5  # failed expectations listed per alert (Slack shows 10 fields); t
 def _latest_run(con: duckdb.DuckDBPyConnection) -> tuple[str, dt.datetime] | None:
     try:
         row = con.execute(
-            "select run_id, any_value(run_at) from tertulia.dq_results "
+            "select run_id, max(run_at) from tertulia.dq_results "
             "group by run_id order by max(checked_at) desc limit 1"
         ).fetchone()
     except duckdb.CatalogException:  # no quality run yet on this warehouse

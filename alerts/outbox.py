@@ -30,6 +30,7 @@ import duckdb
 
 from alerts.model import Alert, Link
 from tertulia.schema import ensure_state
+from tertulia.warehouse import is_postgres
 
 STATES = ("pending", "held", "sending", "sent", "failed", "suppressed")
 
@@ -125,41 +126,42 @@ def _insert_rows(
     thousands; one INSERT each took minutes). Ids follow the order of `alerts`."""
     if not alerts:
         return 0
-    import pyarrow as pa
-
     ids = [
         r[0]
         for r in con.execute(
-            "select nextval('tertulia.alert_outbox_seq') from range(?)", [len(alerts)]
+            "select nextval('tertulia.alert_outbox_seq') from generate_series(1, ?)", [len(alerts)]
         ).fetchall()
     ]
     held = [a.kind in held_kinds for a in alerts]
-    table = pa.table(
-        {
-            "id": pa.array(ids, pa.int64()),
-            "dedupe_key": [a.dedupe_key for a in alerts],
-            "kind": [a.kind for a in alerts],
-            "severity": [a.severity for a in alerts],
-            "thread_key": pa.array([a.thread_key for a in alerts], pa.string()),
-            "digest_group": pa.array([a.digest_group for a in alerts], pa.string()),
-            "payload": [alert_to_json(a) for a in alerts],
-            "state": ["held" if h else "pending" for h in held],
-            "hold_reason": pa.array([HELD_BY_QUALITY if h else None for h in held], pa.string()),
-        }
-    )
+    columns = {
+        "id": ids,
+        "dedupe_key": [a.dedupe_key for a in alerts],
+        "kind": [a.kind for a in alerts],
+        "severity": [a.severity for a in alerts],
+        "thread_key": [a.thread_key for a in alerts],
+        "digest_group": [a.digest_group for a in alerts],
+        "payload": [alert_to_json(a) for a in alerts],
+        "batch_id": [batch_id] * len(alerts),
+        "state": ["held" if h else "pending" for h in held],
+        "hold_reason": [HELD_BY_QUALITY if h else None for h in held],
+        "created_at": [now] * len(alerts),
+        "updated_at": [now] * len(alerts),
+    }
+    if is_postgres(con):  # no frame to register on a server: the rows go in pages of one statement
+        con.insert_rows("tertulia.alert_outbox", list(columns), list(zip(*columns.values(), strict=True)))
+        return len(alerts)
+    import pyarrow as pa
+
+    types = {
+        "id": pa.int64(),
+        "thread_key": pa.string(),
+        "digest_group": pa.string(),
+        "hold_reason": pa.string(),
+    }
+    table = pa.table({k: pa.array(v, types.get(k)) for k, v in columns.items()})
     con.register("_new_alerts", table)
     try:
-        con.execute(
-            """
-            insert into tertulia.alert_outbox
-                (id, dedupe_key, kind, severity, thread_key, digest_group, payload, batch_id, state, hold_reason,
-                 created_at, updated_at)
-            select id, dedupe_key, kind, severity, thread_key, digest_group, payload, $batch, state, hold_reason,
-                   $now, $now
-            from _new_alerts
-            """,
-            {"batch": batch_id, "now": now},
-        )
+        con.execute(f"insert into tertulia.alert_outbox ({', '.join(columns)}) select * from _new_alerts")  # noqa: S608 - our names
     finally:
         con.unregister("_new_alerts")
     return len(alerts)
@@ -208,12 +210,12 @@ def enqueue(
         kinds = sorted(held_kinds)
         con.execute(
             "update tertulia.alert_outbox set state = 'held', hold_reason = ?, updated_at = ? "
-            "where state in ('pending', 'failed') and list_contains(?, kind)",
+            "where state in ('pending', 'failed') and kind in (select unnest(?::varchar[]))",
             [HELD_BY_QUALITY, now, kinds],
         )
         con.execute(
             "update tertulia.alert_outbox set state = 'pending', hold_reason = null, updated_at = ? "
-            "where state = 'held' and not list_contains(?, kind)",
+            "where state = 'held' and kind not in (select unnest(?::varchar[]))",
             [now, kinds],
         )
         con.execute("commit")

@@ -16,9 +16,9 @@ def _short(text: str | None, width: int = 160) -> str:
 def render_quarantine(config: Config, entity: str | None = None, limit: int = 50) -> str:
     """Open quarantine rows, newest first (read-only: safe while nothing writes the warehouse)."""
     try:
-        con = warehouse.connect(config.warehouse_path, read_only=True)
+        con = warehouse.connect(config.warehouse_location, read_only=True)
     except (duckdb.IOException, duckdb.ConnectionException):
-        return f"{config.warehouse_path} is being written by a running import or pipeline; try again when it ends."
+        return f"{config.warehouse_location} is being written by a running import or pipeline; try again when it ends."
     try:
         if not warehouse.table_exists(con, "tertulia", "quarantine"):
             return "Nothing in quarantine: no import has held back a row yet."
@@ -26,7 +26,7 @@ def render_quarantine(config: Config, entity: str | None = None, limit: int = 50
         args = [entity] if entity else []
         totals = con.execute(
             f"select entity, rule, count(*) from tertulia.quarantine where {where} "  # noqa: S608 - constant text
-            "group by all order by entity, rule",
+            "group by entity, rule order by entity, rule",
             args,
         ).fetchall()
         released_sql = "select count(*) from tertulia.quarantine where released_at is not null"

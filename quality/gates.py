@@ -50,7 +50,7 @@ SKIPPED = "skipped: table absent"
 
 def gx_root(config: Config) -> Path:
     """GX's project root: it keeps its project in `<root>/gx/`, i.e. beside the warehouse file."""
-    return config.warehouse_path.parent
+    return config.local_dir
 
 
 def gx_docs_dir(config: Config) -> Path:

@@ -97,7 +97,7 @@ def set_watermark(con: duckdb.DuckDBPyConnection, suite: str, through: dt.dateti
 def latest_run(con: duckdb.DuckDBPyConnection) -> tuple[str, dt.datetime] | None:
     """(run_id, run_at) of the most recent quality run, or None when none ran yet."""
     row = con.execute(
-        "select run_id, any_value(run_at) from tertulia.dq_results group by run_id order by max(checked_at) desc limit 1"
+        "select run_id, max(run_at) from tertulia.dq_results group by run_id order by max(checked_at) desc limit 1"
     ).fetchone()
     return (row[0], row[1]) if row else None
 

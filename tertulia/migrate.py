@@ -22,26 +22,12 @@ import duckdb
 
 from tertulia import warehouse
 
+# the DuckDB -> PostgreSQL table definitions live with the tables (tertulia.schema): the state steps
+# running on PostgreSQL create theirs the same way
+from tertulia.schema import PG_TYPES, _existing_columns, _primary_key, _quote, ensure_pg_table, pg_columns  # noqa: F401
+
 # The schemas the pipeline writes (DEVELOPERS.md, "Schemas"); staging, intermediate and marts are dbt's.
 MIGRATED_SCHEMAS = ("raw", "config", "tertulia")
-
-# DuckDB type -> PostgreSQL type (as PostgreSQL's format_type() spells it, so an existing table's
-# columns compare), for the types the raw contract, the config tables and the state tables use.
-PG_TYPES = {
-    "VARCHAR": "text",
-    "BIGINT": "bigint",
-    "INTEGER": "integer",
-    "SMALLINT": "smallint",
-    "DOUBLE": "double precision",
-    "FLOAT": "real",
-    "BOOLEAN": "boolean",
-    "DATE": "date",
-    "TIMESTAMP": "timestamp without time zone",
-    "TIMESTAMP WITH TIME ZONE": "timestamp with time zone",
-    # json, not jsonb: json keeps the text as written, and the landing compares JSON as text (a quarantined
-    # record already held, a row's extra columns); jsonb would reorder keys and respace it.
-    "JSON": "json",
-}
 
 
 @dataclass
@@ -58,38 +44,6 @@ class MigrateReport:
         return "\n".join(lines)
 
 
-def _quote(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
-
-
-def pg_columns(con: duckdb.DuckDBPyConnection, schema: str, table: str) -> list[tuple[str, str]]:
-    rows = con.execute(
-        "select column_name, data_type from information_schema.columns "
-        "where table_schema = ? and table_name = ? order by ordinal_position",
-        [schema, table],
-    ).fetchall()
-    if not rows:
-        raise LookupError(f"{schema}.{table}: no such table in the DuckDB warehouse")
-    out = []
-    for column, duck_type in rows:
-        if duck_type not in PG_TYPES:
-            raise TypeError(
-                f"{schema}.{table}.{column}: DuckDB type {duck_type} has no PostgreSQL type in "
-                "tertulia/migrate.py PG_TYPES; add one"
-            )
-        out.append((column, PG_TYPES[duck_type]))
-    return out
-
-
-def _primary_key(con: duckdb.DuckDBPyConnection, schema: str, table: str) -> list[str]:
-    row = con.execute(
-        "select constraint_column_names from duckdb_constraints() "
-        "where schema_name = ? and table_name = ? and constraint_type = 'PRIMARY KEY'",
-        [schema, table],
-    ).fetchone()
-    return list(row[0]) if row else []
-
-
 def warehouse_tables(
     con: duckdb.DuckDBPyConnection, schemas: tuple[str, ...] = MIGRATED_SCHEMAS
 ) -> list[tuple[str, str]]:
@@ -103,17 +57,6 @@ def warehouse_tables(
             list(schemas),
         ).fetchall()
     ]
-
-
-def _existing_columns(cur, schema: str, table: str) -> list[tuple[str, str]]:
-    cur.execute(
-        "select a.attname, format_type(a.atttypid, a.atttypmod) from pg_attribute a "
-        "join pg_class c on c.oid = a.attrelid join pg_namespace n on n.oid = c.relnamespace "
-        "where n.nspname = %s and c.relname = %s and a.attnum > 0 and not a.attisdropped "
-        "order by a.attnum",
-        [schema, table],
-    )
-    return [(c, t) for c, t in cur.fetchall()]
 
 
 def _copy_sequences(duck: duckdb.DuckDBPyConnection, cur, schemas: tuple[str, ...]) -> None:
@@ -136,32 +79,6 @@ def _copy_sequences(duck: duckdb.DuckDBPyConnection, cur, schemas: tuple[str, ..
         cur.execute(
             "select setval(%s, %s, %s)", [qualified, start if last is None else last, last is not None]
         )
-
-
-def ensure_pg_table(
-    duck: duckdb.DuckDBPyConnection, cur, schema: str, table: str, *, key: list[str] | None = None
-) -> str:
-    """Create `schema.table` on PostgreSQL like the DuckDB table (PG_TYPES, its primary key, or `key`
-    when DuckDB has none) unless it exists with the same columns; the quoted name.
-
-    The one place a PostgreSQL table's DDL comes from: the DuckDB DDL (tertulia/schema.py,
-    tertulia/raw_schema.py) run first, then read back from DuckDB's catalog, so the two never drift."""
-    columns = pg_columns(duck, schema, table)
-    target = f"{_quote(schema)}.{_quote(table)}"
-    cur.execute(f"create schema if not exists {_quote(schema)}")
-    existing = _existing_columns(cur, schema, table)
-    if not existing:
-        defs = [f"{_quote(c)} {t}" for c, t in columns]
-        primary = _primary_key(duck, schema, table) or key or []
-        if primary:
-            defs.append(f"primary key ({', '.join(_quote(c) for c in primary)})")
-        cur.execute(f"create table {target} ({', '.join(defs)})")
-    elif existing != columns:
-        raise ValueError(
-            f"{schema}.{table}: PostgreSQL has columns {existing}, the DuckDB warehouse "
-            f"{columns}; drop the PostgreSQL table (and the dbt views on it) and copy again"
-        )
-    return target
 
 
 def _export_csv(duck: duckdb.DuckDBPyConnection, select_sql: str, path: Path, params=None) -> None:

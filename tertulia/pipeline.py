@@ -52,7 +52,19 @@ def parse_instant(value: str | dt.datetime | None) -> dt.datetime | None:
 
 
 def prepare_warehouse(config: Config) -> None:
-    """Create schemas and raw tables, and write community.yml's tables for dbt."""
+    """Create schemas and raw tables, and write community.yml's tables for dbt.
+
+    On PostgreSQL only the state tables are made here: the raw and config tables are written by the
+    import, which holds them in its scratch copy (`_import_files_on_postgres`)."""
+    if config.on_postgres:
+        from tertulia.schema import ensure_state
+
+        con = warehouse.connect(config.warehouse_location)
+        try:
+            ensure_state(con)
+        finally:
+            con.close()
+        return
     con = warehouse.connect(config.warehouse_path)
     try:
         ensure_raw_tables(con)
@@ -251,7 +263,7 @@ def check_quality(config: Config, *, now: dt.datetime | None = None) -> QualityR
     """Great Expectations gates on the new raw data and on the marts alerts and BI read."""
     from quality.gates import run_quality_gates
 
-    con = warehouse.connect(config.warehouse_path)
+    con = warehouse.connect(config.warehouse_location)
     try:
         return run_quality_gates(con, config, now=now or utcnow())
     finally:
@@ -263,9 +275,9 @@ def held_kinds_in_force(config: Config) -> frozenset[str]:
     check quality themselves (the 5- and 10-minute watches): a later passing quality run releases them."""
     from quality.results import holds_in_force
 
-    if not config.warehouse_path.exists():
+    if not warehouse.exists(config.warehouse_location):
         return frozenset()
-    con = warehouse.connect(config.warehouse_path)
+    con = warehouse.connect(config.warehouse_location)
     try:
         return holds_in_force(con)
     finally:
@@ -285,8 +297,8 @@ def evaluate_and_send_alerts(
     from alerts.rules import evaluate_all
 
     now = now or utcnow()
-    waiting = spooled(config.warehouse_path)  # failed-run alerts that could not get the lock in time
-    con = warehouse.connect(config.warehouse_path)
+    waiting = spooled(_spool_anchor(config))  # failed-run alerts that could not get the lock in time
+    con = warehouse.connect(config.warehouse_location)
     try:
         new_alerts = evaluate_all(con, config, now=now)
         enqueue(con, [a for _, a in waiting] + new_alerts, now=now, held_kinds=held_kinds)
@@ -295,6 +307,12 @@ def evaluate_and_send_alerts(
         return deliver_pending(con, config, now=now, dry_run=dry_run)
     finally:
         con.close()
+
+
+def _spool_anchor(config: Config) -> Path:
+    """What alerts.outbox's spool takes to find its folder (beside the warehouse file, or, on PostgreSQL,
+    in the folder of the local work files)."""
+    return config.local_dir / "warehouse"
 
 
 # How long a failed run's alert waits for another run to let go of the warehouse before it is spooled.
@@ -323,17 +341,17 @@ def send_pipeline_alert(
     now = now or utcnow()
     try:
         with warehouse.writer_lock(
-            config.warehouse_path, wait_seconds=wait_seconds, holder="pipeline alert", logger=logger
+            config.warehouse_location, wait_seconds=wait_seconds, holder="pipeline alert", logger=logger
         ):
             prepare_warehouse(config)
-            con = warehouse.connect(config.warehouse_path)
+            con = warehouse.connect(config.warehouse_location)
             try:
                 enqueue(con, [alert], now=now, held_kinds=holds_in_force(con))
                 report = deliver_pending(con, config, now=now, dry_run=dry_run)
             finally:
                 con.close()
     except warehouse.WarehouseBusy as exc:
-        path = spool(config.warehouse_path, alert)
+        path = spool(_spool_anchor(config), alert)
         return f"warehouse busy ({exc}); alert spooled to {path}, the next alert run sends it"
     return report.render()
 
@@ -354,7 +372,7 @@ def send_digest(config: Config, *, day: dt.date | None = None, dry_run: bool = F
     now = utcnow()
     if day is None:
         day = dt.datetime.now(config.tz).date() - dt.timedelta(days=1)
-    con = warehouse.connect(config.warehouse_path)
+    con = warehouse.connect(config.warehouse_location)
     try:
         enqueue(con, [daily_digest(con, config, day=day)], now=now)
         return deliver_pending(con, config, now=now, dry_run=dry_run)
@@ -374,7 +392,7 @@ def weekly_report(
     from tertulia.weekly import weekly_report as build_report
 
     now = now or utcnow()
-    con = warehouse.connect(config.warehouse_path)
+    con = warehouse.connect(config.warehouse_location)
     try:
         report = build_report(con, config, last_complete_week(now, config))
         alert = Alert(

@@ -226,6 +226,14 @@ def _remove_leftovers(publish_dir: Path, parquet_dir: Path) -> None:
                 p.unlink()
 
 
+def publish_refusal(config: Config) -> str:
+    """Why nothing is published from a PostgreSQL warehouse (the publish step's error, the run's note)."""
+    return (
+        f"the warehouse is PostgreSQL ({config.warehouse_location}): BI tools read the marts where they "
+        "are (schema marts), through a read-only role (docs/bi.md, 'PostgreSQL'); nothing is copied"
+    )
+
+
 def publish_marts(config: Config) -> PublishReport:
     """Copy every table in schema `marts` to the published DuckDB file and Parquet folder, atomically.
 
@@ -233,10 +241,7 @@ def publish_marts(config: Config) -> PublishReport:
     On PostgreSQL there is nothing to publish: BI reads the marts on the server, as a read-only role.
     """
     if config.on_postgres:
-        raise PublishError(
-            f"the warehouse is PostgreSQL ({config.warehouse_location}): BI tools read the marts where they "
-            "are (schema marts), through a read-only role (docs/bi.md, 'PostgreSQL'); nothing is copied"
-        )
+        raise PublishError(publish_refusal(config))
     publish_dir = config.publish_dir
     parquet_dir = publish_dir / PARQUET_FOLDER
     parquet_dir.mkdir(parents=True, exist_ok=True)

@@ -15,12 +15,22 @@ from dataclasses import dataclass
 import duckdb
 
 from tertulia.config import Config
+from tertulia.warehouse import is_postgres
 
 # The aggregates of one span; arrived_at filters which items count.
 _NUMBERS = (
     "count(*), count(first_response_at), count(*) filter (where status = 'met'), "
-    "count(*) filter (where status in ('met', 'breached')), median(business_minutes_to_respond)"
+    "count(*) filter (where status in ('met', 'breached')), {median}"
 )
+
+
+def _numbers(con) -> str:
+    """_NUMBERS in `con`'s dialect: PostgreSQL has no median(); DuckDB's is this interpolated quantile."""
+    if is_postgres(con):
+        return _NUMBERS.format(
+            median="percentile_cont(0.5) within group (order by business_minutes_to_respond)"
+        )
+    return _NUMBERS.format(median="median(business_minutes_to_respond)")
 
 
 @dataclass(frozen=True)
@@ -40,7 +50,7 @@ class ResponseNumbers:
 def response_numbers(con: duckdb.DuckDBPyConnection, start: dt.datetime, end: dt.datetime) -> ResponseNumbers:
     """The items that arrived in [start, end) (naive UTC), all together."""
     row = con.execute(
-        f"select {_NUMBERS} from marts.fct_sla_events where arrived_at >= ? and arrived_at < ?",  # noqa: S608
+        f"select {_numbers(con)} from marts.fct_sla_events where arrived_at >= ? and arrived_at < ?",  # noqa: S608
         [start, end],
     ).fetchone()
     return ResponseNumbers.of(row)
@@ -55,7 +65,7 @@ def response_numbers_by_local_day(
     tz = config.community.timezone.replace("'", "")
     local_day = f"cast(timezone('{tz}', timezone('UTC', arrived_at)) as date)"
     rows = con.execute(
-        f"select {local_day} as d, {_NUMBERS} from marts.fct_sla_events "  # noqa: S608
+        f"select {local_day} as d, {_numbers(con)} from marts.fct_sla_events "  # noqa: S608
         "where arrived_at >= ? and arrived_at < ? group by 1",
         [start, end],
     ).fetchall()

@@ -20,10 +20,10 @@ if TYPE_CHECKING:
 
 def _query(config: Config, sql: str, params: list | None = None) -> list[dict[str, Any]]:
     """Rows as dicts; [] when the warehouse or a table is missing."""
-    path = config.warehouse_path
-    if not path.exists():
+    where = config.warehouse_location
+    if not warehouse.exists(where):
         return []
-    con = warehouse.connect(path)
+    con = warehouse.connect(where)
     try:
         cur = con.execute(sql, params or [])
         cols = [d[0] for d in cur.description]
@@ -81,7 +81,7 @@ def sla_attention_rows(config: Config, limit: int = 50) -> list[dict[str, Any]]:
                left(coalesce(i.item_message, ''), 80) as message
         from open_items as i
         left join staging.stg_social__team as t on t.member_id = i.owner_member_id
-        where i.status = 'at_risk' or i.sla_breach_at >= i.as_of - interval 1 day
+        where i.status = 'at_risk' or i.sla_breach_at >= i.as_of - interval '1 day'
         order by i.status = 'breached', case when i.status = 'at_risk' then i.sla_breach_at end,
                  i.sla_breach_at desc, i.platform, i.account_id
         limit ?

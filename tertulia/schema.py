@@ -9,6 +9,8 @@ from __future__ import annotations
 import duckdb
 import pandas as pd
 
+from tertulia.warehouse import is_postgres
+
 
 def replace_config_table(
     con: duckdb.DuckDBPyConnection, name: str, columns: list[tuple[str, str]], frame: pd.DataFrame
@@ -201,7 +203,138 @@ create table if not exists tertulia.slack_channels (
 
 def ensure_state(con: duckdb.DuckDBPyConnection, *tables: str) -> None:
     """Create the `tertulia` schema and the named state tables (every one when none is named)."""
+    if is_postgres(con):
+        _ensure_state_on_postgres(con, tables or tuple(STATE_TABLES))
+        return
     con.execute("create schema if not exists tertulia")
     for name in tables or STATE_TABLES:
         for statement in STATE_TABLES[name]:
             con.execute(statement)
+
+
+def _ensure_state_on_postgres(con, tables: tuple[str, ...]) -> None:
+    """The state tables on a PostgreSQL warehouse, from the DDL above: a missing table is made in an
+    in-memory DuckDB by its `create table`, then created on the server from DuckDB's catalog through
+    PG_TYPES (`ensure_pg_table`, as `tertulia migrate` does), so the two warehouses never drift; the
+    sequences and the `add column if not exists` of later releases are the same SQL on both.
+    Checked once per connection: every enqueue asks for the outbox."""
+    done: set[str] = con.ensured_state
+    missing = [t for t in tables if t not in done]
+    if not missing:
+        return
+    con.execute("create schema if not exists tertulia")
+    scratch = None
+    try:
+        for name in missing:
+            exists = con.execute("select to_regclass(?)", [f"tertulia.{name}"]).fetchone()[0]
+            for statement in STATE_TABLES[name]:
+                if not statement.lstrip().startswith("create table"):
+                    con.execute(statement)  # a sequence, or a column added since the table's release
+                elif not exists:
+                    scratch = scratch or duckdb.connect()
+                    scratch.execute("create schema if not exists tertulia")
+                    scratch.execute(statement)
+                    with con.raw.cursor() as cur:
+                        ensure_pg_table(scratch, cur, "tertulia", name)
+            done.add(name)
+    finally:
+        if scratch is not None:
+            scratch.close()
+
+
+# --- the same tables on a PostgreSQL warehouse ----------------------------------------------------
+# DuckDB type -> PostgreSQL type (as PostgreSQL's format_type() spells it, so an existing table's
+# columns compare), for the types the raw contract, the config tables and the state tables use.
+PG_TYPES = {
+    "VARCHAR": "text",
+    "BIGINT": "bigint",
+    "INTEGER": "integer",
+    "SMALLINT": "smallint",
+    "DOUBLE": "double precision",
+    "FLOAT": "real",
+    "BOOLEAN": "boolean",
+    "DATE": "date",
+    "TIMESTAMP": "timestamp without time zone",
+    "TIMESTAMP WITH TIME ZONE": "timestamp with time zone",
+    # json, not jsonb: json keeps the text as written, and the landing compares JSON as text (a quarantined
+    # record already held, a row's extra columns); jsonb would reorder keys and respace it.
+    "JSON": "json",
+}
+
+
+def _quote(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def pg_columns(con: duckdb.DuckDBPyConnection, schema: str, table: str) -> list[tuple[str, str]]:
+    rows = con.execute(
+        "select column_name, data_type from information_schema.columns "
+        "where table_schema = ? and table_name = ? order by ordinal_position",
+        [schema, table],
+    ).fetchall()
+    if not rows:
+        raise LookupError(f"{schema}.{table}: no such table in the DuckDB warehouse")
+    out = []
+    for column, duck_type in rows:
+        if duck_type not in PG_TYPES:
+            raise TypeError(
+                f"{schema}.{table}.{column}: DuckDB type {duck_type} has no PostgreSQL type in "
+                "tertulia/schema.py PG_TYPES; add one"
+            )
+        out.append((column, PG_TYPES[duck_type]))
+    return out
+
+
+def _primary_key(con: duckdb.DuckDBPyConnection, schema: str, table: str) -> list[str]:
+    row = con.execute(
+        "select constraint_column_names from duckdb_constraints() "
+        "where schema_name = ? and table_name = ? and constraint_type = 'PRIMARY KEY'",
+        [schema, table],
+    ).fetchone()
+    return list(row[0]) if row else []
+
+
+def _existing_columns(cur, schema: str, table: str) -> list[tuple[str, str]]:
+    cur.execute(
+        "select a.attname, format_type(a.atttypid, a.atttypmod) from pg_attribute a "
+        "join pg_class c on c.oid = a.attrelid join pg_namespace n on n.oid = c.relnamespace "
+        "where n.nspname = %s and c.relname = %s and a.attnum > 0 and not a.attisdropped "
+        "order by a.attnum",
+        [schema, table],
+    )
+    return [(c, t) for c, t in cur.fetchall()]
+
+
+def ensure_pg_table(
+    duck: duckdb.DuckDBPyConnection, cur, schema: str, table: str, *, key: list[str] | None = None
+) -> str:
+    """Create `schema.table` on PostgreSQL like the DuckDB table (PG_TYPES, its primary key, or `key`
+    when DuckDB has none) unless it exists with the same columns; the quoted name.
+
+    The one place a PostgreSQL table's DDL comes from: the DuckDB DDL (tertulia/schema.py,
+    tertulia/raw_schema.py) run first, then read back from DuckDB's catalog, so the two never drift."""
+    columns = pg_columns(duck, schema, table)
+    target = f"{_quote(schema)}.{_quote(table)}"
+    cur.execute(f"create schema if not exists {_quote(schema)}")
+    existing = _existing_columns(cur, schema, table)
+    if not existing:
+        # defaults too (the outbox's `attempts`, `possible_repeat`): DuckDB keeps them as SQL text
+        # (`0`, `false`) that PostgreSQL reads alike
+        defaults = dict(
+            duck.execute(
+                "select column_name, column_default from information_schema.columns "
+                "where table_schema = ? and table_name = ? and column_default is not null",
+                [schema, table],
+            ).fetchall()
+        )
+        defs = [f"{_quote(c)} {t}" + (f" default {defaults[c]}" if c in defaults else "") for c, t in columns]
+        primary = _primary_key(duck, schema, table) or key or []
+        if primary:
+            defs.append(f"primary key ({', '.join(_quote(c) for c in primary)})")
+        cur.execute(f"create table {target} ({', '.join(defs)})")
+    elif existing != columns:
+        raise ValueError(
+            f"{schema}.{table}: PostgreSQL has columns {existing}, the DuckDB warehouse "
+            f"{columns}; drop the PostgreSQL table (and the dbt views on it) and copy again"
+        )
+    return target

@@ -8,11 +8,21 @@ from tertulia import warehouse
 from tertulia.config import Config
 from tertulia.contract import ENTITIES
 
+# PostgreSQL has no safe cast to write render_status's DuckDB query with: the newest comment by the instant staging
+# parsed (the same parse, macros/timestamps.sql), once `tertulia build` has made the view.
+_NEWEST_ON_POSTGRES = """
+    select r.created_at, r.platform, r.comment_id
+    from raw.comments as r
+    inner join staging.stg_social__comments as s on s.platform = r.platform and s.comment_id = r.comment_id
+    order by s.created_at desc nulls last
+    limit 1
+"""
+
 
 def render_status(config: Config) -> str:
     """Rows and last load per raw table, open quarantine rows, newest comment. Raises FileNotFoundError
     (with what to run) when there is no warehouse yet."""
-    path = config.warehouse_path
+    path = config.warehouse_location
     try:
         con = warehouse.connect(path, read_only=True)
     except (duckdb.IOException, duckdb.ConnectionException):
@@ -38,7 +48,9 @@ def render_status(config: Config) -> str:
             # Raw timestamps are text as delivered; order by the instant, reading naive ones in the
             # community's timezone as staging does.
             newest = con.execute(
-                """
+                _NEWEST_ON_POSTGRES
+                if warehouse.is_postgres(con)
+                else """
                 select created_at, platform, comment_id from raw.comments
                 order by case when regexp_matches(trim(created_at), '(Z|z|[+-]\\d{2}(:?\\d{2})?)$')
                                 and regexp_matches(trim(created_at), '[T ]\\d{2}:\\d{2}')
@@ -46,7 +58,7 @@ def render_status(config: Config) -> str:
                               else timezone(?, try_cast(trim(created_at) as timestamp)) end desc nulls last
                 limit 1
                 """,
-                [config.community.timezone],
+                [] if warehouse.is_postgres(con) else [config.community.timezone],
             ).fetchone()
             if newest:
                 lines.append(f"Newest comment: {newest[0]} ({newest[1]}:{newest[2]})")

@@ -31,6 +31,8 @@ class RunReport:
     quality: QualityReport | None = None
     alerts: DeliveryReport | None = None
     published: PublishReport | None = None
+    # Steps that did not run on this warehouse, and why (live ingest, publishing on PostgreSQL).
+    notes: list[str] = field(default_factory=list)
     # What `tertulia run` prints, read while the run held the writer lock (see flows.artifacts.read_views).
     summary_text: str = ""
 
@@ -42,9 +44,9 @@ def _highlights(config: Config) -> dict[str, Any]:
         return {}
     from tertulia import warehouse
 
-    if not config.warehouse_path.exists():
+    if not warehouse.exists(config.warehouse_location):
         return {}
-    con = warehouse.connect(config.warehouse_path)
+    con = warehouse.connect(config.warehouse_location)
     try:
         return engagement_highlights(con) or {}
     except Exception as exc:  # a summary must not fail the run it summarises
@@ -114,7 +116,8 @@ def _lines(config: Config, report: RunReport) -> list[str]:
         lines.append("Alerts: " + report.alerts.render().splitlines()[0])
     if report.published is not None:
         lines.append(f"Published for BI: {report.published.database_path}")
-    lines.append(f"Warehouse: {config.warehouse_path}")
+    lines += [f"Note: {n}" for n in report.notes]
+    lines.append(f"Warehouse: {config.warehouse_location}")
     return lines
 
 

@@ -338,12 +338,15 @@ def _file_writer_lock(
         os.close(fd)
 
 
-def connect(db_path: Path, *, read_only: bool = False) -> duckdb.DuckDBPyConnection:
-    """Open the warehouse. Writers must hold `writer_lock`."""
-    if isinstance(db_path, PostgresWarehouse):  # a caller that did not go through Config.warehouse_path
-        raise NotOnPostgres(
-            f"{db_path.shown}: this step opens a DuckDB warehouse and does not run on PostgreSQL yet"
-        )
+def connect(db_path: Path | PostgresWarehouse, *, read_only: bool = False) -> duckdb.DuckDBPyConnection:
+    """Open the warehouse. Writers must hold `writer_lock`.
+
+    Given a PostgreSQL warehouse (`Config.warehouse_location`), the connection is a `PostgresConnection`:
+    the steps whose SQL is portable (quality gates, alerts, the outbox, status) run on it unchanged.
+    Steps that pass `Config.warehouse_path` stay DuckDB-only: that property refuses a PostgreSQL URL.
+    """
+    if isinstance(db_path, PostgresWarehouse):
+        return PostgresConnection.open(db_path, read_only=read_only)  # type: ignore[return-value]
     db_path = Path(db_path)
     if read_only:
         if not db_path.exists():
@@ -374,3 +377,146 @@ def table_exists(con: duckdb.DuckDBPyConnection, schema: str, table: str) -> boo
         [schema, table],
     ).fetchone()
     return bool(row and row[0])
+
+
+def is_postgres(con) -> bool:
+    """Whether `con` (from `connect`) is a PostgreSQL warehouse: for the few statements whose SQL differs
+    (each such place names both forms next to each other)."""
+    return isinstance(con, PostgresConnection)
+
+
+class _PostgresResult:
+    """What DuckDB's `execute` returns, as far as Tertulia reads it: fetchone, fetchall, description, df."""
+
+    def __init__(self, cur) -> None:
+        self._cur = cur
+
+    @property
+    def description(self):
+        return self._cur.description
+
+    def fetchone(self):
+        return self._cur.fetchone() if self._cur.description else None
+
+    def fetchall(self) -> list:
+        return self._cur.fetchall() if self._cur.description else []
+
+    def df(self):
+        import pandas as pd
+
+        columns = [d[0] for d in self._cur.description or ()]
+        return pd.DataFrame.from_records(self.fetchall(), columns=columns)
+
+
+def _numeric(value: str | None, cur) -> int | float | None:
+    """PostgreSQL's numeric (what `sum()` of integers and `round(x, n)` give) as DuckDB gives those
+    columns to Python: a whole number as int, otherwise float. Decimal would leak into text and
+    arithmetic with floats (`Decimal * float` is a TypeError)."""
+    if value is None:
+        return None
+    return float(value) if any(c in value for c in ".eEN") else int(value)
+
+
+def _translate(sql: str, params):
+    """DuckDB's parameter styles (`?`, `$name`) as psycopg2's (`%s`, `%(name)s`), and a literal `%` doubled;
+    text inside quotes (strings, identifiers) and `::` casts are left as written."""
+    out: list[str] = []
+    i, n = 0, len(sql)
+    while i < n:
+        c = sql[i]
+        if c in "'\"":
+            j = i + 1
+            while j < n and not (sql[j] == c and (j + 1 >= n or sql[j + 1] != c)):
+                j += 2 if sql[j] == c else 1  # '' (or "") is a quote inside the text
+            out.append(sql[i : j + 1].replace("%", "%%"))
+            i = j + 1
+            continue
+        if c == "?":
+            out.append("%s")
+        elif c == "%":
+            out.append("%%")
+        elif c == "$" and i + 1 < n and (sql[i + 1].isalpha() or sql[i + 1] == "_"):
+            j = i + 1
+            while j < n and (sql[j].isalnum() or sql[j] == "_"):
+                j += 1
+            out.append(f"%({sql[i + 1 : j]})s")
+            i = j
+            continue
+        else:
+            out.append(c)
+        i += 1
+    # an empty list, not None: psycopg2 reads `%%` as `%` only when it formats parameters
+    return "".join(out), (params if params is not None else [])
+
+
+class PostgresConnection:
+    """A PostgreSQL warehouse session with the part of DuckDB's connection API Tertulia's portable steps
+    use: `execute(sql, params)` with `?` or `$name` parameters, `executemany`, the result's fetchone /
+    fetchall / df / description, `begin transaction` / `commit` / `rollback` as statements, `close`.
+
+    The session runs in autocommit like a DuckDB connection: each statement commits unless the caller
+    opened a transaction with `begin`. A missing table raises duckdb.CatalogException, as on DuckDB,
+    so "not built yet" is handled once for both. Bulk rows (`register` on DuckDB) go through
+    `insert_rows`, the one method whose name says it differs.
+    """
+
+    dialect = "postgres"
+
+    def __init__(self, raw, where: PostgresWarehouse) -> None:
+        import psycopg2.extensions
+
+        self.raw = raw
+        self.where = where
+        self.ensured_state: set[str] = set()  # tertulia.schema.ensure_state checks a table once per session
+        raw.autocommit = True
+        numeric = psycopg2.extensions.new_type((1700,), "TERTULIA_NUMERIC", _numeric)
+        psycopg2.extensions.register_type(numeric, raw)
+        from psycopg2.extras import register_default_json
+
+        # json columns as the text stored, as DuckDB returns them (the outbox parses its payloads itself)
+        register_default_json(raw, loads=lambda text: text)
+
+    @classmethod
+    def open(cls, where: PostgresWarehouse, *, read_only: bool = False) -> PostgresConnection:
+        con = cls(where.connect(application_name="tertulia reader" if read_only else "tertulia"), where)
+        if read_only:
+            con.execute("set session characteristics as transaction read only")
+        else:
+            for schema in SCHEMAS:
+                con.execute(f"create schema if not exists {schema}")
+        return con
+
+    def execute(self, sql: str, params=None) -> _PostgresResult:
+        import psycopg2
+
+        text, args = _translate(sql, params)
+        cur = self.raw.cursor()
+        try:
+            cur.execute(text, args)
+        except psycopg2.errors.UndefinedTable as exc:
+            raise duckdb.CatalogException(f"{exc.pgerror or exc}".strip()) from exc
+        return _PostgresResult(cur)
+
+    def executemany(self, sql: str, rows) -> None:
+        from psycopg2.extras import execute_batch
+
+        text, _ = _translate(sql, None)
+        with self.raw.cursor() as cur:
+            execute_batch(cur, text, list(rows), page_size=500)
+
+    def insert_rows(self, table: str, columns: list[str], rows: list[tuple]) -> None:
+        """Many rows into `table` in one round trip per page (DuckDB registers a frame instead)."""
+        from psycopg2.extras import execute_values
+
+        names = ", ".join(columns)
+        with self.raw.cursor() as cur:
+            execute_values(cur, f"insert into {table} ({names}) values %s", rows, page_size=1000)  # noqa: S608 - our names
+
+    def close(self) -> None:
+        self.raw.close()
+
+
+def exists(where: Path | PostgresWarehouse) -> bool:
+    """Whether there is a warehouse to read yet: a DuckDB file is made by the first import; a server's
+    is there (a missing table reads as "not built yet", as on a new file)."""
+    return isinstance(where, PostgresWarehouse) or Path(where).exists()

@@ -105,9 +105,16 @@ def test_malformed_urls_name_where_they_were_written(url, expected):
     assert str(err.value).startswith("TERTULIA_WAREHOUSE: ")
 
 
-def test_duckdb_connect_refuses_a_postgresql_warehouse():
-    with pytest.raises(NotOnPostgres, match="does not run on PostgreSQL yet"):
-        warehouse.connect(PostgresWarehouse("postgresql://u@h/db"))
+def test_the_postgresql_connection_takes_duckdb_parameters_and_leaves_quoted_text_alone():
+    # `?` and `$name` become psycopg2's; `%` doubled (psycopg2 reads it back as one); text inside
+    # quotes, doubled quotes and `::` casts left as written
+    sql = "select 'it''s ?%', \"a?\" from t where x = ? and y like '%z' and z = $now and w::int % 2 = 1"
+    text, params = warehouse._translate(sql, [1])
+    assert text == (
+        "select 'it''s ?%%', \"a?\" from t where x = %s and y like '%%z' and z = %(now)s and w::int %% 2 = 1"
+    )
+    assert params == [1]
+    assert warehouse._translate("select 1", None) == ("select 1", [])
 
 
 def test_an_unreachable_server_says_what_to_check():
@@ -129,14 +136,29 @@ def test_commands_that_run_on_duckdb_only_refuse_a_postgresql_warehouse_up_front
 
     monkeypatch.setenv("TERTULIA_WAREHOUSE", "postgresql://team:pw123@db.example.org/wh")
     config = str(REPO / "community.example.yml")
-    # (`import` runs on PostgreSQL: tests/postgres/test_import_on_postgres.py)
-    for args in (["ingest", "-c", config], ["run", "-c", config], ["status", "-c", config]):
+    # (`import`, `run`, `status`, `quarantine` run on PostgreSQL: tests/postgres/)
+    for args in (["ingest", "-c", config], ["demo", "-c", config]):
         result = CliRunner().invoke(app, args)
         assert result.exit_code == 1, (args, result.output)
         assert f"`tertulia {args[0]}` runs on a DuckDB warehouse only so far" in result.output
         assert "postgresql://team:***@db.example.org/wh" in result.output
         assert "pw123" not in result.output
     assert not (tmp_path / "dbt").exists()  # refused before any work
+
+
+def test_status_and_quarantine_on_an_unreachable_server_say_so(monkeypatch):
+    from typer.testing import CliRunner
+
+    from tertulia.cli import app
+
+    monkeypatch.setenv("TERTULIA_WAREHOUSE", "postgresql://team:pw123@127.0.0.1:1/wh?connect_timeout=2")
+    for command in ("status", "quarantine"):
+        result = CliRunner().invoke(app, [command, "-c", str(REPO / "community.example.yml")])
+        assert result.exit_code == 1, result.output
+        assert (
+            "cannot connect to the PostgreSQL warehouse postgresql://team:***@127.0.0.1:1/wh" in result.output
+        )
+        assert "pw123" not in result.output
 
 
 def test_migrate_refuses_a_password_on_the_command_line():
