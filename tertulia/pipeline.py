@@ -135,7 +135,11 @@ def _import_files_on_postgres(config: Config, bundle: Path) -> ImportReport:
 
 
 def ingest_on_postgres(
-    config: Config, names: list[str] | None = None, since: str | None = None
+    config: Config,
+    names: list[str] | None = None,
+    since: str | None = None,
+    *,
+    now: dt.datetime | None = None,
 ) -> dict[str, SourceReport]:
     """`tertulia ingest` (the live sources) on a PostgreSQL warehouse; the caller holds the advisory
     writer lock. The connectors and the runner run unchanged on a scratch DuckDB (`_land_on_postgres`)
@@ -152,7 +156,9 @@ def ingest_on_postgres(
             record_keys(duck, entity, records, "_record_keys")
             history.copy_keys(entity, "_record_keys")
 
-        reports = run_sources(config, names, since=parse_since(since), con=duck, history=copy_history)
+        reports = run_sources(
+            config, names, since=parse_since(since), now=now, con=duck, history=copy_history
+        )
         return reports, [r.batch_id for r in reports.values() if r.batch_id]
 
     return _land_on_postgres(config, "ingest", land, state_tables=(*IMPORT_STATE_TABLES, "connector_state"))
@@ -331,16 +337,22 @@ def _enrich_on_postgres(config: Config) -> int:
 
 
 def ingest_sources(
-    config: Config, names: list[str] | None = None, since: str | None = None
+    config: Config,
+    names: list[str] | None = None,
+    since: str | None = None,
+    *,
+    now: dt.datetime | None = None,
 ) -> dict[str, SourceReport]:
-    """Land what is new in the live platform sources (community.yml `sources:`); {} when none is set."""
+    """Land what is new in the live platform sources (community.yml `sources:`); {} when none is set.
+    `now`: the instant the run reads as its own (tests pin it; default the clock). On a PostgreSQL
+    warehouse, through its scratch DuckDB (`ingest_on_postgres`)."""
     if not config.sources:
         return {}
     if config.on_postgres:
-        return ingest_on_postgres(config, names, since)
+        return ingest_on_postgres(config, names, since, now=now)
     from connectors.runner import parse_since, run_sources
 
-    return run_sources(config, names, since=parse_since(since))
+    return run_sources(config, names, since=parse_since(since), now=now)
 
 
 def enrich(config: Config) -> int:

@@ -129,8 +129,9 @@ def test_commands_that_run_on_duckdb_only_refuse_a_postgresql_warehouse_up_front
 
     monkeypatch.setenv("TERTULIA_WAREHOUSE", "postgresql://team:pw123@db.example.org/wh")
     config = str(REPO / "community.example.yml")
-    # (`import` runs on PostgreSQL: tests/postgres/test_import_on_postgres.py)
-    for args in (["ingest", "-c", config], ["run", "-c", config], ["status", "-c", config]):
+    # (`import` and `ingest` run on PostgreSQL: tests/postgres/test_import_on_postgres.py,
+    # tests/postgres/test_ingest_on_postgres.py)
+    for args in (["run", "-c", config], ["status", "-c", config]):
         result = CliRunner().invoke(app, args)
         assert result.exit_code == 1, (args, result.output)
         assert f"`tertulia {args[0]}` runs on a DuckDB warehouse only so far" in result.output
