@@ -34,7 +34,8 @@ def phase_import(workdir: Path, bundle: Path) -> dict:
     from tertulia import pipeline
 
     cfg = bench_config(workdir)
-    pipeline.prepare_warehouse(cfg)
+    if not cfg.on_postgres:  # on PostgreSQL the import writes the tables it needs
+        pipeline.prepare_warehouse(cfg)
     t = time.perf_counter()
     report = pipeline.import_files(cfg, bundle)
     seconds = time.perf_counter() - t
@@ -129,6 +130,10 @@ def phase_enrich(workdir: Path, rescore: bool = False) -> dict:
     from tertulia import pipeline, warehouse
 
     cfg = bench_config(workdir)
+    if cfg.on_postgres:  # the PostgreSQL comparison scores each comment once (no --rescore)
+        t = time.perf_counter()
+        n = pipeline.enrich(cfg)
+        return {"seconds": time.perf_counter() - t, "rows": n, "distinct_texts": None}
     con = warehouse.connect(cfg.warehouse_path)
     try:
         if rescore:
@@ -216,13 +221,24 @@ def phase_age(workdir: Path) -> dict:
 
     cfg = bench_config(workdir)
     minutes = int(cfg.warehouse.reload_margin_minutes) + 60
-    con = warehouse.connect(cfg.warehouse_path)
+    shift = f"interval '{minutes} minutes'"  # quoted: the form DuckDB and PostgreSQL both read
+    updates = [f"update raw.{name} set _loaded_at = _loaded_at - {shift}" for name in ENTITIES]  # noqa: S608
+    updates.append(f"update raw.comment_enrichment set enriched_at = enriched_at - {shift}")  # noqa: S608
     t = time.perf_counter()
+    if cfg.on_postgres:
+        con = cfg.warehouse_location.connect(application_name="tertulia bench")
+        try:
+            with con.cursor() as cur:
+                for sql in updates:
+                    cur.execute(sql)
+            con.commit()
+        finally:
+            con.close()
+        return {"seconds": time.perf_counter() - t, "minutes": minutes}
+    con = warehouse.connect(cfg.warehouse_path)
     try:
-        for name in ENTITIES:
-            con.execute(f"update raw.{name} set _loaded_at = _loaded_at - interval {minutes} minute")  # noqa: S608
-        shift = f"interval {minutes} minute"
-        con.execute(f"update raw.comment_enrichment set enriched_at = enriched_at - {shift}")  # noqa: S608
+        for sql in updates:
+            con.execute(sql)
     finally:
         con.close()
     return {"seconds": time.perf_counter() - t, "minutes": minutes}
@@ -234,7 +250,8 @@ def phase_build(workdir: Path) -> dict:
     from tertulia.dbt_runner import build
 
     cfg = bench_config(workdir)
-    pipeline.prepare_warehouse(cfg)  # the config tables the models read, as a real run writes them first
+    if not cfg.on_postgres:  # on PostgreSQL the config tables are the ones the import wrote
+        pipeline.prepare_warehouse(cfg)  # the config tables the models read, as a real run writes them first
     t = time.perf_counter()
     # A failing data test still gives a valid timing: it is recorded, not raised.
     res = build(cfg, as_of=_now(workdir), full_refresh=True, raise_on_failure=False)
@@ -388,6 +405,40 @@ def phase_cycle(workdir: Path, bundle: Path) -> dict:
     }
 
 
+def phase_cycle_core(workdir: Path, bundle: Path) -> dict:
+    """The part of a cycle that runs on both warehouses (the PostgreSQL comparison, bench/run.py
+    --warehouse postgres): import the new comments, enrich them, build the watch models (SLA and
+    crisis) incrementally, five minutes after the sample's instant. No alerts: they run on DuckDB only."""
+    from flows.watches import CRISIS_MODELS, SLA_MODELS
+    from tertulia import pipeline
+    from tertulia.dbt_runner import build
+
+    cfg = bench_config(workdir)
+    now = _now(workdir) + dt.timedelta(minutes=5)
+    steps = {}
+    t0 = time.perf_counter()
+    if not cfg.on_postgres:
+        pipeline.prepare_warehouse(cfg)
+    report = pipeline.import_files(cfg, bundle)
+    steps["import"] = time.perf_counter() - t0
+    t = time.perf_counter()
+    enriched = pipeline.enrich(cfg)
+    steps["enrich"] = time.perf_counter() - t
+    t = time.perf_counter()
+    built = build(
+        cfg, select=f"{SLA_MODELS} {CRISIS_MODELS}", as_of=now, run_tests=False, raise_on_failure=False
+    )
+    steps["build"] = time.perf_counter() - t
+    return {
+        "seconds": time.perf_counter() - t0,
+        "steps": steps,
+        "landed": sum(r.inserted for r in report.entities.values()),
+        "enriched": enriched,
+        "models": len(built.models_built),
+        "failures": [f"{n.resource_type} {n.name}: {n.status}" for n in built.failures],
+    }
+
+
 def phase_startup(workdir: Path) -> dict:
     """Seconds from invoking `tertulia run` to the first task starting (the probe file's timestamp)."""
     import subprocess
@@ -440,6 +491,7 @@ def main() -> None:
         "build": lambda: phase_build(a.workdir),
         "quality": lambda: phase_quality(a.workdir),
         "cycle": lambda: phase_cycle(a.workdir, a.bundle),
+        "cycle_core": lambda: phase_cycle_core(a.workdir, a.bundle),
         "startup": lambda: phase_startup(a.workdir),
     }[a.phase]
     print("BENCH " + json.dumps(fn(), default=str), flush=True)

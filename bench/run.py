@@ -329,6 +329,105 @@ def run_cycles(work: Path, repeats: int, res: dict) -> None:
     res["cycle_slowest"] = cycles[-1].get("slowest", [])
 
 
+# The comparison's steps (name, phase), in order, each run on DuckDB then on PostgreSQL before the next
+# (so a change in the shared machine's load hits both alike). The first cycle after a full build
+# re-reads the backfill (it landed within the reload margin of the models' last build, as the aged
+# landing times of the build's own rows are); the steady cycle is the one the watches run after it.
+WAREHOUSE_STEPS = (
+    ("import", "import"),
+    ("enrich", "enrich"),
+    ("age", "age"),
+    ("build", "build"),
+    ("first cycle", "cycle_core"),
+    ("steady cycle", "cycle_core"),
+)
+
+
+def bench_warehouses(scale: int, days: int, root: Path, checkpoint=lambda res: None) -> dict:
+    """`--warehouse postgres`: the backfill (import of the whole bundle, enrichment of every comment),
+    the full build and the incremental cycle (1,000 new comments: import, enrich, watch models; the
+    first after the build and a steady one) on a DuckDB file and on a throwaway PostgreSQL 15 cluster
+    (tests/postgres/pg_server.py, as the tests start it: Debian's binaries, fsync off), step by step,
+    with the load at each step's start and the ratio PostgreSQL / DuckDB of each step's seconds."""
+    sys.path.insert(0, str(REPO))
+    from tests.postgres import pg_server
+
+    why_not = pg_server.available()
+    if why_not:
+        raise SystemExit(f"--warehouse postgres: {why_not}")
+    work = generate(scale, days, root)
+    dirs = {w: work / f"vs-{w}" for w in ("duckdb", "postgres")}
+    for d in dirs.values():
+        shutil.rmtree(d, ignore_errors=True)
+        d.mkdir()
+        (d / "bundle").symlink_to(work / "bundle")  # the phases read the sample's instant from it
+    cycles = [new_comments_bundle(work, 0), new_comments_bundle(work, 1)]
+    server = pg_server.start_server()
+    try:
+        server.create_database("tertulia_bench", owner="tertulia_bench")
+        envs = {
+            "duckdb": {"TERTULIA_WAREHOUSE": str(dirs["duckdb"] / "warehouse.duckdb")},
+            "postgres": {
+                **server.env("tertulia_bench", "tertulia_bench"),
+                "TERTULIA_WAREHOUSE": server.url("tertulia_bench", "tertulia_bench"),
+            },
+        }
+        res: dict = {"scale": scale, "days": days, "load_before": os.getloadavg(), "steps": {}}
+        for step, phase in WAREHOUSE_STEPS:
+            args = {
+                "import": ["--bundle", str(work / "bundle")],
+                "first cycle": ["--bundle", str(cycles[0])],
+                "steady cycle": ["--bundle", str(cycles[1])],
+            }
+            out = {}
+            for wh in ("duckdb", "postgres"):
+                saved = {k: os.environ.get(k) for k in envs[wh]}
+                os.environ.update(envs[wh])
+                try:
+                    out[wh] = run_phase(phase, dirs[wh], *args.get(step, []))
+                finally:
+                    for k, v in saved.items():
+                        if v is None:
+                            os.environ.pop(k, None)
+                        else:
+                            os.environ[k] = v
+            ratio = (
+                out["postgres"]["seconds"] / out["duckdb"]["seconds"] if out["duckdb"]["seconds"] else None
+            )
+            res["steps"][step] = {**out, "postgres_vs_duckdb": ratio}
+            res.setdefault("comments", res["steps"]["import"]["duckdb"]["comments"])
+            checkpoint(res)
+        res["comments"] = res["steps"]["import"]["duckdb"]["comments"]
+        res["load_after"] = os.getloadavg()
+        return res
+    finally:
+        pg_server.stop_server(server)
+
+
+def warehouses_markdown(results: dict) -> str:
+    m = results["machine"]
+    lines = [
+        f"# PostgreSQL next to DuckDB ({results['name']}, {results['date']})",
+        "",
+        f"Machine: {m['cores']} cores, {m['memory_gb']} GB, Python {m['python']}, {m['platform']}; shared "
+        "with other work: the load average (1 min) at each step's start is beside its time. One run of "
+        "each step, DuckDB then PostgreSQL, step by step. PostgreSQL 15, a throwaway cluster on the same "
+        "machine (fsync off, default settings otherwise).",
+        "",
+        "| comments | step | DuckDB s | PostgreSQL s | PostgreSQL / DuckDB | DuckDB peak MB | PostgreSQL peak MB (client) | load DuckDB / PostgreSQL |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    for r in results["sizes"]:
+        for step, x in r["steps"].items():
+            d, p = x["duckdb"], x["postgres"]
+            lines.append(
+                f"| {r['comments']:,} | {step} | {d['seconds']:.1f} | {p['seconds']:.1f} | "
+                f"{_fmt(x['postgres_vs_duckdb'])} | {d['peak_rss_mb']:,.0f} | {p['peak_rss_mb']:,.0f} | "
+                f"{d['load_at_start']:.1f} / {p['load_at_start']:.1f} |"
+            )
+    return "\n".join(lines) + "\n"
+
+
 def startup(root: Path, repeats: int) -> dict:
     work = root / "startup"
     work.mkdir(parents=True, exist_ok=True)
@@ -563,6 +662,13 @@ def main() -> None:
         "--memory-limit",
         help="DuckDB memory_limit (TERTULIA_DUCKDB_MEMORY_LIMIT, e.g. 3GB; default tertulia.resources: a quarter of memory, at most 3 GB)",
     )
+    ap.add_argument(
+        "--warehouse",
+        choices=("duckdb", "postgres"),
+        default="duckdb",
+        help="postgres: the backfill, full build and one cycle on DuckDB and on a throwaway PostgreSQL "
+        "cluster, step by step (needs Debian's postgresql package, as the tests)",
+    )
     ap.add_argument("--name", help="results file name (default from the sizes and options)")
     ap.add_argument("--work", type=Path, default=REPO / "bench" / "work")
     ap.add_argument("--out", type=Path, default=REPO / "bench" / "results")
@@ -580,6 +686,8 @@ def main() -> None:
     if a.memory_limit:
         name += "-mem" + a.memory_limit.lower()
         os.environ["TERTULIA_DUCKDB_MEMORY_LIMIT"] = a.memory_limit  # inherited by every phase
+    if a.warehouse == "postgres":
+        name += "-postgres"
     name = a.name or name
     sys.path.insert(0, str(REPO))
     from tertulia.resources import default_memory_limit
@@ -593,6 +701,22 @@ def main() -> None:
         "sizes": [],
     }
     a.out.mkdir(parents=True, exist_ok=True)
+    if a.warehouse == "postgres":
+        for s in scales:
+            print(f"== scale {s}, DuckDB and PostgreSQL", flush=True)
+
+            def keep(res: dict) -> None:  # a stopped run keeps the steps it measured
+                partial = {**results, "partial": res}
+                (a.out / f"{name}.json").write_text(
+                    json.dumps(partial, indent=2, default=str), encoding="utf-8"
+                )
+
+            results["sizes"].append(bench_warehouses(s, a.days, a.work, keep))
+            (a.out / f"{name}.json").write_text(json.dumps(results, indent=2, default=str), encoding="utf-8")
+        md = warehouses_markdown(results)
+        (a.out / f"{name}.md").write_text(md, encoding="utf-8")
+        print(md)
+        return
     for s in scales:
         print(f"== scale {s}", flush=True)
 

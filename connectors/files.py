@@ -32,7 +32,9 @@ from connectors.landing import (
     _q,
     ensure_quarantine,
     land_relation,
+    lookup_keys_select,
     new_batch_id,
+    raw_lookup_columns,
 )
 from tertulia.config import Config
 from tertulia.contract import ENTITIES, Entity
@@ -725,6 +727,53 @@ def import_bundle(con: duckdb.DuckDBPyConnection, bundle_dir: Path, config: Conf
 
 
 _RETRY = object()
+
+
+def bundle_keys(con: duckdb.DuckDBPyConnection, bundle_dir: Path) -> dict[str, str | None]:
+    """For each entity with files in the bundle, a temp table of the distinct values of the columns by
+    which its landing reads raw (`landing.raw_lookup_columns`), trimmed as landing trims keys; None for
+    an entity whose files could not be read this way (its landing then reads the whole raw table).
+
+    What a PostgreSQL import copies from the server into its scratch DuckDB is chosen by these: the
+    earlier captures of the batch's keys, not the whole history. The same readers as the import, so
+    the keys are the ones it lands; a file the fast readers refuse gets None, never a short list.
+    """
+    try:
+        files, _, stopped = discover(Path(bundle_dir).resolve())
+    except OSError:
+        return {}  # no such folder: import_bundle says so and lands nothing
+    tables: dict[str, str | None] = {}
+    for entity, paths in files.items():
+        if entity in stopped:
+            continue
+        ent = ENTITIES[entity]
+        table = f"_bundle_keys_{entity}"
+        stages: list[str] = []
+        try:
+            selects, params = [], []
+            for p in paths:
+                _, fmt, gz = split_name(p)
+                if _is_empty(p, gz):
+                    continue
+                stage = f"_bundle_keys_stage_{len(stages)}"
+                stages.append(stage)
+                read = _select_file(con, ent, p, fmt or "", gz, stage)
+                selects.append(f"({read.sql})")
+                params += read.params
+            source = " union all ".join(selects) or "select " + ", ".join(
+                f"null::varchar as {_q(c)}" for c in raw_lookup_columns(ent)
+            )
+            con.execute(
+                f"create or replace temp table {table} as {lookup_keys_select(ent, f'({source})')}", params
+            )
+            tables[entity] = table
+        except (BundleFileError, duckdb.Error):
+            tables[entity] = None
+        finally:
+            for stage in stages:
+                for t in (stage, f"{stage}_rejects", f"{stage}_scans"):
+                    con.execute(f"drop table if exists temp.{t}")
+    return tables
 
 
 def _import_entity(

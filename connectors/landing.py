@@ -66,6 +66,14 @@ LIFETIME_COUNTERS = {"post_metrics": ("platform", "post_id", "captured_at")}
 MESSAGE_LIMIT = 20  # bad rows described one by one in LandResult.messages; the rest are counted
 
 
+def raw_lookup_columns(entity: Entity) -> tuple[str, ...]:
+    """The columns by which landing a batch reads raw.<entity>: the rows sharing them with a batch row
+    are all it compares with (the merge by key and version; for lifetime counters every capture of the
+    series). A PostgreSQL import copies those rows alone into its scratch DuckDB (tertulia.pipeline)."""
+    series = LIFETIME_COUNTERS.get(entity.name)
+    return series[:-1] if series else entity.key
+
+
 # What to do, per rule, appended to the reason so the message is actionable.
 ADVICE = {
     "malformed_record": "fix that line in the file and import it again",
@@ -936,6 +944,30 @@ def _text(v: Any) -> str | None:
     if isinstance(v, dt.datetime | dt.date):
         return v.isoformat()
     return str(v)
+
+
+def lookup_keys_select(entity: Entity, rows_sql: str) -> str:
+    """SQL: the distinct `raw_lookup_columns` values of `rows_sql` (a relation or a parenthesised
+    select of the contract's text columns), trimmed as landing trims keys; rows missing one left out
+    (landing quarantines them, they compare with nothing)."""
+    columns = raw_lookup_columns(entity)
+    shaped = ", ".join(f"{_trimmed_id(_q(c))} as {_q(c)}" for c in columns)
+    present = " and ".join(f"{_q(c)} is not null" for c in columns)
+    return f"select distinct * from (select {shaped} from {rows_sql}) where {present}"  # noqa: S608
+
+
+def record_keys(con: duckdb.DuckDBPyConnection, entity: str, records: list[dict], table: str) -> None:
+    """Temp table `table`: the distinct values of the records' `raw_lookup_columns`, trimmed as
+    landing trims keys (what a scratch copy of raw needs before `land_records` lands them)."""
+    columns = raw_lookup_columns(ENTITIES[entity])
+    keys = pa.table({c: pa.array([_text(r.get(c)) for r in records], type=pa.string()) for c in columns})
+    view = f"_record_keys_{uuid.uuid4().hex[:8]}"
+    con.complete()
+    con.register(view, keys)
+    try:
+        con.execute(f"create or replace temp table {table} as {lookup_keys_select(ENTITIES[entity], view)}")
+    finally:
+        con.unregister(view)
 
 
 def land_records(

@@ -30,6 +30,10 @@ from tertulia.raw_schema import ensure_raw_tables
 from tertulia.schema import ensure_state
 
 COUNTS = ("inserted", "updated", "unchanged", "quarantined")
+# Called with (entity, records) before a batch of them lands: a warehouse whose raw tables hold only part
+# of history (a PostgreSQL warehouse's scratch DuckDB, tertulia.pipeline) copies in the rows landing
+# them reads. None on a DuckDB warehouse, which holds all of it.
+History = Callable[[str, list[dict]], None]
 
 
 @dataclass
@@ -46,6 +50,8 @@ class SourceReport:
     message: str = ""
     # What landing said about held-back rows (quarantine reasons), so a person sees them with the run.
     notes: list[str] = field(default_factory=list)
+    # The `_batch_id` of the raw rows this run landed (a PostgreSQL warehouse sends those to the server).
+    batch_id: str = ""
 
     def count(self, entity: str, what: str = "inserted") -> int:
         return self.landed.get(entity, {}).get(what, 0)
@@ -130,6 +136,7 @@ def land_page(
     now: dt.datetime,
     notes: list[str] | None = None,
     config: Config | None = None,
+    history: History | None = None,
 ) -> dict[str, dict[str, int]]:
     """Land every entity of a page (one batch each), then store the page's cursor.
 
@@ -156,6 +163,8 @@ def land_page(
             if config is not None
             else {}
         )
+        if history is not None:
+            history(entity, records)
         result = land_records(con, entity, records, source=source, batch_id=batch_id, now=now, **bounds)
         counts[entity] = {k: int(getattr(result, k, 0) or 0) for k in COUNTS}
         if notes is not None:
@@ -172,14 +181,19 @@ def run_source(
     since: dt.datetime | None = None,
     now: dt.datetime | None = None,
     sleep: Callable[[float], None] = time.sleep,
+    history: History | None = None,
+    report: SourceReport | None = None,
     **connector_kwargs: Any,
 ) -> SourceReport:
-    """Run one source until it is caught up, its page budget is spent or it cannot go on."""
+    """Run one source until it is caught up, its page budget is spent or it cannot go on.
+
+    `report`: filled in as the run goes (default: a new one), so a caller whose run raised still
+    knows what it landed under which batch id."""
     source = config.sources[name]
-    report = SourceReport(source=name, platform=source.platform)
+    report = report or SourceReport(source=name, platform=source.platform)
     now = now or dt.datetime.now(dt.UTC)
     ensure_state_table(con)
-    batch_id = f"{name}-{_naive(now):%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:8]}"
+    batch_id = report.batch_id = f"{name}-{_naive(now):%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:8]}"
     connector: Connector | None = None
     stack = contextlib.ExitStack()
     try:
@@ -191,7 +205,14 @@ def run_source(
             steps.advance()
             check_page(name, report.pages, page)
             for entity, counts in land_page(
-                con, name, page, batch_id=batch_id, now=now, notes=report.notes, config=config
+                con,
+                name,
+                page,
+                batch_id=batch_id,
+                now=now,
+                notes=report.notes,
+                config=config,
+                history=history,
             ).items():
                 total = report.landed.setdefault(entity, dict.fromkeys(COUNTS, 0))
                 for k, v in counts.items():
@@ -229,11 +250,13 @@ def run_sources(
     now: dt.datetime | None = None,
     sleep: Callable[[float], None] = time.sleep,
     con: duckdb.DuckDBPyConnection | None = None,
+    history: History | None = None,
     **connector_kwargs: Any,
 ) -> dict[str, SourceReport]:
     """Run the named sources (default: every enabled one); one failing never stops the others.
 
-    The caller holds the warehouse's writer lock (as for every pipeline step).
+    The caller holds the warehouse's writer lock (as for every pipeline step). `con` and `history`:
+    see History (a PostgreSQL warehouse runs this on its scratch DuckDB).
     """
     own = con is None
     con = con or warehouse.connect(config.warehouse_path)
@@ -242,17 +265,31 @@ def run_sources(
         ensure_raw_tables(con)
         ensure_state_table(con)
         for name, source in selected_sources(config, names):
+            started = SourceReport(source=name, platform=source.platform)
             try:
                 reports[name] = run_source(
-                    con, config, name, since=since, now=now, sleep=sleep, **connector_kwargs
+                    con,
+                    config,
+                    name,
+                    since=since,
+                    now=now,
+                    sleep=sleep,
+                    history=history,
+                    report=started,
+                    **connector_kwargs,
                 )
             except Exception as exc:  # noqa: BLE001 - a bug in one connector must not stop the others
                 message = (
                     f"source {name}: unexpected {type(exc).__name__}: {exc}. The other sources ran; the next run "
                     "retries from the last landed page. Please report this with the message."
                 )
+                # the pages landed before the error stay (their cursor too): the batch id names them
                 reports[name] = SourceReport(
-                    source=name, platform=source.platform, status="failed", message=message
+                    source=name,
+                    platform=source.platform,
+                    status="failed",
+                    message=message,
+                    batch_id=started.batch_id,
                 )
                 record_error(con, name, message, now or dt.datetime.now(dt.UTC))
     finally:

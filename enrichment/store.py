@@ -41,15 +41,22 @@ BATCH_SIZE = 50_000
 # Only comments landed since the last run (less a margin) can be new or edited: a new version of a
 # comment lands with a new `_loaded_at`, stamped under the writer lock, so landing times only grow.
 # Without that filter the to-do query would hash every comment of history on every run.
-_TODO_SQL = """
-select c.platform, c.comment_id, md5(coalesce(c.message, '')) as content_hash, c.message,
-       lower(trim(c.channel)) as channel
+# The to-do set's rule, in SQL both DuckDB and PostgreSQL run (a PostgreSQL warehouse picks the
+# comments to copy into its scratch DuckDB by it, tertulia.pipeline): `c` a comment, `e` its
+# enrichment row (left joined), `$since` the landing time from which comments can need scoring.
+TODO_FROM = """
 from raw.comments as c
 left join raw.comment_enrichment as e
     on e.platform = c.platform and e.comment_id = c.comment_id
 where (e.comment_id is null or e.content_hash <> md5(coalesce(c.message, '')))
   and ($since is null or c._loaded_at is null or c._loaded_at >= $since)
 """
+_TODO_SQL = (
+    """
+select c.platform, c.comment_id, md5(coalesce(c.message, '')) as content_hash, c.message,
+       lower(trim(c.channel)) as channel"""
+    + TODO_FROM
+)
 
 _SCHEMA = pa.schema(
     [
@@ -184,14 +191,17 @@ def _since(con: duckdb.DuckDBPyConnection, config: Config) -> dt.datetime | None
     """Landing time from which comments can still need scoring; None to read them all (first run, or
     an emptied enrichment table, which is how a re-score of everything is asked for)."""
     rows = con.execute("select loaded_through from tertulia.enrichment_watermark where id = 1").fetchall()
-    if not rows or rows[0][0] is None:
+    scored_any = con.execute("select count(*) > 0 from (select 1 from raw.comment_enrichment limit 1)")
+    return todo_since(rows[0][0] if rows else None, scored_any.fetchall()[0][0], config)
+
+
+def todo_since(loaded_through: dt.datetime | None, scored_any: bool, config: Config) -> dt.datetime | None:
+    """`_since` from the watermark and whether any comment is scored (a PostgreSQL warehouse reads
+    both on the server): None, read every comment, on a first run or after the enrichment table was
+    emptied; else the watermark less the reload margin."""
+    if loaded_through is None or not scored_any:
         return None
-    if con.execute("select count(*) = 0 from (select 1 from raw.comment_enrichment limit 1)").fetchall()[0][
-        0
-    ]:
-        return None
-    row = rows[0]
-    return row[0] - dt.timedelta(minutes=config.warehouse.reload_margin_minutes)
+    return loaded_through - dt.timedelta(minutes=config.warehouse.reload_margin_minutes)
 
 
 def enrich_new_comments(
@@ -202,18 +212,22 @@ def enrich_new_comments(
     annotator: Annotator | None = None,
     now: dt.datetime | None = None,
     processes: int | None = None,
+    loaded_through: dt.datetime | None = None,
 ) -> int:
     """Enrich every comment without a current enrichment row; returns how many were scored.
 
     `processes`: how many processes score (default `enrichment.scoring.workers()`, the machine's
-    cores or TERTULIA_ENRICH_WORKERS)."""
+    cores or TERTULIA_ENRICH_WORKERS). `loaded_through`: the latest landing time of the warehouse's
+    comments, when `con` holds only the comments to score (a PostgreSQL warehouse's scratch copy);
+    by default read from `con`."""
     ensure_raw_tables(con)
     ensure_state(con, "enrichment_watermark")
     annotator = annotator or annotator_for(config)
     now = now or dt.datetime.now(dt.UTC).replace(tzinfo=None)
     _retokenise_if_stale(con, now, batch_size)
     since = _since(con, config)
-    loaded_through = con.execute("select max(_loaded_at) from raw.comments").fetchall()[0][0]
+    if loaded_through is None:
+        loaded_through = con.execute("select max(_loaded_at) from raw.comments").fetchall()[0][0]
     # A backfill's (or a re-score's) first run starts with no terms at all: each batch then only adds
     # terms, and the delete of the batch's old terms, a scan of the whole terms table per batch (6.7
     # million rows by the end of a 1M backfill), is skipped. Each comment is once in the to-do set.

@@ -81,7 +81,8 @@ def ingest_sources(config_path: str = "community.yml", since: str | None = None)
     logger = get_run_logger()
     config = load_config(config_path)
     with warehouse.writer_lock(config.warehouse_location, holder="ingest_sources", logger=logger):
-        pipeline.prepare_warehouse(config)
+        if not config.on_postgres:  # on PostgreSQL, ingest_sources prepares the tables it writes
+            pipeline.prepare_warehouse(config)
         reports = pipeline.ingest_sources(config, since=since)
     for name, report in reports.items():
         create_markdown_artifact(

@@ -41,11 +41,7 @@ def community_pipeline(
     with warehouse.writer_lock(config.warehouse_location, holder="community_pipeline", logger=logger):
         prepare(config)
         report.imported = import_files(config, bundle_dir)
-        try:
-            report.sources = ingest_sources(config)
-        except warehouse.NotOnPostgres as exc:  # live ingest on PostgreSQL is not there yet: the rest runs
-            report.notes.append(f"live sources not ingested: {exc}")
-            logger.warning("Live sources not ingested: %s", exc)
+        report.sources = ingest_sources(config)
         report.enriched = enrich(config)
         built = build(config, select, pinned)
         report.models_built = built.models_built

@@ -163,6 +163,28 @@ def business_deadline(start: dt.datetime, minutes: float, calendar: BusinessCale
     return None
 
 
+def _stored_bounds(
+    con: duckdb.DuckDBPyConnection, floor: dt.date
+) -> tuple[dt.date | None, dt.datetime | None]:
+    """The stored earliest comment date and how far raw.comments was scanned for it (None, None: scan
+    every comment)."""
+    ensure_state(con, "calendar_bounds")
+    stored = con.execute(
+        "select earliest_comment_date, scanned_through from tertulia.calendar_bounds where id = 1"
+    ).fetchall()
+    earliest, through = stored[0] if stored else (None, None)
+    if earliest is not None and earliest < floor:
+        return None, None  # stored by an earlier version: scan everything again, once
+    return earliest, through
+
+
+def scanned_through(con: duckdb.DuckDBPyConnection, floor: dt.date) -> dt.datetime | None:
+    """Which comments the next `write_business_intervals` reads: those landed after this instant or
+    without a landing time; every comment when None. A PostgreSQL import copies these into its scratch
+    DuckDB beside tertulia.calendar_bounds, so the calendar it writes is the one DuckDB would."""
+    return _stored_bounds(con, floor)[1]
+
+
 def _earliest_comment_date(con: duckdb.DuckDBPyConnection, floor: dt.date) -> dt.date | None:
     """The earliest day a landed comment was written, kept in tertulia.calendar_bounds.
 
@@ -175,13 +197,7 @@ def _earliest_comment_date(con: duckdb.DuckDBPyConnection, floor: dt.date) -> dt
 
     if not table_exists(con, "raw", "comments"):
         return None  # no raw schema yet
-    ensure_state(con, "calendar_bounds")
-    stored = con.execute(
-        "select earliest_comment_date, scanned_through from tertulia.calendar_bounds where id = 1"
-    ).fetchall()
-    earliest, through = stored[0] if stored else (None, None)
-    if earliest is not None and earliest < floor:
-        earliest, through = None, None  # stored by an earlier version: scan everything again, once
+    earliest, through = _stored_bounds(con, floor)
     new_earliest, new_through = con.execute(
         "select min(d) filter (where d >= $floor), max(_loaded_at) from "
         "(select try_cast(substr(trim(created_at), 1, 10) as date) as d, _loaded_at from raw.comments "

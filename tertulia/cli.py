@@ -187,14 +187,14 @@ def ingest(
     from tertulia import pipeline, warehouse
 
     cfg = _config(config)
-    _duckdb_only(cfg, "ingest")
     if not cfg.sources:
         raise _fail(f"{config}: no `sources:` configured; see docs/connectors.md")
     try:
-        with warehouse.writer_lock(cfg.warehouse_location, wait_seconds=60):
-            pipeline.prepare_warehouse(cfg)
+        with warehouse.writer_lock(cfg.warehouse_location, wait_seconds=60, holder="ingest"):
+            if not cfg.on_postgres:  # on PostgreSQL, ingest_sources prepares the tables it writes
+                pipeline.prepare_warehouse(cfg)
             reports = pipeline.ingest_sources(cfg, names or None, since=since)
-    except (warehouse.WarehouseBusy, KeyError, ValueError) as exc:
+    except (warehouse.WarehouseBusy, KeyError, ValueError, ConnectionError) as exc:
         raise _fail(str(exc)) from None
     for report in reports.values():
         typer.echo(report.render())

@@ -94,13 +94,16 @@ def replace_tables(
     workdir: Path,
     *,
     empty: str | None = "truncate",
+    where: dict[tuple[str, str], str] | None = None,
 ) -> dict[str, int]:
     """Replace the rows of each (schema, table) on PostgreSQL with the DuckDB table's, by COPY, in
     the caller's transaction (not committed here); rows copied per table.
 
     `empty`: "truncate" (fast for a whole warehouse; readers of the table wait for the commit),
     "delete" (for the small tables an import replaces: BI and dbt keep reading the old rows until the
-    commit instead of waiting), or None: the rows are added to what the table holds."""
+    commit instead of waiting), or None: the rows are added to what the table holds. `where`: for a
+    (schema, table) emptied by "delete", the condition of the rows deleted (the ones `pull_tables`
+    copied with that condition; the others stay)."""
     copied: dict[str, int] = {}
     for schema, table in tables:
         csv_path = Path(workdir) / f"replace-{len(copied)}.csv"
@@ -109,7 +112,10 @@ def replace_tables(
         with pg_con.cursor() as cur:
             ensure_pg_table(duck, cur, schema, table)
             if empty is not None:
-                cur.execute(f"truncate {target}" if empty == "truncate" else f"delete from {target}")  # noqa: S608
+                condition = (where or {}).get((schema, table)) if empty == "delete" else None
+                filtered = f" as t where {condition}" if condition else ""
+                delete = f"delete from {target}{filtered}"  # noqa: S608 - names from the catalog
+                cur.execute(f"truncate {target}" if empty == "truncate" else delete)
             with csv_path.open(encoding="utf-8") as fh:
                 cur.copy_expert(f"copy {target} from stdin with (format csv, header true)", fh)
             copied[f"{schema}.{table}"] = cur.rowcount
@@ -167,13 +173,24 @@ def _has_unique_index(cur, target: str, key: list[str]) -> bool:
 
 
 def pull_tables(
-    pg_con, duck: duckdb.DuckDBPyConnection, tables: list[tuple[str, str]], workdir: Path
-) -> None:
+    pg_con,
+    duck: duckdb.DuckDBPyConnection,
+    tables: list[tuple[str, str]],
+    workdir: Path,
+    *,
+    where: dict[tuple[str, str], str] | None = None,
+) -> dict[str, int]:
     """Fill each DuckDB (schema, table) with the PostgreSQL table's rows (COPY TO, then DuckDB's CSV
     reader with the DuckDB table's column types); a table the server does not have yet stays empty.
+    Rows copied per table.
+
+    `where`: for a (schema, table), a PostgreSQL condition on its rows (alias `t`; SQL made by the
+    caller, values bound by `bind`): only those rows are copied, which is how a step reads the part of
+    history its batch needs instead of all of it (`matching`).
 
     JSON travels as the text PostgreSQL's `json` type keeps byte for byte, so what the landing
     compares as text (a quarantined record, a row's extra columns) reads back as it was written."""
+    copied: dict[str, int] = {}
     for n, (schema, table) in enumerate(tables):
         with pg_con.cursor() as cur:
             if not _existing_columns(cur, schema, table):
@@ -184,19 +201,54 @@ def pull_tables(
                 [schema, table],
             ).fetchall()
             names = ", ".join(_quote(c) for c, _ in columns)
+            condition = (where or {}).get((schema, table))
+            filtered = f" where {condition}" if condition else ""
             csv_path = Path(workdir) / f"pull-{n}.csv"
             with csv_path.open("w", encoding="utf-8") as fh:
                 cur.copy_expert(
-                    f"copy (select {names} from {_quote(schema)}.{_quote(table)}) to stdout "  # noqa: S608
+                    f"copy (select {names} from {_quote(schema)}.{_quote(table)} as t{filtered}) to stdout "  # noqa: S608
                     "with (format csv, header true)",
                     fh,
                 )
+            copied[f"{schema}.{table}"] = cur.rowcount
         types = ", ".join(f"{_lit(c)}: {_lit('VARCHAR' if t == 'JSON' else t)}" for c, t in columns)
         duck.execute(
             f"insert into {_quote(schema)}.{_quote(table)} ({names}) select {names} from "  # noqa: S608
             f"read_csv('{csv_path}', header = true, columns = {{{types}}}, allow_quoted_nulls = false, "
             "auto_detect = false)"
         )
+    return copied
+
+
+def send_keys(
+    duck: duckdb.DuckDBPyConnection, pg_con, duck_table: str, columns: tuple[str, ...], workdir: Path
+) -> str:
+    """The rows of a DuckDB temp table of text key columns, COPYed into a PostgreSQL temporary table
+    of the same name (dropped at the commit) and analysed, for `matching`; its name."""
+    csv_path = Path(workdir) / f"keys-{duck_table}.csv"  # names made by the caller, never data
+    names = ", ".join(_quote(c) for c in columns)
+    _export_csv(duck, f"select {names} from temp.{_quote(duck_table)}", csv_path)  # noqa: S608
+    with pg_con.cursor() as cur:
+        cur.execute(f"drop table if exists pg_temp.{_quote(duck_table)}")
+        defs = ", ".join(f"{_quote(c)} text" for c in columns)
+        cur.execute(f"create temp table {_quote(duck_table)} ({defs}) on commit drop")
+        with csv_path.open(encoding="utf-8") as fh:
+            cur.copy_expert(f"copy {_quote(duck_table)} from stdin with (format csv, header true)", fh)
+        cur.execute(f"analyze {_quote(duck_table)}")  # a temp table has no statistics: the planner guesses
+    return duck_table
+
+
+def matching(keys_table: str, columns: tuple[str, ...]) -> str:
+    """A `pull_tables` condition: the rows whose `columns` equal a row of the temp table `keys_table`."""
+    same = " and ".join(f"k.{_quote(c)} = t.{_quote(c)}" for c in columns)
+    return f"exists (select 1 from pg_temp.{_quote(keys_table)} as k where {same})"  # noqa: S608
+
+
+def bind(pg_con, sql: str, params: list) -> str:
+    """`sql` with its %s placeholders bound by the driver (psycopg2 quoting), for the SQL text a COPY
+    takes: COPY has no parameters."""
+    with pg_con.cursor() as cur:
+        return cur.mogrify(sql, params).decode("utf-8")
 
 
 def _lit(text: str) -> str:

@@ -128,70 +128,208 @@ def _scratch_for_postgres(config: Config, purpose: str):
 
 
 def _import_files_on_postgres(config: Config, bundle: Path) -> ImportReport:
-    """`tertulia import` on a PostgreSQL warehouse (the caller holds the advisory writer lock).
+    """`tertulia import` on a PostgreSQL warehouse (the caller holds the advisory writer lock): the file
+    connector runs unchanged on a scratch DuckDB (`_land_on_postgres`), which first receives, for each
+    entity of the bundle, the server's rows of the keys its files hold (`connectors.files.bundle_keys`,
+    read by the import's own readers). An entity whose files the key pass cannot read is copied whole."""
+    from connectors.files import bundle_keys, import_bundle
 
-    The DuckDB steps run unchanged on a scratch DuckDB file: the files are read and checked by the
-    file connector against the server's raw, quarantine and config state, copied into it first (COPY
-    TO), so every rule, merge decision and quarantine release is the one DuckDB makes. What changed goes
-    back in one PostgreSQL transaction: the raw rows of this import's batch by COPY and INSERT ... ON
-    CONFLICT on the contract's keys (new keys and newer versions; a re-import has none), the quarantine
-    and the config tables (with the state they keep) replaced whole. A crash leaves the server as it was.
+    def land(duck, history: _History) -> tuple[ImportReport, list[str]]:
+        for entity, keys in bundle_keys(duck, bundle).items():
+            if keys is None:
+                history.copy_whole(entity)
+            else:
+                history.copy_keys(entity, keys)
+        report = import_bundle(duck, bundle, config)
+        return report, [report.batch_id]
 
-    The scratch copy holds the raw tables of the entities a bundle can hold, so an import reads the
-    whole raw history from the server: fine for a community's warehouse, slower than DuckDB's import
-    at tens of millions of rows (docs/operations.md).
-    """
-    from connectors.files import import_bundle
+    return _land_on_postgres(config, "import", land)
+
+
+def ingest_on_postgres(
+    config: Config,
+    names: list[str] | None = None,
+    since: str | None = None,
+    *,
+    now: dt.datetime | None = None,
+) -> dict[str, SourceReport]:
+    """`tertulia ingest` (the live sources) on a PostgreSQL warehouse; the caller holds the advisory
+    writer lock. The connectors and the runner run unchanged on a scratch DuckDB (`_land_on_postgres`)
+    holding the sources' cursors (`tertulia.connector_state`, copied whole: one row a source); before
+    each batch of records lands, the server's rows of its keys are copied in (the runner's `history`
+    hook), so each landing decision is DuckDB's. The landed rows and the new cursors go back in one
+    transaction at the end: a run that fails half-way leaves the server as it was, cursors included,
+    and the next run reads those pages again."""
+    from connectors.landing import record_keys
+    from connectors.runner import parse_since, run_sources
+
+    def land(duck, history: _History) -> tuple[dict[str, SourceReport], list[str]]:
+        def copy_history(entity: str, records: list[dict]) -> None:
+            record_keys(duck, entity, records, "_record_keys")
+            history.copy_keys(entity, "_record_keys")
+
+        reports = run_sources(
+            config, names, since=parse_since(since), now=now, con=duck, history=copy_history
+        )
+        return reports, [r.batch_id for r in reports.values() if r.batch_id]
+
+    return _land_on_postgres(config, "ingest", land, state_tables=(*IMPORT_STATE_TABLES, "connector_state"))
+
+
+class _History:
+    """The part of the server's raw history a scratch DuckDB holds, copied in as the landing needs it:
+    the rows sharing their `connectors.landing.raw_lookup_columns` with what is about to land (the
+    merge by key and version, a lifetime counter's earlier captures), each copied once (the scratch's
+    raw tables have no key to stop a second copy), and, from the start, the comments the business
+    calendar has not scanned yet (all of them before the first scan)."""
+
+    def __init__(self, duck, pg, work: Path, config: Config) -> None:
+        from tertulia.business_calendar import scanned_through
+
+        self.duck, self.pg, self.work = duck, pg, work
+        self.whole: set[str] = set()
+        through = scanned_through(duck, config.quality.earliest_timestamp)
+        if through is None:
+            self.copy_whole("comments")
+        else:
+            from tertulia import migrate
+
+            unscanned = migrate.bind(pg, "t._loaded_at is null or t._loaded_at > %s", [through])
+            migrate.pull_tables(pg, duck, [("raw", "comments")], work, where={("raw", "comments"): unscanned})
+            self._copied("comments", "raw.comments")
+
+    def _copied(self, entity: str, rows_sql: str | None = None) -> str:
+        """The temp table of the keys of raw.<entity> copied so far (made empty if missing), with
+        the keys of `rows_sql` (a relation) added; its name."""
+        from connectors.landing import lookup_keys_select
+        from tertulia.contract import ENTITIES
+
+        table = f"_copied_{entity}"
+        raw = f"raw.{entity}"
+        self.duck.execute(
+            f"create temp table if not exists {table} as {lookup_keys_select(ENTITIES[entity], raw)} limit 0"  # noqa: S608
+        )
+        if rows_sql is not None:
+            self.duck.execute(f"insert into {table} {lookup_keys_select(ENTITIES[entity], rows_sql)}")  # noqa: S608
+        return table
+
+    def copy_whole(self, entity: str) -> None:
+        """Every row of raw.<entity> (before anything of it landed in the scratch)."""
+        from tertulia import migrate
+
+        self.duck.execute(f"delete from raw.{entity}")  # noqa: S608 - a contract name
+        migrate.pull_tables(self.pg, self.duck, [("raw", entity)], self.work)
+        self.whole.add(entity)
+
+    def copy_keys(self, entity: str, keys_table: str) -> None:
+        """The server's rows of raw.<entity> matching a row of the temp table `keys_table` (lookup
+        columns, as `connectors.landing.lookup_keys_select` makes them) and not copied before."""
+        from connectors.landing import raw_lookup_columns
+        from tertulia import migrate
+        from tertulia.contract import ENTITIES
+
+        if entity in self.whole:
+            self.duck.execute(f"drop table temp.{keys_table}")
+            return
+        columns = raw_lookup_columns(ENTITIES[entity])
+        copied = self._copied(entity)
+        self.duck.execute(
+            f"create or replace temp table _new_keys as select * from {keys_table} except select * from {copied}"  # noqa: S608
+        )
+        if self.duck.execute("select count(*) from _new_keys").fetchone()[0]:
+            sent = migrate.send_keys(self.duck, self.pg, "_new_keys", columns, self.work)
+            where = {("raw", entity): migrate.matching(sent, columns)}
+            migrate.pull_tables(self.pg, self.duck, [("raw", entity)], self.work, where=where)
+            self.duck.execute(f"insert into {copied} select * from _new_keys")  # noqa: S608
+        self.duck.execute(f"drop table temp.{keys_table}")
+        self.duck.execute("drop table temp._new_keys")
+
+
+# Released quarantine rows are history: landing reads and changes only the open ones.
+_OPEN_QUARANTINE = {("tertulia", "quarantine"): "t.released_at is null"}
+
+
+def _land_on_postgres(
+    config: Config, purpose: str, land, state_tables: tuple[str, ...] = IMPORT_STATE_TABLES
+):
+    """A landing step (`tertulia import`, `tertulia ingest`) on a PostgreSQL warehouse: the DuckDB code
+    runs unchanged on a scratch DuckDB file holding what its checks read from the server (COPY TO):
+    the state tables (`tertulia.<state_tables>`, of the quarantine its open rows) and the raw rows the
+    batch needs (`_History`; `land(duck, history)` copies them in as it goes and returns its result and
+    the batch ids it landed under). Every rule, merge decision and quarantine release is then the one
+    DuckDB makes. What changed goes back in one PostgreSQL transaction: the raw rows of those batches
+    by COPY and INSERT ... ON CONFLICT on the contract's keys (new keys and newer versions; a re-run
+    has none), the config tables (the business calendar over what has landed, as `tertulia build`
+    writes it first on DuckDB) and the state tables replaced (the quarantine's open rows). A crash
+    leaves the server as it was."""
     from tertulia import migrate
     from tertulia.business_calendar import write_business_intervals
     from tertulia.contract import ENTITIES
     from tertulia.schema import ensure_state
 
-    with _scratch_for_postgres(config, "import") as (duck, pg, work):
+    with _scratch_for_postgres(config, purpose) as (duck, pg, work):
         ensure_raw_tables(duck)
-        ensure_state(duck, *IMPORT_STATE_TABLES)
-        state = [("tertulia", t) for t in IMPORT_STATE_TABLES]
-        landed = [("raw", name) for name in ENTITIES]
-        migrate.pull_tables(pg, duck, landed + state, work)
+        ensure_state(duck, *state_tables)
+        state = [("tertulia", t) for t in state_tables]
+        migrate.pull_tables(pg, duck, state, work, where=_OPEN_QUARANTINE)
         sync_config_tables(duck, config)
-        report = import_bundle(duck, bundle, config)
-        # What `tertulia build` does first on DuckDB (a PostgreSQL build uses the server's tables as
-        # they are): the business calendar over what has landed now.
+        result, batch_ids = land(duck, _History(duck, pg, work, config))
         write_business_intervals(duck, config)
-        for _, name in landed:
-            migrate.upsert_rows(
-                duck, pg, "raw", name, list(ENTITIES[name].key), "_batch_id = ?", [report.batch_id], work
-            )
-        with pg.cursor() as cur:  # the raw tables imports never write (enrichment's): empty until then
+        for name, ent in ENTITIES.items():
+            where = "list_contains(?, _batch_id)"
+            migrate.upsert_rows(duck, pg, "raw", name, list(ent.key), where, [batch_ids], work)
+        with pg.cursor() as cur:  # the raw tables landing never writes (enrichment's): empty until then
             for schema, table in migrate.warehouse_tables(duck, ("raw",)):
                 if table not in ENTITIES:
                     migrate.ensure_pg_table(duck, cur, schema, table)
-        migrate.replace_tables(
-            duck, pg, state + migrate.warehouse_tables(duck, ("config",)), work, empty="delete"
-        )
-    return report
+        replaced = state + migrate.warehouse_tables(duck, ("config",))
+        migrate.replace_tables(duck, pg, replaced, work, empty="delete", where=_OPEN_QUARANTINE)
+    return result
 
 
 def _enrich_on_postgres(config: Config) -> int:
     """Enrichment on a PostgreSQL warehouse (the caller holds the advisory writer lock), as the import:
-    enrichment.store runs unchanged on a scratch DuckDB holding the server's comments, their current
-    enrichment rows and its watermarks; the rows it scored go back by COPY and INSERT ... ON CONFLICT
-    (platform, comment_id), the terms of those comments are replaced (all of them when the terms rules
-    changed and every comment was tokenised again), the watermarks replaced, in one transaction."""
-    from enrichment.store import enrich_new_comments
+    enrichment.store runs unchanged on a scratch DuckDB holding the server's comments still to score
+    (its to-do rule, `enrichment.store.TODO_FROM`, run on the server) and its watermarks; the rows it
+    scored go back by COPY and INSERT ... ON CONFLICT (platform, comment_id), the terms of those
+    comments are replaced, the watermarks replaced, in one transaction. When the terms rules changed
+    (every scored comment is tokenised again) or nothing was scored yet, every comment and enrichment
+    row is copied, as that run reads them all."""
+    from enrichment.store import TODO_FROM, enrich_new_comments, todo_since
     from tertulia import migrate
     from tertulia.schema import ensure_state
+    from tertulia.terms import TERMS_VERSION
 
     state = [("tertulia", "enrichment_watermark"), ("tertulia", "terms_state")]
+    everything = [("raw", "comments"), ("raw", "comment_enrichment")]
     with _scratch_for_postgres(config, "enrich") as (duck, pg, work):
         ensure_raw_tables(duck)
         ensure_state(duck, *(t for _, t in state))
-        # not raw.comment_terms: only the scored comments' terms change, and those are written whole
-        migrate.pull_tables(pg, duck, [("raw", "comments"), ("raw", "comment_enrichment"), *state], work)
+        migrate.pull_tables(pg, duck, state, work)
+        terms = duck.execute("select version from tertulia.terms_state where id = 1").fetchall()
+        scored_any, loaded_through = False, None
+        with pg.cursor() as cur:
+            cur.execute("select to_regclass('raw.comment_enrichment'), to_regclass('raw.comments')")
+            scored_table, comments_table = cur.fetchone()
+            if scored_table:
+                cur.execute("select exists (select 1 from raw.comment_enrichment)")
+                scored_any = cur.fetchone()[0]
+            if comments_table:  # the store's watermark: how far the warehouse's comments were read
+                cur.execute("select max(_loaded_at) from raw.comments")
+                loaded_through = cur.fetchone()[0]
+        if terms != [(TERMS_VERSION,)] or not scored_any:
+            # not raw.comment_terms: only the scored comments' terms change, and those are written whole
+            migrate.pull_tables(pg, duck, everything, work)
+        else:
+            watermark = duck.execute("select loaded_through from tertulia.enrichment_watermark").fetchall()
+            since = todo_since(watermark[0][0] if watermark else None, scored_any, config)
+            todo = f"(t.platform, t.comment_id) in (select c.platform, c.comment_id {TODO_FROM})"  # noqa: S608
+            condition = migrate.bind(pg, todo.replace("$since", "%s"), [since, since])
+            migrate.pull_tables(pg, duck, everything[:1], work, where={everything[0]: condition})
         terms_rules = "select version from tertulia.terms_state"
         before = duck.execute(terms_rules).fetchall()
         now = utcnow()
-        done = enrich_new_comments(duck, config, now=now)
+        done = enrich_new_comments(duck, config, now=now, loaded_through=loaded_through)
         retokenised = duck.execute(terms_rules).fetchall() != before
         key = ["platform", "comment_id"]
         migrate.upsert_rows(duck, pg, "raw", "comment_enrichment", key, "enriched_at = ?", [now], work)
@@ -211,14 +349,22 @@ def _enrich_on_postgres(config: Config) -> int:
 
 
 def ingest_sources(
-    config: Config, names: list[str] | None = None, since: str | None = None
+    config: Config,
+    names: list[str] | None = None,
+    since: str | None = None,
+    *,
+    now: dt.datetime | None = None,
 ) -> dict[str, SourceReport]:
-    """Land what is new in the live platform sources (community.yml `sources:`); {} when none is set."""
+    """Land what is new in the live platform sources (community.yml `sources:`); {} when none is set.
+    `now`: the instant the run reads as its own (tests pin it; default the clock). On a PostgreSQL
+    warehouse, through its scratch DuckDB (`ingest_on_postgres`)."""
     if not config.sources:
         return {}
+    if config.on_postgres:
+        return ingest_on_postgres(config, names, since, now=now)
     from connectors.runner import parse_since, run_sources
 
-    return run_sources(config, names, since=parse_since(since))
+    return run_sources(config, names, since=parse_since(since), now=now)
 
 
 def enrich(config: Config) -> int:
