@@ -85,7 +85,6 @@ messages as (
         m.created_at,
         m.is_brand,
         m.team_member_id,
-        m.loaded_at,
         e.enriched_at,
         coalesce(e.intent, 'other') as intent,
         coalesce(e.priority, 'normal') as priority,
@@ -169,21 +168,10 @@ answered as (
     from sequenced as s
     left join brand_replies as r
         on s.is_item and s.platform = r.platform and s.thread_id = r.thread_id and r.brand_turn = s.brand_turn + 1
-),
-
--- What an item shows (post, author, channel, text) is stored for items only: the other messages'
--- rows exist to keep the thread whole, not to copy history's texts a second time. The items' rows
--- are found by a semi join whose hash table holds the items alone; joining every message's whole
--- row back by key (a hash table of all of history, texts included) was this model's largest join.
-item_rows as (
-    select w.platform, w.comment_id, w.post_id, w.author_id, w.channel, w.message, w.created_at
-    from thread_messages as w
-    where exists (
-        select 1 from answered as i
-        where i.is_item and i.platform = w.platform and i.comment_id = w.comment_id
-    )
 )
 
+-- What an item shows (post, author, channel, text) is stored for items only: the other messages'
+-- rows exist to keep the thread whole, not to copy history's texts a second time.
 select
     m.platform,
     m.comment_id,
@@ -197,19 +185,19 @@ select
     a.sequenced_at,
     a.brand_turn,
     coalesce(a.is_item, false) as is_item,
-    w.post_id,
-    w.author_id,
-    w.channel,
-    w.message,
-    w.created_at,
+    case when a.is_item then w.post_id end as post_id,
+    case when a.is_item then w.author_id end as author_id,
+    case when a.is_item then w.channel end as channel,
+    case when a.is_item then w.message end as message,
+    case when a.is_item then w.created_at end as created_at,
     a.first_response_at,
     a.first_response_comment_id,
     a.responder_member_id,
-    m.loaded_at,
+    w.loaded_at,
     m.enriched_at,
-    greatest(m.loaded_at, coalesce(m.enriched_at, m.loaded_at)) as changed_at
-from messages as m
+    greatest(w.loaded_at, coalesce(m.enriched_at, w.loaded_at)) as changed_at
+from thread_messages as w
+inner join messages as m
+    on w.platform = m.platform and w.comment_id = m.comment_id
 left join answered as a
     on m.platform = a.platform and m.comment_id = a.comment_id
-left join item_rows as w
-    on m.platform = w.platform and m.comment_id = w.comment_id
