@@ -110,15 +110,20 @@ def duckdb_connect(path: Path):
     return duckdb.connect(str(path))
 
 
-def _slowest_models(workdir: Path, n: int = 8) -> list[tuple[str, float]]:
-    """The dbt nodes that took longest in the last invocation (dbt's run_results.json)."""
+def _node_seconds(workdir: Path) -> list[tuple[str, float]]:
+    """Every dbt node of the last invocation with its time, longest first (dbt's run_results.json)."""
     path = workdir / "dbt" / "target" / "run_results.json"
     try:
         results = json.loads(path.read_text(encoding="utf-8"))["results"]
     except (OSError, ValueError, KeyError):
         return []
     times = sorted(((r["unique_id"], r.get("execution_time") or 0.0) for r in results), key=lambda x: -x[1])
-    return [(uid.split(".", 2)[-1] if uid.startswith("model.") else uid, round(s, 2)) for uid, s in times[:n]]
+    return [(uid.split(".", 2)[-1] if uid.startswith("model.") else uid, round(s, 2)) for uid, s in times]
+
+
+def _slowest_models(workdir: Path, n: int = 8) -> list[tuple[str, float]]:
+    """The dbt nodes that took longest in the last invocation."""
+    return _node_seconds(workdir)[:n]
 
 
 def phase_enrich(workdir: Path, rescore: bool = False) -> dict:
@@ -246,7 +251,7 @@ def phase_age(workdir: Path) -> dict:
 
 def phase_build(workdir: Path) -> dict:
     """Every model and test (what the nightly build runs), from scratch."""
-    from tertulia import pipeline
+    from tertulia import pipeline, resources
     from tertulia.dbt_runner import build
 
     cfg = bench_config(workdir)
@@ -261,6 +266,14 @@ def phase_build(workdir: Path) -> dict:
         "nodes": len(res.nodes),
         "failures": [f"{n.resource_type} {n.name}: {n.status}" for n in res.failures],
         "slowest": _slowest_models(workdir),
+        # every model's time, for the per-model tables of docs/benchmarks.md
+        "model_seconds": {
+            name.split(".", 1)[-1]: s
+            for name, s in _node_seconds(workdir)
+            if not name.startswith(("test.", "unit_test."))
+        },
+        "memory_limit": resources.memory_limit(),
+        "threads": resources.threads(),
     }
 
 

@@ -57,7 +57,11 @@ def run_phase(phase: str, workdir: Path, *args: str) -> dict:
     result = json.loads(line[len("BENCH ") :])
     result["process_seconds"] = wall
     result["load_at_start"] = load
+    result["load_at_end"] = os.getloadavg()[0]
     result["peak_rss_mb"] = usage.ru_maxrss / 1024
+    # CPU seconds of the phase and every process it waited for (dbt's threads, enrichment workers): on a
+    # shared machine wall time says how busy the machine was, CPU time what the work cost.
+    result["cpu_seconds"] = usage.ru_utime + usage.ru_stime
     return result
 
 
@@ -152,13 +156,23 @@ def build_and_check(work: Path, res: dict) -> None:
     build = run_phase("build", work)
     res["full_build"] = {
         "seconds": build["seconds"],
+        "cpu_seconds": build["cpu_seconds"],
+        "load_at_start": build["load_at_start"],
+        "load_at_end": build["load_at_end"],
         "peak_rss_mb": build["peak_rss_mb"],
+        "memory_limit": build.get("memory_limit"),
+        "threads": build.get("threads"),
         "models": build["models"],
         "failures": build.get("failures", []),
         "slowest": build.get("slowest", []),
+        "model_seconds": build.get("model_seconds", {}),
     }
     quality = run_phase("quality", work)
-    res["quality"] = {"seconds": quality["seconds"], "peak_rss_mb": quality["peak_rss_mb"]}
+    res["quality"] = {
+        "seconds": quality["seconds"],
+        "cpu_seconds": quality["cpu_seconds"],
+        "peak_rss_mb": quality["peak_rss_mb"],
+    }
 
 
 def bench_size(

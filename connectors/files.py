@@ -47,11 +47,14 @@ MANIFEST = "_bundle.yml"
 # The longest line (JSON) or row (CSV) read. DuckDB's default, 2 MB, refused a whole file for one long
 # line; a line this long is read and its row quarantined (text over 64 KiB), the rest of the file lands.
 MAX_LINE_BYTES = 256 * 1024 * 1024
+# read_csv's buffer, which must hold the longest line: left to DuckDB it is 16 times that (4 GiB), which
+# a gzip file's reader allocates whole, refused under Tertulia's memory limit (tertulia.resources).
+_BUFFER = f"max_line_size={MAX_LINE_BYTES}, buffer_size={MAX_LINE_BYTES + 2**20}"
 # A delimiter no JSON line contains (raw control characters are invalid in JSON), so read_csv hands each
 # physical line over whole.
 _LINE_READER = (
     "read_csv(?, columns={'line': 'VARCHAR'}, delim=chr(1)||chr(2)||chr(3)||chr(4), quote='', escape='', "
-    f"header=false, auto_detect=false, strict_mode=false, max_line_size={MAX_LINE_BYTES})"
+    f"header=false, auto_detect=false, strict_mode=false, {_BUFFER})"
 )
 # Only a line that ends in CR (a CRLF file) is copied to drop it: rtrim on every line costs more than
 # reading the file.
@@ -60,11 +63,11 @@ _LINES = (
     f"case when ends_with(line, chr(13)) then rtrim(line, chr(13)) else line end as line from {_LINE_READER}"
 )
 # skip=0: left to itself the sniffer may take a later row as the header and silently drop the lines above it.
-_CSV = f"read_csv(?, all_varchar=true, header=true, skip=0, max_line_size={MAX_LINE_BYTES})"
+_CSV = f"read_csv(?, all_varchar=true, header=true, skip=0, {_BUFFER})"
 # The same read keeping the rows that do not fit the header apart (in the tables named by the two
 # parameters after the path), so one ragged row is quarantined and the rest of the file lands.
 _CSV_REJECTS = (
-    f"read_csv(?, all_varchar=true, header=true, skip=0, max_line_size={MAX_LINE_BYTES}, "
+    f"read_csv(?, all_varchar=true, header=true, skip=0, {_BUFFER}, "
     "store_rejects=true, rejects_table=?, rejects_scan=?)"
 )
 
@@ -363,7 +366,7 @@ def _select_csv_rejects(con: duckdb.DuckDBPyConnection, ent: Entity, p: Path, st
     con.execute(
         f"create temp table {stage} as select row_number() over () as _rn, * "  # noqa: S608 - names made here
         f"from read_csv(?, columns={columns}, auto_detect=false, header=true, skip=0, delim={_lit(delim)}, "
-        f"quote='\"', escape='\"', max_line_size={MAX_LINE_BYTES}, "
+        f"quote='\"', escape='\"', {_BUFFER}, "
         f"store_rejects=true, rejects_table={_lit(rejects)}, rejects_scan={_lit(scans)})",
         [readable(p)],
     )

@@ -130,9 +130,12 @@ def run_dbt(config: Config, args: list[str], *, as_of: dt.datetime | None = None
         scoped.update(wh.libpq_env())
         if "--target" not in args:
             full += ["--target", "postgres"]
-    # profiles.yml reads DuckDB's memory limit from this variable: unset, the machine's default
-    # (tertulia.resources), not DuckDB's 80 % of memory.
-    scoped[resources.MEMORY_ENV] = resources.memory_limit()
+    # profiles.yml reads DuckDB's memory limit and threads from these variables: unset, the machine's
+    # defaults (tertulia.resources, the rule the pipeline's own connections follow), not DuckDB's 80 %
+    # of memory.
+    settings = resources.duckdb_settings()
+    scoped[resources.MEMORY_ENV] = settings["memory_limit"]
+    scoped[resources.THREADS_ENV] = settings["threads"]
     previous = {name: os.environ.get(name) for name in scoped}
     os.environ.update(scoped)
     try:

@@ -262,6 +262,7 @@ def copy_tables(
     transaction (committed at the end); rows copied per table."""
     tmp = tempfile.mkdtemp(prefix="tertulia-pgcopy-")
     duck = duckdb.connect(str(duckdb_path), read_only=True)
+    warehouse.apply_resources(duck)
     try:
         copied = replace_tables(duck, pg_con, tables, Path(tmp))
         with pg_con.cursor() as cur:
@@ -291,6 +292,7 @@ def migrate(
         warehouse.writer_lock(target, wait_seconds=wait_seconds, holder="migrate"),
     ):
         duck = duckdb.connect(str(duckdb_path), read_only=True)
+        warehouse.apply_resources(duck)
         try:
             tables = warehouse_tables(duck)
         finally:

@@ -112,6 +112,7 @@ def _scratch_for_postgres(config: Config, purpose: str):
 
     work = Path(tempfile.mkdtemp(prefix=f"tertulia-pg-{purpose}-"))
     duck = duckdb.connect(str(work / "scratch.duckdb"))
+    warehouse.apply_resources(duck)
     try:
         pg = config.warehouse_location.connect(application_name=f"tertulia {purpose}")
         try:

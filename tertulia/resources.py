@@ -1,20 +1,22 @@
-"""How much of the machine DuckDB's builds and the enrichment workers use by default, and the knob.
+"""How much of the machine DuckDB uses by default, and the knobs: one rule for every connection.
 
 DuckDB's own default memory limit is 80 % of the machine's memory: a 10M-comment full build then
 peaked at 20 GB on the 23.5 GB reference machine, and on a machine shared with anything else that is
-a bad default. Tertulia's dbt builds get instead `DEFAULT_MEMORY_SHARE` of the memory this process may
+a bad default. Tertulia's DuckDB gets instead `DEFAULT_MEMORY_SHARE` of the memory this process may
 use (the smaller of the machine's and its cgroup's), at most `DEFAULT_MEMORY_CAP` and at least
 `MIN_MEMORY`: under a 3 GB limit the 10M full build peaked at 3.4 GB resident (Python and dbt add about
 0.4 GB to DuckDB's own), inside the 4 GB a build should stay in; past the limit DuckDB spills to disk
-(docs/benchmarks.md has the cost). TERTULIA_DUCKDB_MEMORY_LIMIT (a DuckDB size such as `6GB`, or
-`80%` for DuckDB's own default) overrides it; dbt_project/profiles.yml reads that variable, which
-tertulia.dbt_runner sets to this default when it is not set.
+(docs/benchmarks.md has the cost). Threads: one per core this process may run on (DuckDB itself
+counts the machine's cores, a container's CPU set aside).
 
-Only the builds: the importer reads gzip-compressed files with lines up to
-`connectors.files.MAX_LINE_BYTES` long, and for that DuckDB asks for a 4 GiB buffer, refused under a
-3 GB limit (tests/connectors' gzip case failed so), so the pipeline's own connections keep DuckDB's
-default. Threads are DuckDB's default everywhere: one
-per core of the machine.
+The same rule for the dbt builds (dbt_project/profiles.yml reads both settings from the variables
+below, which tertulia.dbt_runner sets to these defaults when they are not set) and for the
+pipeline's own connections (`tertulia.warehouse.connect`: import, enrichment, alerts, reports).
+The gzip reader's buffer, which DuckDB sizes at 16 times the longest line it may read (4 GiB, refused
+under a 3 GB limit), is sized by `connectors.files` instead.
+
+Knobs (environment): TERTULIA_DUCKDB_MEMORY_LIMIT (a DuckDB size such as `6GB`, or `80%` for DuckDB's
+own default) and TERTULIA_DUCKDB_THREADS (a whole number, at least 1).
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ import os
 from pathlib import Path
 
 MEMORY_ENV = "TERTULIA_DUCKDB_MEMORY_LIMIT"
+THREADS_ENV = "TERTULIA_DUCKDB_THREADS"
 DEFAULT_MEMORY_SHARE = 0.25
 DEFAULT_MEMORY_CAP = 3 * 2**30
 MIN_MEMORY = 512 * 2**20
@@ -52,16 +55,41 @@ def memory_bytes() -> int | None:
     return total
 
 
-def default_memory_limit() -> str:
-    """DuckDB's memory limit for builds when TERTULIA_DUCKDB_MEMORY_LIMIT is not set, as DuckDB reads it."""
-    total = memory_bytes()
+def memory_limit_for(total: int | None) -> str:
+    """DuckDB's memory limit for a process that may use `total` bytes (None: unknown), as DuckDB reads it."""
     if total is None:
         return f"{DEFAULT_MEMORY_CAP // 2**20}MB"
     limit = max(MIN_MEMORY, min(DEFAULT_MEMORY_CAP, int(total * DEFAULT_MEMORY_SHARE)))
     return f"{limit // 2**20}MB"
 
 
+def default_memory_limit() -> str:
+    """DuckDB's memory limit when TERTULIA_DUCKDB_MEMORY_LIMIT is not set: the rule for this machine."""
+    return memory_limit_for(memory_bytes())
+
+
 def memory_limit() -> str:
-    """The memory limit dbt builds run under: TERTULIA_DUCKDB_MEMORY_LIMIT, else the default."""
+    """The memory limit DuckDB runs under: TERTULIA_DUCKDB_MEMORY_LIMIT, else the default."""
     value = os.environ.get(MEMORY_ENV, "").strip()
     return value or default_memory_limit()
+
+
+def threads() -> int:
+    """DuckDB's threads: TERTULIA_DUCKDB_THREADS, else one per core this process may run on."""
+    value = os.environ.get(THREADS_ENV, "").strip()
+    if not value:
+        return cores()
+    try:
+        n = int(value)
+    except ValueError:
+        n = 0
+    if n < 1:
+        raise ValueError(
+            f"{THREADS_ENV}={value!r}: expected a whole number of threads, at least 1 (or unset it)"
+        )
+    return n
+
+
+def duckdb_settings() -> dict[str, str]:
+    """The settings every DuckDB connection of Tertulia runs with, by DuckDB's names."""
+    return {"memory_limit": memory_limit(), "threads": str(threads())}

@@ -28,6 +28,8 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import duckdb
 
+from tertulia import resources
+
 SCHEMAS = ("raw", "tertulia")  # raw: landed data; tertulia: pipeline state (cursors, outbox, quarantine)
 
 
@@ -353,12 +355,36 @@ def connect(db_path: Path | PostgresWarehouse, *, read_only: bool = False) -> du
             raise FileNotFoundError(
                 f"{db_path}: no warehouse yet; run `tertulia import` or `make demo` first"
             )
-        return duckdb.connect(str(db_path), read_only=True)
+        con = duckdb.connect(str(db_path), read_only=True)
+        apply_resources(con)
+        return con
     db_path.parent.mkdir(parents=True, exist_ok=True)
     con = duckdb.connect(str(db_path))
+    apply_resources(con)
     for schema in SCHEMAS:
         con.execute(f"create schema if not exists {schema}")
     return con
+
+
+def apply_resources(con: duckdb.DuckDBPyConnection) -> None:
+    """DuckDB's memory limit and threads by tertulia.resources' rule, the one dbt's builds run under.
+
+    SET, not connect options: DuckDB refuses a second connection to a file this process has open with
+    other options (dbt's, during a build), while a SET of the same values is harmless."""
+    for name, value in resources.duckdb_settings().items():
+        try:
+            con.execute(f"set {name} = {_literal(value)}")
+        except duckdb.Error as exc:
+            con.close()
+            env = resources.MEMORY_ENV if name == "memory_limit" else resources.THREADS_ENV
+            raise ValueError(
+                f"{env}={value!r}: DuckDB refused it as its {name} ({exc}); use a size such as 3GB or "
+                "800MB, or a share of memory such as 50%, for the memory limit, and a whole number for threads"
+            ) from None
+
+
+def _literal(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
 
 
 @contextlib.contextmanager

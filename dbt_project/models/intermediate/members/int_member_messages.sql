@@ -1,15 +1,16 @@
 -- Every message written by a community member (not the brand, not the team) up to the evaluation
 -- instant, with what the member levels and contributor reports need: its activity weight, its
 -- sentiment when enrichment exists, how many replies it drew, and whether it helps another member.
--- Whole rows are read where they are used and never materialised (see with_parent).
+-- Whole rows are read where they are used and never materialised (see with_parent): history is
+-- looked up on itself once, for the parent's author; the replies are counted by grouping.
 with authored as not materialized (
     select * from {{ ref('int_comments_authored') }}
     where created_at <= {{ as_of() }}
 ),
 
--- Each message with its parent's author. Read twice (the replies each message drew, and whether a
--- message answers another member), and not materialised: DuckDB would otherwise store every row of
--- history in full, texts included, for the second read (most of this model's time at 10M comments).
+-- Each message with its parent's author, for whether it answers another member: the one look-up of
+-- parents (a hash join of history on itself), read once and never materialised, so the whole rows
+-- (texts included) are not stored.
 with_parent as not materialized (
     select
         c.*,
@@ -20,16 +21,31 @@ with_parent as not materialized (
         on c.platform = parent.platform and c.parent_id = parent.comment_id
 ),
 
-replies as (
+-- The replies each message drew, counted without looking their parent up (that look-up ran a second
+-- time for this before, and was the larger part of this model at 10M comments): the replies by a
+-- known author, per parent and reply author. Answering yourself is not a reply received, so the
+-- final select subtracts the row of the parent's own author; a parent without a known author has
+-- none received, as `author_id <> parent_author_id` is never true then.
+replies_by_author as (
     select
         r.platform,
         r.parent_id,
-        count(*) as replies_received,
-        count(*) filter (where r.is_brand) as brand_replies_received
-    from with_parent as r
-    -- answering yourself is not a reply received (and a reply to a message not held has no parent)
-    where r.author_id <> r.parent_author_id
-    group by r.platform, r.parent_id
+        r.author_id,
+        count(*) as replies,
+        count(*) filter (where r.is_brand) as brand_replies
+    from authored as r
+    where r.parent_id is not null and r.author_id is not null
+    group by r.platform, r.parent_id, r.author_id
+),
+
+replies as (
+    select
+        rba.platform,
+        rba.parent_id,
+        sum(rba.replies) as replies,
+        sum(rba.brand_replies) as brand_replies
+    from replies_by_author as rba
+    group by rba.platform, rba.parent_id
 )
 
 select
@@ -50,8 +66,11 @@ select
     coalesce(e.intent, 'other') as intent,
     coalesce(e.intent = 'spam', false) as is_spam,
     coalesce(w.weight, 0) as activity_weight,
-    coalesce(rp.replies_received, 0) as replies_received,
-    coalesce(rp.brand_replies_received, 0) as brand_replies_received,
+    case when c.author_id is null then 0
+        else cast(coalesce(rp.replies, 0) - coalesce(own.replies, 0) as bigint) end as replies_received,
+    case when c.author_id is null then 0
+        else cast(coalesce(rp.brand_replies, 0) - coalesce(own.brand_replies, 0) as bigint) end
+        as brand_replies_received,
     coalesce(
         c.parent_author_kind = 'member' and c.parent_author_id <> c.author_id, false
     ) as is_reply_to_other_member
@@ -62,4 +81,6 @@ left join {{ ref('stg_config__member_activity_weights') }} as w
     on c.channel = w.channel
 left join replies as rp
     on c.platform = rp.platform and c.comment_id = rp.parent_id
+left join replies_by_author as own
+    on c.platform = own.platform and c.comment_id = own.parent_id and c.author_id = own.author_id
 where c.author_kind = 'member'

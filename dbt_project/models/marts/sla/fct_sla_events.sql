@@ -146,8 +146,10 @@ deadlines as (
         and {{ sla_span_reaching('ik', 'o.open_seconds_at_risk') }}
 ),
 
+-- The landing stamp from the staged comments themselves: int_comments_authored has the same rows (its
+-- joins add columns, never rows), and reading it ran both of its joins over all of history for a max().
 loaded as (
-    select max(loaded_at) as loaded_through from {{ ref('int_comments_authored') }}
+    select max(loaded_at) as loaded_through from {{ ref('stg_social__comments') }}
     union all
     select max(enriched_at) from {{ ref('stg_social__comment_enrichment') }}
 )
