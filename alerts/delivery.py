@@ -56,6 +56,7 @@ class DeliveryReport:
     suppressed: int = 0
     printed: int = 0
     held: int = 0
+    hold_reasons: list[str] = field(default_factory=list)
     recovered: int = 0  # interrupted sends found in Slack and recorded without sending again
     problems: list[str] = field(default_factory=list)
     lines: list[str] = field(default_factory=list)
@@ -70,11 +71,12 @@ class DeliveryReport:
             "bot": "Slack (bot)",
             "webhook": "Slack (webhook)",
             "console": "console (no Slack token set)",
-            "dry-run": "console (dry run: nothing sent, outbox unchanged)",
+            "dry-run": "console (dry run: nothing sent; new alerts wait in the outbox)",
         }[self.mode]
         parts = [
             f"{head}: {self.sent} sent, {self.printed} printed, {self.suppressed} suppressed, "
-            f"{self.failed} failed, {self.pending} waiting ({self.held} held)"
+            f"{self.failed} failed, {self.pending} waiting ({self.held} held"
+            + (f": {'; '.join(self.hold_reasons)})" if self.hold_reasons else ")")
         ]
         if self.recovered:
             parts.append(f"  {self.recovered} interrupted send(s) found already posted; not sent again")
@@ -177,11 +179,14 @@ def deliver_pending(
             con.execute("rollback")
     counts = dict(con.execute("select state, count(*) from tertulia.alert_outbox group by state").fetchall())
     report.pending = int(counts.get("pending", 0) + counts.get("sending", 0) + counts.get("held", 0))
-    report.held = int(counts.get("held", 0)) + int(
-        con.execute(
-            "select count(*) from tertulia.alert_outbox where state = 'pending' and hold_reason is not null"
-        ).fetchone()[0]
-    )
+    reasons = con.execute(
+        "select coalesce(hold_reason, 'held'), count(*) from tertulia.alert_outbox "
+        "where state = 'held' or (state = 'pending' and hold_reason is not null) "
+        "group by coalesce(hold_reason, 'held') order by count(*) desc, coalesce(hold_reason, 'held')"
+    ).fetchall()
+    report.held = sum(int(n) for _, n in reasons)
+    # Why they wait, so "23 held" is not a riddle (quiet hours, a data-quality hold...).
+    report.hold_reasons = [f"{n} {reason}" if len(reasons) > 1 else reason for reason, n in reasons]
     return report
 
 
@@ -524,6 +529,15 @@ def _decide(d: _Delivery, row: _Row) -> str | None:
     """The channel to deliver `row` to now, or None when it is held, suppressed or has no channel
     (each recorded on the row)."""
     alert = row.alert
+    if alert.stale_at is not None and _utc(d.now) >= _utc(alert.stale_at):
+        d.set(
+            row.id,
+            state="suppressed",
+            hold_reason=None,
+            suppressed_reason=f"overtaken: not delivered before {local_time(alert.stale_at, d.config.tz)}",
+        )
+        d.report.suppressed += 1
+        return None
     hold = quiet_hold(d.config, alert, d.now)
     if hold:
         d.set(row.id, state="pending", hold_reason=hold)
@@ -550,6 +564,11 @@ def _decide(d: _Delivery, row: _Row) -> str | None:
         d.report.problem(msg)
         return None
     return channel
+
+
+def _utc(instant: dt.datetime) -> dt.datetime:
+    """Naive instants in the warehouse are UTC (timestamps without a zone)."""
+    return instant if instant.tzinfo else instant.replace(tzinfo=dt.UTC)
 
 
 def _cooldown(d: _Delivery, row: _Row) -> str | None:

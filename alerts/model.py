@@ -55,5 +55,9 @@ class Alert:
     # Flood control: when more new alerts of one group arrive in a run than the group allows
     # (e.g. sla.max_individual_breach_alerts for "sla_breach"), they go out as one digest message.
     digest_group: str | None = None
+    # When the alert stops telling the truth (UTC): an SLA at-risk warning once its deadline has passed,
+    # when the breach alert takes over. Not delivered by then (quiet hours, Slack down, a demo's outbox
+    # carried to a real run), it is suppressed as overtaken instead of being sent late.
+    stale_at: dt.datetime | None = None
     # Extra payload for the renderer (e.g. a chart path for the digest); never member text.
     extra: dict[str, str] = field(default_factory=dict)

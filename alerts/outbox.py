@@ -41,8 +41,9 @@ def ensure_outbox(con: duckdb.DuckDBPyConnection) -> None:
 
 def alert_to_json(alert: Alert) -> str:
     data = dataclasses.asdict(alert)
-    if alert.occurred_at is not None:
-        data["occurred_at"] = alert.occurred_at.isoformat()
+    for name in ("occurred_at", "stale_at"):
+        if data[name] is not None:
+            data[name] = data[name].isoformat()
     return json.dumps(data, ensure_ascii=False)
 
 
@@ -65,6 +66,7 @@ def alert_from_json(text: str) -> Alert:
         owner=data.get("owner"),
         thread_key=data.get("thread_key"),
         occurred_at=dt.datetime.fromisoformat(occurred) if occurred else None,
+        stale_at=dt.datetime.fromisoformat(data["stale_at"]) if data.get("stale_at") else None,
         reason=data.get("reason") or "",
         resolves=bool(data.get("resolves")),
         reopens=bool(data.get("reopens")),

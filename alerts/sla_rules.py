@@ -112,6 +112,7 @@ def alert_for_row(row: Mapping[str, Any], now: dt.datetime, *, tz: ZoneInfo) -> 
             facts=_facts(row, ("Time left", format_duration((breach_at - now).total_seconds() / 60))),
             occurred_at=row["at_risk_at"],
             reason=f"unanswered; the deadline is {local_time(breach_at, tz)}",
+            stale_at=breach_at,  # past the deadline the warning is moot: the breach alert says it
             **_common(row),
         )
     if state == "resolved":

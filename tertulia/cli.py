@@ -69,9 +69,9 @@ def _duckdb_only(cfg, command: str) -> None:
     if cfg.on_postgres:
         raise _fail(
             f"`tertulia {command}` runs on a DuckDB warehouse only so far, and the warehouse is PostgreSQL "
-            f"({cfg.warehouse_location}, from TERTULIA_WAREHOUSE or warehouse.url). On PostgreSQL today: "
-            "run the pipeline on DuckDB, copy it with `tertulia migrate --to postgresql://...`, and build "
-            "the marts there with `tertulia build` (docs/operations.md, 'PostgreSQL')."
+            f"({cfg.warehouse_location}, from TERTULIA_WAREHOUSE or warehouse.url). On PostgreSQL: "
+            "`tertulia sample <dir>`, then `tertulia run --bundle-dir <dir>` (docs/operations.md, "
+            "'PostgreSQL: what runs where')."
         )
 
 
@@ -356,7 +356,7 @@ def migrate(
     ],
     config: ConfigOpt = DEFAULT_CONFIG,
 ) -> None:
-    """Copy the DuckDB warehouse's raw, config and state tables to PostgreSQL (then `tertulia build` there)."""
+    """Copy the DuckDB warehouse's raw, config and state tables to PostgreSQL (then `tertulia run` there)."""
     from tertulia import warehouse
     from tertulia.migrate import migrate as copy_warehouse
 

@@ -39,7 +39,7 @@ class MigrateReport:
         lines = [f"Copied {len(self.rows)} tables ({sum(self.rows.values())} rows) to {self.target}:"]
         lines += [f"  {name}: {n} rows" for name, n in sorted(self.rows.items())]
         lines.append(
-            "Build the marts there with TERTULIA_WAREHOUSE=<the URL> tertulia build (password in PGPASSWORD)."
+            "Run the pipeline there with TERTULIA_WAREHOUSE=<the URL> tertulia run (password in PGPASSWORD)."
         )
         return "\n".join(lines)
 

@@ -103,10 +103,11 @@ class PostgresWarehouse:
         try:
             return psycopg2.connect(self.url, application_name=application_name[:63])
         except psycopg2.OperationalError as exc:
+            said = " ".join(str(exc).split())  # libpq's message spans lines
+            said = said if said.endswith((".", "?", "!")) else said + "."
             raise ConnectionError(
-                f"cannot connect to the PostgreSQL warehouse {self.shown}: {str(exc).strip()}. Check the "
-                "server is up and the credentials in PGUSER/PGPASSWORD (or ~/.pgpass, or the URL in "
-                "TERTULIA_WAREHOUSE)."
+                f"cannot connect to the PostgreSQL warehouse {self.shown}: {said} Check that the server is "
+                "up and the credentials: PGUSER/PGPASSWORD, ~/.pgpass, or the user and password in the URL."
             ) from None
 
 

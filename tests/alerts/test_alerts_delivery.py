@@ -294,6 +294,43 @@ def test_quiet_hours_hold_low_severity_until_morning(example_config, slack, monk
     con.close()
 
 
+def test_quiet_hours_report_says_why_alerts_wait(example_config, slack, monkeypatch):
+    monkeypatch.setenv("SLACK_BOT_TOKEN", VALID_TOKEN)
+    cfg = with_slack(
+        example_config,
+        base_url=slack.base_url,
+        quiet_hours=QuietHours(start="21:00", end="08:00", hold_below="warning"),
+    )
+    con = open_db(cfg)
+    enqueue(con, [alert("low", severity="info"), alert("also-low", severity="info")], now=NIGHT)
+    report = deliver_pending(con, cfg, now=NIGHT, sleep=Sleeps())
+    assert report.render().endswith(
+        "2 waiting (2 held: quiet hours: info alerts wait until 08:00 America/Guayaquil)"
+    )
+    con.close()
+
+
+def test_an_at_risk_warning_not_delivered_before_its_deadline_is_overtaken(cfg, con, slack):
+    # Two at-risk warnings made at 15:00 UTC: one due 15:20, one due 17:00 (UTC). No delivery runs until
+    # 16:00 (Slack down, or a demo's dry-run outbox carried into a real warehouse by `tertulia migrate`),
+    # when the first deadline has passed: its warning would say "20 min left" forty minutes too late.
+    due_soon, due_later = dt.datetime(2026, 11, 20, 15, 20), dt.datetime(2026, 11, 20, 17, 0)
+    enqueue(
+        con,
+        [alert("soon", stale_at=due_soon), alert("later", stale_at=due_later)],
+        now=DAYTIME,
+    )
+    back = run(con, cfg, now=dt.datetime(2026, 11, 20, 16, 0))
+    assert back.sent == 1 and back.suppressed == 1
+    assert states(con) == {"soon": "suppressed", "later": "sent"}
+    (reason,) = con.execute(
+        "select suppressed_reason from tertulia.alert_outbox where dedupe_key = 'soon'"
+    ).fetchone()
+    # 15:20 UTC is 10:20 in Guayaquil (UTC-5)
+    assert reason == "overtaken: not delivered before 2026-11-20 10:20 (America/Guayaquil)"
+    assert [p["text"].split(": ", 1)[1] for p in slack.posts()] == ["Alert later"]
+
+
 def test_cooldown_suppresses_repeats_but_not_escalations(cfg, con, slack):
     t0 = DAYTIME
     enqueue(con, [alert("c1", kind="crisis", thread_key="inc")], now=t0)

@@ -3,6 +3,7 @@ Slack or the console, and a link from a platform's data becomes a button only on
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 from zoneinfo import ZoneInfo
 
@@ -120,6 +121,8 @@ def test_self_hosted_platforms_are_allowed_only_on_their_configured_servers():
 def test_outbox_round_trip_keeps_the_platform_and_old_rows_fail_closed():
     a = alert("x", links=(Link("Open", "https://www.instagram.com/p/1/", platform="instagram"),))
     assert alert_from_json(alert_to_json(a)) == a
+    due = alert("y", stale_at=dt.datetime(2026, 11, 20, 15, 20, tzinfo=dt.UTC))
+    assert alert_from_json(alert_to_json(due)) == due
     old_row = json.loads(alert_to_json(a))
     del old_row["links"][0]["platform"]  # written before links named their platform
     (link,) = alert_from_json(json.dumps(old_row)).links

@@ -126,6 +126,9 @@ def test_an_unreachable_server_says_what_to_check():
         err.value
     )
     assert "PGPASSWORD" in str(err.value)
+    # libpq's "Is the server running ... accepting TCP/IP connections?" on one line, without "?."
+    assert "\n" not in str(err.value) and "?." not in str(err.value)
+    assert str(err.value).endswith("or the user and password in the URL.")
     assert "pw@" not in str(err.value)
 
 

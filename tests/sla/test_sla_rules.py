@@ -73,6 +73,7 @@ def test_at_risk_alert():
     )
     facts = dict(a.facts)
     assert facts["Time left"] == "1 h 25 min"
+    assert a.stale_at == T(2026, 11, 23, 17, 0)  # not delivered by the deadline: overtaken, not sent late
     assert facts["Platform"] == "instagram" and facts["Channel"] == "comment"
     assert "Owner" not in facts  # the renderer's one owner line shows the owner, by name
     assert facts["Policy"] == "same_day (480 business min)"
