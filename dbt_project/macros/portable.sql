@@ -244,3 +244,25 @@
         finalfunc = {{ target.schema }}.tertulia_quantile_final
     );
 {%- endmacro %}
+
+{#
+  A pre-hook for a model whose query joins CTEs on keys (`pre_hook=["{{ hash_joins_only() }}"]`): on
+  PostgreSQL, hash joins only for the rest of the model's transaction (`set local`, so no other model
+  is affected). PostgreSQL keeps no statistics for a CTE, so past the first one the planner guesses
+  every row count, and guesses them far too low for a large input: the first incremental cycle of
+  int_sla_thread_turns after a backfill (125,000 messages, planned as 86 rows) got a merge join on
+  `platform` alone with `comment_id` as its join filter, every message compared with every other of its
+  platform, 844 s against 2 s with hash joins. A hash join on the whole key is linear whatever the
+  guess; its batches grow at run time if the guess was low. Nothing on DuckDB (an empty hook is skipped),
+  whose planner needs no help there.
+#}
+{% macro hash_joins_only() -%}
+    {{ return(adapter.dispatch('hash_joins_only', 'tertulia')()) }}
+{%- endmacro %}
+
+{% macro default__hash_joins_only() -%}
+{%- endmacro %}
+
+{% macro postgres__hash_joins_only() -%}
+    set local enable_nestloop = off; set local enable_mergejoin = off
+{%- endmacro %}
