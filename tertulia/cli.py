@@ -290,7 +290,7 @@ def _run_flow(config: Path, bundle_dir: Path | None, dry_run: bool, as_of: str |
             dry_run=dry_run,
             as_of=as_of,
         )
-    except (DbtError, WarehouseBusy) as exc:
+    except (DbtError, WarehouseBusy, ConnectionError) as exc:
         raise _fail(str(exc)) from None
 
 

@@ -475,8 +475,17 @@ class Warehouse(_Model):
     def _url_without_password(cls, v: str | None) -> str | None:
         from tertulia.warehouse import postgres_warehouse
 
-        if v is not None:
-            postgres_warehouse(v, where="warehouse.url", password_allowed=False)
+        if v is not None:  # the message's key and line come from _format_errors
+            postgres_warehouse(v, where=None, password_allowed=False)
+        return v
+
+    @field_validator("path", mode="before")  # as written: Path("postgresql//h") is "postgresql/h"
+    @classmethod
+    def _a_duckdb_file(cls, v: Any) -> Any:
+        from tertulia.warehouse import duckdb_file
+
+        if isinstance(v, str | Path):
+            duckdb_file(v, where=None)
         return v
 
 
@@ -619,13 +628,11 @@ class Config(_Model):
         """The warehouse: a DuckDB file, or a PostgreSQL server when TERTULIA_WAREHOUSE (first), the
         Prefect Secret block `warehouse.url_secret_block` or `warehouse.url` is a postgresql:// URL. Only
         the environment's and the block's URL may carry a password."""
-        from tertulia.warehouse import is_postgres_url, postgres_warehouse
+        from tertulia.warehouse import location, postgres_warehouse
 
         env = os.environ.get("TERTULIA_WAREHOUSE")
-        if env and is_postgres_url(env):
-            return postgres_warehouse(env, where="TERTULIA_WAREHOUSE", password_allowed=True)
         if env:
-            return Path(env).resolve()
+            return location(env, where="TERTULIA_WAREHOUSE", password_allowed=True)
         if self.warehouse.url_secret_block:
             from tertulia.warehouse import url_from_secret_block
 
@@ -762,9 +769,19 @@ def parse_config(
             f"{source}: expected a mapping of sections at the top level, got {type(data).__name__}"
         )
     try:
-        return Config.model_validate({**data, "base_dir": base_dir or source.parent})
+        config = Config.model_validate({**data, "base_dir": base_dir or source.parent})
     except ValidationError as exc:
         raise ConfigError(_format_errors(source, _problems(exc), lines or {})) from None
+    env = os.environ.get("TERTULIA_WAREHOUSE")
+    if env:
+        # Checked with the file, so every command stops here with one line, not at its first step.
+        from tertulia.warehouse import location
+
+        try:
+            location(env, where="TERTULIA_WAREHOUSE", password_allowed=True)
+        except ValueError as exc:
+            raise ConfigError(str(exc)) from None
+    return config
 
 
 def _read(path: Path) -> tuple[Any, dict[KeyPath, int]]:

@@ -478,7 +478,8 @@ def send_pipeline_alert(
     """Put a failed run's alert in the outbox and deliver what is pending; says what became of it.
 
     It waits for the writer lock like any writer; if another run keeps it longer than `wait_seconds`,
-    the alert goes to the spool (alerts.outbox.spool) and the next run that sends alerts delivers it.
+    or the warehouse cannot be reached (a PostgreSQL server down, a wrong password), the alert goes to
+    the spool (alerts.outbox.spool) and the next run that sends alerts delivers it.
     Holds the latest quality run applied stay as they are (enqueue re-applies the holds it is given).
     """
     from alerts.delivery import deliver_pending
@@ -500,6 +501,11 @@ def send_pipeline_alert(
     except warehouse.WarehouseBusy as exc:
         path = spool(_spool_anchor(config), alert)
         return f"warehouse busy ({exc}); alert spooled to {path}, the next alert run sends it"
+    except ConnectionError as exc:  # the server down or refusing us: often the very failure being reported
+        path = spool(_spool_anchor(config), alert)
+        return (
+            f"warehouse unreachable ({exc}); alert spooled to {path}, the next run that reaches it sends it"
+        )
     return report.render()
 
 

@@ -19,18 +19,25 @@ import functools
 import json
 import logging
 import os
+import re
 import sys
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+from urllib.parse import parse_qsl, urlsplit
 
 import duckdb
 
 from tertulia import resources
 
 SCHEMAS = ("raw", "tertulia")  # raw: landed data; tertulia: pipeline state (cursors, outbox, quarantine)
+# Every schema the pipeline writes: SCHEMAS, the config tables (tertulia.schema) and dbt's `+schema`s
+# (dbt_project.yml). A DuckDB file names its catalog after the file's stem, so a file `tertulia.duckdb`
+# makes `tertulia.x` ambiguous (catalog or schema?) and every statement on it fails (`main.duckdb` does
+# not: DuckDB's default schema resolves). tests/core/test_warehouse_location.py checks this list against
+# dbt_project.yml and that each name really breaks.
+WAREHOUSE_SCHEMAS = (*SCHEMAS, "config", "staging", "intermediate", "marts")
 
 
 class WarehouseBusy(RuntimeError):
@@ -48,6 +55,37 @@ def is_postgres_url(value: object) -> bool:
     return isinstance(value, str) and value.split("://", 1)[0].lower() in POSTGRES_SCHEMES and "://" in value
 
 
+def looks_like_url(value: str) -> bool:
+    """A value meant as a server address rather than a file: `scheme://...`, a `postgres...` value with
+    `@` or `//` (a mistyped scheme: `postgresq://`, `postgresql//`), or libpq's `key=value` form. Taken
+    as a path, such a value would quietly become a DuckDB file in folders named like the URL."""
+    lowered = value.strip().lower()
+    return (
+        "://" in value
+        or (lowered.startswith("postgres") and ("@" in value or "//" in value))
+        or _LIBPQ_KEYWORDS.match(value) is not None
+    )
+
+
+_LIBPQ_KEYWORDS = re.compile(r"\s*(host|hostaddr|port|dbname|user|password|service)\s*=", re.IGNORECASE)
+_PASSWORD_KEYWORD = re.compile(r"(\bpassword\s*=\s*)('(?:[^'\\]|\\.)*'|[^&\s]*)", re.IGNORECASE)
+
+
+def masked(text: str) -> str:
+    """`text` (a URL, well formed or not, or a libpq `key=value` string) with its password as `***`:
+    what every message and log shows of a warehouse address. Errs on the side of hiding: anything
+    between `user:` and the last `@` of the address part goes."""
+    address, query_sep, query = text.partition("?")
+    at = address.rfind("@")
+    if at >= 0:
+        left = address[:at]
+        start = left.find("//") + 2 if "//" in left else (left.find(":/") + 2 if ":/" in left else 0)
+        user, colon, _ = left[start:].partition(":")
+        if colon:
+            address = f"{left[:start]}{user}:***{address[at:]}"
+    return _PASSWORD_KEYWORD.sub(r"\1***", address + query_sep + query)
+
+
 @dataclass(frozen=True)
 class PostgresWarehouse:
     """A warehouse on a PostgreSQL server, from a libpq URL (`postgresql://user@host:5432/db`).
@@ -61,18 +99,7 @@ class PostgresWarehouse:
 
     @property
     def shown(self) -> str:
-        parts = urlsplit(self.url)
-        if parts.password is not None:
-            netloc = parts.netloc.rsplit("@", 1)
-            user = netloc[0].split(":", 1)[0]
-            parts = parts._replace(netloc=f"{user}:***@{netloc[1]}")
-        if _query_password(parts.query):  # libpq also takes ?password=
-            query = [
-                (k, "***" if k == "password" else v)
-                for k, v in parse_qsl(parts.query, keep_blank_values=True)
-            ]
-            parts = parts._replace(query=urlencode(query, safe="*"))
-        return urlunsplit(parts)
+        return masked(self.url)
 
     def __str__(self) -> str:
         return self.shown
@@ -103,39 +130,81 @@ class PostgresWarehouse:
         try:
             return psycopg2.connect(self.url, application_name=application_name[:63])
         except psycopg2.OperationalError as exc:
-            said = " ".join(str(exc).split())  # libpq's message spans lines
-            said = said if said.endswith((".", "?", "!")) else said + "."
             raise ConnectionError(
-                f"cannot connect to the PostgreSQL warehouse {self.shown}: {said} Check that the server is "
-                "up and the credentials: PGUSER/PGPASSWORD, ~/.pgpass, or the user and password in the URL."
+                f"cannot connect to the PostgreSQL warehouse {self.shown}: {_one_line(exc)} Check that the "
+                "server is up and the credentials: PGUSER/PGPASSWORD, ~/.pgpass, or the user and password "
+                "in the URL."
             ) from None
+
+
+def _one_line(exc: Exception) -> str:
+    """libpq's message spans lines (a hint after the error, one error per address tried): one line, as
+    every CLI error is, ending in its own punctuation."""
+    text = " ".join(str(exc).split())
+    return text if text.endswith((".", "?", "!")) else text + "."
 
 
 def _query_password(query: str) -> bool:
     return any(k == "password" for k, _ in parse_qsl(query, keep_blank_values=True))
 
 
-def postgres_warehouse(url: str, *, where: str, password_allowed: bool) -> PostgresWarehouse:
-    """Check a `postgresql://` URL; `where` names where it was written, for the error messages.
+def postgres_warehouse(url: str, *, where: str | None, password_allowed: bool) -> PostgresWarehouse:
+    """Check a `postgresql://` URL; `where` names where it was written, for the error messages (None
+    where the caller names it, as community.yml's messages name the key and its line).
 
     A password is allowed only where the URL comes from the environment (TERTULIA_WAREHOUSE): a
     password in community.yml would sit in a file that is shared, copied and committed.
     """
+    at = f"{where}: " if where else ""
+    expected = "a URL is expected: postgresql://user@host:5432/dbname"
     try:
         parts = urlsplit(url)
         parts.port  # noqa: B018 - a port that is not a number raises here, not at the first connection
     except ValueError as exc:
-        raise ValueError(f"{where}: {url!r} is not a valid postgresql:// URL ({exc})") from None
-    if parts.scheme.lower() not in POSTGRES_SCHEMES:
-        raise ValueError(f"{where}: {url!r} is not a postgresql:// URL")
+        raise ValueError(
+            f"{at}{masked(url)!r} is not a valid postgresql:// URL ({exc}); {expected}"
+        ) from None
+    if parts.scheme.lower() not in POSTGRES_SCHEMES or not url.lower().startswith(
+        f"{parts.scheme.lower()}://"
+    ):
+        raise ValueError(f"{at}{masked(url)!r} is not a postgresql:// URL; {expected}")
     if (parts.password is not None or _query_password(parts.query)) and not password_allowed:
         raise ValueError(
-            f"{where} holds a password: remove it from the URL and give it in the environment instead "
+            f"{where or 'the URL'} holds a password: remove it from the URL and give it in the environment instead "
             "(PGPASSWORD, or ~/.pgpass), or keep the whole URL in TERTULIA_WAREHOUSE or in a Prefect "
             "Secret block named by warehouse.url_secret_block; community.yml is shared and must not "
             "hold credentials"
         )
     return PostgresWarehouse(url)
+
+
+def duckdb_file(value: str | os.PathLike, *, where: str | None) -> Path:
+    """Check a DuckDB warehouse file's name, as written (a Path would already have folded `//` into
+    `/`): not an address mistyped, not a name DuckDB cannot use."""
+    at = f"{where}: " if where else ""
+    text = os.fspath(value)
+    if looks_like_url(text):
+        raise ValueError(
+            f"{at}{masked(text)!r} looks like a server address but is not a postgresql:// URL; "
+            "write postgresql://user@host:5432/dbname for a PostgreSQL warehouse, or a file path such as "
+            "data/warehouse.duckdb for a DuckDB one"
+        )
+    path = Path(text)
+    if path.stem.lower() in WAREHOUSE_SCHEMAS:
+        raise ValueError(
+            f"{at}the DuckDB file {path.name!r} is named like the warehouse's schema {path.stem!r}: DuckDB "
+            "names the database after the file, and then every query on that schema is ambiguous. Use "
+            "another name, such as warehouse.duckdb"
+        )
+    return path
+
+
+def location(value: str, *, where: str, password_allowed: bool) -> Path | PostgresWarehouse:
+    """Where a warehouse setting that takes either form (TERTULIA_WAREHOUSE) points: a postgresql:// URL
+    or a DuckDB file, anything that looks like an address but is neither refused."""
+    if is_postgres_url(value):
+        return postgres_warehouse(value, where=where, password_allowed=password_allowed)
+    return duckdb_file(value, where=where).resolve()
 
 
 @functools.lru_cache(maxsize=8)

@@ -191,6 +191,33 @@ def test_a_crashed_run_is_alerted_through_the_hook(config_file, slack):
     assert "Execution was interrupted by SIGTERM" in str(slack.posts("#data"))
 
 
+def test_an_unreachable_warehouse_spools_the_hook_s_alert_and_the_next_run_that_reaches_one_sends_it(
+    config_file, slack, monkeypatch, caplog
+):
+    # The server down (a closed port): often the very failure the alert reports, so it must not need it.
+    monkeypatch.setenv("TERTULIA_WAREHOUSE", "postgresql://nobody:pw123@127.0.0.1:1/x?connect_timeout=2")
+    from flows.failure_alerts import alert_on_failure
+
+    with caplog.at_level("WARNING", logger="tertulia.flows.failure_alerts"):
+        alert_on_failure(*_run_objects(config_file, "Failed", "ConnectionError: cannot connect"))
+    assert [r.levelname for r in caplog.records] == ["WARNING"]  # no "could not record" error
+    assert "warehouse unreachable" in caplog.records[0].getMessage()
+    assert "pw123" not in caplog.text
+    # the local work files stay beside warehouse.path: the spool is where a DuckDB run there reads it
+    assert [(a.kind, a.title) for _, a in spooled(config_file.parent / "wh.duckdb")] == [
+        ("pipeline", "nightly_build failed")
+    ]
+
+    monkeypatch.delenv("TERTULIA_WAREHOUSE")
+    config = load_config(config_file)
+    with warehouse.writer_lock(config.warehouse_path):
+        pipeline.prepare_warehouse(config)
+        pipeline.evaluate_and_send_alerts(config, now=WHEN)
+    assert [r[:4] for r in _outbox(config)] == [("pipeline", "critical", "sent", "#data")]
+    assert len(slack.posts("#data")) == 1
+    assert list(spool_dir(config.warehouse_path).glob("*.json")) == []
+
+
 def test_the_hook_never_raises_and_logs_when_there_is_no_configuration(tmp_path, caplog):
     from flows.failure_alerts import alert_on_failure
 

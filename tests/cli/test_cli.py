@@ -12,6 +12,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
+import yaml
 from typer.testing import CliRunner
 
 from tertulia import cli, serve
@@ -21,11 +22,13 @@ REPO = Path(__file__).resolve().parents[2]
 runner = CliRunner()
 
 
-def _tertulia(*args: str, home: Path, cwd: Path | None = None) -> subprocess.CompletedProcess:
+def _tertulia(
+    *args: str, home: Path, cwd: Path | None = None, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess:
     """The installed command in its own process, with Prefect's home in `home` (left empty unless a
-    Prefect client or server started) and no server address inherited."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("PREFECT_API")}
-    env["PREFECT_HOME"] = str(home)
+    Prefect client or server started), no server address inherited, and `env` on top."""
+    base = {k: v for k, v in os.environ.items() if not k.startswith("PREFECT_API")}
+    env = {**base, **(env or {}), "PREFECT_HOME": str(home)}
     exe = Path(sys.executable).with_name("tertulia")
     return subprocess.run(
         [str(exe), *args], env=env, cwd=cwd or REPO, capture_output=True, text=True, timeout=300
@@ -190,3 +193,68 @@ def test_serve_prints_the_line_to_run_a_deployment(monkeypatch):
     prefect = Path(serve._prefect_bin())
     shown = prefect.relative_to(REPO) if prefect.is_relative_to(REPO) else prefect
     assert hint == f"PREFECT_API_URL=http://127.0.0.1:4200/api {shown} deployment run sla_watch/sla-watch"
+
+
+def _closed_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]  # free once closed: nothing listens there
+
+
+def test_a_port_typo_stops_any_command_with_one_masked_line(tmp_path):
+    home = tmp_path / "prefect-home"
+    home.mkdir()
+    url = "postgresql://tertulia_dbt:WRONGSECRET@127.0.0.1:5543x/tertulia"
+    for command in ("run", "status"):
+        result = _tertulia(
+            command, "--config", "community.example.yml", home=home, env={"TERTULIA_WAREHOUSE": url}
+        )
+        assert result.returncode == 1, result.stderr
+        assert result.stderr.strip().splitlines() == [
+            "TERTULIA_WAREHOUSE: 'postgresql://tertulia_dbt:***@127.0.0.1:5543x/tertulia' is not a valid "
+            "postgresql:// URL (Port could not be cast to integer value as '5543x'); a URL is expected: "
+            "postgresql://user@host:5432/dbname"
+        ]
+        assert "WRONGSECRET" not in result.stdout
+    assert list(home.iterdir()) == []  # stopped before any Prefect server
+
+
+@pytest.mark.integration
+def test_a_run_that_cannot_reach_the_warehouse_fails_in_one_line_and_spools_its_alert(tmp_path):
+    from alerts.outbox import spooled
+
+    data = yaml.safe_load((REPO / "community.example.yml").read_text(encoding="utf-8"))
+    data["warehouse"] = {**data["warehouse"], "path": str(tmp_path / "data" / "warehouse.duckdb")}
+    data["bundle_dir"] = None
+    config = tmp_path / "community.yml"
+    config.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
+    port = _closed_port()
+    url = f"postgresql://nobody:pw123@127.0.0.1:{port}/x?connect_timeout=2"
+
+    env = {"TERTULIA_WAREHOUSE": url, "PREFECT_LOGGING_LEVEL": "INFO"}  # as a user sees it: the hook's lines
+    result = _tertulia("run", "--config", str(config), "--dry-run", home=tmp_path / "ph", env=env)
+    assert result.returncode == 1, result.stderr
+    out = result.stdout + result.stderr
+    assert "pw123" not in out
+    # Prefect logs the flow's exception with its traceback; from the failure hook on, no traceback:
+    # the hook spools the alert, and the CLI prints the error as one line
+    assert "Running hook" in out, out[-3000:]
+    after_hook = out.split("Running hook 'alert_on_failure'", 1)[1]
+    assert "Traceback" not in after_hook
+    assert "could not record the pipeline alert" not in after_hook
+    assert "pipeline alert recorded: warehouse unreachable" in after_hook
+    own = [line for line in result.stderr.splitlines() if line.startswith("cannot connect to")]
+    assert own == [
+        f"cannot connect to the PostgreSQL warehouse postgresql://nobody:***@127.0.0.1:{port}/x?connect_timeout=2: "
+        f'connection to server at "127.0.0.1", port {port} failed: Connection refused Is the server running on '
+        "that host and accepting TCP/IP connections? Check that the server is up and the credentials: "
+        "PGUSER/PGPASSWORD, ~/.pgpass, or the user and password in the URL."
+    ]
+    # kept for the next run that reaches the warehouse (tests/alerts: how it is sent then)
+    alerts = [a for _, a in spooled(tmp_path / "data" / "warehouse.duckdb")]
+    assert [(a.kind, a.severity, a.title) for a in alerts] == [
+        ("pipeline", "critical", "community_pipeline failed")
+    ]
+    assert "cannot connect to the PostgreSQL warehouse" in str(alerts[0].facts)

@@ -31,13 +31,13 @@ def test_a_password_in_community_yml_is_refused_naming_the_key(tmp_path):
         parse_config(data, source=Path("community.yml"))
     text = str(err.value)
     assert text.startswith("community.yml:")
-    assert "warehouse.url holds a password" in text
+    assert "warehouse.url: the URL holds a password" in text
     assert "PGPASSWORD" in text
     assert "s3cret" not in text  # the message does not repeat the secret it refuses
 
 
 def test_a_password_as_a_query_parameter_is_refused_too_and_hidden_where_allowed():
-    with pytest.raises(ConfigError, match="warehouse.url holds a password"):
+    with pytest.raises(ConfigError, match="warehouse.url: the URL holds a password"):
         parse_config(
             _example(url="postgresql://u@h/db?sslmode=require&password=s3cret"), source=Path("c.yml")
         )
@@ -240,3 +240,139 @@ def test_import_on_an_unreachable_postgresql_names_the_server_and_hides_the_pass
     assert result.exit_code == 1, result.output
     assert "cannot connect to the PostgreSQL warehouse postgresql://team:***@127.0.0.1:1/wh" in result.output
     assert "pw123" not in result.output
+
+
+# --- a new user's trial (issue 18): typos in the address, a password in a message, a clashing file name
+
+
+@pytest.mark.parametrize(
+    ("text", "shown"),
+    [
+        # a port typo: urlsplit refuses the port, the password must still go
+        (
+            "postgresql://tertulia_dbt:WRONGSECRET@127.0.0.1:5543x/tertulia",
+            "postgresql://tertulia_dbt:***@127.0.0.1:5543x/tertulia",
+        ),
+        (
+            "postgresql://u@h/db?sslmode=require&password=s3cret",
+            "postgresql://u@h/db?sslmode=require&password=***",
+        ),
+        ("postgresql://u:p@ss@h/db", "postgresql://u:***@h/db"),  # an `@` in the password: all of it hidden
+        ("postgresq:/u:pw@h:1/db", "postgresq:/u:***@h:1/db"),  # scheme typos are shown masked too
+        ("postgresql//u:pw@h/db", "postgresql//u:***@h/db"),
+        (
+            "host=127.0.0.1 port=5432 user=tertulia_dbt password=dbtpw dbname=tertulia",
+            "host=127.0.0.1 port=5432 user=tertulia_dbt password=*** dbname=tertulia",
+        ),
+        ("host=h password = 'a b\\' c' dbname=x", "host=h password = *** dbname=x"),  # libpq's quoting
+        ("postgresql://u@h:5432/db", "postgresql://u@h:5432/db"),  # nothing to hide
+        ("data/warehouse.duckdb", "data/warehouse.duckdb"),
+    ],
+)
+def test_every_shown_address_has_its_password_masked(text, shown):
+    assert warehouse.masked(text) == shown
+
+
+def test_a_port_typo_in_the_environment_stops_the_config_with_the_password_masked(monkeypatch):
+    monkeypatch.setenv("TERTULIA_WAREHOUSE", "postgresql://tertulia_dbt:WRONGSECRET@127.0.0.1:5543x/tertulia")
+    with pytest.raises(ConfigError) as err:
+        load_config(REPO / "community.example.yml")
+    text = str(err.value)
+    assert text.startswith(
+        "TERTULIA_WAREHOUSE: 'postgresql://tertulia_dbt:***@127.0.0.1:5543x/tertulia' is not a valid "
+        "postgresql:// URL (Port could not be cast to integer value as '5543x'); a URL is expected"
+    )
+    assert "WRONGSECRET" not in text
+    assert "\n" not in text
+
+
+def test_a_libpq_string_in_warehouse_url_is_masked_named_once_and_asks_for_a_url():
+    data = _example(url="host=127.0.0.1 port=5432 user=tertulia_dbt password=dbtpw dbname=tertulia")
+    with pytest.raises(ConfigError) as err:
+        parse_config(data, source=Path("community.yml"))
+    text = str(err.value)
+    assert (
+        "  - warehouse.url: 'host=127.0.0.1 port=5432 user=tertulia_dbt password=*** dbname=tertulia' is not "
+        "a postgresql:// URL; a URL is expected: postgresql://user@host:5432/dbname"
+    ) in text
+    assert text.count("warehouse.url") == 1
+    assert "dbtpw" not in text
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        "postgresq://tertulia_dbt:pw9@127.0.0.1:5543/tertulia",  # a letter short
+        "postgresql//tertulia_dbt:pw9@127.0.0.1:5543/tertulia",  # the colon missing
+        "postgres:/tertulia_dbt@127.0.0.1:5543/tertulia",  # a slash missing
+        "mysql://db/x",
+        "host=127.0.0.1 password=pw9 dbname=tertulia",  # libpq's key=value form
+    ],
+)
+def test_an_address_typo_in_the_environment_is_refused_not_taken_as_a_file(value, monkeypatch, tmp_path):
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("TERTULIA_WAREHOUSE", value)
+    with pytest.raises(ConfigError) as err:
+        load_config(REPO / "community.example.yml")
+    text = str(err.value)
+    assert text.startswith("TERTULIA_WAREHOUSE: '")
+    assert "is not a postgresql:// URL" in text  # its own message, not a path error later
+    assert "pw9" not in text
+    assert list(tmp_path.iterdir()) == []  # no folder named like the URL
+
+
+@pytest.mark.parametrize(
+    ("key", "value", "expected"),
+    [
+        ("url", "postgresq://tertulia_dbt@127.0.0.1:5543/tertulia", "is not a postgresql:// URL"),
+        ("url", "postgresql//tertulia_dbt@127.0.0.1:5543/tertulia", "is not a postgresql:// URL"),
+        ("path", "postgresq://tertulia_dbt@127.0.0.1:5543/tertulia", "looks like a server address"),
+        ("path", "postgresql//tertulia_dbt@127.0.0.1/tertulia", "looks like a server address"),
+    ],
+)
+def test_an_address_typo_in_community_yml_is_refused_naming_the_key(key, value, expected):
+    with pytest.raises(ConfigError) as err:
+        parse_config(_example(**{key: value}), source=Path("community.yml"))
+    assert f"  - warehouse.{key}: '{value}' {expected}" in str(err.value)
+
+
+def test_the_schema_list_is_the_warehouse_s_and_a_file_named_like_one_really_breaks(tmp_path):
+    project = yaml.safe_load((REPO / "dbt_project" / "dbt_project.yml").read_text(encoding="utf-8"))
+
+    def dbt_schemas(node):
+        if isinstance(node, dict):
+            for k, v in node.items():
+                if k == "+schema":
+                    yield v
+                else:
+                    yield from dbt_schemas(v)
+
+    assert set(dbt_schemas(project["models"])) <= set(warehouse.WAREHOUSE_SCHEMAS)
+    assert {*warehouse.SCHEMAS, "config"} <= set(warehouse.WAREHOUSE_SCHEMAS)
+    # why the rule exists: DuckDB names the catalog after the file, `<schema>.x` is then ambiguous
+    import duckdb
+
+    for schema in warehouse.WAREHOUSE_SCHEMAS:
+        con = duckdb.connect(str(tmp_path / f"{schema}.duckdb"))
+        try:
+            con.execute(f"create schema {schema}")
+            with pytest.raises(duckdb.BinderException, match="Ambiguous reference to catalog or schema"):
+                con.execute(f"create table {schema}.t (x integer)")
+        finally:
+            con.close()
+
+
+@pytest.mark.parametrize("name", ["tertulia.duckdb", "marts.duckdb", "RAW.db"])
+def test_a_warehouse_file_named_like_a_schema_is_refused_on_load(name, monkeypatch, tmp_path):
+    monkeypatch.setenv("TERTULIA_WAREHOUSE", str(tmp_path / name))
+    with pytest.raises(ConfigError) as err:
+        load_config(REPO / "community.example.yml")
+    stem = name.split(".")[0]
+    assert str(err.value).startswith(
+        f"TERTULIA_WAREHOUSE: the DuckDB file {name!r} is named like the warehouse's schema {stem!r}"
+    )
+    assert "Use another name, such as warehouse.duckdb" in str(err.value)
+    monkeypatch.delenv("TERTULIA_WAREHOUSE")
+    with pytest.raises(ConfigError, match=rf"  - warehouse.path: the DuckDB file '{name}' is named like"):
+        parse_config(_example(path=f"data/{name}"), source=Path("community.yml"))
+    assert not (tmp_path / name).exists()
