@@ -18,3 +18,12 @@ def postgres_server():
         yield server
     finally:
         pg_server.stop_server(server)
+
+
+@pytest.fixture(scope="session")
+def runs(tmp_path_factory, postgres_server, prefect_harness):
+    """The sample run twice on DuckDB and on PostgreSQL (test_run_on_postgres.py), built once for the
+    session: test_watches_on_postgres.py runs the watches on the same two warehouses afterwards."""
+    from tests.postgres.test_run_on_postgres import build_runs
+
+    yield from build_runs(tmp_path_factory, postgres_server)

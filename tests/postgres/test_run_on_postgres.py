@@ -82,8 +82,8 @@ def _cli(command: list[str], config_path: Path, env: dict[str, str]) -> str:
     return result.output
 
 
-@pytest.fixture(scope="module")
-def runs(tmp_path_factory, postgres_server, prefect_harness):
+def build_runs(tmp_path_factory, postgres_server):
+    """The `runs` fixture (conftest.py, session-scoped so test_watches_on_postgres.py reuses its warehouses)."""
     tmp = tmp_path_factory.mktemp("pg-run")
     facts = write_sample(tmp / "sample", days=30, seed=7, end=SAMPLE_END)
     as_of = facts.now.isoformat()
@@ -110,6 +110,7 @@ def runs(tmp_path_factory, postgres_server, prefect_harness):
             "TERTULIA_WAREHOUSE": postgres_server.url(DATABASE, ROLE),
         }
         out: dict = {"duck_cfg": duck_cfg, "pg_cfg": pg_cfg, "duck_env": duck_env, "pg_env": pg_env}
+        out.update(as_of=as_of, tmp=tmp, duck_slack=duck_slack, pg_slack=pg_slack)
         out["duck_first"] = _run(duck_cfg, as_of, duck_env)
         out["duck_posts"] = _messages(duck_slack)
 
