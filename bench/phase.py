@@ -358,6 +358,30 @@ def _deliver_to_local_slack(con, cfg, now: dt.datetime) -> dict:
     }
 
 
+def _land_and_build_watch_models(cfg, bundle: Path, now: dt.datetime):
+    """The first half of a cycle, shared by `cycle` and `cycle_core`: import, enrich, and the SLA and
+    crisis watch models built incrementally. Returns (step seconds, import report, enriched, build)."""
+    from flows.watches import CRISIS_MODELS, SLA_MODELS
+    from tertulia import pipeline
+    from tertulia.dbt_runner import build
+
+    steps = {}
+    t = time.perf_counter()
+    if not cfg.on_postgres:  # on PostgreSQL the import writes the tables it needs
+        pipeline.prepare_warehouse(cfg)
+    report = pipeline.import_files(cfg, bundle)
+    steps["import"] = time.perf_counter() - t
+    t = time.perf_counter()
+    enriched = pipeline.enrich(cfg)
+    steps["enrich"] = time.perf_counter() - t
+    t = time.perf_counter()
+    built = build(
+        cfg, select=f"{SLA_MODELS} {CRISIS_MODELS}", as_of=now, run_tests=False, raise_on_failure=False
+    )
+    steps["build"] = time.perf_counter() - t
+    return steps, report, enriched, built
+
+
 def phase_cycle(workdir: Path, bundle: Path) -> dict:
     """1,000 new comments: import, enrich, incremental build of the watch models, alert evaluation,
     delivery to a local Slack server, five minutes after the previous cycle.
@@ -367,25 +391,12 @@ def phase_cycle(workdir: Path, bundle: Path) -> dict:
     whose alert is due waits for it once it has landed, the watch's cadence aside."""
     from alerts.outbox import enqueue
     from alerts.rules import evaluate_all
-    from flows.watches import CRISIS_MODELS, SLA_MODELS
-    from tertulia import pipeline, warehouse
-    from tertulia.dbt_runner import build
+    from tertulia import warehouse
 
     cfg = bench_config(workdir)
     now = _cycle_now(cfg, _now(workdir))
-    steps = {}
     t0 = time.perf_counter()
-    pipeline.prepare_warehouse(cfg)
-    report = pipeline.import_files(cfg, bundle)
-    steps["import"] = time.perf_counter() - t0
-    t = time.perf_counter()
-    enriched = pipeline.enrich(cfg)
-    steps["enrich"] = time.perf_counter() - t
-    t = time.perf_counter()
-    built = build(
-        cfg, select=f"{SLA_MODELS} {CRISIS_MODELS}", as_of=now, run_tests=False, raise_on_failure=False
-    )
-    steps["build"] = time.perf_counter() - t
+    steps, report, enriched, built = _land_and_build_watch_models(cfg, bundle, now)
     slowest = _slowest_models(workdir)
     t = time.perf_counter()
     con = warehouse.connect(cfg.warehouse_path)
@@ -421,27 +432,11 @@ def phase_cycle(workdir: Path, bundle: Path) -> dict:
 def phase_cycle_core(workdir: Path, bundle: Path) -> dict:
     """The part of a cycle that runs on both warehouses (the PostgreSQL comparison, bench/run.py
     --warehouse postgres): import the new comments, enrich them, build the watch models (SLA and
-    crisis) incrementally, five minutes after the sample's instant. No alerts: they run on DuckDB only."""
-    from flows.watches import CRISIS_MODELS, SLA_MODELS
-    from tertulia import pipeline
-    from tertulia.dbt_runner import build
-
+    crisis) incrementally, five minutes after the sample's instant. No alerts (`cycle` has them)."""
     cfg = bench_config(workdir)
     now = _now(workdir) + dt.timedelta(minutes=5)
-    steps = {}
     t0 = time.perf_counter()
-    if not cfg.on_postgres:
-        pipeline.prepare_warehouse(cfg)
-    report = pipeline.import_files(cfg, bundle)
-    steps["import"] = time.perf_counter() - t0
-    t = time.perf_counter()
-    enriched = pipeline.enrich(cfg)
-    steps["enrich"] = time.perf_counter() - t
-    t = time.perf_counter()
-    built = build(
-        cfg, select=f"{SLA_MODELS} {CRISIS_MODELS}", as_of=now, run_tests=False, raise_on_failure=False
-    )
-    steps["build"] = time.perf_counter() - t
+    steps, report, enriched, built = _land_and_build_watch_models(cfg, bundle, now)
     return {
         "seconds": time.perf_counter() - t0,
         "steps": steps,
