@@ -146,9 +146,11 @@ def test_the_watches_post_something_to_compare(watches):
 
 # --- a crisis crisis_watch alerts first --------------------------------------------------------------
 
-# Two days after the sample's last message, the small hours of a Saturday in Quito (-05:00, no DST):
-# the 24-hour window of the negative share and the 3-hour window of the post and keyword signals hold
-# the burst and nothing else, and the crisis starts 1.5 days after the Instagram one ended.
+# 36 hours after the sample's last message (20:00 UTC on the 20th), the small hours of a Saturday in
+# Quito (-05:00, no DST): the 24-hour window of the negative share and the 3-hour window of the post
+# and keyword signals hold the burst and nothing else, and the crisis starts 33 hours after the
+# Instagram one ended (18:00 local on the 20th), far beyond cooldown_hours: a crisis of its own, on
+# another account.
 CRISIS_POST = "fb-p09001"
 CRISIS_TEXTS = (  # each scored negative by the lexicon; three carry one crisis keyword each
     "Esto es una estafa, el paquete llegó roto y nadie responde 😡",
