@@ -8,11 +8,7 @@ logging `Can't evaluate bulk DML statement` and creating nothing).
 
 from __future__ import annotations
 
-import asyncio
-import os
 import re
-import signal
-import subprocess
 import time
 from pathlib import Path
 
@@ -20,80 +16,42 @@ import pytest
 import yaml
 
 from tertulia import serve
+from tests.flows.prefect_scheduler import (
+    INTERVAL,
+    SCHEDULER_WAIT,
+    config_file,
+    first_finished_scheduled_run,
+    run_with_api,
+    short_copy,
+    start_scheduling_server,
+)
 
 REPO = Path(__file__).resolve().parents[2]
 pytestmark = pytest.mark.integration
 
 QUEUE = "scheduler-test"  # only the short-interval copy goes here, so the worker runs nothing else
-INTERVAL = 15  # seconds
 COPY = f"sla-watch-every-{INTERVAL}s"
-SCHEDULER_WAIT = 180.0
-RUN_WAIT = 420.0
-
-
-def _short_copy_of_sla_watch(path: Path) -> None:
-    """prefect.yaml's sla-watch on a short interval, dry-run, on its own work queue."""
-    project = yaml.safe_load((REPO / "prefect.yaml").read_text(encoding="utf-8"))
-    spec = next(d for d in project["deployments"] if d["name"] == "sla-watch")
-    spec = {
-        **spec,
-        "name": COPY,
-        "parameters": {**spec["parameters"], "dry_run": True},
-        "work_pool": {**spec["work_pool"], "work_queue_name": QUEUE},
-        "schedules": [{"interval": INTERVAL}],
-    }
-    # Without the deployment's own slot: runs due every few seconds while one takes a minute would
-    # otherwise bounce between Late and AwaitingConcurrencySlot, a write storm the server's SQLite
-    # answers with "database is locked" on this 2-core machine. The work pool's limit of 1 still
-    # runs one at a time, and test_prefect_deployments.py checks every real deployment's limit.
-    spec.pop("concurrency_limit", None)
-    copy = {k: project[k] for k in ("name", "prefect-version", "pull")}
-    path.write_text(yaml.safe_dump({**copy, "deployments": [spec]}), encoding="utf-8")
 
 
 @pytest.fixture(scope="module")
 def scheduled(tmp_path_factory):
     base = tmp_path_factory.mktemp("prefect-scheduler")
     paths = serve.ServicePaths(base / "home")
-    # The scheduler's default loop is 60 s; 2 s keeps the test short without changing what it does.
-    # At most 5 future runs per deployment (default 100): the same inserts, fewer of them.
-    settings = {
-        "PREFECT_SERVER_SERVICES_SCHEDULER_LOOP_SECONDS": "2",
-        "PREFECT_SERVER_SERVICES_SCHEDULER_MAX_RUNS": "5",
-    }
-    os.environ.update(settings)
-    try:
-        api_url = serve.start_server(paths, serve.free_port(0))
-    finally:
-        for key in settings:
-            os.environ.pop(key, None)
-
-    config = yaml.safe_load((REPO / "community.example.yml").read_text(encoding="utf-8"))
-    config["warehouse"]["path"] = str(base / "warehouse.duckdb")
-    config["warehouse"]["publish_dir"] = str(base / "published")
-    config["bundle_dir"] = str(base / "bundle")
-    config_path = base / "community.yml"
-    config_path.write_text(yaml.safe_dump(config, allow_unicode=True), encoding="utf-8")
+    api_url = start_scheduling_server(paths)
+    config_path = config_file(base)
 
     from tertulia.config import load_config
 
     env = serve.prefect_env(paths, api_url, load_config(config_path), config_path)
     env["PREFECT_WORKER_QUERY_SECONDS"] = "2"
     copy_file = base / "prefect-copy.yaml"
-    _short_copy_of_sla_watch(copy_file)
+    short_copy(copy_file, "sla-watch", COPY, QUEUE, dry_run=True)
     try:
         serve.deploy_all(env)
         serve.deploy_all(env, prefect_file=copy_file)
         yield {"paths": paths, "env": env}
     finally:  # also when deploying fails: never leave a server behind
         serve.stop(paths)
-
-
-def _run(coro, env):
-    from prefect.settings import PREFECT_API_URL, temporary_settings
-
-    with temporary_settings(updates={PREFECT_API_URL: env["PREFECT_API_URL"]}):
-        return asyncio.run(coro)
 
 
 async def _scheduled_runs_by_deployment() -> dict[str, list]:
@@ -127,7 +85,7 @@ def test_the_scheduler_creates_upcoming_runs_for_every_scheduled_deployment(sche
     expected = {d["name"] for d in declared if d.get("schedules")} | {COPY}
     deadline = time.monotonic() + SCHEDULER_WAIT
     while True:
-        found = _run(_scheduled_runs_by_deployment(), scheduled["env"])
+        found = run_with_api(_scheduled_runs_by_deployment(), scheduled["env"])
         missing = sorted(name for name in expected if not found.get(name))
         if not missing:
             break
@@ -138,65 +96,8 @@ def test_the_scheduler_creates_upcoming_runs_for_every_scheduled_deployment(sche
     assert set(found) == expected
 
 
-async def _first_completed_scheduled_run(deployment_name: str):
-    from prefect.client.orchestration import get_client
-    from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterDeploymentId
-
-    async with get_client() as client:
-        dep = await client.read_deployment_by_name(f"sla_watch/{deployment_name}")
-        runs = await client.read_flow_runs(
-            flow_run_filter=FlowRunFilter(deployment_id=FlowRunFilterDeploymentId(any_=[dep.id])),
-            limit=200,
-        )
-    done = [r for r in runs if r.state is not None and r.state.is_final()]
-    return done, runs
-
-
 def test_a_run_the_scheduler_created_completes_on_a_real_worker(scheduled):
-    env = scheduled["env"]
-    worker_log = scheduled["paths"].home / "scheduler-test-worker.log"
-    with worker_log.open("wb") as out:
-        worker = subprocess.Popen(
-            [
-                serve._prefect_bin(),
-                "worker",
-                "start",
-                "--pool",
-                serve.POOL,
-                "--type",
-                "process",
-                "--work-queue",
-                QUEUE,
-            ],  # fmt: skip
-            env=env,
-            cwd=REPO,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-    try:
-        deadline = time.monotonic() + RUN_WAIT
-        while True:
-            done, runs = _run(_first_completed_scheduled_run(COPY), env)
-            if done:
-                break
-            if time.monotonic() > deadline or worker.poll() is not None:
-                pytest.fail(
-                    f"no scheduled run of {COPY} finished in {RUN_WAIT:.0f}s "
-                    f"({len(runs)} runs: {sorted({str(r.state_name) for r in runs})}); worker log:\n"
-                    + worker_log.read_text(errors="replace")[-4000:]
-                )
-            time.sleep(2)
-    finally:
-        # The worker's flow-run processes are in its session: stop them with it.
-        try:
-            os.killpg(worker.pid, signal.SIGTERM)
-            worker.wait(timeout=60)
-        except (ProcessLookupError, subprocess.TimeoutExpired):
-            os.killpg(worker.pid, signal.SIGKILL)
-    first = done[0]
-    assert first.auto_scheduled, "the finished run was not created by the scheduler"
-    assert first.state.is_completed(), f"{first.state}: " + worker_log.read_text(errors="replace")[-4000:]
+    first_finished_scheduled_run(scheduled["paths"], scheduled["env"], QUEUE, f"sla_watch/{COPY}")
 
 
 _RECORD_START = re.compile(r"^\d\d:\d\d:\d\d\.\d+ \| ")

@@ -70,7 +70,8 @@ def _run(config_path: Path, as_of: str, env: dict[str, str]):
 def _messages(slack: FakeSlack) -> list[tuple[str, str, str | None]]:
     """(channel name, text, text of the thread's root or None), in the order posted."""
     names = {cid: name for name, cid in slack.state.channels.items()}
-    posts = slack.posts()
+    # the fake lists its messages channel by channel; a message's ts grows with every post
+    posts = sorted(slack.posts(), key=lambda m: float(m["ts"]))
     by_ts = {m["ts"]: m["text"] for m in posts}
     return [(names[m["channel"]], m["text"], by_ts.get(m["thread_ts"])) for m in posts]
 
