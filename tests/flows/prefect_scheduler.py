@@ -47,15 +47,13 @@ def short_copy(path: Path, deployment: str, copy_name: str, queue: str, **parame
     path.write_text(yaml.safe_dump({**copy, "deployments": [spec]}), encoding="utf-8")
 
 
-def config_file(base: Path, warehouse_url: str | None = None, **sections) -> Path:
-    """community.example.yml with its files under `base`; on `warehouse_url` (a postgresql:// URL) the
-    warehouse is that server, `warehouse.path`'s folder keeping the local work files. `sections`
-    replace top-level keys (a Slack fake's `slack`, say)."""
+def config_file(base: Path, **sections) -> Path:
+    """community.example.yml with its files under `base`; `sections` replace top-level keys (a Slack
+    fake's `slack`, say). A PostgreSQL warehouse is named by `TERTULIA_WAREHOUSE` in the worker's
+    environment, as a team names its server."""
     config = yaml.safe_load((REPO / "community.example.yml").read_text(encoding="utf-8"))
     config["warehouse"]["path"] = str(base / "warehouse.duckdb")
     config["warehouse"]["publish_dir"] = str(base / "published")
-    if warehouse_url:
-        config["warehouse"]["url"] = warehouse_url
     config["bundle_dir"] = str(base / "bundle")
     config.update(sections)
     path = base / "community.yml"
