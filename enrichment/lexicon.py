@@ -198,6 +198,7 @@ PATTERN_KINDS = (
     "sarcasm",
     "thanks",
     "letdown",
+    "mishap",
     "undamp",
 )
 _MACRO = re.compile(r"\{([A-Z][A-Z0-9_]*)\}")

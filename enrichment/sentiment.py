@@ -50,7 +50,7 @@ from enrichment.lexicon import (
     load_patterns,
 )
 
-ENGINE_VERSION = "lexicon-4"
+ENGINE_VERSION = "lexicon-5"
 # VADER's constants: negation scalar, emphasis of a stretched or capitalised word, '!' emphasis.
 NEGATION_SCALAR = -0.74
 CAPS_BOOST = 0.733
@@ -284,7 +284,14 @@ def emoji_parts(text: str, table: dict[str, float]) -> tuple[float, float]:
 # Pattern kinds that only say whether a comment's praise is meant (lexicon-4 added many): a comment
 # without praise, most of them, is not matched with them. The other kinds (grievance, resolution,
 # irony, ...) count in every comment.
-PRAISE_KINDS = frozenset({"letdown", "sarcasm", "thanks"})
+PRAISE_KINDS = frozenset({"letdown", "sarcasm", "thanks", "mishap"})
+# lexicon-5: sarcasm as a positive frame and a failed event. Praise opening the comment (its first
+# positive word among its first FRAME_WORDS words) followed by a `mishap` (an event of a failure
+# class: left, froze, expired, charged, a long duration, a repeat count, "instead of") with no
+# positive word after it is praise not meant: "Excelente app del banco, se cierra cada vez que...",
+# "Lovely, the engineer turned up, shrugged and left". Praise after the mishap keeps it sincere
+# ("Fourth order and still perfect").
+FRAME_WORDS = 4
 
 
 @cache
@@ -341,6 +348,13 @@ def _praising_opener(
         return False  # "¿...cuánto demoran? Gracias." signs off; it does not mock
     positive, negative = score_parts([e for e in entries if e.clause != last], questions)
     return positive == 0 and negative <= -OPENER_MIN_NEGATIVE
+
+
+def _praise_then_mishap(entries: list[Entry], mishap_at: int) -> bool:
+    """Does praise open the comment (a positive word among its first FRAME_WORDS words, before the
+    mishap) with no positive word after the mishap?"""
+    positions = [e.position for e in entries if (v := _valence(e)) is not None and v > 0]
+    return bool(positions) and positions[0] < min(mishap_at, FRAME_WORDS) and positions[-1] < mishap_at
 
 
 def _thanks_for_bad(tokens: list[tuple[str, int]], entries: list[Entry], thanks_at: list[int]) -> bool:
@@ -407,12 +421,15 @@ class LexiconSentiment:
         resolution = irony = 0.0
         undamp = frame = False
         letdown_at = -1  # word position of the last letdown ("otra vez", "third time"), if any
+        mishap_at = -1  # word position of the first mishap ("se cierra", "froze"), if any
         thanks_at: list[int] = []  # word positions of "thanks for", "gracias por"
         for c in cues:  # usually none
             if "grievance" in c.kinds:
                 grievance.append(c)
             elif "letdown" in c.kinds:
                 letdown_at = c.position
+            elif "mishap" in c.kinds and mishap_at < 0:
+                mishap_at = c.position
             resolution += c.kinds.get("resolution", 0.0)
             irony += c.kinds.get("irony", 0.0)
             undamp = undamp or "undamp" in c.kinds
@@ -431,6 +448,8 @@ class LexiconSentiment:
         excused = resolved or (bool(grievance) and contrast_at > max(c.position for c in grievance))
         tagged = "/s" in text and _SARCASM_TAG.search(text) is not None
         ironic = bool(irony) or scare or tagged or (not no_emoji and not IRONY_EMOJI.isdisjoint(text))
+        if not ironic and contrast_at < 0 and positive > 0 and mishap_at >= 0:
+            ironic = _praise_then_mishap(entries, mishap_at)
         if not ironic and contrast_at < 0 and positive > 0 and (negative < 0 or letdown_at >= 0):
             # "Love paying 7 dollars for lukewarm coffee", "Oh great, the milk is sour", "Estupendo,
             # tercera vez que...": a letdown counts as the negative remark.
