@@ -292,6 +292,9 @@ PRAISE_KINDS = frozenset({"letdown", "sarcasm", "thanks", "mishap"})
 # "Lovely, the engineer turned up, shrugged and left". Praise after the mishap keeps it sincere
 # ("Fourth order and still perfect").
 FRAME_WORDS = 4
+# Praise turned by a mishap is weak when the praise was ("Bien hecho, mandaron pollo cuando pedí
+# pastor": 1.2 * SARCASM_SCALAR alone stays neutral): the mishap adds this valence then.
+MISHAP_VALENCE = -1.2
 
 
 @cache
@@ -422,6 +425,7 @@ class LexiconSentiment:
         undamp = frame = False
         letdown_at = -1  # word position of the last letdown ("otra vez", "third time"), if any
         mishap_at = -1  # word position of the first mishap ("se cierra", "froze"), if any
+        mishap = False  # a mishap made the opening praise sarcasm
         thanks_at: list[int] = []  # word positions of "thanks for", "gracias por"
         for c in cues:  # usually none
             if "grievance" in c.kinds:
@@ -449,7 +453,7 @@ class LexiconSentiment:
         tagged = "/s" in text and _SARCASM_TAG.search(text) is not None
         ironic = bool(irony) or scare or tagged or (not no_emoji and not IRONY_EMOJI.isdisjoint(text))
         if not ironic and contrast_at < 0 and positive > 0 and mishap_at >= 0:
-            ironic = _praise_then_mishap(entries, mishap_at)
+            ironic = mishap = _praise_then_mishap(entries, mishap_at)
         if not ironic and contrast_at < 0 and positive > 0 and (negative < 0 or letdown_at >= 0):
             # "Love paying 7 dollars for lukewarm coffee", "Oh great, the milk is sour", "Estupendo,
             # tercera vez que...": a letdown counts as the negative remark.
@@ -462,6 +466,8 @@ class LexiconSentiment:
             positive *= SARCASM_SCALAR
             e_positive *= SARCASM_SCALAR
         total = positive + negative + e_positive + e_negative + irony + resolution
+        if mishap and not resolved:
+            total += MISHAP_VALENCE
         # Scare quotes and a "/s" tag say the words are not meant even when no word is praise.
         total += SCARE_QUOTE_VALENCE * (scare + tagged)
         if grievance and not resolved:
