@@ -26,6 +26,10 @@ On top of the word scores, four rules for the comments a crisis and an SLA depen
   ("thanks for the stale muffin", lexicon-4; not thanks for news of a problem) is not praise: its
   positive words and emoji count `SARCASM_SCALAR` times their valence (negative). A closing "/s"
   and 🤡 mark irony too.
+  Since lexicon-5 a positive frame and a failed event are sarcasm without a negative word: praise
+  opening the comment, then a `mishap` (an event of a failure class: "se cierra", "froze", "instead
+  of", a long duration, a repeat count) and no praise after it ("Excelente app del banco, se cierra
+  cada vez que quiero transferir").
 - **questions** keep their loaded words at `QUESTION_SCALAR` of their valence ("¿el café de Loja es
   amargo?", "are prices going up?"), unless the question complains (a grievance or irony, or an
   `undamp` pattern such as "¿es normal que...?").
@@ -292,8 +296,8 @@ PRAISE_KINDS = frozenset({"letdown", "sarcasm", "thanks", "mishap"})
 # "Lovely, the engineer turned up, shrugged and left". Praise after the mishap keeps it sincere
 # ("Fourth order and still perfect").
 FRAME_WORDS = 4
-# Praise turned by a mishap is weak when the praise was ("Bien hecho, mandaron pollo cuando pedí
-# pastor": 1.2 * SARCASM_SCALAR alone stays neutral): the mishap adds this valence then.
+# A sarcastic comment whose only bad news is a mishap would be as weak as its praise ("Bien hecho,
+# mandaron pollo cuando pedí pastor": 1.2 * SARCASM_SCALAR alone stays neutral): the mishap adds this.
 MISHAP_VALENCE = -1.2
 
 
@@ -425,7 +429,6 @@ class LexiconSentiment:
         undamp = frame = False
         letdown_at = -1  # word position of the last letdown ("otra vez", "third time"), if any
         mishap_at = -1  # word position of the first mishap ("se cierra", "froze"), if any
-        mishap = False  # a mishap made the opening praise sarcasm
         thanks_at: list[int] = []  # word positions of "thanks for", "gracias por"
         for c in cues:  # usually none
             if "grievance" in c.kinds:
@@ -452,8 +455,6 @@ class LexiconSentiment:
         excused = resolved or (bool(grievance) and contrast_at > max(c.position for c in grievance))
         tagged = "/s" in text and _SARCASM_TAG.search(text) is not None
         ironic = bool(irony) or scare or tagged or (not no_emoji and not IRONY_EMOJI.isdisjoint(text))
-        if not ironic and contrast_at < 0 and positive > 0 and mishap_at >= 0:
-            ironic = mishap = _praise_then_mishap(entries, mishap_at)
         if not ironic and contrast_at < 0 and positive > 0 and (negative < 0 or letdown_at >= 0):
             # "Love paying 7 dollars for lukewarm coffee", "Oh great, the milk is sour", "Estupendo,
             # tercera vez que...": a letdown counts as the negative remark.
@@ -462,6 +463,11 @@ class LexiconSentiment:
                 or (bool(thanks_at) and _thanks_for_bad(tokens, entries, thanks_at))
                 or _praising_opener(tokens, entries, questions, letdown_at)
             )
+        if not ironic and contrast_at < 0 and positive > 0 and mishap_at >= 0:
+            ironic = _praise_then_mishap(entries, mishap_at)
+        # A failed event that is the sarcastic comment's only bad news ("Cheers, another outage
+        # during the match") counts as one.
+        mishap = ironic and mishap_at >= 0 and negative == 0
         if not resolved and (ironic or (grievance and not excused)):
             positive *= SARCASM_SCALAR
             e_positive *= SARCASM_SCALAR
