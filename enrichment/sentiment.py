@@ -193,16 +193,21 @@ def find_entries(text: str, lex: Lexicon, tokens: list[tuple[str, int]] | None =
     entries = []
     scope = 0
     i = 0
+    # Most words start no phrase: a set test here saves a call per word (lexicon-5 paid for its
+    # rules this way; the same entries).
+    starts = lex.phrase_starts
+    resolve = lex.resolve
     while i < len(words):
-        n, kinds = lex.match_phrase(words, i)
-        if n:
-            entries.append(Entry(i, tokens[i][1], kinds, 0.0, scope))
-            i += n
-            continue
         word = words[i]
+        if word in starts:
+            n, kinds = lex.match_phrase(words, i)
+            if n:
+                entries.append(Entry(i, tokens[i][1], kinds, 0.0, scope))
+                i += n
+                continue
         if word in CONJUNCTIONS:
             scope += 1
-        kinds, stretched = lex.resolve(word)
+        kinds, stretched = resolve(word)
         if kinds:
             emphasis = CAPS_BOOST if word in shouted else ELONGATION_BOOST if stretched else 0.0
             entries.append(Entry(i, tokens[i][1], kinds, emphasis, scope))
@@ -306,16 +311,23 @@ def _without_praise_kinds() -> Patterns:
     return load_patterns().only(frozenset(PATTERN_KINDS) - PRAISE_KINDS)
 
 
-def find_cues(words: list[str], praise: bool = True) -> list[Entry]:
+@cache
+def _without_mishaps() -> Patterns:
+    return load_patterns().only(frozenset(PATTERN_KINDS) - {"mishap"})
+
+
+def find_cues(words: list[str], praise: bool = True, frame: bool = True) -> list[Entry]:
     """Matches of enrichment/lexicons/patterns.tsv in the words, as entries (clause -1: all of them);
-    without `praise`, of the kinds other than PRAISE_KINDS only.
+    without `praise`, of the kinds other than PRAISE_KINDS only; without a praising `frame` (praise
+    among the first FRAME_WORDS words, which a mishap needs), of the kinds other than mishap.
 
     A resolution with a negation in the three words before it ("nadie me da solución", "still not
     fixed") is a grievance.
     """
     if not words:
         return []
-    found = (load_patterns() if praise else _without_praise_kinds()).find(words)
+    patterns = (load_patterns() if frame else _without_mishaps()) if praise else _without_praise_kinds()
+    found = patterns.find(words)
     if not found:
         return []
     negators = _negators()
@@ -423,7 +435,10 @@ class LexiconSentiment:
         # Only praise can be sarcasm: a comment without any (most of them) is matched with the
         # patterns of the other kinds alone. Damping a question keeps a positive word positive, so
         # whether there is praise does not wait for the question rule below.
-        cues = find_cues([w for w, _ in tokens], praise=positive > 0)
+        # A mishap only matters after praise opening the comment (_praise_then_mishap): the mishap
+        # lines, a costly part of the patterns, are matched only then.
+        frame = positive > 0 and any(e.position < FRAME_WORDS and (_valence(e) or 0) > 0 for e in entries)
+        cues = find_cues([w for w, _ in tokens], praise=positive > 0, frame=frame)
         grievance = []
         resolution = irony = 0.0
         undamp = frame = False
