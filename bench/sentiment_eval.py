@@ -14,7 +14,14 @@ Two labelled sets, written for the project:
 - the **fresh** set (bench/data/sentiment_fresh.tsv: id, lang, variety, class, label, text), a blind
   check of the hard classes written and committed before the lexicon-4 round's tuning and never tuned
   on: no half, `--errors` never lists it (its split is `fresh`).
-Tuning may read the dev halves; the test halves and the fresh set are what the figures report.
+- the **new dev** set (bench/data/sentiment_newdev.tsv, the fresh set's columns), written and
+  committed before the lexicon-5 round's rules for that round to tune on: all of it is `newdev`.
+- the **blind** set (bench/data/sentiment_blind.tsv), written with the new dev set before any
+  lexicon-5 rule and never tuned on (split `blind`).
+Tuning may read the dev halves and the new dev set; the test halves, the fresh set and the blind set
+are what the figures report. `--tuning` scores the dev halves and the new dev set alone (the other
+rows are dropped before scoring: nothing of them is computed or printed), so a tuning round can run
+as often as it likes and the held-out sets once, at its end.
 
 Per class, macro-F1 averages the F1 of the labels that class's gold labels use (a class whose
 comments are all negative is scored on negative alone, instead of being dragged down by the F1 of
@@ -51,10 +58,15 @@ CLASSES = (*HARD_CLASSES, "plain")
 LANGS = ("es", "en")
 PLAIN_SET = ROOT / "bench/data/sentiment_eval.tsv"
 HARD_SET = ROOT / "bench/data/sentiment_hard.tsv"
-# The lexicon-3 engine, as it was before the lexicon-4 round of issue 22 (lexicon-2 was 1723ae7,
-# lexicon-1 6dfde00).
-BASELINE_REF = "302ee3e"
+# The lexicon-4 engine, as it was before the lexicon-5 round of issue 22 (lexicon-3 was 302ee3e,
+# lexicon-2 1723ae7, lexicon-1 6dfde00).
+BASELINE_REF = "c43ade6"
 FRESH_SET = ROOT / "bench/data/sentiment_fresh.tsv"
+NEWDEV_SET = ROOT / "bench/data/sentiment_newdev.tsv"
+BLIND_SET = ROOT / "bench/data/sentiment_blind.tsv"
+# The splits the figures report, in the order they are printed; `--errors dev` lists TUNED_SPLITS.
+SPLITS = ("test", "dev", "newdev", "fresh", "blind")
+TUNED_SPLITS = ("dev", "newdev")
 HARD_HEADER = ["id", "lang", "variety", "class", "label", "split", "text"]
 FRESH_HEADER = ["id", "lang", "variety", "class", "label", "text"]
 
@@ -84,14 +96,17 @@ def hash_split(text: str) -> str:
     return "dev" if hashlib.sha256(text.encode("utf-8")).digest()[0] % 2 == 0 else "test"
 
 
-def read_hard_set(path: Path, header: list[str] = HARD_HEADER) -> list[dict[str, str]]:
-    """The hard set, or with FRESH_HEADER the fresh set (no split column: every row's split is `fresh`)."""
+def read_hard_set(path: Path, header: list[str] = HARD_HEADER, split: str = "fresh") -> list[dict[str, str]]:
+    """The hard set, or with FRESH_HEADER a set without a split column (the fresh, new dev or blind
+    set: every row's split is `split`). Lines starting with "#" before the column header say when and
+    how the set was written."""
     rows = []
     lines = path.read_text(encoding="utf-8").splitlines()
-    if not lines or lines[0].split("\t") != header:
-        raise SystemExit(f"{path}:1: expected the header {'<TAB>'.join(header)!r}")
+    first = next((k for k, line in enumerate(lines) if not line.startswith("#")), len(lines))
+    if first == len(lines) or lines[first].split("\t") != header:
+        raise SystemExit(f"{path}:{first + 1}: expected the header {'<TAB>'.join(header)!r}")
     seen: dict[str, int] = {}
-    for lineno, line in enumerate(lines[1:], start=2):
+    for lineno, line in enumerate(lines[first + 1 :], start=first + 2):
         if not line.strip():
             continue
         parts = line.split("\t", len(header) - 1)
@@ -100,12 +115,12 @@ def read_hard_set(path: Path, header: list[str] = HARD_HEADER) -> list[dict[str,
                 f"{path}:{lineno}: expected {len(header)} tab-separated fields ({', '.join(header)})"
             )
         row = dict(zip(header, parts, strict=True))
-        row.setdefault("split", "fresh")
+        row.setdefault("split", split)
         for key, allowed in (
             ("lang", LANGS),
             ("class", CLASSES),
             ("label", LABELS),
-            ("split", ("dev", "test") if "split" in header else ("fresh",)),
+            ("split", ("dev", "test") if "split" in header else (split,)),
         ):
             if row[key] not in allowed:
                 raise SystemExit(f"{path}:{lineno}: {key} {row[key]!r} is not one of {', '.join(allowed)}")
@@ -153,7 +168,7 @@ def class_metrics(gold: list[str], pred: list[str]) -> dict[str, float]:
 def report(rows: list[dict[str, str]], preds: list[str], by_class: bool) -> dict:
     """Figures per split (test, dev) and language, and per class when the set has classes."""
     out: dict = {}
-    for split in ("test", "dev", "fresh"):
+    for split in SPLITS:
         part = [i for i, r in enumerate(rows) if r["split"] == split]
         if not part:
             continue
@@ -237,6 +252,9 @@ def worker_run(root: Path, what: str, args: argparse.Namespace, measure: bool) -
     """
     cmd = [sys.executable, str(Path(__file__).resolve()), "--worker", str(root), "--repeat", str(args.repeat)]
     cmd += ["--plain", str(args.plain), "--hard", str(args.hard), "--fresh", str(args.fresh)]
+    cmd += ["--newdev", str(args.newdev), "--blind", str(args.blind)]
+    if args.tuning:
+        cmd.append("--tuning")
     if not measure:
         cmd.append("--no-throughput")
     done = subprocess.run(
@@ -254,12 +272,18 @@ def fired(model, text: str, language: str) -> str:
     return f"[{language}] " + " | ".join(parts) if parts else f"[{language}] nothing"
 
 
-def _load_sets(plain: Path, hard: Path, fresh: Path) -> dict[str, list[dict[str, str]]]:
-    return {
-        "plain": read_set(plain),
-        "hard": read_hard_set(hard),
-        "fresh": read_hard_set(fresh, FRESH_HEADER),
+def _load_sets(args: argparse.Namespace) -> dict[str, list[dict[str, str]]]:
+    sets = {
+        "plain": read_set(args.plain),
+        "hard": read_hard_set(args.hard),
+        "fresh": read_hard_set(args.fresh, FRESH_HEADER),
+        "newdev": read_hard_set(args.newdev, FRESH_HEADER, "newdev"),
+        "blind": read_hard_set(args.blind, FRESH_HEADER, "blind"),
     }
+    if args.tuning:  # the held-out rows are dropped before scoring: nothing of them is computed
+        sets = {name: [r for r in rows if r["split"] in TUNED_SPLITS] for name, rows in sets.items()}
+        sets = {name: rows for name, rows in sets.items() if rows}
+    return sets
 
 
 def _fmt(m: dict) -> str:
@@ -271,6 +295,11 @@ def main(argv: list[str] | None = None) -> dict:
     ap.add_argument("--plain", type=Path, default=PLAIN_SET)
     ap.add_argument("--hard", type=Path, default=HARD_SET)
     ap.add_argument("--fresh", type=Path, default=FRESH_SET)
+    ap.add_argument("--newdev", type=Path, default=NEWDEV_SET)
+    ap.add_argument("--blind", type=Path, default=BLIND_SET)
+    ap.add_argument(
+        "--tuning", action="store_true", help="score the dev halves and the new dev set only (tuning runs)"
+    )
     ap.add_argument("--out", type=Path, default=ROOT / "bench/results/sentiment_eval.json")
     ap.add_argument("--repeat", type=int, default=20, help="copies of both sets scored for the throughput")
     ap.add_argument("--rounds", type=int, default=3, help="throughput rounds per engine (the best is kept)")
@@ -281,7 +310,7 @@ def main(argv: list[str] | None = None) -> dict:
     ap.add_argument(
         "--errors",
         choices=("dev",),
-        help="print the dev half's misclassified comments and the rules that fired",
+        help="print the misclassified comments of the dev halves and the new dev set, and the rules that fired",
     )
     ap.add_argument("--worker", type=Path, help=argparse.SUPPRESS)  # internal: run the engine found there
     args = ap.parse_args(argv)
@@ -300,13 +329,11 @@ def main(argv: list[str] | None = None) -> dict:
 
         if not Path(enrichment.__path__[0]).resolve().is_relative_to(args.worker.resolve()):
             raise SystemExit(f"the worker imported {enrichment.__path__[0]}, not {args.worker}")
-        result = engine_run(
-            _load_sets(args.plain, args.hard, args.fresh), args.repeat, not args.no_throughput
-        )
+        result = engine_run(_load_sets(args), args.repeat, not args.no_throughput)
         print(json.dumps(result))
         return result
 
-    sets = _load_sets(args.plain, args.hard, args.fresh)
+    sets = _load_sets(args)
     measure = not args.no_throughput
     runs: dict[str, list[dict]] = {"current": [], "baseline": []}
     with tempfile.TemporaryDirectory(prefix="sentiment-baseline-") as tmp:
@@ -326,7 +353,13 @@ def main(argv: list[str] | None = None) -> dict:
         # A community's own labelled sets may live anywhere: their path as given when outside the repository.
         "data": {
             name: str(p.resolve().relative_to(ROOT) if p.resolve().is_relative_to(ROOT) else p)
-            for name, p in (("plain", args.plain), ("hard", args.hard), ("fresh", args.fresh))
+            for name, p in (
+                ("plain", args.plain),
+                ("hard", args.hard),
+                ("fresh", args.fresh),
+                ("newdev", args.newdev),
+                ("blind", args.blind),
+            )
         },
         "engines": {},
     }
@@ -359,7 +392,7 @@ def main(argv: list[str] | None = None) -> dict:
         f"engine {cur['engine']}" + (f" (baseline {base['engine']} at {args.baseline_ref})" if base else "")
     )
     print(head + ("   baseline acc / mF1" if base else ""))
-    for name in ("plain", "hard", "fresh"):
+    for name in sets:
         for split in cur[name]:  # the halves a set has: a community's own set may have one
             for lang in LANGS:
                 line = f"{name + ' ' + split + ' ' + lang:28} {_fmt(cur[name][split][lang])}"
@@ -367,8 +400,14 @@ def main(argv: list[str] | None = None) -> dict:
                     b = base[name][split][lang]
                     line += f"   {b['accuracy']:.3f} / {b['macro_f1']:.3f}"
                 print(line)
-    for name, split in (("hard", "test"), ("hard", "dev"), ("fresh", "fresh")):
-        if split not in cur[name]:
+    for name, split in (
+        ("hard", "test"),
+        ("hard", "dev"),
+        ("newdev", "newdev"),
+        ("fresh", "fresh"),
+        ("blind", "blind"),
+    ):
+        if name not in cur or split not in cur[name]:
             continue
         print(f"{name} {split}, per class (macro-F1 es / en / both; baseline es / en)")
         for cls in CLASSES:
@@ -405,7 +444,7 @@ def main(argv: list[str] | None = None) -> dict:
             scores = runs["current"][0]["sets"][name]["scores"]
             langs = runs["current"][0]["sets"][name]["languages"]
             for r, s, p, lang in zip(rows, scores, labels, langs, strict=True):
-                if r["split"] == args.errors and p != r["label"]:
+                if r["split"] in TUNED_SPLITS and p != r["label"]:
                     cls = r.get("class", "plain")
                     print(f"  {r['id']:7} {cls:10} gold={r['label']:8} pred={p:8} {s:+.3f} {r['text']}")
                     print(f"          fired: {fired(model, r['text'], lang)}")

@@ -198,6 +198,7 @@ PATTERN_KINDS = (
     "sarcasm",
     "thanks",
     "letdown",
+    "mishap",
     "undamp",
 )
 _MACRO = re.compile(r"\{([A-Z][A-Z0-9_]*)\}")
@@ -243,10 +244,13 @@ class Patterns:
         folded = " ".join(words)
         out = []
         start = end = 0
+        buckets = self.buckets  # one look-up per word, not two (a bucket may be None)
         for position, w in enumerate(words):
             if start >= end:
                 key = folded[start : start + PREFIX]
-                regex = self.buckets[key] if key in self.buckets else self._bucket(key)
+                regex = buckets.get(key, _UNSEEN)
+                if regex is _UNSEEN:
+                    regex = self._bucket(key)
                 m = regex.match(folded, start) if regex is not None else None
                 if m is not None:
                     out.append((*self.lines[int(m.lastgroup[1:].partition("_")[0])], position))  # type: ignore[index]
@@ -257,6 +261,7 @@ class Patterns:
 
 # Patterns are bucketed by the first PREFIX characters a match can start with.
 PREFIX = 3
+_UNSEEN = object()  # a bucket key met for the first time
 _MAX_PREFIXES = 4000
 
 

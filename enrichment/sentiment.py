@@ -26,6 +26,10 @@ On top of the word scores, four rules for the comments a crisis and an SLA depen
   ("thanks for the stale muffin", lexicon-4; not thanks for news of a problem) is not praise: its
   positive words and emoji count `SARCASM_SCALAR` times their valence (negative). A closing "/s"
   and 🤡 mark irony too.
+  Since lexicon-5 a positive frame and a failed event are sarcasm without a negative word: praise
+  opening the comment, then a `mishap` (an event of a failure class: "se cierra", "froze", "instead
+  of", a long duration, a repeat count) and no praise after it ("Excelente app del banco, se cierra
+  cada vez que quiero transferir").
 - **questions** keep their loaded words at `QUESTION_SCALAR` of their valence ("¿el café de Loja es
   amargo?", "are prices going up?"), unless the question complains (a grievance or irony, or an
   `undamp` pattern such as "¿es normal que...?").
@@ -50,7 +54,7 @@ from enrichment.lexicon import (
     load_patterns,
 )
 
-ENGINE_VERSION = "lexicon-4"
+ENGINE_VERSION = "lexicon-5"
 # VADER's constants: negation scalar, emphasis of a stretched or capitalised word, '!' emphasis.
 NEGATION_SCALAR = -0.74
 CAPS_BOOST = 0.733
@@ -189,16 +193,21 @@ def find_entries(text: str, lex: Lexicon, tokens: list[tuple[str, int]] | None =
     entries = []
     scope = 0
     i = 0
+    # Most words start no phrase: a set test here saves a call per word (lexicon-5 paid for its
+    # rules this way; the same entries).
+    starts = lex.phrase_starts
+    resolve = lex.resolve
     while i < len(words):
-        n, kinds = lex.match_phrase(words, i)
-        if n:
-            entries.append(Entry(i, tokens[i][1], kinds, 0.0, scope))
-            i += n
-            continue
         word = words[i]
+        if word in starts:
+            n, kinds = lex.match_phrase(words, i)
+            if n:
+                entries.append(Entry(i, tokens[i][1], kinds, 0.0, scope))
+                i += n
+                continue
         if word in CONJUNCTIONS:
             scope += 1
-        kinds, stretched = lex.resolve(word)
+        kinds, stretched = resolve(word)
         if kinds:
             emphasis = CAPS_BOOST if word in shouted else ELONGATION_BOOST if stretched else 0.0
             entries.append(Entry(i, tokens[i][1], kinds, emphasis, scope))
@@ -284,7 +293,17 @@ def emoji_parts(text: str, table: dict[str, float]) -> tuple[float, float]:
 # Pattern kinds that only say whether a comment's praise is meant (lexicon-4 added many): a comment
 # without praise, most of them, is not matched with them. The other kinds (grievance, resolution,
 # irony, ...) count in every comment.
-PRAISE_KINDS = frozenset({"letdown", "sarcasm", "thanks"})
+PRAISE_KINDS = frozenset({"letdown", "sarcasm", "thanks", "mishap"})
+# lexicon-5: sarcasm as a positive frame and a failed event. Praise opening the comment (its first
+# positive word among its first FRAME_WORDS words) followed by a `mishap` (an event of a failure
+# class: left, froze, expired, charged, a long duration, a repeat count, "instead of") with no
+# positive word after it is praise not meant: "Excelente app del banco, se cierra cada vez que...",
+# "Lovely, the engineer turned up, shrugged and left". Praise after the mishap keeps it sincere
+# ("Fourth order and still perfect").
+FRAME_WORDS = 4
+# A sarcastic comment whose only bad news is a mishap would be as weak as its praise ("Bien hecho,
+# mandaron pollo cuando pedí pastor": 1.2 * SARCASM_SCALAR alone stays neutral): the mishap adds this.
+MISHAP_VALENCE = -1.2
 
 
 @cache
@@ -292,16 +311,23 @@ def _without_praise_kinds() -> Patterns:
     return load_patterns().only(frozenset(PATTERN_KINDS) - PRAISE_KINDS)
 
 
-def find_cues(words: list[str], praise: bool = True) -> list[Entry]:
+@cache
+def _without_mishaps() -> Patterns:
+    return load_patterns().only(frozenset(PATTERN_KINDS) - {"mishap"})
+
+
+def find_cues(words: list[str], praise: bool = True, frame: bool = True) -> list[Entry]:
     """Matches of enrichment/lexicons/patterns.tsv in the words, as entries (clause -1: all of them);
-    without `praise`, of the kinds other than PRAISE_KINDS only.
+    without `praise`, of the kinds other than PRAISE_KINDS only; without a praising `frame` (praise
+    among the first FRAME_WORDS words, which a mishap needs), of the kinds other than mishap.
 
     A resolution with a negation in the three words before it ("nadie me da solución", "still not
     fixed") is a grievance.
     """
     if not words:
         return []
-    found = (load_patterns() if praise else _without_praise_kinds()).find(words)
+    patterns = (load_patterns() if frame else _without_mishaps()) if praise else _without_praise_kinds()
+    found = patterns.find(words)
     if not found:
         return []
     negators = _negators()
@@ -341,6 +367,13 @@ def _praising_opener(
         return False  # "¿...cuánto demoran? Gracias." signs off; it does not mock
     positive, negative = score_parts([e for e in entries if e.clause != last], questions)
     return positive == 0 and negative <= -OPENER_MIN_NEGATIVE
+
+
+def _praise_then_mishap(entries: list[Entry], mishap_at: int) -> bool:
+    """Does praise open the comment (a positive word among its first FRAME_WORDS words, before the
+    mishap) with no positive word after the mishap?"""
+    positions = [e.position for e in entries if (v := _valence(e)) is not None and v > 0]
+    return bool(positions) and positions[0] < min(mishap_at, FRAME_WORDS) and positions[-1] < mishap_at
 
 
 def _thanks_for_bad(tokens: list[tuple[str, int]], entries: list[Entry], thanks_at: list[int]) -> bool:
@@ -402,17 +435,23 @@ class LexiconSentiment:
         # Only praise can be sarcasm: a comment without any (most of them) is matched with the
         # patterns of the other kinds alone. Damping a question keeps a positive word positive, so
         # whether there is praise does not wait for the question rule below.
-        cues = find_cues([w for w, _ in tokens], praise=positive > 0)
+        # A mishap only matters after praise opening the comment (_praise_then_mishap): the mishap
+        # lines, a costly part of the patterns, are matched only then.
+        frame = positive > 0 and any(e.position < FRAME_WORDS and (_valence(e) or 0) > 0 for e in entries)
+        cues = find_cues([w for w, _ in tokens], praise=positive > 0, frame=frame)
         grievance = []
         resolution = irony = 0.0
         undamp = frame = False
         letdown_at = -1  # word position of the last letdown ("otra vez", "third time"), if any
+        mishap_at = -1  # word position of the first mishap ("se cierra", "froze"), if any
         thanks_at: list[int] = []  # word positions of "thanks for", "gracias por"
         for c in cues:  # usually none
             if "grievance" in c.kinds:
                 grievance.append(c)
             elif "letdown" in c.kinds:
                 letdown_at = c.position
+            elif "mishap" in c.kinds and mishap_at < 0:
+                mishap_at = c.position
             resolution += c.kinds.get("resolution", 0.0)
             irony += c.kinds.get("irony", 0.0)
             undamp = undamp or "undamp" in c.kinds
@@ -439,10 +478,17 @@ class LexiconSentiment:
                 or (bool(thanks_at) and _thanks_for_bad(tokens, entries, thanks_at))
                 or _praising_opener(tokens, entries, questions, letdown_at)
             )
+        if not ironic and contrast_at < 0 and positive > 0 and mishap_at >= 0:
+            ironic = _praise_then_mishap(entries, mishap_at)
+        # A failed event that is the sarcastic comment's only bad news ("Cheers, another outage
+        # during the match") counts as one.
+        mishap = ironic and mishap_at >= 0 and negative == 0
         if not resolved and (ironic or (grievance and not excused)):
             positive *= SARCASM_SCALAR
             e_positive *= SARCASM_SCALAR
         total = positive + negative + e_positive + e_negative + irony + resolution
+        if mishap and not resolved:
+            total += MISHAP_VALENCE
         # Scare quotes and a "/s" tag say the words are not meant even when no word is praise.
         total += SCARE_QUOTE_VALENCE * (scare + tagged)
         if grievance and not resolved:

@@ -148,3 +148,68 @@ def test_fresh_set_is_blind_large_and_covers_the_hard_classes(sentiment_eval):
     tuned_on = {normalised(r["text"]) for r in hard + plain if r["split"] == "dev"}
     tuned_on |= {normalised(t) for t in _hand_made_texts()}
     assert not {normalised(r["text"]) for r in fresh} & tuned_on
+
+
+def test_new_dev_and_blind_sets_have_the_size_the_round_needs_and_never_meet_the_held_out_rows(
+    sentiment_eval,
+):
+    newdev = sentiment_eval.read_hard_set(sentiment_eval.NEWDEV_SET, sentiment_eval.FRESH_HEADER, "newdev")
+    blind = sentiment_eval.read_hard_set(sentiment_eval.BLIND_SET, sentiment_eval.FRESH_HEADER, "blind")
+    assert {r["split"] for r in newdev} == {"newdev"} and {r["split"] for r in blind} == {"blind"}
+    for rows, least in (
+        (newdev, {"sarcasm": 60, "complaint": 40, "slang": 40}),
+        (blind, dict.fromkeys(("sarcasm", "complaint", "slang"), 30)),
+    ):
+        for lang in ("es", "en"):
+            for cls, n in least.items():
+                # the class itself (sarcastic, complaining, slang), then its sincere look-alikes
+                meant = [
+                    r for r in rows if (r["lang"], r["class"]) == (lang, cls) and r["label"] != "neutral"
+                ]
+                if cls != "slang":
+                    meant = [r for r in meant if r["label"] == "negative"]
+                assert len(meant) >= n, (lang, cls)
+                assert any(
+                    r["label"] != "negative" for r in rows if (r["lang"], r["class"]) == (lang, cls)
+                ), (lang, cls)
+        assert {r["variety"] for r in rows} == {"ec", "es", "mx", "an", "us", "uk"}
+    hard = sentiment_eval.read_hard_set(ROOT / "bench/data/sentiment_hard.tsv")
+    plain = sentiment_eval.read_set(ROOT / "bench/data/sentiment_eval.tsv")
+    fresh = sentiment_eval.read_hard_set(sentiment_eval.FRESH_SET, sentiment_eval.FRESH_HEADER)
+    held_out = {normalised(r["text"]) for r in hard + plain if r["split"] == "test"}
+    held_out |= {normalised(r["text"]) for r in fresh + blind}
+    # Tuning read the new dev set: none of it may be a held-out comment.
+    assert not {normalised(r["text"]) for r in newdev} & held_out
+    # The blind set is none of what tuning read: dev rows, new dev rows, unit-test texts.
+    tuned_on = {normalised(r["text"]) for r in hard + plain if r["split"] == "dev"}
+    tuned_on |= {normalised(r["text"]) for r in newdev} | {normalised(t) for t in _hand_made_texts()}
+    assert not {normalised(r["text"]) for r in blind} & tuned_on
+    test_rows = {normalised(r["text"]) for r in hard + plain if r["split"] == "test"}
+    assert not {normalised(r["text"]) for r in blind} & test_rows
+
+
+def test_tuning_runs_drop_every_held_out_row_before_scoring(sentiment_eval):
+    args = sentiment_eval.argparse.Namespace(
+        plain=sentiment_eval.PLAIN_SET,
+        hard=sentiment_eval.HARD_SET,
+        fresh=sentiment_eval.FRESH_SET,
+        newdev=sentiment_eval.NEWDEV_SET,
+        blind=sentiment_eval.BLIND_SET,
+        tuning=True,
+    )
+    sets = sentiment_eval._load_sets(args)
+    assert set(sets) == {"plain", "hard", "newdev"}  # fresh and blind have no tuned rows
+    assert {r["split"] for rows in sets.values() for r in rows} == {"dev", "newdev"}
+
+
+def test_a_set_may_say_when_it_was_written_above_its_header(sentiment_eval, tmp_path):
+    p = tmp_path / "set.tsv"
+    header = "\t".join(sentiment_eval.FRESH_HEADER)
+    p.write_text(
+        f"# written 2026-11-28\n{header}\nx1\tes\tec\tslang\tpositive\tqué chévere\n", encoding="utf-8"
+    )
+    rows = sentiment_eval.read_hard_set(p, sentiment_eval.FRESH_HEADER, "blind")
+    assert [(r["id"], r["split"]) for r in rows] == [("x1", "blind")]
+    p.write_text("# written 2026-11-28\nid\tlang\n", encoding="utf-8")
+    with pytest.raises(SystemExit, match=r"set.tsv:2: expected the header"):
+        sentiment_eval.read_hard_set(p, sentiment_eval.FRESH_HEADER, "blind")

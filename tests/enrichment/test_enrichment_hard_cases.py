@@ -525,6 +525,8 @@ def test_no_complaint_is_ever_positive_on_the_evaluation_sets():
     spec.loader.exec_module(ev)
     rows = ev.read_set(ROOT / "bench/data/sentiment_eval.tsv") + ev.read_hard_set(ROOT / ev.HARD_SET)
     rows += ev.read_hard_set(ev.FRESH_SET, ev.FRESH_HEADER)
+    rows += ev.read_hard_set(ev.NEWDEV_SET, ev.FRESH_HEADER, "newdev")
+    rows += ev.read_hard_set(ev.BLIND_SET, ev.FRESH_HEADER, "blind")
     complaints = 0
     for r in rows:
         score, entries = model.analyse(r["text"], r["lang"])
@@ -560,3 +562,81 @@ def test_patterns_expand_macros_and_report_the_value_of_the_alternative(tmp_path
 def test_a_malformed_pattern_line_names_file_and_line(tmp_path, body, message):
     with pytest.raises(LexiconError, match=message):
         _patterns(tmp_path, body)
+
+
+# --- lexicon-5: a praising frame and a failure event; expectation verbs; slang by region ----------
+# Hand-made for the rules; none is a row of an evaluation set (test_enrichment_eval_metrics checks).
+
+
+@pytest.mark.parametrize(
+    ("text", "lang"),
+    [
+        ("Excelente servicio, el paquete se quedó en otra ciudad y se perdió", "es"),
+        ("Qué maravilla de aerolínea, tres días para darme mi maleta", "es"),
+        ("Precioso el hotel, la piscina cerrada todo el puente", "es"),
+        ("Buenísima la tienda online, pedí un sofá gris y llegó uno verde en vez del mío", "es"),
+        ("Lovely, the gym locked the showers again", "en"),
+        ("Superb airline, my bag flew to Lisbon instead of Leeds", "en"),
+        ("Great bank, they charged me to close my own account", "en"),
+        ("Wonderful service, the app crashed twice during checkout", "en"),
+    ],
+)
+def test_praise_then_a_mishap_is_sarcasm(text, lang):
+    assert _label(text, lang) == "negative", text
+
+
+@pytest.mark.parametrize(
+    ("text", "lang", "expected"),
+    [
+        # praise after the mishap keeps it sincere; a short duration is speed; a floor is no repeat
+        ("Se cayó la app un momento, pero el soporte fue excelente", "es", "positive"),
+        ("Excelente, el pedido llegó en dos horas", "es", "positive"),
+        ("Genial el repartidor, subió al cuarto piso sin ascensor", "es", "positive"),
+        ("Great service, the parcel came two days early", "en", "positive"),
+        ("Brilliant, they waived the delivery fee", "en", "positive"),
+        ("Gracias por avisar del corte de luz, muy amables", "es", "positive"),
+        # a mishap without praise is nothing by itself
+        ("The shop is closed on Sundays", "en", "neutral"),
+        ("La oficina está cerrada por inventario hasta el lunes", "es", "neutral"),
+    ],
+)
+def test_a_mishap_needs_praise_before_it_and_none_after(text, lang, expected):
+    assert _label(text, lang) == expected, text
+
+
+@pytest.mark.parametrize(
+    ("text", "lang"),
+    [
+        ("El instalador nunca apareció y cobraron la visita", "es"),
+        ("La devolución no aparece en mi cuenta", "es"),
+        ("Me dieron de alta un seguro que no solicité", "es"),
+        ("Sin internet en toda la calle desde el martes", "es"),
+        ("El formulario se borra cuando adjunto el archivo", "es"),
+        ("The deposit still hasn't cleared", "en"),
+        ("Got enrolled in a plan I never agreed to", "en"),
+        ("No water in the building since Tuesday", "en"),
+        ("My case has been stuck in review for three weeks", "en"),
+        ("The portal throws an error every time I upload", "en"),
+        ("The card terminal was cut off mid payment", "en"),
+    ],
+)
+def test_expectation_verbs_with_negation_time_or_repetition_are_complaints(text, lang):
+    score, entries = model.analyse(text, lang)
+    assert label(score) == "negative", text
+    assert classify_intent(text, entries, score) == "complaint", text
+    assert priority_of("complaint", "comment", score) == "high"
+
+
+@pytest.mark.parametrize(
+    ("text", "lang", "expected"),
+    [
+        ("Estuvo poca madre la carne asada", "es", "positive"),
+        ("Qué roche, se me olvidó la billetera", "es", "negative"),
+        ("El trámite de ley tarda un mes", "es", "neutral"),  # the law, not slang
+        ("My landlord made a right pig's ear of the repairs", "en", "negative"),
+        ("The legend on the floor plan marks the exits", "en", "neutral"),
+        ("Bangers and mash on the menu today", "en", "neutral"),
+    ],
+)
+def test_lexicon5_slang_and_literal_senses(text, lang, expected):
+    assert _label(text, lang) == expected, text
