@@ -44,11 +44,15 @@ BATCH_SIZE = 50_000
 # The to-do set's rule, in SQL both DuckDB and PostgreSQL run (a PostgreSQL warehouse picks the
 # comments to copy into its scratch DuckDB by it, tertulia.pipeline): `c` a comment, `e` its
 # enrichment row (left joined), `$since` the landing time from which comments can need scoring.
+# `$rescore_version`: on a re-score (`tertulia enrich --rescore`), the engine version now scoring, so
+# a comment an earlier version scored is to do again whenever it landed (`$since` is then null); on an
+# ordinary run null, which makes `<>` never true: stored scores stay as an earlier engine gave them.
 TODO_FROM = """
 from raw.comments as c
 left join raw.comment_enrichment as e
     on e.platform = c.platform and e.comment_id = c.comment_id
-where (e.comment_id is null or e.content_hash <> md5(coalesce(c.message, '')))
+where (e.comment_id is null or e.content_hash <> md5(coalesce(c.message, ''))
+       or e.model_version <> $rescore_version)
   and ($since is null or c._loaded_at is null or c._loaded_at >= $since)
 """
 _TODO_SQL = (
@@ -213,8 +217,12 @@ def enrich_new_comments(
     now: dt.datetime | None = None,
     processes: int | None = None,
     loaded_through: dt.datetime | None = None,
+    rescore: bool = False,
 ) -> int:
     """Enrich every comment without a current enrichment row; returns how many were scored.
+
+    `rescore`: also every comment of history an earlier engine version scored (after an upgrade of the
+    engine; batch by batch, so a re-score stopped half-way is finished by the next one).
 
     `processes`: how many processes score (default `enrichment.scoring.workers()`, the machine's
     cores or TERTULIA_ENRICH_WORKERS). `loaded_through`: the latest landing time of the warehouse's
@@ -225,7 +233,7 @@ def enrich_new_comments(
     annotator = annotator or annotator_for(config)
     now = now or dt.datetime.now(dt.UTC).replace(tzinfo=None)
     _retokenise_if_stale(con, now, batch_size)
-    since = _since(con, config)
+    since = None if rescore else _since(con, config)
     if loaded_through is None:
         loaded_through = con.execute("select max(_loaded_at) from raw.comments").fetchall()[0][0]
     # A backfill's (or a re-score's) first run starts with no terms at all: each batch then only adds
@@ -238,7 +246,8 @@ def enrich_new_comments(
     done = 0
     params = {"version": annotator.version, "now": now}
     try:
-        batches = reader.sql(_TODO_SQL, params={"since": since}).to_arrow_reader(batch_size)
+        todo = {"since": since, "rescore_version": annotator.version if rescore else None}
+        batches = reader.sql(_TODO_SQL, params=todo).to_arrow_reader(batch_size)
         # One thread writes a batch while this one scores the next: DuckDB lets go of the GIL while
         # it writes, so the scoring (pure Python) and the write each have a core. Batches are written
         # in order, each in its own transaction, one at a time; `con` is the writer thread's alone

@@ -203,17 +203,29 @@ def ingest(
 
 
 @app.command()
-def enrich(config: ConfigOpt = DEFAULT_CONFIG) -> None:
+def enrich(
+    config: ConfigOpt = DEFAULT_CONFIG,
+    rescore: Annotated[
+        bool,
+        typer.Option(
+            help="Also score again every comment an earlier engine version scored (after an upgrade; "
+            "the next build updates the marts). Stopped half-way, run it again."
+        ),
+    ] = False,
+) -> None:
     """Score language, sentiment, intent, priority and terms of the comments not scored yet (or edited)."""
+    from enrichment.sentiment import ENGINE_VERSION
     from tertulia import pipeline, warehouse
 
     cfg = _config(config)
     try:
         with warehouse.writer_lock(cfg.warehouse_location, wait_seconds=60, holder="enrich"):
-            done = pipeline.enrich(cfg)
+            done = pipeline.enrich(cfg, rescore=rescore)
     except (warehouse.WarehouseBusy, ConnectionError) as exc:
         raise _fail(str(exc)) from None
-    typer.echo(f"Enriched {done} comments.")
+    typer.echo(
+        f"Enriched {done} comments" + (f" (every one now scored by {ENGINE_VERSION})." if rescore else ".")
+    )
 
 
 @app.command()

@@ -288,7 +288,7 @@ def _land_on_postgres(
     return result
 
 
-def _enrich_on_postgres(config: Config) -> int:
+def _enrich_on_postgres(config: Config, *, rescore: bool = False) -> int:
     """Enrichment on a PostgreSQL warehouse (the caller holds the advisory writer lock), as the import:
     enrichment.store runs unchanged on a scratch DuckDB holding the server's comments still to score
     (its to-do rule, `enrichment.store.TODO_FROM`, run on the server) and its watermarks; the rows it
@@ -296,6 +296,7 @@ def _enrich_on_postgres(config: Config) -> int:
     comments are replaced, the watermarks replaced, in one transaction. When the terms rules changed
     (every scored comment is tokenised again) or nothing was scored yet, every comment and enrichment
     row is copied, as that run reads them all."""
+    from enrichment.sentiment import ENGINE_VERSION
     from enrichment.store import TODO_FROM, enrich_new_comments, todo_since
     from tertulia import migrate
     from tertulia.schema import ensure_state
@@ -323,13 +324,17 @@ def _enrich_on_postgres(config: Config) -> int:
             migrate.pull_tables(pg, duck, everything, work)
         else:
             watermark = duck.execute("select loaded_through from tertulia.enrichment_watermark").fetchall()
-            since = todo_since(watermark[0][0] if watermark else None, scored_any, config)
+            since = (
+                None if rescore else todo_since(watermark[0][0] if watermark else None, scored_any, config)
+            )
             todo = f"(t.platform, t.comment_id) in (select c.platform, c.comment_id {TODO_FROM})"  # noqa: S608
-            condition = migrate.bind(pg, todo.replace("$since", "%s"), [since, since])
+            todo = todo.replace("$rescore_version", "%s").replace("$since", "%s")
+            condition = migrate.bind(pg, todo, [ENGINE_VERSION if rescore else None, since, since])
             migrate.pull_tables(pg, duck, everything[:1], work, where={everything[0]: condition})
         terms_rules = "select version from tertulia.terms_state"
         before = duck.execute(terms_rules).fetchall()
         now = utcnow()
+        # the scratch holds no enrichment rows: what the server's rule copied is all scored, re-score or not
         done = enrich_new_comments(duck, config, now=now, loaded_through=loaded_through)
         retokenised = duck.execute(terms_rules).fetchall() != before
         key = ["platform", "comment_id"]
@@ -368,15 +373,16 @@ def ingest_sources(
     return run_sources(config, names, since=parse_since(since), now=now)
 
 
-def enrich(config: Config) -> int:
-    """Score language, sentiment, intent and priority of comments not scored yet (or edited since)."""
+def enrich(config: Config, *, rescore: bool = False) -> int:
+    """Score language, sentiment, intent and priority of comments not scored yet (or edited since);
+    with `rescore`, also every comment an earlier engine version scored."""
     from enrichment.store import enrich_new_comments
 
     if config.on_postgres:
-        return _enrich_on_postgres(config)
+        return _enrich_on_postgres(config, rescore=rescore)
     con = warehouse.connect(config.warehouse_path)
     try:
-        return enrich_new_comments(con, config)
+        return enrich_new_comments(con, config, rescore=rescore)
     finally:
         con.close()
 

@@ -157,3 +157,41 @@ def test_terms_once_per_comment_from_empty_and_after_a_rescore(con, config):
     con.execute("delete from raw.comment_enrichment")
     assert enrich_new_comments(con, config, batch_size=2, now=NOW + dt.timedelta(hours=1)) == 3
     assert terms_of(con) == first
+
+
+def test_rescore_scores_again_what_an_earlier_engine_scored_whenever_it_landed(con, config):
+    from enrichment.sentiment import ENGINE_VERSION
+
+    landed = dt.datetime(2026, 2, 1, 10, 0)
+    add(
+        con,
+        [
+            ("x", "old", "Pésimo servicio, quiero mi reembolso", "comment"),
+            ("x", "kept", "muy bueno", "comment"),
+        ],
+    )
+    con.execute("update raw.comments set _loaded_at = ?", [landed])
+    assert enrich_new_comments(con, config, now=NOW) == 2
+    terms = terms_of(con)
+    # an earlier engine had scored 'old' (by hand: a version and a label this engine never gives it)
+    con.execute(
+        "update raw.comment_enrichment set model_version = 'lexicon-0', sentiment_label = 'positive' where comment_id = 'old'"
+    )
+    # a month later a new comment lands: the ordinary run reads only what landed since, as always
+    add(con, [("x", "new", "gracias", "comment")])
+    con.execute(
+        "update raw.comments set _loaded_at = ? where comment_id = 'new'", [landed + dt.timedelta(days=30)]
+    )
+    assert enrich_new_comments(con, config, now=NOW) == 1
+    assert enrichment(con)["old"][1] == "positive"
+    # the re-score finds the comment of a month ago by its version alone, and only it
+    later = NOW + dt.timedelta(hours=1)
+    assert enrich_new_comments(con, config, now=later, rescore=True) == 1
+    rows = con.execute(
+        "select comment_id, sentiment_label, model_version, enriched_at from raw.comment_enrichment order by 1"
+    ).fetchall()
+    assert rows[2] == ("old", "negative", ENGINE_VERSION, later)
+    assert [r[3] for r in rows[:2]] == [NOW, NOW]  # 'kept' and 'new' untouched
+    # its terms are replaced, not written twice
+    assert [t for t in terms_of(con) if t[0] != "new"] == terms
+    assert enrich_new_comments(con, config, now=later, rescore=True) == 0

@@ -256,6 +256,41 @@ def _enriched(duck_file: Path, pg_con) -> dict[str, tuple[list, list]]:
     return out
 
 
+def _rescore_on_both(imported, postgres_server, enriched) -> None:
+    """Three comments an earlier engine scored (set by hand on both warehouses: another version, a
+    label this engine does not give them) are scored again by `enrich --rescore` on both, whenever
+    they landed, and by nothing else: the ordinary run before it leaves them."""
+    from enrichment.sentiment import ENGINE_VERSION
+
+    (duck_file_cfg, pg_file_cfg), (duck_env, pg_env) = imported["configs"], imported["envs"]
+    keys = [row[:2] for row in enriched["raw.comment_enrichment"][0] if row[5] != "positive"][:3]
+    assert len(keys) == 3
+    stale = (
+        "update raw.comment_enrichment set model_version = 'lexicon-0', sentiment_label = 'positive' "
+        "where platform = %s and comment_id = %s"
+    )
+    duck = duckdb.connect(str(imported["duck_file"]))
+    pg = postgres_server.connect(DATABASE, ROLE)
+    try:
+        with pg.cursor() as cur:
+            for key in keys:
+                duck.execute(stale.replace("%s", "?"), list(key))
+                cur.execute(stale, key)
+        pg.commit()
+    finally:
+        duck.close()
+        pg.close()
+    assert [_enrich(duck_file_cfg, duck_env), _enrich(pg_file_cfg, pg_env)] == ["Enriched 0 comments.\n"] * 2
+    rescored = f"Enriched 3 comments (every one now scored by {ENGINE_VERSION}).\n"
+    both = [_enrich(duck_file_cfg, duck_env, "--rescore"), _enrich(pg_file_cfg, pg_env, "--rescore")]
+    assert both == [rescored] * 2
+    pg = postgres_server.connect(DATABASE, ROLE)
+    try:
+        assert _enriched(imported["duck_file"], pg) == enriched  # the same scores and terms as before
+    finally:
+        pg.close()
+
+
 def _scores_rounded(rows: list) -> list[tuple]:
     """Rows with the sentiment score (5th column of an enrichment row) to 9 decimals: the same double
     on both engines, printed alike."""
@@ -264,9 +299,9 @@ def _scores_rounded(rows: list) -> list[tuple]:
     ]
 
 
-def _enrich(config_file: Path, env: dict[str, str]) -> str:
+def _enrich(config_file: Path, env: dict[str, str], *options: str) -> str:
     with environment(env):
-        result = CliRunner().invoke(app, ["enrich", "-c", str(config_file)])
+        result = CliRunner().invoke(app, ["enrich", "-c", str(config_file), *options])
     assert result.exit_code == 0, result.output
     return result.output
 
@@ -289,6 +324,7 @@ def test_enrich_then_build_on_postgres_give_duckdbs_rows_and_marts(imported, pos
         assert len(duck_rows) > 0, table
         assert duck_rows == pg_rows, f"{table} differs"
     assert len(enriched["raw.comment_enrichment"][1]) == comments
+    _rescore_on_both(imported, postgres_server, enriched)
     with environment(duck_env):
         duck_cfg = load_config(duck_file_cfg)
         result = pipeline.build(duck_cfg, as_of=as_of, run_tests=False)
