@@ -398,7 +398,11 @@ def bench_warehouses(scale: int, days: int, root: Path, checkpoint=lambda res: N
                 saved = {k: os.environ.get(k) for k in envs[wh]}
                 os.environ.update(envs[wh])
                 try:
+                    # The server's CPU is its own processes', outside the phase's: read before and after.
+                    server_cpu = server.cpu_seconds() if wh == "postgres" else None
                     out[wh] = run_phase(phase, dirs[wh], *args.get(step, []))
+                    if server_cpu is not None:
+                        out[wh]["server_cpu_seconds"] = server.cpu_seconds() - server_cpu
                 finally:
                     for k, v in saved.items():
                         if v is None:
@@ -428,15 +432,26 @@ def warehouses_markdown(results: dict) -> str:
         "each step, DuckDB then PostgreSQL, step by step. PostgreSQL 15, a throwaway cluster on the same "
         "machine (fsync off, default settings otherwise).",
         "",
-        "| comments | step | DuckDB s | PostgreSQL s | PostgreSQL / DuckDB | DuckDB peak MB | PostgreSQL peak MB (client) | load DuckDB / PostgreSQL |",
-        "|---|---|---|---|---|---|---|---|",
+        "CPU seconds: DuckDB's are the phase process's and its children's; PostgreSQL's are the client "
+        "phase's plus the server's (its processes' CPU read from /proc before and after the step).",
+        "",
+        "| comments | step | DuckDB s | PostgreSQL s | PostgreSQL / DuckDB | DuckDB CPU s | PostgreSQL CPU s "
+        "(client + server) | CPU PostgreSQL / DuckDB | DuckDB peak MB | PostgreSQL peak MB (client) | "
+        "load DuckDB / PostgreSQL |",
+        "|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for r in results["sizes"]:
         for step, x in r["steps"].items():
             d, p = x["duckdb"], x["postgres"]
+            # Runs from before CPU time was recorded have none: "n/a".
+            client, server = p.get("cpu_seconds"), p.get("server_cpu_seconds")
+            pg_cpu = f"{_fmt(client)} + {_fmt(server)}"
+            both = client + server if client is not None and server is not None else None
+            cpu_ratio = both / d["cpu_seconds"] if both is not None and d.get("cpu_seconds") else None
             lines.append(
                 f"| {r['comments']:,} | {step} | {d['seconds']:.1f} | {p['seconds']:.1f} | "
-                f"{_fmt(x['postgres_vs_duckdb'])} | {d['peak_rss_mb']:,.0f} | {p['peak_rss_mb']:,.0f} | "
+                f"{_fmt(x['postgres_vs_duckdb'])} | {_fmt(d.get('cpu_seconds'))} | {pg_cpu} | {_fmt(cpu_ratio)} | "
+                f"{d['peak_rss_mb']:,.0f} | {p['peak_rss_mb']:,.0f} | "
                 f"{d['load_at_start']:.1f} / {p['load_at_start']:.1f} |"
             )
     return "\n".join(lines) + "\n"

@@ -266,3 +266,24 @@
 {% macro postgres__hash_joins_only() -%}
     set local enable_nestloop = off; set local enable_mergejoin = off
 {%- endmacro %}
+
+{#
+  Every model's pre-hook (dbt_project.yml): on PostgreSQL, no JIT compilation for the rest of the
+  model's transaction (`set local`). The planner's costs come from row guesses, and past the first CTE
+  (no statistics) they are guesses of billions of rows for queries that read thousands: far above
+  `jit_above_cost` and `jit_optimize_above_cost`, so PostgreSQL compiled, inlined and optimised the
+  expressions of every large model with LLVM before running it. In the steady cycle at 124k comments
+  that was 15.7 s of fct_sla_events' 16.5 s (its query ran in under a second) and 5.9 s of
+  int_crisis_hourly_baselines' 18.3 s (auto_explain's JIT timing; bench notes in docs/benchmarks.md).
+  Nothing on DuckDB (an empty hook is skipped).
+#}
+{% macro no_jit() -%}
+    {{ return(adapter.dispatch('no_jit', 'tertulia')()) }}
+{%- endmacro %}
+
+{% macro default__no_jit() -%}
+{%- endmacro %}
+
+{% macro postgres__no_jit() -%}
+    set local jit = off
+{%- endmacro %}
