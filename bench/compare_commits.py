@@ -125,6 +125,17 @@ def compare_marts(base: Path, other: Path) -> dict:
             f"select count(*) from (select {cols_b} from b.marts.{t} except all select {cols_a} from a.marts.{t})"  # noqa: S608
         ).fetchone()[0]
         entry = {"rows": [na, nb], "baseline_not_other": a_not_b, "other_not_baseline": b_not_a}
+        if a_not_b or b_not_a:
+            # which columns differ, each alone: a landing-time watermark differs in every row (each
+            # commit imported at its own clock), a float32 that became double in many
+            entry["columns_differ"] = {}
+            for c in common:
+                ca, cb = col(c, ta[t][c]), col(c, tb[t][c])
+                n = con.execute(
+                    f"select count(*) from (select {ca} from a.marts.{t} except all select {cb} from b.marts.{t})"  # noqa: S608
+                ).fetchone()[0]
+                if n:
+                    entry["columns_differ"][c] = n
         types = {c: [ta[t][c], tb[t][c]] for c in common if ta[t][c] != tb[t][c]}
         if types:
             entry["types_differ"] = types
@@ -138,6 +149,14 @@ def compare_marts(base: Path, other: Path) -> dict:
     ]
     report["different"] = sorted(set(report["tables"]) - set(report["identical"]))
     return report
+
+
+def marts(work: Path, labels: list[str]) -> dict:
+    """Each commit's marts after the first full build against the baseline's (the first label)."""
+    base = work / f"commit-{labels[0]}" / "after-build.duckdb"
+    return {
+        label: compare_marts(base, work / f"commit-{label}" / "after-build.duckdb") for label in labels[1:]
+    }
 
 
 def summary(rounds: list[dict], labels: list[str]) -> dict:
@@ -173,10 +192,11 @@ def summary(rounds: list[dict], labels: list[str]) -> dict:
 def markdown(res: dict) -> str:
     m = res["machine"]
     lines = [
-        f"# DuckDB at three commits, 1M comments ({res['date']})",
+        f"# DuckDB at {len(res['commits'])} commits, scale {res['scale']} ({res['date']})",
         "",
         f"Machine: {m['cores']} cores, {m['memory_gb']} GB, shared with other sessions. Scale {res['scale']} "
-        f"({res.get('comments') or 0:,} comments), {res['rounds_done']} rounds, {res['cycles']} cycles a round "
+        f"({res.get('comments') or 0:,} comments), {res['rounds_done']} rounds begun (runs: how many of each "
+        f"step), {res['cycles']} cycles a round "
         "(the first after the full build reported apart). Medians (min–max) over the rounds; wall s is "
         "the phase's own timing, CPU s the phase process's and its children's (wait4), the robust figure "
         "here; load is the 1-minute load average at the phase's start → end (medians).",
@@ -187,8 +207,8 @@ def markdown(res: dict) -> str:
             for k, v in res["commits"].items()
         ),
         "",
-        "| step | commit | wall s | CPU s | ratio to " + res["baseline"] + " (wall / CPU) | load |",
-        "|---|---|---|---|---|---|",
+        "| step | commit | runs | wall s | CPU s | ratio to " + res["baseline"] + " (wall / CPU) | load |",
+        "|---|---|---|---|---|---|---|",
     ]
 
     def f(s: dict) -> str:
@@ -197,7 +217,7 @@ def markdown(res: dict) -> str:
     for step, per in res["summary"].items():
         for label, x in per.items():
             lines.append(
-                f"| {step} | {label} | {f(x['seconds'])} | {f(x['cpu_seconds'])} | "
+                f"| {step} | {label} | {x['seconds']['n']} | {f(x['seconds'])} | {f(x['cpu_seconds'])} | "
                 f"{x['wall_ratio']:.2f} / {x['cpu_ratio']:.2f} | "
                 f"{x['load_at_start']['median']:.1f} → {x['load_at_end']['median']:.1f} |"
             )
@@ -225,6 +245,12 @@ def markdown(res: dict) -> str:
                 f"only in {res['baseline']}: {', '.join(rep['only_in_baseline']) or 'none'}; "
                 f"only in {label}: {', '.join(rep['only_in_other']) or 'none'}"
             )
+            for t in rep["different"]:
+                e = rep["tables"][t]
+                cols = ", ".join(f"{c} {n:,}" for c, n in e.get("columns_differ", {}).items())
+                lines.append(
+                    f"  - {t}: rows {e['rows'][0]:,} / {e['rows'][1]:,}; rows differing in {cols or 'n/a'}"
+                )
     return "\n".join(lines) + "\n"
 
 
@@ -238,6 +264,17 @@ def main() -> None:
     ap.add_argument("--work", type=Path, default=Path("/tmp/duckreg-bench"))
     ap.add_argument("--name", default="duckdb-regression-1m")
     ap.add_argument("--out", type=Path, default=HERE / "results")
+    ap.add_argument(
+        "--marts-only",
+        action="store_true",
+        help="compare the marts a finished run left again, into its results",
+    )
+    ap.add_argument(
+        "--resume",
+        action="store_true",
+        help="--rounds more rounds of import, full build and cycles on the warehouses a first run left, "
+        "added to its results (enrichment is not repeated)",
+    )
     a = ap.parse_args()
     if os.environ.get("TERTULIA_DUCKDB_MEMORY_LIMIT"):
         sys.exit("TERTULIA_DUCKDB_MEMORY_LIMIT is set: unset it, the commits are measured as shipped")
@@ -249,6 +286,15 @@ def main() -> None:
             sys.exit(f"--commit {spec}: no {repo}/.venv (run `make install` in that checkout)")
         commits[label] = repo
     labels = list(commits)
+    if a.marts_only:
+        res = json.loads((a.out / f"{a.name}.json").read_text(encoding="utf-8"))
+        # a run stopped as a round began left that round empty
+        res["rounds"] = [r for r in res["rounds"] if set(r) - {"order", "from_first_build"}]
+        res["rounds_done"] = len(res["rounds"])
+        res["marts"] = marts(a.work, labels)
+        (a.out / f"{a.name}.json").write_text(json.dumps(res, indent=2, default=str), encoding="utf-8")
+        (a.out / f"{a.name}.md").write_text(markdown(res), encoding="utf-8")
+        return
     a.work.mkdir(parents=True, exist_ok=True)
     shared = generate(a.scale, a.days, a.work)
     cycle_bundles = [new_comments_bundle(shared, i) for i in range(a.cycles)]
@@ -293,10 +339,10 @@ def main() -> None:
         if res["summary"].get("import"):
             (a.out / f"{a.name}.md").write_text(markdown(res), encoding="utf-8")
 
-    def step(name: str, phase: str, order: list[str], rnd: dict, *args_for) -> None:
+    def step(name: str, phase: str, order: list[str], rnd: dict, args_for=None, where=None) -> None:
         for label in order:
-            work, repo = works[label], commits[label]
-            extra = args_for[0](label) if args_for else []
+            work, repo = (where or works)[label], commits[label]
+            extra = args_for(label) if args_for else []
             print(f"{dt.datetime.now():%H:%M:%S} {name} {label} (load {os.getloadavg()[0]:.1f})", flush=True)
             r = measured(run_phase(phase, work, *extra, repo=repo))
             print(f"    {r['seconds']:.1f} s, CPU {r['cpu_seconds']:.1f} s", flush=True)
@@ -315,6 +361,46 @@ def main() -> None:
 
         return args
 
+    if a.resume:
+        # Further rounds on what the first one left: the import again into a scratch warehouse, then
+        # each commit's warehouse as its first full build left it (after-build.duckdb: imported,
+        # enriched, aged, built) for the full build again and the cycles. Scoring 1.2M comments at the
+        # commits that score every row takes minutes each on a loaded machine: it is measured once.
+        old = json.loads((a.out / f"{a.name}.json").read_text(encoding="utf-8"))
+        res["rounds"], res["build_models_runs"], res["date"] = (
+            old["rounds"],
+            old["build_models_runs"],
+            old["date"],
+        )
+        start = len(res["rounds"])
+        for r in range(start, start + a.rounds):
+            order = labels[r % len(labels) :] + labels[: r % len(labels)]
+            rnd = {"order": order, "from_first_build": True}
+            res["rounds"].append(rnd)
+            scratch = {}
+            for label in order:
+                scratch[label] = a.work / f"import-{label}"
+                scratch[label].mkdir(exist_ok=True)
+                link_bundle(shared / "bundle", scratch[label] / "bundle")
+                fresh(scratch[label])
+                fresh(works[label])
+                shutil.copyfile(works[label] / "after-build.duckdb", works[label] / "warehouse.duckdb")
+            step(
+                "import",
+                "import",
+                order,
+                rnd,
+                lambda label, scratch=scratch: ["--bundle", str(scratch[label] / "bundle")],
+                scratch,
+            )
+            step("build", "build", order, rnd)
+            for i in range(a.cycles):
+                step("first cycle" if i == 0 else "steady cycle", "cycle", order, rnd, cycle_args(i))
+        res["marts"] = marts(a.work, labels)
+        save()
+        print(markdown(res))
+        return
+
     for r in range(a.rounds):
         order = labels[r % len(labels) :] + labels[: r % len(labels)]
         rnd: dict = {"order": order}
@@ -330,10 +416,7 @@ def main() -> None:
                 shutil.copyfile(works[label] / "warehouse.duckdb", works[label] / "after-build.duckdb")
         for i in range(a.cycles):
             step("first cycle" if i == 0 else "steady cycle", "cycle", order, rnd, cycle_args(i))
-    res["marts"] = {
-        label: compare_marts(works[labels[0]] / "after-build.duckdb", works[label] / "after-build.duckdb")
-        for label in labels[1:]
-    }
+    res["marts"] = marts(a.work, labels)
     save()
     print(markdown(res))
 
