@@ -372,6 +372,7 @@ def main() -> None:
             old["build_models_runs"],
             old["date"],
         )
+        res["cycles"] = old["cycles"]
         start = len(res["rounds"])
         for r in range(start, start + a.rounds):
             order = labels[r % len(labels) :] + labels[: r % len(labels)]
