@@ -382,13 +382,15 @@ def _land_and_build_watch_models(cfg, bundle: Path, now: dt.datetime):
     return steps, report, enriched, built
 
 
-def phase_cycle(workdir: Path, bundle: Path) -> dict:
+def phase_cycle(workdir: Path, bundle: Path, deliver: bool = True) -> dict:
     """1,000 new comments: import, enrich, incremental build of the watch models, alert evaluation,
     delivery to a local Slack server, five minutes after the previous cycle.
 
     `landing_to_slack`: from the new comments' landing (the import's commit) to the first alert posted
     to Slack in this cycle (when it has one), and to the alerts being in the outbox: how long a comment
-    whose alert is due waits for it once it has landed, the watch's cadence aside."""
+    whose alert is due waits for it once it has landed, the watch's cadence aside. Without `deliver`
+    (bench/compare_commits.py), no delivery: the process's CPU seconds are then the cycle's alone, as
+    in the commits before the bench delivered."""
     from alerts.outbox import enqueue
     from alerts.rules import evaluate_all
     from tertulia import warehouse
@@ -406,11 +408,11 @@ def phase_cycle(workdir: Path, bundle: Path) -> dict:
         steps["alerts"] = time.perf_counter() - t
         seconds = time.perf_counter() - t0
         # Outside the cycle's seconds (comparable with earlier runs, which did not deliver).
-        delivery = _deliver_to_local_slack(con, cfg, now)
+        delivery = _deliver_to_local_slack(con, cfg, now) if deliver else None
     finally:
         con.close()
     to_outbox = steps["enrich"] + steps["build"] + steps["alerts"]
-    first = delivery["first_post_seconds"]
+    first = delivery["first_post_seconds"] if delivery else None
     return {
         "seconds": seconds,
         "steps": steps,
@@ -419,7 +421,9 @@ def phase_cycle(workdir: Path, bundle: Path) -> dict:
             "first_post_seconds": None if first is None else to_outbox + first,
             "posts": delivery["posts"],
             "problems": delivery["problems"],
-        },
+        }
+        if delivery
+        else None,
         "landed": sum(r.inserted for r in report.entities.values()),
         "enriched": enriched,
         "alerts": len(alerts),
@@ -488,6 +492,7 @@ def main() -> None:
     ap.add_argument("--file", type=Path)
     ap.add_argument("--limit", type=int, default=20000)
     ap.add_argument("--rescore", action="store_true", help="enrich: score every comment again")
+    ap.add_argument("--no-delivery", action="store_true", help="cycle: no delivery to a local Slack server")
     a = ap.parse_args()
     fn = {
         "import": lambda: phase_import(a.workdir, a.bundle),
@@ -498,7 +503,7 @@ def main() -> None:
         "age": lambda: phase_age(a.workdir),
         "build": lambda: phase_build(a.workdir),
         "quality": lambda: phase_quality(a.workdir),
-        "cycle": lambda: phase_cycle(a.workdir, a.bundle),
+        "cycle": lambda: phase_cycle(a.workdir, a.bundle, deliver=not a.no_delivery),
         "cycle_core": lambda: phase_cycle_core(a.workdir, a.bundle),
         "startup": lambda: phase_startup(a.workdir),
     }[a.phase]

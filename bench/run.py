@@ -32,8 +32,11 @@ class PhaseFailed(RuntimeError):
     """A phase exited with an error; the message holds the end of its output."""
 
 
-def run_phase(phase: str, workdir: Path, *args: str) -> dict:
-    cmd = [PY, str(REPO / "bench" / "phase.py"), phase, str(workdir), *args]
+def run_phase(phase: str, workdir: Path, *args: str, repo: Path = REPO) -> dict:
+    """Run bench/phase.py PHASE of the checkout `repo` (this one by default; bench/compare_commits.py
+    passes an older commit's worktree) with that checkout's own .venv, in its own process."""
+    python = repo / ".venv" / "bin" / "python"
+    cmd = [str(python) if repo != REPO else PY, str(repo / "bench" / "phase.py"), phase, str(workdir), *args]
     log = workdir / f"phase-{phase}.log"
     # The machine is shared: the load average as the phase starts goes with its figure.
     load = os.getloadavg()[0]
@@ -44,7 +47,7 @@ def run_phase(phase: str, workdir: Path, *args: str) -> dict:
     from tertulia.progress import progress
 
     with log.open("w+", encoding="utf-8") as fh, progress(f"bench {phase} ({workdir.name}), log {log.name}"):
-        proc = subprocess.Popen(cmd, stdout=fh, stderr=subprocess.STDOUT, text=True, cwd=REPO)
+        proc = subprocess.Popen(cmd, stdout=fh, stderr=subprocess.STDOUT, text=True, cwd=repo)
         # wait4 gives this child's own peak resident memory (ru_maxrss, KiB on Linux).
         _, status, usage = os.wait4(proc.pid, 0)
         proc.returncode = os.waitstatus_to_exitcode(status)
