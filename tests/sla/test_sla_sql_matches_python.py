@@ -19,9 +19,28 @@ from tests.conftest import EXAMPLE_CONFIG
 pytestmark = pytest.mark.integration
 
 
+AS_OF = dt.datetime(2026, 4, 20)
+FACTS = (
+    "select sla_event_id, policy_name, sla_breach_at, at_risk_at, first_response_at, "
+    "business_minutes_to_respond, calendar_minutes_to_respond from marts.fct_sla_events"
+)
+
+
 def test_sql_deadlines_and_minutes_equal_python_reference(tmp_path, monkeypatch):
     # dbt_runner exports TERTULIA_WAREHOUSE, which then wins over any config: pin it to this test's file
     monkeypatch.setenv("TERTULIA_WAREHOUSE", str(tmp_path / "w.duckdb"))
+    cfg, cases = land_cases(tmp_path)
+    build(cfg, select="+fct_sla_events", as_of=AS_OF)
+    con = warehouse.connect(cfg.warehouse_path, read_only=True)
+    got = {r[0]: r[1:] for r in con.execute(FACTS).fetchall()}
+    con.close()
+    check_against_python(cfg, cases, got)
+
+
+def land_cases(tmp_path):
+    """A DuckDB warehouse at tmp_path/w.duckdb holding 60 seeded items (and their replies) around
+    Madrid's DST switch and Spain's Easter, its config tables written; the config and the cases
+    {sla_event_id: (arrived, reply or None, channel)}. tests/postgres runs the same cases there."""
     data = yaml.safe_load(EXAMPLE_CONFIG.read_text(encoding="utf-8"))
     data["warehouse"] = {"path": str(tmp_path / "w.duckdb"), "publish_dir": str(tmp_path / "pub")}
     data["bundle_dir"] = None
@@ -61,16 +80,11 @@ def test_sql_deadlines_and_minutes_equal_python_reference(tmp_path, monkeypatch)
         )
     con.close()
     prepare_warehouse(cfg)  # the calendar now covers the comments' range
-    build(cfg, select="+fct_sla_events", as_of=dt.datetime(2026, 4, 20))
-    con = warehouse.connect(cfg.warehouse_path, read_only=True)
-    got = {
-        r[0]: r[1:]
-        for r in con.execute(
-            "select sla_event_id, policy_name, sla_breach_at, at_risk_at, first_response_at, "
-            "business_minutes_to_respond, calendar_minutes_to_respond from marts.fct_sla_events"
-        ).fetchall()
-    }
-    con.close()
+    return cfg, cases
+
+
+def check_against_python(cfg, cases, got) -> None:
+    """`got` (fct_sla_events rows by sla_event_id, FACTS' columns) against the Python reference."""
     cal = calendar_for(cfg, dt.date(2026, 3, 1), dt.date(2026, 5, 31))
     assert set(got) == set(cases)
     for key, (arrived, reply, channel) in cases.items():
