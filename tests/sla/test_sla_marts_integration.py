@@ -1,5 +1,12 @@
 """fct_sla_events and agg_response_times_daily built by dbt on a tmp warehouse: incremental runs,
-status moving with time, policy history, full refresh."""
+status moving with time, policy history, full refresh.
+
+The scenario and its hand-computed expectations are `run_scenario`, written once for both warehouses:
+here on a DuckDB file, in tests/postgres/test_sla_marts_on_postgres.py on a real PostgreSQL. What
+differs is only how the warehouse is made and how the policies' new version is written
+(`DuckDBWarehouse` and that test's `PostgresWarehouse`); every other statement runs through
+`warehouse.connect(config.warehouse_location)`, a DuckDB connection or a `PostgresConnection`.
+"""
 
 from __future__ import annotations
 
@@ -44,7 +51,7 @@ def _config(tmp_path, policies):
 
 
 def _comments(cfg, rows, loaded_at):
-    con = warehouse.connect(cfg.warehouse_path)
+    con = warehouse.connect(cfg.warehouse_location)
     try:
         for r in rows:
             # Replace by key, as landing does (raw tables carry no PRIMARY KEY: tertulia/raw_schema.py).
@@ -59,7 +66,7 @@ def _comments(cfg, rows, loaded_at):
 
 
 def _events(cfg):
-    con = warehouse.connect(cfg.warehouse_path, read_only=True)
+    con = warehouse.connect(cfg.warehouse_location, read_only=True)
     try:
         cur = con.execute(
             "select sla_event_id, policy_name, sla_breach_at, first_response_at, business_minutes_to_respond, "
@@ -73,21 +80,44 @@ def _events(cfg):
 
 
 def _days(cfg):
-    con = warehouse.connect(cfg.warehouse_path, read_only=True)
+    """Every column but built_as_of (the build's instant), by name: `select * exclude` is DuckDB's only."""
+    con = warehouse.connect(cfg.warehouse_location, read_only=True)
     try:
-        return con.execute(
-            "select * exclude (built_as_of) from marts.agg_response_times_daily order by response_day_key"
-        ).fetchall()
+        cur = con.execute("select * from marts.agg_response_times_daily order by response_day_key")
+        kept = [i for i, d in enumerate(cur.description) if d[0] != "built_as_of"]
+        assert len(kept) == len(cur.description) - 1
+        return [tuple(r[i] for i in kept) for r in cur.fetchall()]
     finally:
         con.close()
 
 
+class DuckDBWarehouse:
+    """The scenario on a DuckDB file: prepared and policies written as the pipeline does on one."""
+
+    def __init__(self, tmp_path, monkeypatch) -> None:
+        # dbt_runner exports TERTULIA_WAREHOUSE, which then wins over any config: pin it to this test's file
+        monkeypatch.setenv("TERTULIA_WAREHOUSE", str(tmp_path / "w.duckdb"))
+
+    def prepare(self, cfg) -> None:
+        prepare_warehouse(cfg)
+
+    def write_policies(self, cfg, now: dt.datetime) -> None:
+        con = warehouse.connect(cfg.warehouse_location)
+        try:
+            write_sla_policies(con, cfg, now=now)
+        finally:
+            con.close()
+
+
 def test_incremental_runs_status_over_time_policy_history_and_full_refresh(tmp_path, monkeypatch):
-    # dbt_runner exports TERTULIA_WAREHOUSE, which then wins over any config: pin it to this test's file
-    monkeypatch.setenv("TERTULIA_WAREHOUSE", str(tmp_path / "w.duckdb"))
+    run_scenario(tmp_path, DuckDBWarehouse(tmp_path, monkeypatch))
+
+
+def run_scenario(tmp_path, wh) -> None:
+    """The scenario on `wh` (its `prepare(cfg)` and `write_policies(cfg, now)`), every value by hand."""
     cfg1 = _config(tmp_path, POLICIES_V1)
-    prepare_warehouse(cfg1)
-    con = warehouse.connect(cfg1.warehouse_path)
+    wh.prepare(cfg1)
+    con = warehouse.connect(cfg1.warehouse_location)
     con.execute(
         "insert into raw.team (member_id, name, slack_user_id, handles) values "
         "('tm-ana', 'Ana', 'U0ANA', 'instagram:ana.cafe')"
@@ -119,8 +149,8 @@ def test_incremental_runs_status_over_time_policy_history_and_full_refresh(tmp_p
 
     # Policies change at 12:00 UTC; run 2 lands a team reply to b1, a new DM, and d1 re-scored as spam.
     cfg2 = _config(tmp_path, POLICIES_V2)
-    con = warehouse.connect(cfg2.warehouse_path)
-    write_sla_policies(con, cfg2, now=T(2026, 11, 23, 12, 0))
+    wh.write_policies(cfg2, T(2026, 11, 23, 12, 0))
+    con = warehouse.connect(cfg2.warehouse_location)
     con.execute(
         "insert into raw.comment_enrichment (platform, comment_id, content_hash, intent, priority, enriched_at) "
         "values ('instagram', 'd1', 'h', 'spam', 'low', cast(? as timestamp))",
@@ -136,7 +166,7 @@ def test_incremental_runs_status_over_time_policy_history_and_full_refresh(tmp_p
         LOAD2,
     )
     # Mark a1 (untouched thread) so we can see it is not recomputed by the incremental run.
-    con = warehouse.connect(cfg2.warehouse_path)
+    con = warehouse.connect(cfg2.warehouse_location)
     con.execute(
         "update marts.fct_sla_events set item_message = 'not recomputed' where sla_event_id = 'instagram:a1'"
     )
@@ -159,7 +189,7 @@ def test_incremental_runs_status_over_time_policy_history_and_full_refresh(tmp_p
         "breached",
     )
 
-    con = warehouse.connect(cfg2.warehouse_path, read_only=True)
+    con = warehouse.connect(cfg2.warehouse_location, read_only=True)
     day = con.execute(
         "select items, answered_items, median_business_minutes, met_items, breached_items, within_sla_share "
         "from marts.agg_response_times_daily where local_date = date '2026-11-23' and platform = 'instagram' "
