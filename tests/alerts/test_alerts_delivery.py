@@ -275,13 +275,15 @@ def test_dry_run_prints_with_a_token_and_changes_nothing(cfg, con, slack):
     assert set(states(con).values()) == {"pending"} and len(states(con)) == 7
 
 
-def test_quiet_hours_hold_low_severity_until_morning(example_config, slack, monkeypatch):
+def quiet_nights(example_config, slack, monkeypatch):
+    """The config with Slack at the fake and quiet hours 21:00-08:00 holding what is below a warning."""
     monkeypatch.setenv("SLACK_BOT_TOKEN", VALID_TOKEN)
-    cfg = with_slack(
-        example_config,
-        base_url=slack.base_url,
-        quiet_hours=QuietHours(start="21:00", end="08:00", hold_below="warning"),
-    )
+    quiet = QuietHours(start="21:00", end="08:00", hold_below="warning")
+    return with_slack(example_config, base_url=slack.base_url, quiet_hours=quiet)
+
+
+def test_quiet_hours_hold_low_severity_until_morning(example_config, slack, monkeypatch):
+    cfg = quiet_nights(example_config, slack, monkeypatch)
     con = open_db(cfg)
     enqueue(con, [alert("low", severity="info"), alert("mid", severity="warning")], now=NIGHT)
     night = deliver_pending(con, cfg, now=NIGHT, sleep=Sleeps())
@@ -295,12 +297,7 @@ def test_quiet_hours_hold_low_severity_until_morning(example_config, slack, monk
 
 
 def test_quiet_hours_report_says_why_alerts_wait(example_config, slack, monkeypatch):
-    monkeypatch.setenv("SLACK_BOT_TOKEN", VALID_TOKEN)
-    cfg = with_slack(
-        example_config,
-        base_url=slack.base_url,
-        quiet_hours=QuietHours(start="21:00", end="08:00", hold_below="warning"),
-    )
+    cfg = quiet_nights(example_config, slack, monkeypatch)
     con = open_db(cfg)
     enqueue(con, [alert("low", severity="info"), alert("also-low", severity="info")], now=NIGHT)
     report = deliver_pending(con, cfg, now=NIGHT, sleep=Sleeps())
