@@ -199,6 +199,7 @@ PATTERN_KINDS = (
     "thanks",
     "letdown",
     "mishap",
+    "notice",
     "undamp",
 )
 _MACRO = re.compile(r"\{([A-Z][A-Z0-9_]*)\}")

@@ -54,7 +54,7 @@ from enrichment.lexicon import (
     load_patterns,
 )
 
-ENGINE_VERSION = "lexicon-5"
+ENGINE_VERSION = "lexicon-6"
 # VADER's constants: negation scalar, emphasis of a stretched or capitalised word, '!' emphasis.
 NEGATION_SCALAR = -0.74
 CAPS_BOOST = 0.733
@@ -90,6 +90,26 @@ _SARCASM_TAG = re.compile(r"(?:^|\s)/s\W*$")
 # A quoted stretch of at most three words is a scare quote ("express", “fresh”); longer ones are
 # usually reported speech ("she said 'best cookie ever'").
 _SCARE_QUOTE = re.compile(r'["“«]\s*([^"“”«»\n]{1,40}?)\s*["”»]')
+# A quote right after a verb of saying or showing reports what a screen or a person says (the tracking
+# says "out for delivery", el pedido dice "en camino"): it is not a scare quote (lexicon-6).
+SAYING = frozenset(
+    {
+        "says",
+        "said",
+        "reads",
+        "shows",
+        "showing",
+        "status",
+        "dice",
+        "decia",
+        "pone",
+        "ponia",
+        "marca",
+        "figura",
+        "aparece",
+        "estado",
+    }
+)
 
 _CLAUSE = re.compile(r"([.,;:!?¡¿\n()\"]+)")
 _WORD = re.compile(r"[a-z0-9]+")
@@ -293,7 +313,7 @@ def emoji_parts(text: str, table: dict[str, float]) -> tuple[float, float]:
 # Pattern kinds that only say whether a comment's praise is meant (lexicon-4 added many): a comment
 # without praise, most of them, is not matched with them. The other kinds (grievance, resolution,
 # irony, ...) count in every comment.
-PRAISE_KINDS = frozenset({"letdown", "sarcasm", "thanks", "mishap"})
+PRAISE_KINDS = frozenset({"letdown", "sarcasm", "thanks", "mishap", "notice"})
 # lexicon-5: sarcasm as a positive frame and a failed event. Praise opening the comment (its first
 # positive word among its first FRAME_WORDS words) followed by a `mishap` (an event of a failure
 # class: left, froze, expired, charged, a long duration, a repeat count, "instead of") with no
@@ -407,7 +427,11 @@ def scare_quoted(text: str) -> bool:
     """Does the text put at most three words between quotes (my "express" order)?"""
     if '"' not in text and "“" not in text and "«" not in text:
         return False
-    return any(len(m.group(1).split()) <= 3 for m in _SCARE_QUOTE.finditer(text))
+    for m in _SCARE_QUOTE.finditer(text):
+        before = _WORD.findall(fold(text[: m.start()])[-30:])
+        if len(m.group(1).split()) <= 3 and not (before and before[-1] in SAYING):
+            return True
+    return False
 
 
 def normalize(total: float, alpha: float = 15.0) -> float:
@@ -445,6 +469,8 @@ class LexiconSentiment:
         letdown_at = -1  # word position of the last letdown ("otra vez", "third time"), if any
         mishap_at = -1  # word position of the first mishap ("se cierra", "froze"), if any
         thanks_at: list[int] = []  # word positions of "thanks for", "gracias por"
+        notice_at = -1  # word position of thanks for news of a problem ("gracias por avisar"), if any
+        resolution_at = -1  # word position of the last resolution, if any
         for c in cues:  # usually none
             if "grievance" in c.kinds:
                 grievance.append(c)
@@ -458,7 +484,26 @@ class LexiconSentiment:
             frame = frame or "sarcasm" in c.kinds
             if "thanks" in c.kinds:
                 thanks_at.append(c.position)
-        resolved = resolution > 0
+            if "notice" in c.kinds and notice_at < 0:
+                notice_at = c.position
+            if "resolution" in c.kinds:
+                resolution_at = c.position
+        # A failure told in a clause after the last fix undoes it ("recién arreglado, ya se cayó la
+        # banca"); one in the fix's own clause is what was fixed ("me devolvieron lo que me cobraron dos
+        # veces").
+        resolved = resolution > 0 and not any(
+            g.position > resolution_at and tokens[g.position][1] > tokens[resolution_at][1] for g in grievance
+        )
+        if notice_at >= 0 and not irony and not grievance:
+            # Thanks for news of a problem: the problem it announces, the rest of its clause, is news,
+            # not the writer's complaint ("gracias por avisar del retraso, así me organicé").
+            clause = tokens[notice_at][1]
+            entries = [
+                e
+                for e in entries
+                if not (e.clause == clause and e.position > notice_at and (_valence(e) or 0) < 0)
+            ]
+            positive, negative = score_parts(entries, questions)
         scare = scare_quoted(text)
         if questions and (irony or grievance or undamp):
             questions = frozenset()  # a question that complains keeps its words

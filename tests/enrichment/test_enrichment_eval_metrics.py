@@ -195,11 +195,41 @@ def test_tuning_runs_drop_every_held_out_row_before_scoring(sentiment_eval):
         fresh=sentiment_eval.FRESH_SET,
         newdev=sentiment_eval.NEWDEV_SET,
         blind=sentiment_eval.BLIND_SET,
+        blind2=sentiment_eval.BLIND2_SET,
         tuning=True,
     )
     sets = sentiment_eval._load_sets(args)
-    assert set(sets) == {"plain", "hard", "newdev"}  # fresh and blind have no tuned rows
-    assert {r["split"] for rows in sets.values() for r in rows} == {"dev", "newdev"}
+    # the first blind set is development data since the lexicon-6 round; fresh and blind2 are held out
+    assert set(sets) == {"plain", "hard", "newdev", "blind"}
+    assert {r["split"] for rows in sets.values() for r in rows} == {"dev", "newdev", "blind"}
+
+
+def test_second_blind_set_has_the_size_the_round_needs_and_is_none_of_what_tuning_read(sentiment_eval):
+    blind2 = sentiment_eval.read_hard_set(sentiment_eval.BLIND2_SET, sentiment_eval.FRESH_HEADER, "blind2")
+    assert {r["split"] for r in blind2} == {"blind2"}
+    for lang in ("es", "en"):
+        rows = [r for r in blind2 if r["lang"] == lang]
+        cells = Counter((r["class"], r["label"]) for r in rows)
+        # the class itself: sarcastic and complaining comments are negative, slang carries a verdict
+        assert cells[("sarcasm", "negative")] >= 40 and cells[("complaint", "negative")] >= 40, lang
+        assert cells[("slang", "positive")] + cells[("slang", "negative")] >= 30, lang
+        # the plain and sincere look-alikes: real thanks, neutral mentions, literal slang
+        look_alikes = (
+            cells[("sarcasm", "positive")] + cells[("complaint", "neutral")] + cells[("slang", "neutral")]
+        )
+        assert look_alikes >= 20, lang
+    varieties = {(r["lang"], r["variety"]) for r in blind2}
+    assert {("es", v) for v in ("ec", "es", "mx", "an", "ar", "co")} | {
+        ("en", v) for v in ("us", "uk", "au")
+    } == (varieties)
+    hard = sentiment_eval.read_hard_set(ROOT / "bench/data/sentiment_hard.tsv")
+    plain = sentiment_eval.read_set(ROOT / "bench/data/sentiment_eval.tsv")
+    newdev = sentiment_eval.read_hard_set(sentiment_eval.NEWDEV_SET, sentiment_eval.FRESH_HEADER, "newdev")
+    blind = sentiment_eval.read_hard_set(sentiment_eval.BLIND_SET, sentiment_eval.FRESH_HEADER, "blind")
+    fresh = sentiment_eval.read_hard_set(sentiment_eval.FRESH_SET, sentiment_eval.FRESH_HEADER)
+    known = {normalised(r["text"]) for r in hard + plain + newdev + blind + fresh}
+    known |= {normalised(t) for t in _hand_made_texts()}
+    assert not {normalised(r["text"]) for r in blind2} & known
 
 
 def test_a_set_may_say_when_it_was_written_above_its_header(sentiment_eval, tmp_path):

@@ -443,8 +443,9 @@ def test_the_failure_classes_leave_praise_alone(text, lang, expected):
         ("Gracias por el café frío y la mala cara", "es", "negative"),  # thanks for something bad
         ("Thanks so much for the stale muffin", "en", "negative"),
         ("Thanks for the kind words after my bad day", "en", "positive"),  # something good in it
-        ("Thanks for letting me know about the delay", "en", "neutral"),  # news of a problem: no sarcasm
-        ("Gracias por avisar del retraso", "es", "neutral"),
+        # news of a problem: no sarcasm, and since lexicon-6 sincere thanks (the delay is news)
+        ("Thanks for letting me know about the delay", "en", "positive"),
+        ("Gracias por avisar del retraso", "es", "positive"),
         ("Otra vez gracias por todo", "es", "positive"),  # a letdown is no bad thing to thank for
     ],
 )
@@ -639,4 +640,85 @@ def test_expectation_verbs_with_negation_time_or_repetition_are_complaints(text,
     ],
 )
 def test_lexicon5_slang_and_literal_senses(text, lang, expected):
+    assert _label(text, lang) == expected, text
+
+
+# --- lexicon-6: failed events as frames (nothing fixed, a mismatch, waiting as a state, charges for
+# what was cancelled), thanks for a warning, ironic intensifiers, a fix undone. Hand-made; none is a
+# row of an evaluation set (test_enrichment_eval_metrics checks).
+
+
+@pytest.mark.parametrize(
+    ("text", "lang"),
+    [
+        ("Vino el fontanero, miró la tubería y no arregló nada", "es"),
+        ("La actualización no solucionó nada", "es"),
+        ("Cerraron mi reclamo como resuelto y sigo igual", "es"),
+        ("The plumber came round and fixed nothing", "en"),
+        ("They marked my case as resolved and nothing was fixed", "en"),
+        ("El color del sofá no coincide con el de la web", "es"),
+        ("The lamp doesn't match the listing at all", "en"),
+        ("Pedí la pizza sin aceitunas y llegó llena de aceitunas", "es"),
+        ("Requested no ice and it came full of ice", "en"),
+        ("Mi solicitud de beca sigue en revisión", "es"),
+        ("The visa application is still pending", "en"),
+        ("No hay manera de hablar con alguien de la aseguradora", "es"),
+        ("No way to reach anyone at the landlord's office", "en"),
+        ("The one-time code never arrives on my phone", "en"),
+        ("Nadie me ha dado el número de seguimiento", "es"),
+        ("Me siguen cobrando el gimnasio que cancelé en julio", "es"),
+        ("I'm still being billed for the storage unit", "en"),
+        ("Me cobraron el parking aunque tenía el ticket validado", "es"),
+        ("They charged the cleaning fee even though we cleaned the flat", "en"),
+        ("Firmaron por mí un contrato que nunca firmé", "es"),
+        ("The mechanic charged for parts and repaired nothing", "en"),
+    ],
+)
+def test_lexicon_6_failed_events_are_complaints(text, lang):
+    score, entries = model.analyse(text, lang)
+    assert label(score) == "negative", text
+    assert classify_intent(text, entries, score) == "complaint", text
+
+
+@pytest.mark.parametrize(
+    ("text", "lang", "expected"),
+    [
+        # thanks for news of a problem: the problem announced is not the writer's complaint
+        ("Gracias por avisar de la huelga con tiempo, pude cambiar el billete", "es", "positive"),
+        ("Thanks for the heads-up about the outage, saved me a wasted trip", "en", "positive"),
+        # ... unless the notice was late, said with irony
+        (
+            "Gracias por avisar con tanta antelación que se cancelaba, a las once de la noche",
+            "es",
+            "negative",
+        ),
+        # an ironic intensifier before a service noun (Spain)
+        ("Menuda atención, me tuvieron de pie media hora", "es", "negative"),
+        # praise, then a loss or a vanishing: sarcasm
+        ("Me encanta esta app, cada vez que la abro pierdo lo que había escrito", "es", "negative"),
+        ("Brilliant broadband, it goes out whenever the kettle's on", "en", "negative"),
+        # a fix undone in a later clause
+        ("Qué bonito el puente recién arreglado, ya se cayó la baranda", "es", "negative"),
+        # a quote after a verb of saying reports a screen; it is no scare quote
+        ('The app says "ready for pickup", what time does the counter close?', "en", "neutral"),
+        # "como siempre" after praise is praise again, not a letdown
+        ("Riquísimo el pan, calentito como siempre", "es", "positive"),
+    ],
+)
+def test_lexicon_6_frames(text, lang, expected):
+    assert _label(text, lang) == expected, text
+
+
+@pytest.mark.parametrize(
+    ("text", "lang", "expected"),
+    [
+        ("Estuvo de poca la fiesta", "es", "positive"),
+        ("Qué cargosa la operadora, cinco llamadas al día", "es", "negative"),
+        ("The nurses were dead sound", "en", "positive"),
+        ("That new laptop is a beast", "en", "positive"),
+        ("Trash collection is on Mondays now", "en", "neutral"),
+        ("The mid-size suitcase fits in the overhead bin", "en", "neutral"),
+    ],
+)
+def test_lexicon_6_slang_and_its_literal_compounds(text, lang, expected):
     assert _label(text, lang) == expected, text

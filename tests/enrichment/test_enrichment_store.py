@@ -63,10 +63,10 @@ def test_scores_each_comment_once(con, config):
         "from raw.comment_enrichment order by platform, comment_id"
     ).fetchall()
     assert rows == [
-        ("facebook", "c1", "es", "positive", "praise", "low", None, "lexicon-5"),
-        ("instagram", "c1", "es", "negative", "complaint", "high", "estafa", "lexicon-5"),
-        ("instagram", "c2", "es", "neutral", "question", "normal", None, "lexicon-5"),
-        ("instagram", "c3", "en", "negative", "complaint", "high", "scam", "lexicon-5"),
+        ("facebook", "c1", "es", "positive", "praise", "low", None, "lexicon-6"),
+        ("instagram", "c1", "es", "negative", "complaint", "high", "estafa", "lexicon-6"),
+        ("instagram", "c2", "es", "neutral", "question", "normal", None, "lexicon-6"),
+        ("instagram", "c3", "en", "negative", "complaint", "high", "scam", "lexicon-6"),
     ]
     # a second run finds nothing to do and rewrites nothing
     assert enrich_new_comments(con, config, now=NOW + dt.timedelta(hours=1)) == 0
