@@ -30,6 +30,10 @@ On top of the word scores, four rules for the comments a crisis and an SLA depen
   opening the comment, then a `mishap` (an event of a failure class: "se cierra", "froze", "instead
   of", a long duration, a repeat count) and no praise after it ("Excelente app del banco, se cierra
   cada vez que quiero transferir").
+  Since lexicon-6 thanks for news of a problem ("gracias por avisar del retraso") keeps its praise (the
+  `notice` kind drops the negative words of the news), a failure told in a clause after the last fix
+  undoes it, and a quote after a verb of saying ("the tracking says "out for delivery"") is no scare
+  quote.
 - **questions** keep their loaded words at `QUESTION_SCALAR` of their valence ("¿el café de Loja es
   amargo?", "are prices going up?"), unless the question complains (a grievance or irony, or an
   `undamp` pattern such as "¿es normal que...?").

@@ -528,6 +528,7 @@ def test_no_complaint_is_ever_positive_on_the_evaluation_sets():
     rows += ev.read_hard_set(ev.FRESH_SET, ev.FRESH_HEADER)
     rows += ev.read_hard_set(ev.NEWDEV_SET, ev.FRESH_HEADER, "newdev")
     rows += ev.read_hard_set(ev.BLIND_SET, ev.FRESH_HEADER, "blind")
+    rows += ev.read_hard_set(ev.BLIND2_SET, ev.FRESH_HEADER, "blind2")  # added once lexicon-6 was frozen
     complaints = 0
     for r in rows:
         score, entries = model.analyse(r["text"], r["lang"])
