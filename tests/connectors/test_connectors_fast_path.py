@@ -327,18 +327,12 @@ def test_connectors_straight_write_reads_numbered_lines_when_the_plan_may_reorde
     assert _lines_right(example_config, "ordered.duckdb") == (50_000, 50_000)
 
 
-def test_connectors_allowed_values_rule_keeps_row_order():
-    """The allowed-values rule is no join (DuckDB plans a long NOT IN list as one): the straight
-    write's plan keeps the rows' order."""
+def _empty_rows_select(ent, rows: str = "") -> tuple[str, dict]:
+    """A landing select of rows with every contract column null, and the constants _checked_select binds."""
     import datetime as dt
 
-    import duckdb
-
     import connectors.landing as landing
-    from tertulia.contract import ENTITIES
 
-    ent = ENTITIES["comments"]
-    assert len(ent.allowed["platform"]) > 10
     ctx = {
         "future_limit": dt.datetime(2026, 1, 1, tzinfo=dt.UTC),
         "earliest": landing.DEFAULT_EARLIEST,
@@ -346,9 +340,20 @@ def test_connectors_allowed_values_rule_keeps_row_order():
         "numbers": None,
     }
     cols = ", ".join(f"null::varchar as {landing._q(c)}" for c in ent.column_names)
-    select = (
-        f"select {cols}, null::json as _extra, 's' as _source, null::bigint as _source_line from range(3)"
-    )
+    return f"select {cols}, null::json as _extra, 's' as _source, null::bigint as _source_line {rows}", ctx
+
+
+def test_connectors_allowed_values_rule_keeps_row_order():
+    """The allowed-values rule is no join (DuckDB plans a long NOT IN list as one): the straight
+    write's plan keeps the rows' order."""
+    import duckdb
+
+    import connectors.landing as landing
+    from tertulia.contract import ENTITIES
+
+    ent = ENTITIES["comments"]
+    assert len(ent.allowed["platform"]) > 10
+    select, ctx = _empty_rows_select(ent, "from range(3)")
     con = duckdb.connect()
     checked, _, _ = landing._checked_select(con, ent, select, [], "s", ctx, ordered=False)
     plan = con.execute(f"explain (format json) select * from ({checked})").fetchall()[0][1]
@@ -389,22 +394,13 @@ def test_connectors_escaped_nul_is_quarantined_with_its_line_and_the_rest_lands_
 
 
 def test_connectors_proven_rules_are_left_out_of_the_straight_writes_checks_only():
-    import datetime as dt
-
     import duckdb
 
     import connectors.landing as landing
     from tertulia.contract import ENTITIES
 
     ent = ENTITIES["comments"]
-    ctx = {
-        "future_limit": dt.datetime(2026, 1, 1, tzinfo=dt.UTC),
-        "earliest": landing.DEFAULT_EARLIEST,
-        "tolerance": landing.DEFAULT_FUTURE_TOLERANCE,
-        "numbers": None,
-    }
-    cols = ", ".join(f"null::varchar as {landing._q(c)}" for c in ent.column_names)
-    select = f"select {cols}, null::json as _extra, 's' as _source, null::bigint as _source_line"
+    select, ctx = _empty_rows_select(ent)
     con = duckdb.connect()
     every, reasons, _ = landing._checked_select(con, ent, select, [], "s", ctx, ordered=False)
     vouched, reasons_vouched, _ = landing._checked_select(
