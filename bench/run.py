@@ -243,6 +243,13 @@ def bench_size(
     res["duckdb_read_seconds"] = summarise([r["seconds"] for r in reads])
     res["duckdb_read_rows_per_s"] = summarise([r["rows"] / r["seconds"] for r in reads])
     res["import_vs_duckdb"] = res["import_rows_per_s"]["median"] / res["duckdb_read_rows_per_s"]["median"]
+    # CPU seconds (the phase process and its children): on a shared machine the wall times above say
+    # how busy it was, these what each costs.
+    res["import_cpu_seconds"] = summarise([r["cpu_seconds"] for r in imports])
+    res["duckdb_read_cpu_seconds"] = summarise([r["cpu_seconds"] for r in reads])
+    res["import_vs_duckdb_cpu"] = (
+        res["duckdb_read_cpu_seconds"]["median"] / res["import_cpu_seconds"]["median"]
+    )
     res["import_load"] = summarise([r["load_at_start"] for r in imports + reads])
     # dlt is slow: it loads the first dlt_rows lines, and its rows/s is compared with the importer's.
     dlts = [
@@ -518,8 +525,8 @@ def markdown(results: dict) -> str:
         "## Backfill import (comments file)",
         "",
         "| comments | file MB | import s | import rows/s | DuckDB read_json s | read_json rows/s | import / read_json "
-        "| import peak MB | dlt rows/s (first N rows) | import / dlt | load (1 min) |",
-        "|---|---|---|---|---|---|---|---|---|---|---|",
+        "| import peak MB | dlt rows/s (first N rows) | import / dlt | load (1 min) | import CPU s | read_json CPU s |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for r in results["sizes"]:
         if "import_rows_per_s" not in r:
@@ -531,7 +538,8 @@ def markdown(results: dict) -> str:
             f"| {r['comments']:,} | {_fmt(r.get('comments_file_mb'))} | {_fmt(r.get('import_seconds'))} | "
             f"{_fmt(r['import_rows_per_s'])} | {_fmt(r.get('duckdb_read_seconds'))} | "
             f"{_fmt(r['duckdb_read_rows_per_s'])} | {r['import_vs_duckdb']:.2f} | {_fmt(r.get('import_peak_rss_mb'))} | "
-            f"{dlt} | {_fmt(r.get('import_vs_dlt'))} | {_fmt(r.get('import_load'))} |"
+            f"{dlt} | {_fmt(r.get('import_vs_dlt'))} | {_fmt(r.get('import_load'))} | "
+            f"{_fmt(r.get('import_cpu_seconds'))} | {_fmt(r.get('duckdb_read_cpu_seconds'))} |"
         )
     scored = [r for r in results["sizes"] if _get(r, "enrichment", "vs_duckdb") is not None]
     if scored:

@@ -64,6 +64,10 @@ _ID_SPACE = " \t\n\r\u00a0"
 # quarantined (rule counter_decreased) so marts never show negative daily deltas by surprise.
 LIFETIME_COUNTERS = {"post_metrics": ("platform", "post_id", "captured_at")}
 MESSAGE_LIMIT = 20  # bad rows described one by one in LandResult.messages; the rest are counted
+# Rules a reader can decide for a whole file more cheaply than per value (land_relation's `proven`):
+# no value holds a NUL when no line of a JSON-lines file does (a raw NUL is not valid JSON; the
+# escape \u0000 is the only way to write one, and a line without that text holds none).
+PROVABLE_BY_READER = frozenset({"nul_byte"})
 
 
 def raw_lookup_columns(entity: Entity) -> tuple[str, ...]:
@@ -173,15 +177,17 @@ def _rule_cases(
     parsed: bool = False,
     numbers: str | None = None,
     tolerance: dt.timedelta = DEFAULT_FUTURE_TOLERANCE,
+    proven: frozenset[str] = frozenset(),
 ) -> list[tuple[str, str, str]]:
     """(rule, SQL condition, SQL reason) in the order they are tried; the first failing rule is reported.
 
     `parsed`: the rows carry each timestamp column's instant in `_ts_<name>` (parsed once, not once
     per rule) and `_counters_plain`, whether every counter is plain digits (the usual row then skips
     the counter rules: a CASE evaluates each condition anew, so four rules meant four regexes). `numbers`: the bundle's declared number format (its integers were normalised already),
-    or None, when `1.000` is ambiguous. `$earliest` and `$future_limit` are replaced by the caller."""
+    or None, when `1.000` is ambiguous. `$earliest` and `$future_limit` are replaced by the caller.
+    `proven`: rules of PROVABLE_BY_READER the caller has shown no row breaks; their tests are left out."""
     cases: list[tuple[str, str, str]] = []
-    for c in entity.columns:
+    for c in entity.columns if "nul_byte" not in proven else ():
         col = _q(c.name)
         cases.append(("nul_byte", f"contains({col}, chr(0))", _lit(f"{c.name} contains a NUL byte")))
     for c in entity.columns:
@@ -394,6 +400,7 @@ def land_relation(
     numbers: str | None = None,
     expected_rows: int | None = None,
     unnumbered_sql: str | None = None,
+    proven: frozenset[str] = frozenset(),
 ) -> LandResult:
     """Check and merge the rows of `select_sql` into raw.<entity>; bad rows go to tertulia.quarantine.
 
@@ -412,7 +419,15 @@ def land_relation(
     but `_source_line` null; the straight write reads it instead and numbers each source's rows from
     their order in raw (see _number_lines), because numbering while reading (`row_number() over ()`)
     runs the read, the checks and the insert on one thread.
+    `proven` (with `expected_rows`): rules of PROVABLE_BY_READER the caller has shown no row of
+    `select_sql` breaks (the file connector's pre-pass reads every line once anyway); the straight
+    write leaves their per-value tests out. The checked path, which a failed straight write falls
+    back to, still tests every rule.
     """
+    if set(proven) - PROVABLE_BY_READER:
+        raise ValueError(
+            f"land_relation: only {', '.join(sorted(PROVABLE_BY_READER))} can be proven by a reader"
+        )
     if numbers is not None and numbers not in NUMBER_FORMATS:
         raise ValueError(f"unknown number format {numbers!r}; expected one of {', '.join(NUMBER_FORMATS)}")
     ent = ENTITIES.get(entity)
@@ -439,7 +454,7 @@ def land_relation(
             # A caller already inside a transaction gets DuckDB's error here, before anything is written.
             con.execute("begin transaction")
             try:
-                result = _land_direct(*batch, expected_rows, unnumbered_sql, release_fixed_sources)
+                result = _land_direct(*batch, expected_rows, unnumbered_sql, release_fixed_sources, proven)
             except BaseException:
                 con.execute("rollback")
                 raise
@@ -505,13 +520,15 @@ def _checked_select(
     ctx: dict[str, Any],
     *,
     ordered: bool = True,
+    proven: frozenset[str] = frozenset(),
 ):
     """The batch's rows shaped, with the first rule each breaks (`_rule`, null for a good row) and
     their version: the select _land_chk is made of, and what _land_direct inserts from. Also the SQL of
     the reasons (for the bad rows only) and the function that binds the constants.
 
     `ordered`: number the rows in `_ord` (the checked path ranks duplicates and reports bad rows by
-    it); the straight write needs no order column, and numbering would put its read on one thread."""
+    it); the straight write needs no order column, and numbering would put its read on one thread.
+    `proven`: rules left out of `_rule` (see land_relation); the reasons keep every rule."""
     # The caller's select is trusted SQL (connectors build it with bound parameters for every value).
     order = "row_number() over ()" if ordered else "null::bigint"
     source_sql = f"select {order} as _ord, * from (" + select_sql + ")"  # noqa: S608
@@ -549,7 +566,8 @@ def _checked_select(
     rule_sql = (
         "case when _reject_rule is not null then _reject_rule "
         + " ".join(
-            f"when {cond} then {_lit(rule)}" for rule, cond, _ in _rule_cases(ent, parsed=True, **rules)
+            f"when {cond} then {_lit(rule)}"
+            for rule, cond, _ in _rule_cases(ent, parsed=True, proven=proven, **rules)
         )
         + " end"
     )
@@ -787,6 +805,7 @@ def _land_direct(
     expected_rows: int,
     unnumbered_sql: str | None,
     release_fixed_sources: bool,
+    proven: frozenset[str] = frozenset(),
 ) -> LandResult | None:
     """The good rows written straight to raw, in one read of the source: the result when every row of
     the batch was good, new to raw and once in the batch; None otherwise (the caller rolls back).
@@ -802,7 +821,7 @@ def _land_direct(
     col_list = ", ".join(qcols)
 
     def insert(read_sql: str) -> str:
-        checked, _, _ = _checked_select(con, ent, read_sql, params, source, ctx, ordered=False)
+        checked, _, _ = _checked_select(con, ent, read_sql, params, source, ctx, ordered=False, proven=proven)
         return (
             f"insert into raw.{ent.name} ({col_list}, _extra, _source, _source_line, _batch_id, _loaded_at) "  # noqa: S608
             f"select {col_list}, _extra, _source, _source_line, {_lit(batch_id)}, {_lit(str(now))}::timestamp "
@@ -818,10 +837,16 @@ def _land_direct(
         return None
     mine = f"_batch_id = {_lit(batch_id)}"
     key_cols = ", ".join(_q(k) for k in ent.key)
-    twice = con.execute(
-        f"select count(*) from (select 1 from raw.{ent.name} where {mine} "  # noqa: S608 - contract names
-        f"group by {key_cols} having count(*) > 1 limit 1)"
-    ).fetchone()[0]
+    # Grouped by the key's hash first: a 64-bit number is cheaper to group than the key's texts (12
+    # million of them at 10M comments). Equal keys have equal hashes, so no shared hash means no key
+    # twice; a shared one (a duplicate, or two keys with one hash) is settled on the texts.
+    for group in (f"hash({key_cols})", key_cols):
+        twice = con.execute(
+            f"select count(*) from (select 1 from raw.{ent.name} where {mine} "  # noqa: S608 - contract names
+            f"group by {group} having count(*) > 1 limit 1)"
+        ).fetchone()[0]
+        if not twice:
+            break
     if twice:
         return None
     join = " and ".join(f"g.{_q(k)} = r.{_q(k)}" for k in ent.key)

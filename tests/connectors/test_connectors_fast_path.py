@@ -158,7 +158,12 @@ def test_connectors_blank_or_case_clashing_lines_take_the_line_path(tmp_path):
     ent = ENTITIES["comments"]
     ok = tmp_path / "ok.jsonl"
     ok.write_text(json.dumps(record("c1")) + "\r\n" + json.dumps(record("c2", x=1)) + "\r\n")
-    assert files._strict_json_lines(con, ent, ok) == (sorted([*record("c1"), "x"]), 2)
+    # No line holds the escape \u0000, so no value holds a NUL: the write may skip that rule.
+    assert files._strict_json_lines(con, ent, ok) == (
+        sorted([*record("c1"), "x"]),
+        2,
+        frozenset({"nul_byte"}),
+    )
     for name, text in {
         "blank.jsonl": json.dumps(record("c1")) + "\n\n" + json.dumps(record("c2")) + "\n",
         "spaces.jsonl": json.dumps(record("c1")) + "\n   \n",
@@ -322,18 +327,12 @@ def test_connectors_straight_write_reads_numbered_lines_when_the_plan_may_reorde
     assert _lines_right(example_config, "ordered.duckdb") == (50_000, 50_000)
 
 
-def test_connectors_allowed_values_rule_keeps_row_order():
-    """The allowed-values rule is no join (DuckDB plans a long NOT IN list as one): the straight
-    write's plan keeps the rows' order."""
+def _empty_rows_select(ent, rows: str = "") -> tuple[str, dict]:
+    """A landing select of rows with every contract column null, and the constants _checked_select binds."""
     import datetime as dt
 
-    import duckdb
-
     import connectors.landing as landing
-    from tertulia.contract import ENTITIES
 
-    ent = ENTITIES["comments"]
-    assert len(ent.allowed["platform"]) > 10
     ctx = {
         "future_limit": dt.datetime(2026, 1, 1, tzinfo=dt.UTC),
         "earliest": landing.DEFAULT_EARLIEST,
@@ -341,10 +340,82 @@ def test_connectors_allowed_values_rule_keeps_row_order():
         "numbers": None,
     }
     cols = ", ".join(f"null::varchar as {landing._q(c)}" for c in ent.column_names)
-    select = (
-        f"select {cols}, null::json as _extra, 's' as _source, null::bigint as _source_line from range(3)"
-    )
+    return f"select {cols}, null::json as _extra, 's' as _source, null::bigint as _source_line {rows}", ctx
+
+
+def test_connectors_allowed_values_rule_keeps_row_order():
+    """The allowed-values rule is no join (DuckDB plans a long NOT IN list as one): the straight
+    write's plan keeps the rows' order."""
+    import duckdb
+
+    import connectors.landing as landing
+    from tertulia.contract import ENTITIES
+
+    ent = ENTITIES["comments"]
+    assert len(ent.allowed["platform"]) > 10
+    select, ctx = _empty_rows_select(ent, "from range(3)")
     con = duckdb.connect()
     checked, _, _ = landing._checked_select(con, ent, select, [], "s", ctx, ordered=False)
     plan = con.execute(f"explain (format json) select * from ({checked})").fetchall()[0][1]
     assert "JOIN" not in plan
+
+
+def test_connectors_escaped_nul_is_quarantined_with_its_line_and_the_rest_lands_straight_after(
+    example_config, bundle, monkeypatch
+):
+    """A value holding NUL through the escape \\u0000 (the only way JSON writes one): the pre-pass does
+    not vouch for the NUL rule, the straight write tests it and falls back, and the checked path
+    quarantines that line alone; without the escape the pre-pass vouches for it."""
+    shapes = _spy(monkeypatch)
+    direct = _direct_spy(monkeypatch)
+    f = bundle / "comments.jsonl"
+    f.write_text(
+        f.read_text(encoding="utf-8") + json.dumps(record("c5", message="nul \x00 byte")) + "\n",
+        encoding="utf-8",
+    )
+    assert "\\u0000" in f.read_text(encoding="utf-8")
+    con = warehouse.connect(example_config.warehouse_path)
+    try:
+        res = import_bundle(con, bundle, example_config).entities["comments"]
+        assert shapes[0] is not None and shapes[0].proven == frozenset()  # read fast, NUL not ruled out
+        assert direct == [None]  # the row broke a rule: the checked path landed the batch
+        assert (res.rows_in, res.inserted, res.quarantined) == (5, 4, 1)
+        assert con.execute("select source_line, rule, reason from tertulia.quarantine").fetchall() == [
+            (5, "nul_byte", "message contains a NUL byte")
+        ]
+        # The line fixed and the file imported again: the pre-pass vouches for the NUL rule now; c1 to c4
+        # are in raw already, so the checked path lands c5 and releases its quarantined line.
+        f.write_text("".join(json.dumps(r) + "\n" for r in [*RECORDS, record("c5", message="nul byte")]))
+        again = import_bundle(con, bundle, example_config).entities["comments"]
+        assert shapes[1].proven == frozenset({"nul_byte"})
+        assert (again.inserted, again.updated, again.quarantined, again.released) == (1, 0, 0, 1)
+    finally:
+        con.close()
+
+
+def test_connectors_proven_rules_are_left_out_of_the_straight_writes_checks_only():
+    import duckdb
+
+    import connectors.landing as landing
+    from tertulia.contract import ENTITIES
+
+    ent = ENTITIES["comments"]
+    select, ctx = _empty_rows_select(ent)
+    con = duckdb.connect()
+    every, reasons, _ = landing._checked_select(con, ent, select, [], "s", ctx, ordered=False)
+    vouched, reasons_vouched, _ = landing._checked_select(
+        con, ent, select, [], "s", ctx, ordered=False, proven=frozenset({"nul_byte"})
+    )
+    assert every.count("'nul_byte'") == len(ent.columns) and "'nul_byte'" not in vouched
+    assert reasons_vouched == reasons  # the reasons (the checked path's) keep every rule
+    # Only what a reader can vouch for: a caller cannot switch off another rule.
+    with pytest.raises(ValueError, match="nul_byte"):
+        landing.land_relation(
+            con,
+            "comments",
+            select,
+            source="s",
+            batch_id="b",
+            expected_rows=1,
+            proven=frozenset({"bad_timestamp"}),
+        )
