@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import re
 import shutil
 
 import duckdb
@@ -101,7 +102,12 @@ def test_not_null_columns_fail_on_a_planted_null_per_column(built, tmp_path):
     assert set(by_name) == set(tests)
     for name, (_, _, columns) in tests.items():
         assert by_name[name].status == "fail", name
-        assert by_name[name].message.startswith(f"Got {len(columns)} result"), (name, by_name[name].message)
+        message = by_name[name].message
+        assert message.startswith(f"Got {len(columns)} result"), (name, message)
+        # run_dbt adds the first five failing rows to dbt's count: the columns, each with its one null
+        shown = re.findall(r"column_name=(\w+), null_rows=(\d+)", message)
+        assert len(shown) == min(len(columns), 5), (name, message)
+        assert all(column in columns and n == "1" for column, n in shown), (name, message)
 
     # The failing rows, as --store-failures kept them: each planted column named, with its one null.
     con = duckdb.connect(str(planted.warehouse_path), read_only=True)
