@@ -277,6 +277,25 @@ def phase_build(workdir: Path) -> dict:
     }
 
 
+def phase_test(workdir: Path) -> dict:
+    """The data and unit tests alone (`dbt test`) on a warehouse a build phase built: what the tests
+    cost, apart from the models (a build runs both, two at a time, so its per-test times share the cores
+    with models)."""
+    from tertulia.dbt_runner import run_dbt
+
+    cfg = bench_config(workdir)
+    t = time.perf_counter()
+    res = run_dbt(cfg, ["test"], as_of=_now(workdir))
+    seconds = time.perf_counter() - t
+    return {
+        "seconds": seconds,
+        "nodes": len(res.nodes),
+        "failures": [f"{n.resource_type} {n.name}: {n.status}" for n in res.failures],
+        # every test's time, longest first (dbt's run_results.json)
+        "test_seconds": dict(_node_seconds(workdir)),
+    }
+
+
 def phase_quality(workdir: Path) -> dict:
     from tertulia import pipeline
 
@@ -502,6 +521,7 @@ def main() -> None:
         "enrich_distinct": lambda: phase_enrich_distinct(a.workdir),
         "age": lambda: phase_age(a.workdir),
         "build": lambda: phase_build(a.workdir),
+        "test": lambda: phase_test(a.workdir),
         "quality": lambda: phase_quality(a.workdir),
         "cycle": lambda: phase_cycle(a.workdir, a.bundle, deliver=not a.no_delivery),
         "cycle_core": lambda: phase_cycle_core(a.workdir, a.bundle),

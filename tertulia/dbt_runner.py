@@ -149,22 +149,52 @@ def run_dbt(config: Config, args: list[str], *, as_of: dt.datetime | None = None
                 os.environ[name] = value
     nodes: list[NodeResult] = []
     result = res.result
+    failing_sql: dict[int, str] = {}
     for r in getattr(result, "results", None) or []:
         node = getattr(r, "node", None)
         adapter = getattr(r, "adapter_response", None) or {}
+        status = str(getattr(r, "status", ""))
+        resource_type = str(getattr(node, "resource_type", ""))
+        if resource_type == "test" and status == "fail" and getattr(node, "compiled_code", None):
+            failing_sql[len(nodes)] = node.compiled_code
         nodes.append(
             NodeResult(
                 name=getattr(node, "name", "?"),
-                resource_type=str(getattr(node, "resource_type", "")),
-                status=str(getattr(r, "status", "")),
+                resource_type=resource_type,
+                status=status,
                 message=str(getattr(r, "message", "") or ""),
                 rows=adapter.get("rows_affected") if isinstance(adapter, dict) else None,
             )
         )
+    for i, sql in failing_sql.items():
+        nodes[i].message += f"; {_first_failing_rows(config, sql)}"
     out = DbtResult(success=bool(res.success), nodes=nodes)
     if not res.success and res.exception is not None and not nodes:
         raise DbtError(f"dbt {' '.join(args)} could not run: {res.exception}")
     return out
+
+
+def _first_failing_rows(config: Config, sql: str, limit: int = 5) -> str:
+    """The first rows (by their first column) a failing data test returned, as text: dbt's message only counts them ("Got 2
+    results"), and a test that checks several columns at once (`not_null_columns`) says in its rows
+    which column failed. The test's query runs once more, on failure only. Showing them must never hide
+    the failure itself, so an error reading them is reported in their place."""
+    from tertulia import warehouse
+
+    try:
+        con = warehouse.connect(config.warehouse_location, read_only=True)
+        try:
+            # `order by 1`: with a bare `limit`, DuckDB 2.0 returned every row of a not_null_columns
+            # query (a one-row aggregate cross joined with a values list); a top-N keeps the limit.
+            cur = con.execute(f"select * from ({sql}) as failing order by 1 limit {int(limit)}")  # noqa: S608
+            names = [d[0] for d in cur.description]
+            rows = cur.fetchall()
+        finally:
+            con.close()
+    except Exception as exc:  # noqa: BLE001 - a diagnostic; the test's failure is reported regardless
+        return f"failing rows not shown ({type(exc).__name__}: {str(exc).splitlines()[0]})"
+    shown = "; ".join(", ".join(f"{n}={v}" for n, v in zip(names, row, strict=True)) for row in rows)
+    return f"first failing rows: {shown}"
 
 
 def build(
