@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import duckdb
 
+from enrichment.versions import earlier_versions, earlier_versions_notice
 from tertulia import warehouse
 from tertulia.config import Config
 from tertulia.contract import ENTITIES
@@ -20,7 +21,8 @@ _NEWEST_ON_POSTGRES = """
 
 
 def render_status(config: Config) -> str:
-    """Rows and last load per raw table, open quarantine rows, newest comment. Raises FileNotFoundError
+    """Rows and last load per raw table, open quarantine rows, newest comment, comments an earlier
+    engine version scored. Raises FileNotFoundError
     (with what to run) when there is no warehouse yet."""
     path = config.warehouse_location
     try:
@@ -67,6 +69,11 @@ def render_status(config: Config) -> str:
         open_rows = sum(quarantined.values())
         if open_rows:
             lines.append(f"{open_rows} row(s) in quarantine: `tertulia quarantine` lists them.")
+        # After an engine upgrade history keeps its old scores (a run never re-scores it): say so here,
+        # where a team looks for what needs doing, rather than let baselines mix versions silently.
+        notice = earlier_versions_notice(earlier_versions(con))
+        if notice:
+            lines.append(notice)
         return "\n".join(lines)
     finally:
         con.close()
