@@ -285,6 +285,14 @@ def _earlier_engine_lines(output: str) -> list[str]:
     return [x for x in output.splitlines() if "earlier sentiment engine" in x]
 
 
+def _summary(config: Path) -> str:
+    """The run summary `tertulia run` prints, for a run with no step reports (the marts not built)."""
+    from tertulia.config import load_config
+    from tertulia.summary import RunReport, render_text
+
+    return render_text(load_config(config), RunReport(started_at=dt.datetime(2026, 11, 28)))
+
+
 def test_status_names_comments_an_earlier_engine_scored_until_a_rescore(tmp_path):
     from enrichment.sentiment import ENGINE_VERSION
 
@@ -310,6 +318,8 @@ def test_status_names_comments_an_earlier_engine_scored_until_a_rescore(tmp_path
         "so crisis baselines compare old and new scores: run `tertulia enrich --rescore`, then the next "
         "`tertulia run` updates the marts."
     ]
+    # `tertulia run`'s summary (and the run's artifact in the UI) says the same, in the same words
+    assert _earlier_engine_lines(_summary(config)) == _earlier_engine_lines(upgraded.output)
     # an ordinary enrichment leaves them (it never re-scores history); the re-score takes exactly them
     assert _invoke("enrich", "--config", config).output == "Enriched 0 comments.\n"
     assert len(_earlier_engine_lines(_invoke("status", "--config", config).output)) == 1
@@ -317,6 +327,7 @@ def test_status_names_comments_an_earlier_engine_scored_until_a_rescore(tmp_path
     assert rescored.output == f"Enriched 3 comments (every one now scored by {ENGINE_VERSION}).\n"
     after = _invoke("status", "--config", config)
     assert after.exit_code == 0 and _earlier_engine_lines(after.output) == [], after.output
+    assert _earlier_engine_lines(_summary(config)) == []
 
 
 def test_status_counts_each_earlier_version_apart(tmp_path):
