@@ -27,6 +27,7 @@ import pyarrow.compute as pc
 from enrichment.annotate import Annotator
 from enrichment.intent import priority_of
 from enrichment.scoring import Scorer
+from enrichment.versions import SCORED_BY_EARLIER
 from tertulia.config import Config
 from tertulia.progress import progress
 from tertulia.raw_schema import ensure_raw_tables
@@ -47,12 +48,13 @@ BATCH_SIZE = 50_000
 # `$rescore_version`: on a re-score (`tertulia enrich --rescore`), the engine version now scoring, so
 # a comment an earlier version scored is to do again whenever it landed (`$since` is then null); on an
 # ordinary run null, which makes `<>` never true: stored scores stay as an earlier engine gave them.
-TODO_FROM = """
+# The version part is enrichment.versions.SCORED_BY_EARLIER, what `tertulia status` counts.
+TODO_FROM = f"""
 from raw.comments as c
 left join raw.comment_enrichment as e
     on e.platform = c.platform and e.comment_id = c.comment_id
 where (e.comment_id is null or e.content_hash <> md5(coalesce(c.message, ''))
-       or e.model_version <> $rescore_version)
+       or {SCORED_BY_EARLIER})
   and ($since is null or c._loaded_at is null or c._loaded_at >= $since)
 """
 _TODO_SQL = (

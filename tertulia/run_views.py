@@ -166,6 +166,21 @@ def crisis_markdown(config: Config) -> str:
     return "\n".join(lines)
 
 
+def earlier_engine_notice(config: Config) -> str | None:
+    """The sentence naming the comments an earlier sentiment engine version scored and the command that
+    scores them again (enrichment.versions, as `tertulia status` prints it); None when there are none."""
+    from enrichment.versions import earlier_versions, earlier_versions_notice
+
+    where = config.warehouse_location
+    if not warehouse.exists(where):
+        return None
+    con = warehouse.connect(where)
+    try:
+        return earlier_versions_notice(earlier_versions(con))
+    finally:
+        con.close()
+
+
 def raw_counts(config: Config) -> dict[str, int]:
     from tertulia.contract import ENTITIES
 

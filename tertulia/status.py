@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import duckdb
 
+from enrichment.versions import earlier_versions, earlier_versions_notice
 from tertulia import warehouse
 from tertulia.config import Config
 from tertulia.contract import ENTITIES
@@ -20,7 +21,8 @@ _NEWEST_ON_POSTGRES = """
 
 
 def render_status(config: Config) -> str:
-    """Rows and last load per raw table, open quarantine rows, newest comment. Raises FileNotFoundError
+    """Rows and last load per raw table, open quarantine rows, newest comment, comments an earlier
+    engine version scored. Raises FileNotFoundError
     (with what to run) when there is no warehouse yet."""
     path = config.warehouse_location
     try:
@@ -44,12 +46,16 @@ def render_status(config: Config) -> str:
             rows, last = con.execute(f"select count(*), max(_loaded_at) from raw.{name}").fetchone()  # noqa: S608
             when = f"{last:%Y-%m-%d %H:%M:%S}" if last else "never"
             lines.append(f"  raw.{name:<16} {rows:>10}  {when:<19}  {quarantined.get(name, 0)}")
-        if warehouse.table_exists(con, "raw", "comments"):
+        on_postgres = warehouse.is_postgres(con)
+        if on_postgres and not warehouse.table_exists(con, "staging", "stg_social__comments"):
+            # imported or enriched, not built yet: the query below would fail on the missing view
+            lines.append("Newest comment: shown after the first `tertulia build` (or `tertulia run`).")
+        elif warehouse.table_exists(con, "raw", "comments"):
             # Raw timestamps are text as delivered; order by the instant, reading naive ones in the
             # community's timezone as staging does.
             newest = con.execute(
                 _NEWEST_ON_POSTGRES
-                if warehouse.is_postgres(con)
+                if on_postgres
                 else """
                 select created_at, platform, comment_id from raw.comments
                 order by case when regexp_matches(trim(created_at), '(Z|z|[+-]\\d{2}(:?\\d{2})?)$')
@@ -58,7 +64,7 @@ def render_status(config: Config) -> str:
                               else timezone(?, try_cast(trim(created_at) as timestamp)) end desc nulls last
                 limit 1
                 """,
-                [] if warehouse.is_postgres(con) else [config.community.timezone],
+                [] if on_postgres else [config.community.timezone],
             ).fetchone()
             if newest:
                 lines.append(f"Newest comment: {newest[0]} ({newest[1]}:{newest[2]})")
@@ -67,6 +73,11 @@ def render_status(config: Config) -> str:
         open_rows = sum(quarantined.values())
         if open_rows:
             lines.append(f"{open_rows} row(s) in quarantine: `tertulia quarantine` lists them.")
+        # After an engine upgrade history keeps its old scores (a run never re-scores it): say so here,
+        # where a team looks for what needs doing, rather than let baselines mix versions silently.
+        notice = earlier_versions_notice(earlier_versions(con))
+        if notice:
+            lines.append(notice)
         return "\n".join(lines)
     finally:
         con.close()

@@ -71,6 +71,9 @@ def _lines(config: Config, report: RunReport) -> list[str]:
         lines.append("Source " + source.render())
     if report.enriched:
         lines.append(f"Comments enriched (language, sentiment, intent): {report.enriched}")
+    earlier = run_views.earlier_engine_notice(config)
+    if earlier:
+        lines.append(earlier)
     marts = run_views.mart_row_counts(config)
     if marts:
         lines.append(

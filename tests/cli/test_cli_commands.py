@@ -281,6 +281,73 @@ def test_status_shows_the_rows_landed(tmp_path):
     assert (rows, quarantined) == ("3", "1")
 
 
+def _earlier_engine_lines(output: str) -> list[str]:
+    return [x for x in output.splitlines() if "earlier sentiment engine" in x]
+
+
+def _summary(config: Path) -> str:
+    """The run summary `tertulia run` prints, for a run with no step reports (the marts not built)."""
+    from tertulia.config import load_config
+    from tertulia.summary import RunReport, render_text
+
+    return render_text(load_config(config), RunReport(started_at=dt.datetime(2026, 11, 28)))
+
+
+def test_status_names_comments_an_earlier_engine_scored_until_a_rescore(tmp_path):
+    from enrichment.sentiment import ENGINE_VERSION
+
+    config = _config_file(tmp_path)
+    assert _invoke("import", _bundle(tmp_path / "b", 5), "--config", config).exit_code == 0
+    fresh = _invoke("status", "--config", config)  # landed, nothing scored yet: nothing to say
+    assert fresh.exit_code == 0 and _earlier_engine_lines(fresh.output) == [], fresh.output
+    assert _invoke("enrich", "--config", config).output == "Enriched 5 comments.\n"
+    scored = _invoke("status", "--config", config)  # every comment scored by this engine
+    assert scored.exit_code == 0 and _earlier_engine_lines(scored.output) == [], scored.output
+    # The upgrade, simulated: three of the five rows as the engine before this one wrote them.
+    con = duckdb.connect(str(tmp_path / "warehouse.duckdb"))
+    try:
+        con.execute(
+            "update raw.comment_enrichment set model_version = 'lexicon-5' where comment_id in ('c0', 'c2', 'c4')"
+        )
+    finally:
+        con.close()
+    upgraded = _invoke("status", "--config", config)
+    assert upgraded.exit_code == 0, upgraded.output
+    assert _earlier_engine_lines(upgraded.output) == [
+        f"3 comments were scored by an earlier sentiment engine (lexicon-5) than this one ({ENGINE_VERSION}), "
+        "so crisis baselines compare old and new scores: run `tertulia enrich --rescore`, then the next "
+        "`tertulia run` updates the marts."
+    ]
+    # `tertulia run`'s summary (and the run's artifact in the UI) says the same, in the same words
+    assert _earlier_engine_lines(_summary(config)) == _earlier_engine_lines(upgraded.output)
+    # an ordinary enrichment leaves them (it never re-scores history); the re-score takes exactly them
+    assert _invoke("enrich", "--config", config).output == "Enriched 0 comments.\n"
+    assert len(_earlier_engine_lines(_invoke("status", "--config", config).output)) == 1
+    rescored = _invoke("enrich", "--config", config, "--rescore")
+    assert rescored.output == f"Enriched 3 comments (every one now scored by {ENGINE_VERSION}).\n"
+    after = _invoke("status", "--config", config)
+    assert after.exit_code == 0 and _earlier_engine_lines(after.output) == [], after.output
+    assert _earlier_engine_lines(_summary(config)) == []
+
+
+def test_status_counts_each_earlier_version_apart(tmp_path):
+    config = _config_file(tmp_path)
+    assert _invoke("import", _bundle(tmp_path / "b", 5), "--config", config).exit_code == 0
+    assert _invoke("enrich", "--config", config).exit_code == 0
+    con = duckdb.connect(str(tmp_path / "warehouse.duckdb"))
+    try:
+        con.execute("update raw.comment_enrichment set model_version = 'lexicon-4' where comment_id = 'c1'")
+        con.execute(
+            "update raw.comment_enrichment set model_version = 'lexicon-5' where comment_id in ('c2', 'c3')"
+        )
+    finally:
+        con.close()
+    [line] = _earlier_engine_lines(_invoke("status", "--config", config).output)
+    assert line.startswith(
+        "3 comments were scored by an earlier sentiment engine (lexicon-4: 1, lexicon-5: 2) "
+    )
+
+
 def test_status_before_any_import_says_what_to_run(tmp_path):
     config = _config_file(tmp_path)
     _fails_with(_invoke("status", "--config", config), 1, "no warehouse yet; run `tertulia import`")

@@ -256,6 +256,21 @@ def _enriched(duck_file: Path, pg_con) -> dict[str, tuple[list, list]]:
     return out
 
 
+def _execute_on_both(imported, postgres_server, sql: str, rows: list[tuple]) -> None:
+    """`sql` (`%s` parameters) once per row of parameters on both warehouses, committed."""
+    duck = duckdb.connect(str(imported["duck_file"]))
+    pg = postgres_server.connect(DATABASE, ROLE)
+    try:
+        with pg.cursor() as cur:
+            for row in rows:
+                duck.execute(sql.replace("%s", "?"), list(row))
+                cur.execute(sql, row)
+        pg.commit()
+    finally:
+        duck.close()
+        pg.close()
+
+
 def _rescore_on_both(imported, postgres_server, enriched) -> None:
     """Three comments an earlier engine scored (set by hand on both warehouses: another version, a
     label this engine does not give them) are scored again by `enrich --rescore` on both, whenever
@@ -269,17 +284,7 @@ def _rescore_on_both(imported, postgres_server, enriched) -> None:
         "update raw.comment_enrichment set model_version = 'lexicon-0', sentiment_label = 'positive' "
         "where platform = %s and comment_id = %s"
     )
-    duck = duckdb.connect(str(imported["duck_file"]))
-    pg = postgres_server.connect(DATABASE, ROLE)
-    try:
-        with pg.cursor() as cur:
-            for key in keys:
-                duck.execute(stale.replace("%s", "?"), list(key))
-                cur.execute(stale, key)
-        pg.commit()
-    finally:
-        duck.close()
-        pg.close()
+    _execute_on_both(imported, postgres_server, stale, keys)
     assert [_enrich(duck_file_cfg, duck_env), _enrich(pg_file_cfg, pg_env)] == ["Enriched 0 comments.\n"] * 2
     rescored = f"Enriched 3 comments (every one now scored by {ENGINE_VERSION}).\n"
     both = [_enrich(duck_file_cfg, duck_env, "--rescore"), _enrich(pg_file_cfg, pg_env, "--rescore")]
@@ -370,3 +375,38 @@ def test_enrich_then_build_on_postgres_give_duckdbs_rows_and_marts(imported, pos
     assert len(marts) - len(empty) >= 10, empty  # the comparison compared rows
     # the planted crisis, found from the enriched sentiment on both
     assert "fct_crisis_incidents" not in empty
+
+
+def _status(config_file: Path, env: dict[str, str]) -> list[str]:
+    """The lines of `tertulia status` naming comments an earlier sentiment engine scored."""
+    with environment(env):
+        result = CliRunner().invoke(app, ["status", "-c", str(config_file)])
+    assert result.exit_code == 0, result.output
+    return [x for x in result.output.splitlines() if "earlier sentiment engine" in x]
+
+
+def test_status_names_the_comments_an_earlier_engine_scored_until_a_rescore(imported, postgres_server):
+    """Last in this file: it leaves every comment scored by this engine, as the test above does.
+    The same count on both warehouses: the grouped query of enrichment.versions, run on the server."""
+    from enrichment.sentiment import ENGINE_VERSION
+
+    (duck_cfg, pg_cfg), (duck_env, pg_env) = imported["configs"], imported["envs"]
+    # imported but not scored yet (run alone), or scored by this engine (after the test above): nothing
+    assert [_status(duck_cfg, duck_env), _status(pg_cfg, pg_env)] == [[], []]
+    _enrich(duck_cfg, duck_env)
+    _enrich(pg_cfg, pg_env)
+    assert [_status(duck_cfg, duck_env), _status(pg_cfg, pg_env)] == [[], []]
+    stale = (
+        "update raw.comment_enrichment set model_version = 'lexicon-5' where (platform, comment_id) in "
+        "(select platform, comment_id from raw.comment_enrichment order by platform, comment_id limit 3)"
+    )
+    _execute_on_both(imported, postgres_server, stale, [()])
+    sentence = (
+        f"3 comments were scored by an earlier sentiment engine (lexicon-5) than this one ({ENGINE_VERSION}), "
+        "so crisis baselines compare old and new scores: run `tertulia enrich --rescore`, then the next "
+        "`tertulia run` updates the marts."
+    )
+    assert [_status(duck_cfg, duck_env), _status(pg_cfg, pg_env)] == [[sentence], [sentence]]
+    rescored = f"Enriched 3 comments (every one now scored by {ENGINE_VERSION}).\n"
+    assert [_enrich(duck_cfg, duck_env, "--rescore"), _enrich(pg_cfg, pg_env, "--rescore")] == [rescored] * 2
+    assert [_status(duck_cfg, duck_env), _status(pg_cfg, pg_env)] == [[], []]
