@@ -54,7 +54,7 @@ def copy_of(built, tmp_path):
 def key_tests(config, now) -> dict[str, tuple[str, str]]:
     """name -> (status, dbt's message: how many rows failed) of the three key tests."""
     res = run_dbt(config, ["test", "--select", KEY_TESTS], as_of=now)
-    return {n.name: (n.status, n.message) for n in res.nodes}
+    return {n.name: (n.status, n.message) for n in res.nodes if n.resource_type == "test"}
 
 
 def sql(config, query: str, params=None):
@@ -106,7 +106,9 @@ def test_two_threads_sharing_a_key_fail_the_build(built, tmp_path):
     assert "Got 1 result" in results["message_keys_name_one_id"][1]  # one key, with its two ids
     con = duckdb.connect(str(config.warehouse_path))
     try:
-        compiled = next((config.dbt_work_dir / "target").rglob("message_keys_name_one_id.sql")).read_text()
+        compiled = next(
+            (config.dbt_work_dir / "target" / "compiled").rglob("message_keys_name_one_id.sql")
+        ).read_text()
         rows = con.execute(compiled).fetchall()
     finally:
         con.close()
