@@ -30,7 +30,7 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
 
 
-def run_one(sql_file: Path, warehouse: Path, out: Path) -> dict:
+def run_one(sql_file: Path, warehouse: Path, out: Path, setup: str = "") -> dict:
     import duckdb
 
     from tertulia import resources
@@ -42,6 +42,8 @@ def run_one(sql_file: Path, warehouse: Path, out: Path) -> dict:
     con.execute(f"set threads = {int(settings['threads'])}")
     con.execute(f"set temp_directory = '{out}.tmp'")
     con.execute(f"attach '{warehouse}' as \"{warehouse.stem}\" (read_only)")
+    if setup:
+        con.execute(setup)
     sql = sql_file.read_text(encoding="utf-8")
     load = os.getloadavg()[0]
     t = time.perf_counter()
@@ -68,13 +70,17 @@ def main() -> None:
     ap.add_argument("--form", action="append", required=True, help="LABEL=compiled SQL file")
     ap.add_argument("--rounds", type=int, default=2)
     ap.add_argument("--out", type=Path, required=True)
+    ap.add_argument(
+        "--setup", action="append", default=[], help="LABEL=SQL run before that form's select (a SET)"
+    )
     ap.add_argument("--one", nargs=2, metavar=("SQL", "PARQUET"), help=argparse.SUPPRESS)
     a = ap.parse_args()
     if a.one:
-        print(json.dumps(run_one(Path(a.one[0]), a.warehouse, Path(a.one[1]))))
+        print(json.dumps(run_one(Path(a.one[0]), a.warehouse, Path(a.one[1]), "; ".join(a.setup))))
         return
     forms = dict(f.split("=", 1) for f in a.form)
-    res: dict = {"warehouse": str(a.warehouse), "forms": forms, "runs": []}
+    setups = dict(f.split("=", 1) for f in a.setup)
+    res: dict = {"warehouse": str(a.warehouse), "forms": forms, "setups": setups, "runs": []}
     with tempfile.TemporaryDirectory(dir=a.out.parent) as tmp:
         for rnd in range(a.rounds):
             labels = list(forms) if rnd % 2 == 0 else list(reversed(forms))
@@ -91,11 +97,18 @@ def main() -> None:
                         "--out",
                         str(a.out),
                     ]
-                    + ["--one", forms[label], str(parquet)],
+                    + ["--one", forms[label], str(parquet)]
+                    + ([f"--setup={setups[label]}"] if label in setups else []),
                     capture_output=True,
                     text=True,
-                    check=True,
                 )
+                if proc.returncode != 0:
+                    # a form that fails (out of memory under the limit) is a result too
+                    err = (proc.stderr.strip().splitlines() or ["?"])[-1]
+                    res["runs"].append({"label": label, "round": rnd + 1, "error": err})
+                    print(f"{label} round {rnd + 1}: failed: {err}", flush=True)
+                    a.out.write_text(json.dumps(res, indent=2) + "\n", encoding="utf-8")
+                    continue
                 run = {"label": label, "round": rnd + 1} | json.loads(proc.stdout.strip().splitlines()[-1])
                 res["runs"].append(run)
                 print(

@@ -13,6 +13,10 @@ models built, alerts evaluated, nothing delivered, so the CPU seconds are the cy
 after the build is reported apart). A checkout without its own .venv runs with this one's Python: its
 bench/phase.py puts its own folder first on sys.path, so it imports its own code. Nothing is deleted:
 each run's warehouse stays in --work for bench/compare_relations.py.
+
+With --built LABEL=DIR (repeatable; DIR a run folder a build left, e.g. an earlier run's), no build:
+--cycles cycles on those warehouses, interleaved cycle by cycle (the labels' order alternating), each
+with its label's --code.
 """
 
 from __future__ import annotations
@@ -52,13 +56,31 @@ def one_run(label: str, code: Path, source: Path, workdir: Path, cycles: int) ->
     return out
 
 
+def cycles_on_built(built: dict[str, Path], codes: dict[str, Path], cycles: int) -> list[dict]:
+    out = {
+        label: {"label": label, "code": str(codes[label]), "dir": str(d), "cycles": []}
+        for label, d in built.items()
+    }
+    for i in range(cycles):
+        labels = list(built) if i % 2 == 0 else list(reversed(built))
+        for label in labels:
+            bundle = new_comments_bundle(built[label], i)
+            c = run_phase("cycle_core", built[label], "--bundle", str(bundle), repo=codes[label])
+            out[label]["cycles"].append({k: c[k] for k in KEEP if k in c})
+            print(f"{label} cycle {i + 1}: {c['cpu_seconds']:.1f} CPU s, {c['seconds']:.1f} s", flush=True)
+    return list(out.values())
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--source", type=Path, required=True)
+    ap.add_argument("--source", type=Path)
     ap.add_argument("--code", action="append", required=True, help="LABEL=PATH of a checkout")
-    ap.add_argument("--order", required=True, help="labels in run order, comma-separated")
+    ap.add_argument("--order", help="labels in run order, comma-separated")
+    ap.add_argument(
+        "--built", action="append", default=[], help="LABEL=DIR: cycles only, on this built warehouse"
+    )
     ap.add_argument("--cycles", type=int, default=0)
-    ap.add_argument("--work", type=Path, required=True)
+    ap.add_argument("--work", type=Path)
     ap.add_argument("--out", type=Path, required=True)
     a = ap.parse_args()
     codes = {k: Path(v).resolve() for k, v in (c.split("=", 1) for c in a.code)}
@@ -67,6 +89,12 @@ def main() -> None:
         "source": str(a.source),
         "codes": {k: str(v) for k, v in codes.items()},
     }
+    if a.built:
+        built = {k: Path(v).resolve() for k, v in (b.split("=", 1) for b in a.built)}
+        res["runs"] = cycles_on_built(built, codes, a.cycles)
+        res["load_after"] = os.getloadavg()
+        a.out.write_text(json.dumps(res, indent=2) + "\n", encoding="utf-8")
+        return
     res["runs"] = []
     for n, label in enumerate(a.order.split(",")):
         res["runs"].append(one_run(label, codes[label], a.source, a.work / f"{n + 1}-{label}", a.cycles))

@@ -23,11 +23,6 @@
   CTEs have no statistics, and the first cycle after a backfill (every thread touched) was planned as
   a few rows, a merge join comparing every message with every other of its platform (844 s at 124k
   comments, 2 s by hash). The full refresh reads the tables, whose statistics the planner has.
-
-  Messages, parents and threads are joined and partitioned on their integer keys (message_sk,
-  parent_message_sk, thread_sk from stg_social__comments; macros/portable.sql's message_key): at 10M
-  comments the joins on the text key (platform, comment_id) of 12M rows each spilled under the build's
-  memory limit. comment_id stays the last tie-break of the thread's order, so the turns are the same.
 #}
 {%- set margin = var('reload_margin_minutes') | int %}
 
@@ -44,7 +39,7 @@ enrichment as (
 {% if is_incremental() -%}
 -- Compared with scalar subqueries, not a joined row, so DuckDB pushes the time filters into the scans.
 landed as (
-    select a.thread_sk, a.message_sk
+    select a.platform, a.thread_id, a.comment_id
     from authored as a
     where a.loaded_at > (
         select coalesce(max(t.loaded_at), cast('1900-01-01' as timestamp)) from {{ this }} as t
@@ -54,21 +49,21 @@ landed as (
 -- scored again without landing again (a new model version): none in the steady state, and an empty
 -- side lets DuckDB skip the look-up of their threads, which reads the whole history
 rescored as (
-    select e.message_sk
+    select e.platform, e.comment_id
     from enrichment as e
     where e.enriched_at > (
         select coalesce(max(t.enriched_at), cast('1900-01-01' as timestamp)) from {{ this }} as t
     ) - interval '{{ margin }} minute'
-        and not exists (select 1 from landed as l where l.message_sk = e.message_sk)
+        and not exists (select 1 from landed as l where l.platform = e.platform and l.comment_id = e.comment_id)
 ),
 
 -- Materialised: small, and read by both reads of thread_messages below.
 threads_touched as materialized (
-    select l.thread_sk from landed as l
+    select l.platform, l.thread_id from landed as l
     union
-    select a.thread_sk
+    select a.platform, a.thread_id
     from authored as a
-    where exists (select 1 from rescored as r where r.message_sk = a.message_sk)
+    where exists (select 1 from rescored as r where r.platform = a.platform and r.comment_id = a.comment_id)
 ),
 
 -- the touched threads' messages: few, so stored once for the two reads below (not materialised,
@@ -77,7 +72,7 @@ thread_messages as materialized (
     select a.*
     from authored as a
     inner join threads_touched as t
-        on a.thread_sk = t.thread_sk
+        on a.platform = t.platform and a.thread_id = t.thread_id
 ),
 {%- else %}
 thread_messages as not materialized (
@@ -89,10 +84,10 @@ thread_messages as not materialized (
 -- included) under the build's memory limit spilled most of them to disk.
 messages as (
     select
-        m.message_sk,
-        m.parent_message_sk,
-        m.thread_sk,
+        m.platform,
         m.comment_id,
+        m.thread_id,
+        m.parent_id,
         m.created_at,
         m.is_brand,
         m.team_member_id,
@@ -103,7 +98,7 @@ messages as (
         (m.created_at is not null and not coalesce(m.is_deleted, false)) as is_live
     from thread_messages as m
     left join enrichment as e
-        on m.message_sk = e.message_sk
+        on m.platform = e.platform and m.comment_id = e.comment_id
 ),
 
 live as (
@@ -125,7 +120,7 @@ placed as (
         end as sequenced_at
     from live as m
     left join live as p
-        on m.is_brand and m.thread_sk = p.thread_sk and m.parent_message_sk = p.message_sk
+        on m.is_brand and m.platform = p.platform and m.thread_id = p.thread_id and m.parent_id = p.comment_id
 ),
 
 -- One sort per thread, for both running counts (same window). brand_turn: brand messages up to this
@@ -139,14 +134,14 @@ counted as (
         sum(case when p.is_candidate then 1 else 0 end) over thread_order as candidates_so_far
     from placed as p
     window thread_order as (
-        partition by p.thread_sk
+        partition by p.platform, p.thread_id
         order by p.sequenced_at, case when p.is_brand then 1 else 0 end, p.comment_id
         rows between unbounded preceding and current row
     )
 ),
 
 brand_replies as (
-    select c.thread_sk, c.brand_turn, c.comment_id, c.sequenced_at, c.team_member_id, c.candidates_so_far
+    select c.platform, c.thread_id, c.brand_turn, c.comment_id, c.sequenced_at, c.team_member_id, c.candidates_so_far
     from counted as c
     where c.is_brand
 ),
@@ -155,19 +150,21 @@ brand_replies as (
 -- message that opened the turn (none before the first brand message): a hash join, not a second sort.
 sequenced as (
     select
-        c.message_sk,
-        c.thread_sk,
+        c.platform,
+        c.comment_id,
+        c.thread_id,
         c.brand_turn,
         c.sequenced_at,
         (c.is_candidate and c.candidates_so_far = coalesce(o.candidates_so_far, 0) + 1) as is_item
     from counted as c
     left join brand_replies as o
-        on c.is_candidate and c.thread_sk = o.thread_sk and o.brand_turn = c.brand_turn
+        on c.is_candidate and c.platform = o.platform and c.thread_id = o.thread_id and o.brand_turn = c.brand_turn
 ),
 
 answered as (
     select
-        s.message_sk,
+        s.platform,
+        s.comment_id,
         s.brand_turn,
         s.sequenced_at,
         s.is_item,
@@ -176,16 +173,16 @@ answered as (
         r.team_member_id as responder_member_id
     from sequenced as s
     left join brand_replies as r
-        on s.is_item and s.thread_sk = r.thread_sk and r.brand_turn = s.brand_turn + 1
+        on s.is_item and s.platform = r.platform and s.thread_id = r.thread_id and r.brand_turn = s.brand_turn + 1
 )
 
 -- What an item shows (post, author, channel, text) is stored for items only: the other messages'
 -- rows exist to keep the thread whole, not to copy history's texts a second time.
 select
-    w.platform,
-    w.comment_id,
-    w.platform || ':' || w.thread_id as thread_key,
-    w.thread_id,
+    m.platform,
+    m.comment_id,
+    m.platform || ':' || m.thread_id as thread_key,
+    m.thread_id,
     m.is_brand,
     m.team_member_id,
     m.intent,
@@ -207,6 +204,6 @@ select
     greatest(w.loaded_at, coalesce(m.enriched_at, w.loaded_at)) as changed_at
 from thread_messages as w
 inner join messages as m
-    on w.message_sk = m.message_sk
+    on w.platform = m.platform and w.comment_id = m.comment_id
 left join answered as a
-    on m.message_sk = a.message_sk
+    on m.platform = a.platform and m.comment_id = a.comment_id
