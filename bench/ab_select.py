@@ -8,8 +8,8 @@ the build around it.
         --form after=/tmp/after/dbt/target/compiled/tertulia/models/.../int_member_messages.sql \\
         --out bench/results/msgkey-1m-member-messages-ab.json
 
-A form is a compiled select (dbt's `target/compiled/...` of a full build); it is written to a parquet
-file beside --out's folder (rows counted, so the forms can be checked to give as many), and its CPU
+A form is a compiled select (dbt's `target/compiled/...` of a full build); it is written to a scratch DuckDB
+file in --out's folder (rows counted, so the forms can be checked to give as many), and its CPU
 seconds are the process's (every DuckDB thread), with its peak resident memory and the load at start
 and end. The warehouse is attached read-only under its file's stem, the catalog the compiled SQL names.
 """
@@ -42,16 +42,19 @@ def run_one(sql_file: Path, warehouse: Path, out: Path, setup: str = "") -> dict
     con.execute(f"set threads = {int(settings['threads'])}")
     con.execute(f"set temp_directory = '{out}.tmp'")
     con.execute(f"attach '{warehouse}' as \"{warehouse.stem}\" (read_only)")
+    # written as dbt writes a model (a table in a DuckDB file): a COPY to parquet of the same select
+    # needs more memory (int_sla_thread_turns at 10M ran out of it that way, where the build does not)
+    con.execute(f"attach '{out}' as scratch")
     if setup:
         con.execute(setup)
     sql = sql_file.read_text(encoding="utf-8")
     load = os.getloadavg()[0]
     t = time.perf_counter()
     r0 = resource.getrusage(resource.RUSAGE_SELF)
-    con.execute(f"copy ({sql}) to '{out}' (format parquet)")
+    con.execute(f"create table scratch.result as {sql}")
     r1 = resource.getrusage(resource.RUSAGE_SELF)
     wall = time.perf_counter() - t
-    rows = con.execute(f"select count(*) from read_parquet('{out}')").fetchone()[0]  # noqa: S608
+    rows = con.execute("select count(*) from scratch.result").fetchone()[0]
     return {
         "seconds": wall,
         "cpu_seconds": (r1.ru_utime - r0.ru_utime) + (r1.ru_stime - r0.ru_stime),
@@ -85,7 +88,7 @@ def main() -> None:
         for rnd in range(a.rounds):
             labels = list(forms) if rnd % 2 == 0 else list(reversed(forms))
             for label in labels:
-                parquet = Path(tmp) / f"{label}-{rnd}.parquet"
+                scratch = Path(tmp) / f"{label}-{rnd}.duckdb"
                 proc = subprocess.run(
                     [
                         sys.executable,
@@ -97,7 +100,7 @@ def main() -> None:
                         "--out",
                         str(a.out),
                     ]
-                    + ["--one", forms[label], str(parquet)]
+                    + ["--one", forms[label], str(scratch)]
                     + ([f"--setup={setups[label]}"] if label in setups else []),
                     capture_output=True,
                     text=True,
@@ -117,7 +120,7 @@ def main() -> None:
                     flush=True,
                 )
                 a.out.write_text(json.dumps(res, indent=2) + "\n", encoding="utf-8")
-                parquet.unlink()
+                scratch.unlink()
 
 
 if __name__ == "__main__":
