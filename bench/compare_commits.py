@@ -81,9 +81,10 @@ def model_seconds(work: Path) -> dict:
     return models
 
 
-def compare_marts(base: Path, other: Path) -> dict:
-    """Every `marts` table of two warehouses, row for row (EXCEPT ALL both ways over the common columns;
-    doubles rounded to 9 decimals, as a float sum's last bits depend on the order it was added in)."""
+def compare_marts(base: Path, other: Path, schema: str = "marts") -> dict:
+    """Every table of `schema` (the marts by default) of two warehouses, row for row (EXCEPT ALL both
+    ways over the common columns; doubles rounded to 9 decimals, as a float sum's last bits depend on
+    the order it was added in). Columns in one only are listed, not compared."""
     import duckdb
 
     con = duckdb.connect()
@@ -93,8 +94,8 @@ def compare_marts(base: Path, other: Path) -> dict:
     def tables(db: str) -> dict[str, dict[str, str]]:
         rows = con.execute(
             "select table_name, column_name, data_type from information_schema.columns "
-            "where table_catalog = ? and table_schema = 'marts' order by table_name, ordinal_position",
-            [db],
+            "where table_catalog = ? and table_schema = ? order by table_name, ordinal_position",
+            [db, schema],
         ).fetchall()
         out: dict[str, dict[str, str]] = {}
         for t, c, ty in rows:
@@ -116,13 +117,13 @@ def compare_marts(base: Path, other: Path) -> dict:
 
         cols_a = ", ".join(col(c, ta[t][c]) for c in common)
         cols_b = ", ".join(col(c, tb[t][c]) for c in common)
-        na = con.execute(f"select count(*) from a.marts.{t}").fetchone()[0]  # noqa: S608
-        nb = con.execute(f"select count(*) from b.marts.{t}").fetchone()[0]  # noqa: S608
+        na = con.execute(f"select count(*) from a.{schema}.{t}").fetchone()[0]  # noqa: S608
+        nb = con.execute(f"select count(*) from b.{schema}.{t}").fetchone()[0]  # noqa: S608
         a_not_b = con.execute(
-            f"select count(*) from (select {cols_a} from a.marts.{t} except all select {cols_b} from b.marts.{t})"  # noqa: S608
+            f"select count(*) from (select {cols_a} from a.{schema}.{t} except all select {cols_b} from b.{schema}.{t})"  # noqa: S608
         ).fetchone()[0]
         b_not_a = con.execute(
-            f"select count(*) from (select {cols_b} from b.marts.{t} except all select {cols_a} from a.marts.{t})"  # noqa: S608
+            f"select count(*) from (select {cols_b} from b.{schema}.{t} except all select {cols_a} from a.{schema}.{t})"  # noqa: S608
         ).fetchone()[0]
         entry = {"rows": [na, nb], "baseline_not_other": a_not_b, "other_not_baseline": b_not_a}
         if a_not_b or b_not_a:
@@ -132,7 +133,7 @@ def compare_marts(base: Path, other: Path) -> dict:
             for c in common:
                 ca, cb = col(c, ta[t][c]), col(c, tb[t][c])
                 n = con.execute(
-                    f"select count(*) from (select {ca} from a.marts.{t} except all select {cb} from b.marts.{t})"  # noqa: S608
+                    f"select count(*) from (select {ca} from a.{schema}.{t} except all select {cb} from b.{schema}.{t})"  # noqa: S608
                 ).fetchone()[0]
                 if n:
                     entry["columns_differ"][c] = n

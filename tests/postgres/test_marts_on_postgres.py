@@ -139,6 +139,13 @@ def test_dbt_build_passes_on_postgres_with_every_test(built):
         assert len([n for n in result.nodes if n.resource_type == "unit_test"]) == len(unit_tests) > 0
 
 
+# The integer message keys (stg_social__comments' message_sk, parent_message_sk, thread_sk, and the
+# models passing them on) are hashes by each warehouse's own function (macros/portable.sql,
+# message_key): equal within a warehouse, different between DuckDB and PostgreSQL by design. Every
+# other column is compared; the keys' own tests run in the PostgreSQL build above.
+WAREHOUSE_HASH_KEYS = {"message_sk", "parent_message_sk", "thread_sk"}
+
+
 def _models(manifest) -> list[tuple[str, str]]:
     """(schema, name) of every model, marts first."""
     models = [(n["schema"], n["name"]) for n in manifest["nodes"].values() if n["resource_type"] == "model"]
@@ -159,7 +166,7 @@ def _compare_every_model(
     differences: dict[str, list[str]] = {}
     try:
         for schema, name in models or _models(built["manifest"]):
-            skip = (ignored or {}).get(name, set())
+            skip = (ignored or {}).get(name, set()) | WAREHOUSE_HASH_KEYS
             columns = duck.execute(
                 "select column_name, data_type from information_schema.columns "
                 "where table_schema = ? and table_name = ? order by ordinal_position",

@@ -30,7 +30,7 @@ since as (
 ),
 
 landed as (
-    select platform, comment_id
+    select message_sk
     from {{ ref('stg_social__comments') }}
     where loaded_at > (select since_at from since)
 ),
@@ -39,10 +39,10 @@ landed as (
 -- side lets DuckDB skip the join below, which would otherwise read the whole history for the keys
 -- the first branch already has
 rescored as (
-    select e.platform, e.comment_id
+    select e.message_sk
     from {{ ref('stg_social__comment_enrichment') }} as e
     where e.enriched_at > (select since_at from since)
-        and not exists (select 1 from landed as l where l.platform = e.platform and l.comment_id = e.comment_id)
+        and not exists (select 1 from landed as l where l.message_sk = e.message_sk)
 ),
 {% endif %}
 
@@ -50,16 +50,16 @@ rescored as (
 -- a plain column or key that DuckDB pushes into the scan of raw; one join of the classifying view
 -- with the union of changed keys computed every staging column of all of history (13 s at 10M).
 comments as (
-    select a.platform, a.comment_id, a.post_id, a.channel, a.created_at, a.loaded_at
+    select a.platform, a.comment_id, a.message_sk, a.post_id, a.channel, a.created_at, a.loaded_at
     from {{ ref('int_comments_authored') }} as a
     where not a.is_brand and not a.is_deleted and a.created_at is not null
     {% if is_incremental() %}
         and a.loaded_at > (select since_at from since)
     union
-    select a.platform, a.comment_id, a.post_id, a.channel, a.created_at, a.loaded_at
+    select a.platform, a.comment_id, a.message_sk, a.post_id, a.channel, a.created_at, a.loaded_at
     from {{ ref('int_comments_authored') }} as a
     inner join rescored as r
-        on r.platform = a.platform and r.comment_id = a.comment_id
+        on r.message_sk = a.message_sk
     where not a.is_brand and not a.is_deleted and a.created_at is not null
     {% endif %}
 )
@@ -83,8 +83,9 @@ select
     e.enriched_at,
     greatest(c.loaded_at, coalesce(e.enriched_at, c.loaded_at)) as changed_at
 from comments as c
+-- on the integer key (stg_social__comments' message_sk): a full build joins 12M rows at 10M comments
 left join {{ ref('stg_social__comment_enrichment') }} as e
-    on e.platform = c.platform and e.comment_id = c.comment_id
+    on e.message_sk = c.message_sk
 left join {{ ref('stg_social__posts') }} as p
     on p.platform = c.platform and p.post_id = c.post_id
 left join single_account as s

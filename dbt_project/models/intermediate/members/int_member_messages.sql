@@ -2,7 +2,9 @@
 -- instant, with what the member levels and contributor reports need: its activity weight, its
 -- sentiment when enrichment exists, how many replies it drew, and whether it helps another member.
 -- Whole rows are read where they are used and never materialised (see with_parent): history is
--- looked up on itself once, for the parent's author; the replies are counted by grouping.
+-- looked up on itself once, for the parent's author; the replies are counted by grouping. Messages
+-- and parents are matched on their integer keys (message_sk, parent_message_sk: stg_social__comments),
+-- not on the text key of 12M rows at 10M comments, which spilled under the build's memory limit.
 with authored as not materialized (
     select * from {{ ref('int_comments_authored') }}
     where created_at <= {{ as_of() }}
@@ -18,7 +20,7 @@ with_parent as not materialized (
         parent.author_kind as parent_author_kind
     from authored as c
     left join authored as parent
-        on c.platform = parent.platform and c.parent_id = parent.comment_id
+        on c.parent_message_sk = parent.message_sk
 ),
 
 -- The replies each message drew, counted without looking their parent up (that look-up ran a second
@@ -28,24 +30,22 @@ with_parent as not materialized (
 -- none received, as `author_id <> parent_author_id` is never true then.
 replies_by_author as (
     select
-        r.platform,
-        r.parent_id,
+        r.parent_message_sk,
         r.author_id,
         count(*) as replies,
         count(*) filter (where r.is_brand) as brand_replies
     from authored as r
-    where r.parent_id is not null and r.author_id is not null
-    group by r.platform, r.parent_id, r.author_id
+    where r.parent_message_sk is not null and r.author_id is not null
+    group by r.parent_message_sk, r.author_id
 ),
 
 replies as (
     select
-        rba.platform,
-        rba.parent_id,
+        rba.parent_message_sk,
         sum(rba.replies) as replies,
         sum(rba.brand_replies) as brand_replies
     from replies_by_author as rba
-    group by rba.platform, rba.parent_id
+    group by rba.parent_message_sk
 )
 
 select
@@ -76,11 +76,11 @@ select
     ) as is_reply_to_other_member
 from with_parent as c
 left join {{ ref('stg_social__comment_enrichment') }} as e
-    on c.platform = e.platform and c.comment_id = e.comment_id
+    on c.message_sk = e.message_sk
 left join {{ ref('stg_config__member_activity_weights') }} as w
     on c.channel = w.channel
 left join replies as rp
-    on c.platform = rp.platform and c.comment_id = rp.parent_id
+    on c.message_sk = rp.parent_message_sk
 left join replies_by_author as own
-    on c.platform = own.platform and c.comment_id = own.parent_id and c.author_id = own.author_id
+    on c.message_sk = own.parent_message_sk and c.author_id = own.author_id
 where c.author_kind = 'member'

@@ -1,6 +1,9 @@
+-- message_sk computed as stg_social__comments stores it (the same macro), so the 12M-row joins of the
+-- enrichment with the messages compare one bigint; a view, so it costs one hash per row read.
 select
     platform,
     comment_id,
+    {{ message_key('platform', 'comment_id') }} as message_sk,
     content_hash,
     coalesce(language, 'und') as language,
     sentiment_score,
