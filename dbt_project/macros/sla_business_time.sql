@@ -95,11 +95,56 @@
   scoring time its last build had seen), less reload_margin_minutes. Landing and scoring times are
   stamped by this pipeline under its writer lock, so they only grow. Used by the mart's pre-hook and
   its select: both read the watermark from the mart itself ({{ this }}), nothing behind dbt's back.
+  The watermark is read once, as a literal (sla_events_loaded_through), so the time filter prunes the
+  turns' row groups by their min/max, and the pre-hook and the select recompute the same threads.
 #}
 {% macro sla_threads_to_recompute(turns, events) -%}
     select distinct t.thread_key
     from {{ turns }} as t
-    where t.changed_at > (
+    where t.changed_at > {{ sla_events_loaded_through(events) }} - interval '{{ var('reload_margin_minutes') | int }} minute'
+{%- endmacro %}
+
+{#
+  The mart's watermark (the newest batch_loaded_through it holds) as a timestamp literal, read when
+  the model compiles: the select is compiled before the pre-hook deletes the recomputed threads' rows
+  (which hold the newest stamps), so the pre-hook and the select see the same value and recompute
+  the same threads. Before dbt executes (parsing), the scalar subquery stands in: never run.
+#}
+{% macro sla_events_loaded_through(events) -%}
+    {%- set query -%}
         select coalesce(max(e.batch_loaded_through), cast('1900-01-01' as timestamp)) from {{ events }} as e
-    ) - interval '{{ var('reload_margin_minutes') | int }} minute'
+    {%- endset -%}
+    {%- if execute -%}
+        cast('{{ run_query(query).columns[0].values()[0] }}' as timestamp)
+    {%- else -%}
+        ({{ query }})
+    {%- endif -%}
+{%- endmacro %}
+
+{#
+  Every turn (int_sla_thread_turns row) of the threads `threads` (a query of thread_key) lists, for
+  fct_sla_events' incremental run. On DuckDB, which has no index, a filter on thread_key reads the
+  key column of every turn and then the wide columns (texts included) of every row it keeps until
+  the join drops them; so the threads' rows are found by their key column alone, and then read again
+  by row id. int_sla_thread_turns writes a touched thread's messages back at the end of the table, so
+  those row ids are few and recent: DuckDB prunes the re-read to the row groups between the lowest and
+  the highest (at 10M comments, from 12M rows read in full to the last few thousand). PostgreSQL
+  filters on the key.
+#}
+{% macro sla_turns_of_threads(turns, threads) -%}
+    {{ return(adapter.dispatch('sla_turns_of_threads', 'tertulia')(turns, threads)) }}
+{%- endmacro %}
+
+{% macro default__sla_turns_of_threads(turns, threads) -%}
+    select t.*
+    from {{ turns }} as t
+    where t.rowid in (
+        select k.rowid from {{ turns }} as k where k.thread_key in ({{ threads }})
+    )
+{%- endmacro %}
+
+{% macro postgres__sla_turns_of_threads(turns, threads) -%}
+    select t.*
+    from {{ turns }} as t
+    where t.thread_key in ({{ threads }})
 {%- endmacro %}
