@@ -204,8 +204,11 @@ def test_build_builds_the_selected_models(tmp_path):
     assert result.exit_code == 0, result.output
     # The two marts and the five staging models under them: stg_social__team, stg_social__accounts,
     # stg_config__brand_accounts, and stg_social__posts and stg_social__account_metrics (accounts only
-    # posts or metrics name); the rest of the 36 nodes are their data tests.
-    assert result.output.strip().splitlines()[-1] == "Built 7 models; 36 nodes ran."
+    # posts or metrics name). The other 17 nodes: their 14 data tests (one not_null_columns per model,
+    # `unique` on dim_team, dim_accounts and stg_social__team, the key of accounts, posts and account
+    # metrics, dim_accounts' owner in dim_team), stg_social__posts' unit test, and the project's two
+    # on-run-start hooks.
+    assert result.output.strip().splitlines()[-1] == "Built 7 models; 24 nodes ran."
     # The example configures six brand accounts (instagram, facebook, youtube, discord, telegram, email).
     assert _query(config, "select count(*) from marts.dim_accounts") == [(6,)]
 
