@@ -200,3 +200,61 @@ def test_a_retry_that_passes_leaves_another_models_error_failing(config, monkeyp
     assert _selected(fake.calls[1]["argv"]) == ["int_sla_thread_turns+"]
     assert not result.success
     assert [n.name for n in result.failures] == ["int_crisis_comments"]
+
+
+def test_the_retry_runs_real_dbt_alone_on_the_models_of_the_watch(tmp_path, monkeypatch):
+    """The retry's command line, as dbt itself reads it: a watch's selection on a warehouse with the
+    sample landed, where dbt's first answer for int_sla_thread_turns is turned into DuckDB's
+    out-of-memory error (the model itself ran; only the answer is rewritten)."""
+    import datetime as dt
+    import json
+
+    from flows.watches import SLA_MODELS
+    from tertulia import pipeline
+    from tertulia.sample import write_sample
+
+    config = example_config_in(tmp_path / "wh")
+    config.warehouse_path.parent.mkdir(parents=True, exist_ok=True)
+    facts = write_sample(tmp_path / "sample", days=5, seed=5, end=dt.date(2025, 3, 20))
+    pipeline.prepare_warehouse(config)
+    assert not pipeline.import_files(config, tmp_path / "sample").errors
+    pipeline.enrich(config)
+
+    real = dbt_runner._invoke
+    calls: list[list[str]] = []
+
+    def first_answer_out_of_memory(full):
+        res = real(full)
+        calls.append(list(full))
+        if len(calls) == 1:
+            for r in res.result.results:
+                if r.node.name == "int_sla_thread_turns":
+                    r.status, r.message = "error", OOM
+        return res
+
+    monkeypatch.setattr(dbt_runner, "_invoke", first_answer_out_of_memory)
+    result = pipeline.build(config, select=SLA_MODELS, as_of=facts.now, run_tests=False)
+
+    assert len(calls) == 2
+    assert _selected(calls[1]) == [
+        "int_sla_thread_turns+,+fct_sla_events",
+        "int_sla_thread_turns+,+agg_response_times_daily",
+    ]
+    assert _threads_flag(calls[1]) == "1"
+    assert result.success and result.retried_alone == ["int_sla_thread_turns"]
+    # dbt ran the retry: the model and its descendants in the watch, nothing else, one at a time
+    target = config.dbt_work_dir / "target" / "run_results.json"
+    retried = json.loads(target.read_text(encoding="utf-8"))
+    assert retried["args"]["threads"] == 1
+    assert sorted(
+        r["unique_id"].split(".")[-1] for r in retried["results"] if r["unique_id"].startswith("model.")
+    ) == [
+        "agg_response_times_daily",
+        "fct_sla_events",
+        "int_sla_items",
+        "int_sla_items_policy_matched",
+        "int_sla_thread_turns",
+    ]
+    assert all(r["status"] == "success" for r in retried["results"])
+    statuses = {n.name: n.status for n in result.nodes if n.resource_type == "model"}
+    assert statuses["int_sla_thread_turns"] == "success" and statuses["stg_social__comments"] == "success"
