@@ -14,7 +14,7 @@ import urllib.error
 from pathlib import Path
 
 import duckdb
-from prefect import task
+from prefect import get_run_logger, task
 
 from tertulia import pipeline
 
@@ -63,7 +63,13 @@ def enrich(config):
 
 @task(name="Build models (dbt)")
 def build(config, select, as_of, run_tests: bool = True):
-    return pipeline.build(config, select=select, as_of=as_of, run_tests=run_tests)
+    result = pipeline.build(config, select=select, as_of=as_of, run_tests=run_tests)
+    # a model that ran out of memory and was run again alone (tertulia.dbt_runner.build); getattr: the
+    # flows' tests stand a namespace with the fields they need in for the result
+    notice = getattr(result, "notice", "")
+    if notice:
+        get_run_logger().warning(notice)
+    return result
 
 
 @task(name="Check data quality (Great Expectations)")

@@ -266,6 +266,8 @@ def build(
             "check the name (e.g. 'fct_sla_events', '+fct_sla_events', 'marts')"
         )
     typer.echo(f"Built {len(result.models_built)} models; {len(result.nodes)} nodes ran.")
+    if result.notice:  # a model that ran out of memory and was run again alone
+        typer.echo(result.notice)
 
 
 @app.command()

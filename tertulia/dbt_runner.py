@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import logging
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -16,6 +17,12 @@ from tertulia import resources
 from tertulia.config import Config
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent / "dbt_project"
+
+log = logging.getLogger("tertulia.dbt_runner")
+
+# How DuckDB words the error of a statement that did not fit its memory limit (an OutOfMemoryException:
+# "Out of Memory Error: failed to pin block of size 256.0 KiB (2.8 GiB/2.8 GiB used)"), as dbt relays it.
+OUT_OF_MEMORY = "out of memory error"
 
 
 class DbtError(RuntimeError):
@@ -35,6 +42,10 @@ class NodeResult:
 class DbtResult:
     success: bool
     nodes: list[NodeResult] = field(default_factory=list)
+    # models that ran out of memory beside others and were run again alone (build(): see there)
+    retried_alone: list[str] = field(default_factory=list)
+    # what the run says about that retry, for its summary and log ("" when there was none)
+    notice: str = ""
 
     @property
     def failures(self) -> list[NodeResult]:
@@ -93,9 +104,18 @@ def _release_duckdb() -> None:
             DuckDBConnectionManager._ENV = None
 
 
-def run_dbt(config: Config, args: list[str], *, as_of: dt.datetime | None = None) -> DbtResult:
-    """Invoke dbt with `args` (e.g. ["build", "--select", "marts"]) against the configured warehouse."""
+def _invoke(full: list[str]):
+    """dbt's own entry point, in-process: the one place run_dbt hands the command line to dbt."""
     from dbt.cli.main import dbtRunner  # dbt takes ~2 s to import: only when a build runs
+
+    return dbtRunner().invoke(full)
+
+
+def run_dbt(
+    config: Config, args: list[str], *, as_of: dt.datetime | None = None, threads: int | None = None
+) -> DbtResult:
+    """Invoke dbt with `args` (e.g. ["build", "--select", "marts"]) against the configured warehouse.
+    `threads`: dbt's nodes at a time and DuckDB's threads for this run (default: the machine's)."""
 
     wh = config.warehouse_location
     work = config.dbt_work_dir
@@ -135,11 +155,13 @@ def run_dbt(config: Config, args: list[str], *, as_of: dt.datetime | None = None
     # of memory.
     settings = resources.duckdb_settings()
     scoped[resources.MEMORY_ENV] = settings["memory_limit"]
-    scoped[resources.THREADS_ENV] = settings["threads"]
+    scoped[resources.THREADS_ENV] = settings["threads"] if threads is None else str(threads)
+    if threads is not None:
+        full += ["--threads", str(threads)]
     previous = {name: os.environ.get(name) for name in scoped}
     os.environ.update(scoped)
     try:
-        res = dbtRunner().invoke(full)
+        res = _invoke(full)
     finally:
         _release_duckdb()
         for name, value in previous.items():
@@ -214,10 +236,76 @@ def build(
     if full_refresh:
         args.append("--full-refresh")
     result = run_dbt(config, args, as_of=as_of)
+    result = _retry_out_of_memory_alone(config, args, select, result, as_of=as_of)
     if raise_on_failure and not result.success:
         lines = [f"  - {n.resource_type} {n.name}: {n.status}: {n.message}" for n in result.failures]
         raise DbtError(
             f"dbt {args[0]} failed; fix these and run again (logs in "
-            f"{config.dbt_work_dir / 'logs'}):\n" + "\n".join(lines or ["  (no node result)"])
+            f"{config.dbt_work_dir / 'logs'}):\n"
+            + "\n".join(lines or ["  (no node result)"])
+            + (f"\n{result.notice}" if result.notice else "")
         )
     return result
+
+
+def out_of_memory(node: NodeResult) -> bool:
+    """A model that failed because DuckDB ran out of its memory limit."""
+    return node.resource_type == "model" and node.status == "error" and OUT_OF_MEMORY in node.message.lower()
+
+
+def _retry_out_of_memory_alone(
+    config: Config, args: list[str], select: str | None, result: DbtResult, *, as_of: dt.datetime | None
+) -> DbtResult:
+    """Run once more, one node at a time on one DuckDB thread, the models that ran out of memory (and
+    what they skipped downstream, within the run's selection).
+
+    A run builds two models at a time, each on the machine's DuckDB threads, under one memory limit.
+    The first watch after a backfill re-reads the backfill (every stamp lies within
+    reload_margin_minutes of the newest), so two of the heaviest models side by side can need more than
+    the limit (at 10M comments, int_sla_thread_turns beside int_crisis_hourly_baselines in 3 GB), and the
+    watch would fail the same way every five minutes until someone raised the limit by hand. Alone, on
+    one thread, the model has the whole limit to itself and DuckDB's per-thread buffers shrink; it is
+    slower, but it finishes, and the next cycle is a steady one again. Retried once: a model that does not
+    fit alone fails as before, with both attempts in the message."""
+    failed = [n.name for n in result.nodes if out_of_memory(n)]
+    if not failed:
+        return result
+    # Each failed model and its descendants, intersected with each part of the run's selection (dbt
+    # reads spaces as a union and commas as an intersection).
+    parts = select.split() if select else [None]
+    retry_select = [f"{name}+" if part is None else f"{name}+,{part}" for name in failed for part in parts]
+    retry_args = [args[0], "--select", *retry_select, *[a for a in args[1:] if a == "--full-refresh"]]
+    names = ", ".join(failed)
+    log.warning(
+        "dbt %s: %s ran out of DuckDB's memory limit (%s) beside other models; running %s again alone, "
+        "one model at a time on one thread",
+        args[0],
+        names,
+        resources.memory_limit(),
+        "it" if len(failed) == 1 else "them",
+    )
+    again = run_dbt(config, retry_args, as_of=as_of, threads=1)
+    redone = {n.name for n in again.nodes}
+    nodes = [n for n in result.nodes if n.name not in redone] + again.nodes
+    first_messages = {n.name: n.message for n in result.nodes if n.name in failed}
+    for n in nodes:
+        if n.name in first_messages and n.status in ("error", "fail", "runtime error"):
+            n.message = f"{n.message} (also out of memory beside other models: {first_messages[n.name]})"
+    merged = DbtResult(success=again.success, nodes=nodes, retried_alone=failed)
+    # a failure of the first run that the retry did not cover (another model's error) still fails it
+    merged.success = again.success and not merged.failures
+    if merged.success:
+        merged.notice = (
+            f"{names} ran out of DuckDB's memory limit ({resources.memory_limit()}) beside other models and "
+            "succeeded when run again alone on one thread. If this happens on every run, not only the "
+            f"first after a backfill, raise {resources.MEMORY_ENV}."
+        )
+        log.warning("dbt %s: %s", args[0], merged.notice)
+    else:
+        merged.notice = (
+            f"{names} ran out of DuckDB's memory limit ({resources.memory_limit()}) beside other models, and "
+            f"again when run alone on one thread: raise {resources.MEMORY_ENV} (e.g. to twice "
+            f"{resources.memory_limit()}) for this run and run it again."
+        )
+        log.error("dbt %s: %s", args[0], merged.notice)
+    return merged
