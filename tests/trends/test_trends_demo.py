@@ -58,7 +58,22 @@ def test_trend_models_pass_their_data_tests(demo):
         as_of=facts.now,
     )
     assert result.success, [(n.name, n.message) for n in result.failures]
-    assert len([n for n in result.nodes if n.status == "pass"]) >= 30
+    # Every test of the six models ran and passed: per model one not_null_columns and one key test
+    # (unique, or unique_combination_of_columns) (12), the five accepted_values on kind, period and
+    # trend, and the three unit tests.
+    passed = [n.name for n in result.nodes if n.status == "pass"]
+    assert len(passed) == 20, sorted(passed)
+    assert {
+        f"not_null_{m}"
+        for m in (
+            "stg_social__comment_terms",
+            "int_terms_mentioned",
+            "int_terms_counted",
+            "int_terms_baselined",
+            "int_term_labels",
+            "fct_trending_terms",
+        )
+    } <= set(passed)
 
 
 @pytest.mark.parametrize("period", ["day", "week"])
