@@ -129,6 +129,9 @@ def test_a_stored_key_not_made_by_todays_hash_fails_the_build(built, tmp_path):
     results = key_tests(config, now)
     assert results["message_keys_match_the_hash_function"][0] == "fail", results
     assert "Got 1 result" in results["message_keys_match_the_hash_function"][1]
+    # the failing row, shown in the error, names the message and says what to do
+    assert comment_id in results["message_keys_match_the_hash_function"][1]
+    assert "run tertulia build --full-refresh" in results["message_keys_match_the_hash_function"][1]
     assert results["message_keys_name_one_id"][0] == "pass"
 
 
